@@ -1,0 +1,24 @@
+import { z } from 'zod';
+import { defineEvent } from '../envelope.js';
+import { environmentSchema } from './environment.js';
+import { launcherSchema } from './launcher.js';
+import { memberSchema, projectSchema } from './project.js';
+
+const deleted = z.object({ id: z.string(), deletedBy: z.string() });
+
+export const environmentCreatedV1 = defineEvent('environments.environment.created', 1, environmentSchema);
+export const environmentUpdatedV1 = defineEvent('environments.environment.updated', 1, environmentSchema);
+export const environmentDeletedV1 = defineEvent('environments.environment.deleted', 1, deleted);
+
+/** Launcher events carry the resolved environment, so a read model needs nothing else. */
+export const launcherCreatedV1 = defineEvent('environments.launcher.created', 1, launcherSchema);
+export const launcherUpdatedV1 = defineEvent('environments.launcher.updated', 1, launcherSchema);
+export const launcherDeletedV1 = defineEvent('environments.launcher.deleted', 1, deleted.extend({ projectId: z.string() }));
+
+export const projectUpsertedV1 = defineEvent('environments.project.upserted', 1, projectSchema);
+export const projectMemberSetV1 = defineEvent('environments.project.member-set', 1, memberSchema);
+export const projectMemberRemovedV1 = defineEvent(
+  'environments.project.member-removed',
+  1,
+  z.object({ projectId: z.string(), userId: z.string() }),
+);

@@ -1,0 +1,5 @@
+export * from './environment.js';
+export * from './events.js';
+export * from './launcher.js';
+export * from './project.js';
+export * from './rpc.js';

@@ -1,0 +1,73 @@
+/**
+ * Error codes are the only way a service tells the gateway (or a consumer) what went wrong.
+ * The gateway maps every code to an HTTP status in one exhaustive switch, so a code added here
+ * without a mapping fails to compile there.
+ */
+export enum CommonErrorCode {
+  VALIDATION_FAILED = 'VALIDATION_FAILED',
+  UNAUTHENTICATED = 'UNAUTHENTICATED',
+  ROUTE_NOT_FOUND = 'ROUTE_NOT_FOUND',
+  METHOD_NOT_ALLOWED = 'METHOD_NOT_ALLOWED',
+  PAYLOAD_TOO_LARGE = 'PAYLOAD_TOO_LARGE',
+  UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
+  SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
+  INTERNAL = 'INTERNAL',
+}
+
+export enum EnvironmentsErrorCode {
+  ENVIRONMENT_NOT_FOUND = 'ENVIRONMENT_NOT_FOUND',
+  ENVIRONMENT_NAME_TAKEN = 'ENVIRONMENT_NAME_TAKEN',
+  ENVIRONMENT_IN_USE = 'ENVIRONMENT_IN_USE',
+  DEFAULT_ENVIRONMENT_REQUIRED = 'DEFAULT_ENVIRONMENT_REQUIRED',
+  PROJECT_NOT_FOUND = 'PROJECT_NOT_FOUND',
+  LAUNCHER_NOT_FOUND = 'LAUNCHER_NOT_FOUND',
+  LAUNCHER_NAME_TAKEN = 'LAUNCHER_NAME_TAKEN',
+  INSUFFICIENT_PROJECT_ROLE = 'INSUFFICIENT_PROJECT_ROLE',
+  ADMIN_REQUIRED = 'ADMIN_REQUIRED',
+}
+
+export type ErrorCode = CommonErrorCode | EnvironmentsErrorCode;
+
+export const ALL_ERROR_CODES: readonly ErrorCode[] = [
+  ...Object.values(CommonErrorCode),
+  ...Object.values(EnvironmentsErrorCode),
+];
+
+export interface ErrorDetail {
+  /** Where in the input the problem is, e.g. `environment.image`. Empty for the whole input. */
+  path: string;
+  message: string;
+}
+
+/** What travels back over an RPC reply (and into problem+json) when a use case refuses. */
+export interface ErrorPayload {
+  code: ErrorCode;
+  message: string;
+  details?: ErrorDetail[];
+}
+
+/** Base of every domain error. Use cases throw these, never HTTP exceptions. */
+export class DomainError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetail[],
+  ) {
+    super(message);
+    this.name = new.target.name;
+  }
+
+  toPayload(): ErrorPayload {
+    return { code: this.code, message: this.message, ...(this.details ? { details: this.details } : {}) };
+  }
+}
+
+export class EnvironmentsError extends DomainError {
+  constructor(code: EnvironmentsErrorCode, message: string, details?: ErrorDetail[]) {
+    super(code, message, details);
+  }
+}
+
+export function assertUnreachable(value: never): never {
+  throw new Error(`unhandled value: ${String(value)}`);
+}

@@ -1,0 +1,24 @@
+/**
+ * One stream per owning service. The subjects are listed per aggregate, never `<service>.>`,
+ * because `<service>.rpc.*` request subjects must not be captured by a stream: JetStream would
+ * answer a request with its publish acknowledgement.
+ */
+export interface StreamDefinition {
+  readonly name: string;
+  readonly subjects: readonly string[];
+}
+
+export const ENVIRONMENTS_STREAM: StreamDefinition = {
+  name: 'ENVIRONMENTS',
+  subjects: ['environments.environment.>', 'environments.launcher.>', 'environments.project.>'],
+};
+
+/** Parked messages: `deadletter.<stream>.<consumer>`, with the error in headers. */
+export const DEADLETTER_STREAM: StreamDefinition = {
+  name: 'DEADLETTER',
+  subjects: ['deadletter.>'],
+};
+
+export function deadLetterSubject(stream: string, consumer: string): string {
+  return `deadletter.${stream}.${consumer}`;
+}

@@ -1,0 +1,35 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { DiscoveryModule } from '@nestjs/core';
+import { DurableConsumers } from './consumer.js';
+import { OutboxRelay, type OutboxRelayOptions, OutboxWriter } from './outbox.js';
+import { RpcClient, RpcServer } from './rpc.js';
+
+/** RPC serving and calling, the outbox and durable consumers; needs NatsModule (and a DataSource for the outbox). */
+@Module({})
+export class MessagingModule {
+  static forService(options: { queueGroup: string; outbox?: Partial<OutboxRelayOptions> }): DynamicModule {
+    return {
+      module: MessagingModule,
+      global: true,
+      imports: [DiscoveryModule],
+      providers: [
+        { provide: 'RPC_QUEUE_GROUP', useValue: options.queueGroup },
+        RpcServer,
+        RpcClient,
+        OutboxWriter,
+        {
+          provide: 'OUTBOX_RELAY_OPTIONS',
+          useValue: { pollIntervalMs: 1000, batchSize: 100, retentionMs: 24 * 3600 * 1000, ...options.outbox },
+        },
+        OutboxRelay,
+        DurableConsumers,
+      ],
+      exports: [RpcClient, OutboxWriter, OutboxRelay, DurableConsumers],
+    };
+  }
+
+  /** For the gateway: calls services, serves nothing, owns no outbox. */
+  static forClient(): DynamicModule {
+    return { module: MessagingModule, global: true, providers: [RpcClient], exports: [RpcClient] };
+  }
+}

@@ -1,0 +1,85 @@
+import { type DynamicModule, Global, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { StreamDefinition } from '@launchpad/contracts';
+import { HealthRegistry } from '@launchpad/telemetry';
+import { ensureStreams, type StreamSettings } from './streams.js';
+
+export const NATS_CONNECTION = Symbol('NATS_CONNECTION');
+
+const connectedState = new WeakMap<NatsConnection, boolean>();
+
+/** Whether the client is connected now (false while it reconnects after a server restart). */
+export function isNatsConnected(nc: NatsConnection): boolean {
+  return !nc.isClosed() && connectedState.get(nc) !== false;
+}
+
+/**
+ * Connects and keeps reconnecting forever: a NATS restart must not take the service down, and
+ * subscriptions are re-established by the client when the server is back.
+ */
+export async function connectNats(url: string, name: string, logger = new Logger('Nats')): Promise<NatsConnection> {
+  const nc = await connect({
+    servers: url.split(','),
+    name,
+    waitOnFirstConnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    pingInterval: 10_000,
+  });
+  logger.log(`connected to NATS at ${nc.getServer()}`);
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') connectedState.set(nc, false);
+      if (status.type === 'reconnect') connectedState.set(nc, true);
+      if (status.type === 'disconnect') logger.warn(`disconnected from NATS ${status.server ?? ''}; reconnecting`);
+      else if (status.type === 'reconnect') logger.log(`reconnected to NATS ${status.server ?? ''}`);
+      else if (status.type === 'error') logger.error(`NATS error: ${String((status as { error?: unknown }).error)}`);
+    }
+  })();
+  return nc;
+}
+
+@Injectable()
+class NatsLifecycle implements OnApplicationShutdown {
+  constructor(private readonly nc: NatsConnection) {}
+  async onApplicationShutdown(): Promise<void> {
+    if (!this.nc.isClosed()) await this.nc.drain().catch(() => this.nc.close());
+  }
+}
+
+export interface NatsModuleOptions {
+  url: string;
+  name: string;
+  /** Streams this service owns; created or updated at start-up. */
+  streams: readonly StreamDefinition[];
+  streamSettings?: StreamSettings;
+}
+
+@Global()
+@Module({})
+export class NatsModule {
+  static forRoot(options: NatsModuleOptions): DynamicModule {
+    return {
+      module: NatsModule,
+      providers: [
+        {
+          provide: NATS_CONNECTION,
+          inject: [HealthRegistry],
+          useFactory: async (health: HealthRegistry) => {
+            const nc = await connectNats(options.url, options.name);
+            if (options.streams.length > 0) await ensureStreams(await jetstreamManager(nc), options.streams, options.streamSettings);
+            health.register('nats', () => {
+              if (nc.isClosed()) throw new Error('NATS connection closed');
+              if (!isNatsConnected(nc)) throw new Error(`not connected to NATS (reconnecting to ${options.url})`);
+            });
+            return nc;
+          },
+        },
+        { provide: NatsLifecycle, inject: [NATS_CONNECTION], useFactory: (nc: NatsConnection) => new NatsLifecycle(nc) },
+      ],
+      exports: [NATS_CONNECTION],
+    };
+  }
+}

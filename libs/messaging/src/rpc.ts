@@ -1,0 +1,162 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { DiscoveryService, MetadataScanner } from '@nestjs/core';
+import { type Msg, type NatsConnection, type Subscription, errors as natsErrors } from '@nats-io/nats-core';
+import {
+  CommonErrorCode,
+  DomainError,
+  type ErrorPayload,
+  type RpcContract,
+  type RpcReply,
+  type RpcRequest,
+  type RpcResponse,
+  zodIssuesToDetails,
+} from '@launchpad/contracts';
+import { extractTraceContext, histogram, injectTraceContext, SpanKind, withSpan } from '@launchpad/telemetry';
+import { isConnectionError } from '@launchpad/persistence';
+import { z } from 'zod';
+import { NATS_CONNECTION } from './nats.js';
+import { fromNatsHeaders, toNatsHeaders } from './nats-headers.js';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const rpcServerSeconds = histogram('launchpad_rpc_server_seconds', 'Time to handle an RPC request', ['subject', 'outcome']);
+const rpcClientSeconds = histogram('launchpad_rpc_client_seconds', 'Time from RPC request to reply', ['subject', 'outcome']);
+
+/** Thrown by RpcClient: the callee's domain error, or SERVICE_UNAVAILABLE when nobody answered in time. */
+export class RpcCallError extends DomainError {
+  constructor(payload: ErrorPayload) {
+    super(payload.code, payload.message, payload.details);
+  }
+}
+
+@Injectable()
+export class RpcClient {
+  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+
+  /** Sends a request and waits at most `timeoutMs` for its reply. */
+  async call<C extends RpcContract>(contract: C, request: RpcRequest<C>, timeoutMs = 5000): Promise<RpcResponse<C>> {
+    const service = contract.subject.split('.')[0] ?? contract.subject;
+    const end = rpcClientSeconds.startTimer({ subject: contract.subject });
+    return withSpan(`rpc ${contract.subject}`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': contract.subject } }, async () => {
+      let msg: Msg;
+      try {
+        msg = await this.nc.request(contract.subject, encoder.encode(JSON.stringify(request)), {
+          timeout: timeoutMs,
+          headers: toNatsHeaders(injectTraceContext()),
+        });
+      } catch (error) {
+        end({ outcome: 'unavailable' });
+        throw new RpcCallError({ code: CommonErrorCode.SERVICE_UNAVAILABLE, message: unavailableMessage(service, error, timeoutMs) });
+      }
+      const reply = JSON.parse(decoder.decode(msg.data)) as RpcReply;
+      if (!reply.ok) {
+        end({ outcome: reply.error.code });
+        throw new RpcCallError(reply.error);
+      }
+      end({ outcome: 'ok' });
+      return contract.response.parse(reply.data) as RpcResponse<C>;
+    });
+  }
+}
+
+function unavailableMessage(service: string, error: unknown, timeoutMs: number): string {
+  if (error instanceof natsErrors.NoRespondersError || (error as Error)?.cause instanceof natsErrors.NoRespondersError) {
+    return `the ${service} service is not running (no instance answered); try again shortly`;
+  }
+  if (error instanceof natsErrors.TimeoutError || (error as Error)?.cause instanceof natsErrors.TimeoutError) {
+    return `the ${service} service did not answer within ${timeoutMs} ms; try again shortly`;
+  }
+  return `the ${service} service could not be reached: ${(error as Error).message}`;
+}
+
+type Handler = (request: unknown) => Promise<unknown>;
+
+const RPC_HANDLER = DiscoveryService.createDecorator<RpcContract>();
+
+/** Marks a controller method as the handler of one RPC contract: `@RpcHandler(environmentsRpc.getLauncher)`. */
+export const RpcHandler = RPC_HANDLER;
+
+/** Turns any thrown value into the reply a caller can act on; unexpected errors are logged, not leaked. */
+export function toErrorPayload(error: unknown, logger: Logger, subject: string): ErrorPayload {
+  if (error instanceof DomainError) return error.toPayload();
+  if (error instanceof z.ZodError) {
+    const details = zodIssuesToDetails(error);
+    return {
+      code: CommonErrorCode.VALIDATION_FAILED,
+      message: `invalid request: ${details.map((d) => (d.path ? `${d.path}: ${d.message}` : d.message)).join('; ')}`,
+      details,
+    };
+  }
+  if (isConnectionError(error)) {
+    logger.error(`${subject}: database unavailable: ${(error as Error).message}`);
+    return { code: CommonErrorCode.SERVICE_UNAVAILABLE, message: 'the database is unavailable; try again shortly' };
+  }
+  logger.error({ err: error }, `${subject} failed unexpectedly`);
+  return { code: CommonErrorCode.INTERNAL, message: 'an unexpected error occurred; it has been logged' };
+}
+
+/**
+ * Finds every @RpcHandler method at start-up and serves it on its subject, in a queue group
+ * named after the service so that replicas share the load.
+ */
+@Injectable()
+export class RpcServer implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(RpcServer.name);
+  private readonly subscriptions: Subscription[] = [];
+
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly discovery: DiscoveryService,
+    private readonly scanner: MetadataScanner,
+    @Inject('RPC_QUEUE_GROUP') private readonly queue: string,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    for (const wrapper of [...this.discovery.getControllers(), ...this.discovery.getProviders()]) {
+      const instance = wrapper.instance as Record<string, unknown> | undefined;
+      if (!instance || typeof instance !== 'object') continue;
+      for (const method of this.scanner.getAllMethodNames(Object.getPrototypeOf(instance))) {
+        const contract = this.discovery.getMetadataByDecorator(RPC_HANDLER, wrapper, method);
+        if (!contract) continue;
+        const fn = (instance[method] as (req: unknown) => Promise<unknown>).bind(instance);
+        this.serve(contract, fn);
+      }
+    }
+  }
+
+  serve(contract: RpcContract, handler: Handler): void {
+    const sub = this.nc.subscribe(contract.subject, {
+      queue: this.queue,
+      callback: (err, msg) => {
+        if (err) {
+          this.logger.error(`subscription ${contract.subject} failed: ${err.message}`);
+          return;
+        }
+        void this.handle(contract, handler, msg);
+      },
+    });
+    this.subscriptions.push(sub);
+    this.logger.debug(`serving ${contract.subject}`);
+  }
+
+  private async handle(contract: RpcContract, handler: Handler, msg: Msg): Promise<void> {
+    const end = rpcServerSeconds.startTimer({ subject: contract.subject });
+    const parent = extractTraceContext(fromNatsHeaders(msg.headers));
+    const reply = await withSpan(`rpc ${contract.subject}`, { kind: SpanKind.SERVER, parent }, async (): Promise<RpcReply> => {
+      try {
+        const request = contract.request.parse(JSON.parse(decoder.decode(msg.data)));
+        const data = await handler(request);
+        return { ok: true, data: contract.response.parse(data) };
+      } catch (error) {
+        return { ok: false, error: toErrorPayload(error, this.logger, contract.subject) };
+      }
+    });
+    end({ outcome: reply.ok ? 'ok' : reply.error.code });
+    if (msg.reply) msg.respond(encoder.encode(JSON.stringify(reply)));
+  }
+
+  onApplicationShutdown(): void {
+    for (const sub of this.subscriptions) sub.unsubscribe();
+  }
+}

@@ -1,0 +1,54 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { trace } from '@opentelemetry/api';
+import type { Params } from 'nestjs-pino';
+import pino from 'pino';
+
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/** Trace and span ids in every line, so a log line leads to its trace. */
+function traceMixin(): Record<string, string> {
+  const span = trace.getActiveSpan();
+  if (!span) return {};
+  const { traceId, spanId } = span.spanContext();
+  return { trace_id: traceId, span_id: spanId };
+}
+
+export const REDACTED_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["x-gitlab-token"]',
+  'res.headers["set-cookie"]',
+];
+
+/** A caller's X-Request-Id is kept when it is sane; otherwise we mint one. Echoed in the response. */
+export function requestIdFor(req: IncomingMessage, res: ServerResponse): string {
+  const given = req.headers['x-request-id'];
+  const id = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
+  res.setHeader('X-Request-Id', id);
+  return id;
+}
+
+export function loggerParams(service: string, level: string): Params {
+  return {
+    pinoHttp: {
+      name: service,
+      level,
+      mixin: traceMixin,
+      redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+      genReqId: requestIdFor,
+      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
+      // Probes and scrapes every few seconds drown what an operator is looking for.
+      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      serializers: {
+        req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+        res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+      },
+    },
+  };
+}
+
+/** For code that runs outside Nest (CLI tools, start-up failures). */
+export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): pino.Logger {
+  return pino({ name: service, level, mixin: traceMixin });
+}
