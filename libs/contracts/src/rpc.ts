@@ -24,3 +24,6 @@ export type RpcResponse<C extends RpcContract> = z.output<C['response']>;
 
 /** The wire shape of every reply. */
 export type RpcReply<T = unknown> = { ok: true; data: T } | { ok: false; error: ErrorPayload };
+
+/** What a handler receives: the request after parsing (defaults applied). */
+export type RpcInput<C extends RpcContract> = z.output<C['request']>;

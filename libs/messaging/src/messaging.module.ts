@@ -14,6 +14,7 @@ export class MessagingModule {
       imports: [DiscoveryModule],
       providers: [
         { provide: 'RPC_QUEUE_GROUP', useValue: options.queueGroup },
+        { provide: 'RPC_DEFAULT_TIMEOUT_MS', useValue: 5000 },
         RpcServer,
         RpcClient,
         OutboxWriter,
@@ -29,7 +30,12 @@ export class MessagingModule {
   }
 
   /** For the gateway: calls services, serves nothing, owns no outbox. */
-  static forClient(): DynamicModule {
-    return { module: MessagingModule, global: true, providers: [RpcClient], exports: [RpcClient] };
+  static forClient(defaultTimeoutMs = 5000): DynamicModule {
+    return {
+      module: MessagingModule,
+      global: true,
+      providers: [{ provide: 'RPC_DEFAULT_TIMEOUT_MS', useValue: defaultTimeoutMs }, RpcClient],
+      exports: [RpcClient],
+    };
   }
 }

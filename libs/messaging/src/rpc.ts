@@ -32,10 +32,13 @@ export class RpcCallError extends DomainError {
 
 @Injectable()
 export class RpcClient {
-  constructor(@Inject(NATS_CONNECTION) private readonly nc: NatsConnection) {}
+  constructor(
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject('RPC_DEFAULT_TIMEOUT_MS') private readonly defaultTimeoutMs: number,
+  ) {}
 
   /** Sends a request and waits at most `timeoutMs` for its reply. */
-  async call<C extends RpcContract>(contract: C, request: RpcRequest<C>, timeoutMs = 5000): Promise<RpcResponse<C>> {
+  async call<C extends RpcContract>(contract: C, request: RpcRequest<C>, timeoutMs = this.defaultTimeoutMs): Promise<RpcResponse<C>> {
     const service = contract.subject.split('.')[0] ?? contract.subject;
     const end = rpcClientSeconds.startTimer({ subject: contract.subject });
     return withSpan(`rpc ${contract.subject}`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': contract.subject } }, async () => {

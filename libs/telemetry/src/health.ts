@@ -1,5 +1,9 @@
-import { Controller, Get, HttpCode, Injectable, Res } from '@nestjs/common';
+import { Controller, Get, HttpCode, Injectable, Res, SetMetadata } from '@nestjs/common';
 import type { Response } from 'express';
+
+/** Marks routes that need no authentication (probes, metrics); the gateway's guard honours it. */
+export const PUBLIC_ROUTE = 'launchpad:public';
+export const Public = () => SetMetadata(PUBLIC_ROUTE, true);
 
 export type ReadinessCheck = () => Promise<void> | void;
 
@@ -43,6 +47,7 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   }
 }
 
+@Public()
 @Controller()
 export class HealthController {
   constructor(private readonly health: HealthRegistry) {}

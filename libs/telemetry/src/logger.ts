@@ -36,7 +36,7 @@ export function loggerParams(service: string, level: string): Params {
       level,
       mixin: traceMixin,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
-      genReqId: requestIdFor,
+      genReqId: (req, res) => (req as { id?: string }).id ?? requestIdFor(req, res),
       customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
       // Probes and scrapes every few seconds drown what an operator is looking for.
       autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },

@@ -1,4 +1,5 @@
 import { Controller, Get, Header } from '@nestjs/common';
+import { Public } from './health.js';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** One registry per process; every library registers its metrics here. */
@@ -23,6 +24,7 @@ export function gauge(name: string, help: string, labelNames: string[] = []): Ga
   return (existing as Gauge<string>) ?? new Gauge({ name, help, labelNames, registers: [metricsRegistry] });
 }
 
+@Public()
 @Controller()
 export class MetricsController {
   @Get('metrics')

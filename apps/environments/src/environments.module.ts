@@ -1,0 +1,61 @@
+import { type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ENVIRONMENTS_STREAM } from '@launchpad/contracts';
+import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
+import { PersistenceModule } from '@launchpad/persistence';
+import { TelemetryModule } from '@launchpad/telemetry';
+import type { EnvironmentsConfig } from './config.js';
+import { EnvironmentEntity } from './environments/environment.entity.js';
+import { EnvironmentsRpcController } from './environments/environments.rpc-controller.js';
+import { EnvironmentsService } from './environments/environments.service.js';
+import { CreateEnvironments1764000000100 } from './environments/migrations/1764000000100-CreateEnvironments.js';
+import { LauncherEntity } from './launchers/launcher.entity.js';
+import { LaunchersRpcController } from './launchers/launchers.rpc-controller.js';
+import { LaunchersService } from './launchers/launchers.service.js';
+import { CreateLaunchers1764000000300 } from './launchers/migrations/1764000000300-CreateLaunchers.js';
+import { CreateProjects1764000000200 } from './projects/migrations/1764000000200-CreateProjects.js';
+import { ProjectEntity, ProjectMemberEntity } from './projects/project.entity.js';
+import { ProjectsRpcController } from './projects/projects.rpc-controller.js';
+import { ProjectsService } from './projects/projects.service.js';
+
+export const ENVIRONMENTS_CONFIG = Symbol('ENVIRONMENTS_CONFIG');
+
+export const environmentsEntities = [EnvironmentEntity, ProjectEntity, ProjectMemberEntity, LauncherEntity];
+export const environmentsMigrations = [
+  CreateMessagingTables1764000000000,
+  CreateEnvironments1764000000100,
+  CreateProjects1764000000200,
+  CreateLaunchers1764000000300,
+];
+
+@Module({})
+export class EnvironmentsModule implements OnApplicationBootstrap {
+  constructor(
+    private readonly environments: EnvironmentsService,
+    @Inject(ENVIRONMENTS_CONFIG) private readonly config: EnvironmentsConfig,
+  ) {}
+
+  static forRoot(config: EnvironmentsConfig): DynamicModule {
+    return {
+      module: EnvironmentsModule,
+      imports: [
+        TelemetryModule.forRoot({ service: 'environments', logLevel: config.logLevel }),
+        PersistenceModule.forRoot({
+          url: config.database.url,
+          schema: config.database.schema,
+          runMigrations: config.database.runMigrations,
+          entities: environmentsEntities,
+          migrations: environmentsMigrations,
+          applicationName: 'launchpad-environments',
+        }),
+        NatsModule.forRoot({ url: config.nats.url, name: 'environments', streams: [ENVIRONMENTS_STREAM] }),
+        MessagingModule.forService({ queueGroup: 'environments', outbox: config.outbox }),
+      ],
+      controllers: [EnvironmentsRpcController, ProjectsRpcController, LaunchersRpcController],
+      providers: [{ provide: ENVIRONMENTS_CONFIG, useValue: config }, EnvironmentsService, ProjectsService, LaunchersService],
+    };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.environments.seedDefault(this.config.defaultEnvironmentImage);
+  }
+}

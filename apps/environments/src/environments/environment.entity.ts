@@ -1,0 +1,51 @@
+import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
+import type { Environment } from '@launchpad/contracts';
+
+@Entity({ name: 'environments' })
+export class EnvironmentEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'text' }) kind!: 'global' | 'custom';
+  @Column({ name: 'project_id', type: 'text', nullable: true }) projectId!: string | null;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'text', nullable: true }) description!: string | null;
+  @Column({ type: 'text', array: true }) keywords!: string[];
+  @Column({ name: 'is_default', type: 'boolean' }) isDefault!: boolean;
+  @Column({ type: 'text' }) image!: string;
+  @Column({ type: 'integer' }) port!: number;
+  @Column({ name: 'default_url', type: 'text' }) defaultUrl!: string;
+  @Column({ name: 'working_directory', type: 'text' }) workingDirectory!: string;
+  @Column({ name: 'mount_directory', type: 'text' }) mountDirectory!: string;
+  @Column({ type: 'integer' }) uid!: number;
+  @Column({ type: 'integer' }) gid!: number;
+  @Column({ type: 'text', array: true }) command!: string[];
+  @Column({ type: 'text', array: true }) args!: string[];
+  @Column({ type: 'jsonb' }) env!: Record<string, string>;
+  @Column({ name: 'created_by', type: 'text' }) createdBy!: string;
+  @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
+export function toEnvironment(e: EnvironmentEntity): Environment {
+  return {
+    id: e.id,
+    kind: e.kind,
+    projectId: e.projectId,
+    name: e.name,
+    description: e.description,
+    keywords: e.keywords,
+    isDefault: e.isDefault,
+    image: e.image,
+    port: e.port,
+    defaultUrl: e.defaultUrl,
+    workingDirectory: e.workingDirectory,
+    mountDirectory: e.mountDirectory,
+    uid: e.uid,
+    gid: e.gid,
+    command: e.command,
+    args: e.args,
+    env: e.env,
+    createdBy: e.createdBy,
+    createdAt: e.createdAt.toISOString(),
+    updatedAt: e.updatedAt.toISOString(),
+  };
+}

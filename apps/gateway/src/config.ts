@@ -1,0 +1,49 @@
+import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { z } from 'zod';
+
+const schema = z
+  .object({
+    PORT: envVars.port(8080),
+    NATS_URL: envVars.natsUrl,
+    LOG_LEVEL: envVars.logLevel,
+    PUBLIC_URL: z.url({ message: 'must be the URL people reach the gateway at, e.g. https://launchpad.example.com' }).optional(),
+    RPC_TIMEOUT_MS: envVars.durationMs(5000),
+    BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+    AUTH_JWKS_URL: z.url({ message: 'must be the JWKS URL of your OIDC provider, e.g. https://keycloak/realms/x/protocol/openid-connect/certs' }).optional(),
+    AUTH_DEV_SIGNING_KEY: z.string().min(32, { message: 'must be at least 32 characters (npm start generates one)' }).optional(),
+    AUTH_ISSUER: z.string().min(1).optional(),
+    AUTH_AUDIENCE: z.string().min(1).optional(),
+    AUTH_ADMIN_ROLE: z.string().min(1).default('launchpad-admin'),
+    AUTH_USER_CLAIM: z.string().min(1).default('sub'),
+  })
+  .superRefine((env, ctx) => {
+    if (!env.AUTH_JWKS_URL && !env.AUTH_DEV_SIGNING_KEY) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['AUTH_JWKS_URL'],
+        message: 'set AUTH_JWKS_URL (production: your OIDC provider) or AUTH_DEV_SIGNING_KEY (development only)',
+      });
+    }
+    if (env.AUTH_JWKS_URL && env.AUTH_DEV_SIGNING_KEY) {
+      ctx.addIssue({ code: 'custom', path: ['AUTH_DEV_SIGNING_KEY'], message: 'set either AUTH_JWKS_URL or AUTH_DEV_SIGNING_KEY, not both' });
+    }
+  });
+
+export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = loadConfigOrExit('gateway', schema, env);
+  return {
+    http: { port: e.PORT, bodyLimitBytes: e.BODY_LIMIT_BYTES, publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}` },
+    nats: { url: e.NATS_URL },
+    rpcTimeoutMs: e.RPC_TIMEOUT_MS,
+    logLevel: e.LOG_LEVEL,
+    auth: {
+      jwksUrl: e.AUTH_JWKS_URL,
+      devSigningKey: e.AUTH_DEV_SIGNING_KEY,
+      issuer: e.AUTH_ISSUER,
+      audience: e.AUTH_AUDIENCE,
+      adminRole: e.AUTH_ADMIN_ROLE,
+      userClaim: e.AUTH_USER_CLAIM,
+    },
+  };
+}
+export type GatewayConfig = ReturnType<typeof loadGatewayConfig>;

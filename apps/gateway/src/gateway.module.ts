@@ -1,0 +1,32 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { APP_FILTER, APP_GUARD } from '@nestjs/core';
+import { MessagingModule, NatsModule } from '@launchpad/messaging';
+import { TelemetryModule } from '@launchpad/telemetry';
+import { AuthGuard } from './auth/auth.guard.js';
+import { GATEWAY_CONFIG, TokenVerifier } from './auth/token-verifier.js';
+import type { GatewayConfig } from './config.js';
+import { EnvironmentsController } from './environments/environments.controller.js';
+import { LaunchersController } from './launchers/launchers.controller.js';
+import { ProblemDetailsFilter } from './problems/problem.filter.js';
+import { ProjectsController } from './projects/projects.controller.js';
+
+@Module({})
+export class GatewayModule {
+  static forRoot(config: GatewayConfig): DynamicModule {
+    return {
+      module: GatewayModule,
+      imports: [
+        TelemetryModule.forRoot({ service: 'gateway', logLevel: config.logLevel }),
+        NatsModule.forRoot({ url: config.nats.url, name: 'gateway', streams: [] }),
+        MessagingModule.forClient(config.rpcTimeoutMs),
+      ],
+      controllers: [EnvironmentsController, ProjectsController, LaunchersController],
+      providers: [
+        { provide: GATEWAY_CONFIG, useValue: config },
+        TokenVerifier,
+        { provide: APP_GUARD, useClass: AuthGuard },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+      ],
+    };
+  }
+}

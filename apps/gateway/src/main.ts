@@ -1,0 +1,42 @@
+import './instrument.js';
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import express from 'express';
+import { Logger } from 'nestjs-pino';
+import { loadGatewayConfig } from './config.js';
+import { GatewayModule } from './gateway.module.js';
+import { problemErrorMiddleware } from './problems/problem.filter.js';
+import { requestId, requireJsonBodies, traceRequests } from './http/request-pipeline.js';
+
+async function main(): Promise<void> {
+  const config = loadGatewayConfig();
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  app.disable('x-powered-by');
+  app.use(requestId, traceRequests, requireJsonBodies);
+  app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }));
+  app.use(problemErrorMiddleware());
+  app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('Launchpad API')
+      .setDescription('Environments, launchers, sessions and apps of the Launchpad compute backend. Errors are RFC 9457 problem+json.')
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
+
+  await app.listen(config.http.port, '0.0.0.0');
+  app.get(Logger).log(`gateway listening: API ${config.http.publicUrl}/api/v1, docs ${config.http.publicUrl}/api/docs`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'gateway', msg: 'failed to start', err: String((error as Error)?.stack ?? error) })}\n`);
+  process.exit(1);
+});

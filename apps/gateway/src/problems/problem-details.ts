@@ -1,0 +1,75 @@
+import { assertUnreachable, CommonErrorCode, EnvironmentsErrorCode, type ErrorCode, type ErrorDetail } from '@launchpad/contracts';
+
+/** RFC 9457 problem details, with our code and the request id for support. */
+export interface ProblemDetails {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  instance: string;
+  code: ErrorCode;
+  requestId: string;
+  errors?: ErrorDetail[];
+}
+
+/** Every code has a status; adding a code without one here fails to compile. */
+export function httpStatusFor(code: ErrorCode): number {
+  switch (code) {
+    case CommonErrorCode.VALIDATION_FAILED:
+      return 400;
+    case CommonErrorCode.UNAUTHENTICATED:
+      return 401;
+    case EnvironmentsErrorCode.ADMIN_REQUIRED:
+    case EnvironmentsErrorCode.INSUFFICIENT_PROJECT_ROLE:
+      return 403;
+    case CommonErrorCode.ROUTE_NOT_FOUND:
+    case EnvironmentsErrorCode.ENVIRONMENT_NOT_FOUND:
+    case EnvironmentsErrorCode.PROJECT_NOT_FOUND:
+    case EnvironmentsErrorCode.LAUNCHER_NOT_FOUND:
+      return 404;
+    case CommonErrorCode.METHOD_NOT_ALLOWED:
+      return 405;
+    case EnvironmentsErrorCode.ENVIRONMENT_NAME_TAKEN:
+    case EnvironmentsErrorCode.ENVIRONMENT_IN_USE:
+    case EnvironmentsErrorCode.DEFAULT_ENVIRONMENT_REQUIRED:
+    case EnvironmentsErrorCode.LAUNCHER_NAME_TAKEN:
+      return 409;
+    case CommonErrorCode.PAYLOAD_TOO_LARGE:
+      return 413;
+    case CommonErrorCode.UNSUPPORTED_MEDIA_TYPE:
+      return 415;
+    case CommonErrorCode.INTERNAL:
+      return 500;
+    case CommonErrorCode.SERVICE_UNAVAILABLE:
+      return 503;
+    default:
+      return assertUnreachable(code);
+  }
+}
+
+const TITLES: Record<number, string> = {
+  400: 'Bad Request',
+  401: 'Unauthorized',
+  403: 'Forbidden',
+  404: 'Not Found',
+  405: 'Method Not Allowed',
+  409: 'Conflict',
+  413: 'Content Too Large',
+  415: 'Unsupported Media Type',
+  500: 'Internal Server Error',
+  503: 'Service Unavailable',
+};
+
+export function toProblem(input: { code: ErrorCode; message: string; details?: ErrorDetail[] | undefined; instance: string; requestId: string }): ProblemDetails {
+  const status = httpStatusFor(input.code);
+  return {
+    type: `https://launchpad.dev/problems/${input.code.toLowerCase().replace(/_/g, '-')}`,
+    title: TITLES[status] ?? 'Error',
+    status,
+    detail: input.message,
+    instance: input.instance,
+    code: input.code,
+    requestId: input.requestId,
+    ...(input.details?.length ? { errors: input.details } : {}),
+  };
+}

@@ -1,0 +1,69 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import { CommonErrorCode, DomainError, type ErrorCode, type ErrorDetail } from '@launchpad/contracts';
+import type { NextFunction, Request, Response } from 'express';
+import { toProblem } from './problem-details.js';
+
+interface Classified {
+  code: ErrorCode;
+  message: string;
+  details?: ErrorDetail[] | undefined;
+}
+
+/** What any thrown value means for the caller. Unknown errors become INTERNAL and are logged. */
+export function classify(error: unknown, req: Request, logger: Logger): Classified {
+  if (error instanceof DomainError) return { code: error.code, message: error.message, details: error.details };
+  const e = error as { type?: string; status?: number; message?: string; limit?: number };
+  // body-parser's errors: they carry a type and a status
+  if (e?.type === 'entity.parse.failed') {
+    return { code: CommonErrorCode.VALIDATION_FAILED, message: `the request body is not valid JSON: ${e.message}` };
+  }
+  if (e?.type === 'entity.too.large') {
+    return { code: CommonErrorCode.PAYLOAD_TOO_LARGE, message: `the request body is larger than the ${e.limit} bytes allowed` };
+  }
+  if (e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
+    return { code: CommonErrorCode.UNSUPPORTED_MEDIA_TYPE, message: `the request body's encoding is not supported: ${e.message}` };
+  }
+  if (e?.type === 'request.aborted' || e?.type === 'request.size.invalid') {
+    return { code: CommonErrorCode.VALIDATION_FAILED, message: 'the request body was incomplete' };
+  }
+  if (error instanceof HttpException) {
+    const status = error.getStatus();
+    if (status === 404) return { code: CommonErrorCode.ROUTE_NOT_FOUND, message: `no route ${req.method} ${req.path}; see /api/docs for the API` };
+    if (status === 405) return { code: CommonErrorCode.METHOD_NOT_ALLOWED, message: `${req.method} is not allowed on ${req.path}` };
+    if (status === 413) return { code: CommonErrorCode.PAYLOAD_TOO_LARGE, message: error.message };
+    if (status < 500) return { code: CommonErrorCode.VALIDATION_FAILED, message: error.message };
+  }
+  if (e?.status !== undefined && e.status >= 400 && e.status < 500) {
+    return { code: CommonErrorCode.VALIDATION_FAILED, message: e.message ?? 'the request could not be read' };
+  }
+  logger.error({ err: error }, `unexpected error on ${req.method} ${req.path}`);
+  return { code: CommonErrorCode.INTERNAL, message: 'an unexpected error occurred; it has been logged with the request id' };
+}
+
+export function sendProblem(error: unknown, req: Request, res: Response, logger: Logger): void {
+  const classified = classify(error, req, logger);
+  const requestId = String((req as { id?: unknown }).id ?? res.getHeader('X-Request-Id') ?? '');
+  const problem = toProblem({ ...classified, instance: req.originalUrl, requestId });
+  if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="launchpad"');
+  if (problem.status === 503) res.setHeader('Retry-After', '5');
+  res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** Every error that reaches Nest leaves as problem+json. */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('Problems');
+
+  catch(error: unknown, host: ArgumentsHost): void {
+    const http = host.switchToHttp();
+    sendProblem(error, http.getRequest<Request>(), http.getResponse<Response>(), this.logger);
+  }
+}
+
+/** For errors raised by Express middleware before Nest sees the request (body parsing). */
+export function problemErrorMiddleware(logger = new Logger('Problems')) {
+  return (error: unknown, req: Request, res: Response, next: NextFunction): void => {
+    if (res.headersSent) return next(error);
+    sendProblem(error, req, res, logger);
+  };
+}

@@ -1,0 +1,31 @@
+// The development signing key: made once per checkout, shared by `npm start` (the gateway) and
+// `npm run token`. Production verifies tokens against the OIDC provider's JWKS instead.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { SignJWT } from 'jose';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const STATE_DIR = join(ROOT, '.launchpad');
+const KEY_FILE = join(STATE_DIR, 'dev-signing-key');
+
+export function devSigningKey() {
+  if (process.env.AUTH_DEV_SIGNING_KEY) return process.env.AUTH_DEV_SIGNING_KEY;
+  if (!existsSync(KEY_FILE)) {
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(KEY_FILE, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return readFileSync(KEY_FILE, 'utf8').trim();
+}
+
+/** A token shaped like Keycloak's: the user in `sub`, admin as a realm role. */
+export async function devToken({ user, admin = false, ttlSeconds = 12 * 3600, key = devSigningKey(), issuer, adminRole = 'launchpad-admin' }) {
+  let jwt = new SignJWT({ preferred_username: user, realm_access: { roles: admin ? [adminRole] : [] } })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(user)
+    .setIssuedAt()
+    .setExpirationTime(Math.floor(Date.now() / 1000) + ttlSeconds);
+  if (issuer) jwt = jwt.setIssuer(issuer);
+  return jwt.sign(new TextEncoder().encode(key));
+}
