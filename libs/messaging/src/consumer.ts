@@ -44,14 +44,15 @@ export class DurableConsumers implements OnApplicationShutdown {
       durable_name: options.durable,
       ack_policy: AckPolicy.Explicit,
       deliver_policy: DeliverPolicy.All,
-      filter_subjects: options.filterSubjects,
+      // One subject goes in filter_subject: filter_subjects needs nats-server 2.10 or later.
+      ...filterFor(options.filterSubjects),
       max_deliver: maxDeliver,
       ack_wait: (options.ackWaitMs ?? 30_000) * 1_000_000,
     };
     try {
       await jsm.consumers.info(options.stream, options.durable);
       await jsm.consumers.update(options.stream, options.durable, {
-        filter_subjects: config.filter_subjects,
+        ...filterFor(options.filterSubjects),
         max_deliver: config.max_deliver,
         ack_wait: config.ack_wait,
       });
@@ -125,6 +126,10 @@ export class DurableConsumers implements OnApplicationShutdown {
     for (const { messages } of this.running) await messages.close().catch(() => undefined);
     await Promise.all(this.running.map((r) => r.loop.catch(() => undefined)));
   }
+}
+
+function filterFor(subjects: string[]): { filter_subject: string } | { filter_subjects: string[] } {
+  return subjects.length === 1 && subjects[0] !== undefined ? { filter_subject: subjects[0] } : { filter_subjects: subjects };
 }
 
 function describe(error: unknown): string {

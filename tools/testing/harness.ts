@@ -1,0 +1,186 @@
+/**
+ * Real parts for tests: a throwaway Postgres database on the machine's server, a private
+ * `nats-server -js` child (so suites can run in parallel and restart "their" NATS), and our
+ * services started as real child processes from their built output.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import pg from 'pg';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+export const MACHINE_NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+export const uniqueSuffix = () => randomBytes(4).toString('hex');
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+export async function waitFor<T>(what: string, probe: () => Promise<T | undefined | false>, timeoutMs = 30_000, intervalMs = 100): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined && value !== false) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await new Promise((r) => setTimeout(r, intervalMs));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? `: ${(lastError as Error).message}` : ''}`);
+}
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(): Promise<TestDatabase> {
+  const name = `lp_test_${uniqueSuffix()}`;
+  const admin = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${name}`);
+  await admin.end();
+  const url = new URL(ADMIN_DATABASE_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
+      await c.connect();
+      await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      await c.end();
+    },
+  };
+}
+
+export interface TestNats {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+async function waitForPort(port: number, what: string, timeoutMs = 15_000): Promise<void> {
+  const { connect } = await import('node:net');
+  await waitFor(
+    what,
+    () =>
+      new Promise<boolean>((resolve) => {
+        const socket = connect(port, '127.0.0.1');
+        socket.once('connect', () => {
+          socket.destroy();
+          resolve(true);
+        });
+        socket.once('error', () => resolve(false));
+      }),
+    timeoutMs,
+  );
+}
+
+/** A private NATS server with JetStream; its store survives stop()/start(), as a real restart's would. */
+export async function startNats(): Promise<TestNats> {
+  const port = await freePort();
+  const storeDir = mkdtempSync(join(tmpdir(), 'lp-nats-'));
+  let child: ChildProcess | undefined;
+  const nats: TestNats = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    async start() {
+      child = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+        stdio: 'ignore',
+      });
+      child.once('error', (error) => {
+        throw new Error(`could not start nats-server (is it installed and on PATH?): ${error.message}`);
+      });
+      await waitForPort(port, `nats-server on port ${port}`);
+    },
+    async stop() {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise((r) => c.once('exit', r));
+      c.kill('SIGTERM');
+      await exited;
+    },
+  };
+  await nats.start();
+  const stop = nats.stop;
+  let stopped = false;
+  nats.stop = async () => {
+    await stop();
+    if (stopped) rmSync(storeDir, { recursive: true, force: true });
+  };
+  // A final teardown helper, so the store directory goes away with the suite.
+  (nats as TestNats & { dispose(): Promise<void> }).dispose = async () => {
+    stopped = true;
+    await nats.stop();
+  };
+  return nats;
+}
+
+export async function disposeNats(nats: TestNats): Promise<void> {
+  await (nats as TestNats & { dispose(): Promise<void> }).dispose();
+}
+
+export interface RunningService {
+  name: string;
+  port: number;
+  url: string;
+  logs(): string;
+  kill(signal?: NodeJS.Signals): Promise<number | null>;
+  start(): Promise<void>;
+}
+
+/** Starts `apps/<name>/dist/main.js` as its own process and waits until /readyz says ready. */
+export async function startService(name: string, env: Record<string, string>): Promise<RunningService> {
+  const port = await freePort();
+  let output = '';
+  let child: ChildProcess | undefined;
+  const service: RunningService = {
+    name,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    logs: () => output,
+    async start() {
+      const c = spawn(process.execPath, [join(ROOT, 'apps', name, 'dist', 'main.js')], {
+        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, PORT: String(port) },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      child = c;
+      c.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+      c.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+      await waitFor(`${name} to be ready on :${port}`, async () => {
+        if (c.exitCode !== null) throw new Error(`${name} exited with code ${c.exitCode}:\n${output.slice(-3000)}`);
+        const res = await fetch(`${service.url}/readyz`).catch(() => undefined);
+        return res?.status === 200;
+      });
+    },
+    async kill(signal = 'SIGTERM') {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null) return c?.exitCode ?? null;
+      const exited = new Promise<number | null>((r) => c.once('exit', (code) => r(code)));
+      c.kill(signal);
+      return exited;
+    },
+  };
+  await service.start();
+  return service;
+}
