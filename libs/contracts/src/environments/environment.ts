@@ -28,7 +28,14 @@ export const runSettingsShape = {
   command: z.array(z.string().min(1).max(4096)).max(64).default([]),
   args: z.array(z.string().max(4096)).max(256).default([]),
   env: z
-    .record(z.string().regex(envVarName, { message: 'environment variable names are letters, digits and "_"' }), z.string().max(32768))
+    .record(z.string(), z.string().max(32768))
+    .superRefine((vars, ctx) => {
+      for (const name of Object.keys(vars)) {
+        if (!envVarName.test(name)) {
+          ctx.addIssue({ code: 'custom', path: [name], message: `"${name}": environment variable names are letters, digits and "_", not starting with a digit` });
+        }
+      }
+    })
     .default({}),
 };
 
