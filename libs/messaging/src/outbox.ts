@@ -65,7 +65,7 @@ export interface OutboxRelayOptions {
 @Injectable()
 export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(OutboxRelay.name);
-  private js!: JetStreamClient;
+  private js: JetStreamClient | undefined;
   private running = false;
   private wake: (() => void) | undefined;
   private kicked = false;
@@ -80,7 +80,6 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
   ) {}
 
   onApplicationBootstrap(): void {
-    this.js = jetstream(this.nc);
     this.writer.onAppended = () => this.kick();
     this.running = true;
     this.loop = this.run();
@@ -144,6 +143,7 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
       const done: string[] = [];
       for (const row of rows) {
         try {
+          this.js ??= jetstream(this.nc);
           await this.js.publish(row.subject, JSON.stringify(row.envelope), { msgID: row.id, headers: toNatsHeaders(row.headers) });
         } catch (error) {
           // Stop here to keep order; what was published so far is still marked below.

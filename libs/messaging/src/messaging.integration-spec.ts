@@ -1,0 +1,158 @@
+import 'reflect-metadata';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import { DEADLETTER_STREAM, defineEvent, type Envelope } from '@launchpad/contracts';
+import { createServiceDataSource, migrate } from '@launchpad/persistence';
+import type { DataSource } from 'typeorm';
+import { z } from 'zod';
+import { ADMIN_DATABASE_URL, MACHINE_NATS_URL, uniqueSuffix, waitFor } from '../../../tools/testing/harness.js';
+import { readStream } from '../../../tools/testing/streams.js';
+import { DurableConsumers, PermanentMessageError } from './consumer.js';
+import { CreateMessagingTables1764000000000 } from './messaging-tables.migration.js';
+import { OutboxRelay, OutboxWriter } from './outbox.js';
+import { applyOnce } from './processed-messages.js';
+import { ensureStreams } from './streams.js';
+
+/** Against the machine's Postgres and NATS; isolated by a schema and a stream of its own. */
+describe('messaging against real Postgres and NATS', () => {
+  const suffix = uniqueSuffix();
+  const schema = `msg_test_${suffix}`;
+  const stream = `TEST_${suffix.toUpperCase()}`;
+  const thingHappened = defineEvent(`test${suffix}.thing.happened`, 1, z.object({ n: z.number().int() }));
+  let nc: NatsConnection;
+  let ds: DataSource;
+  let consumers: DurableConsumers;
+
+  beforeAll(async () => {
+    nc = await connect({ servers: MACHINE_NATS_URL });
+    await ensureStreams(await jetstreamManager(nc), [{ name: stream, subjects: [`test${suffix}.>`] }, DEADLETTER_STREAM]);
+    ds = createServiceDataSource({ url: ADMIN_DATABASE_URL, schema, entities: [], migrations: [CreateMessagingTables1764000000000], applicationName: 'messaging-test' });
+    await ds.initialize();
+    await migrate(ds, schema);
+    await ds.query(`CREATE TABLE "${schema}".applied (message_id text NOT NULL, n integer NOT NULL)`);
+    consumers = new DurableConsumers(nc);
+  });
+
+  afterAll(async () => {
+    await consumers?.onApplicationShutdown();
+    const jsm = await jetstreamManager(nc);
+    await jsm.streams.delete(stream).catch(() => undefined);
+    await ds?.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await ds?.destroy();
+    await nc?.close();
+  });
+
+  const relay = (writer: OutboxWriter) => new OutboxRelay(ds, nc, writer, { pollIntervalMs: 60_000, batchSize: 10, retentionMs: 3_600_000 });
+
+  it('a row published twice (crash between publish and marking it) is on the stream once', async () => {
+    const writer = new OutboxWriter();
+    const r = relay(writer);
+    const envelope = await ds.transaction((m) => writer.append(m, thingHappened, { n: 1 }));
+    expect(await r.publishBatch()).toBe(1);
+    await ds.query(`UPDATE "${schema}".outbox SET published_at = NULL WHERE id = $1`, [envelope.id]);
+    expect(await r.publishBatch()).toBe(1);
+    const onStream = (await readStream(nc, stream, thingHappened.type)).filter((e) => e.data.id === envelope.id);
+    expect(onStream).toHaveLength(1);
+    expect(onStream[0]?.headers['nats-msg-id']).toBe(envelope.id);
+  });
+
+  it('refuses to write an event outside a transaction, so it cannot be committed without its change', async () => {
+    await expect(new OutboxWriter().append(ds.manager, thingHappened, { n: 2 })).rejects.toThrow(/inside a transaction/);
+  });
+
+  it('a consumer that sees a message twice applies it once', async () => {
+    const deliveries: number[] = [];
+    const subject = `test${suffix}.thing.twice`;
+    await consumers.start({
+      stream,
+      durable: `test-${suffix}-twice`,
+      filterSubjects: [subject],
+      backoffMs: [50],
+      handler: async (envelope: Envelope, msg) => {
+        deliveries.push(msg.info.deliveryCount);
+        await applyOnce(ds, `test-${suffix}-twice`, envelope.id, async (m) => {
+          await m.query(`INSERT INTO "${schema}".applied (message_id, n) VALUES ($1, $2)`, [envelope.id, (envelope.data as { n: number }).n]);
+        });
+        // The first delivery commits its effect and then "crashes" before the ack.
+        if (msg.info.deliveryCount === 1) throw new Error('crashed after commit, before ack');
+      },
+    });
+    const id = crypto.randomUUID();
+    const js = (await import('@nats-io/jetstream')).jetstream(nc);
+    await js.publish(subject, JSON.stringify({ id, type: subject, version: 1, occurredAt: new Date().toISOString(), data: { n: 7 } }), { msgID: id });
+    await waitFor('the redelivery', async () => deliveries.length >= 2);
+    const rows = await ds.query(`SELECT n FROM "${schema}".applied WHERE message_id = $1`, [id]);
+    expect(rows).toEqual([{ n: 7 }]);
+    expect(deliveries).toEqual([1, 2]);
+  });
+
+  it('parks a message that keeps failing on the dead-letter subject, with the error', async () => {
+    const subject = `test${suffix}.thing.poison`;
+    const durable = `test-${suffix}-poison`;
+    let attempts = 0;
+    await consumers.start({
+      stream,
+      durable,
+      filterSubjects: [subject],
+      maxDeliver: 3,
+      backoffMs: [20],
+      handler: async () => {
+        attempts++;
+        throw new Error('downstream refused it');
+      },
+    });
+    const js = (await import('@nats-io/jetstream')).jetstream(nc);
+    const id = crypto.randomUUID();
+    await js.publish(subject, JSON.stringify({ id, type: subject, version: 1, occurredAt: new Date().toISOString(), data: {} }), { msgID: id });
+    const parked = await waitFor('the parked message', async () => {
+      const found = (await readStream(nc, DEADLETTER_STREAM.name, `deadletter.${stream}.${durable}`)).filter((m) => m.data.id === id);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(attempts).toBe(3);
+    expect(parked).toHaveLength(1);
+    expect(parked[0]?.headers['launchpad-error']).toBe('downstream refused it');
+    expect(parked[0]?.headers['launchpad-original-subject']).toBe(subject);
+  });
+
+  it('parks a malformed envelope at once instead of retrying it', async () => {
+    const subject = `test${suffix}.thing.malformed`;
+    const durable = `test-${suffix}-malformed`;
+    let calls = 0;
+    await consumers.start({ stream, durable, filterSubjects: [subject], handler: async () => void calls++ });
+    const js = (await import('@nats-io/jetstream')).jetstream(nc);
+    await js.publish(subject, JSON.stringify({ hello: 'world' }), { msgID: crypto.randomUUID() });
+    const parked = await waitFor('the parked message', async () => {
+      const found = await readStream(nc, DEADLETTER_STREAM.name, `deadletter.${stream}.${durable}`);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(calls).toBe(0);
+    expect(parked[0]?.headers['launchpad-error']).toMatch(/not a valid event envelope/);
+    expect(parked[0]?.headers['launchpad-deliveries']).toBe('1');
+  });
+
+  it('parks a message whose handler says retrying cannot help after one delivery', async () => {
+    const subject = `test${suffix}.thing.permanent`;
+    const durable = `test-${suffix}-permanent`;
+    let attempts = 0;
+    await consumers.start({
+      stream,
+      durable,
+      filterSubjects: [subject],
+      maxDeliver: 5,
+      handler: async () => {
+        attempts++;
+        throw new PermanentMessageError('refers to a launcher that never existed');
+      },
+    });
+    const js = (await import('@nats-io/jetstream')).jetstream(nc);
+    const id = crypto.randomUUID();
+    await js.publish(subject, JSON.stringify({ id, type: subject, version: 1, occurredAt: new Date().toISOString(), data: {} }), { msgID: id });
+    const parked = await waitFor('the parked message', async () => {
+      const found = (await readStream(nc, DEADLETTER_STREAM.name, `deadletter.${stream}.${durable}`)).filter((m) => m.data.id === id);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(attempts).toBe(1);
+    expect(parked[0]?.headers['launchpad-error']).toBe('refers to a launcher that never existed');
+  });
+});
