@@ -43,10 +43,22 @@ describe('messaging against real Postgres and NATS', () => {
     await nc?.close();
   });
 
+  /** Publishes an envelope-shaped message and waits until the consumer has parked it. */
+  async function publishAndAwaitParked(subject: string, durable: string, body?: unknown) {
+    const js = (await import('@nats-io/jetstream')).jetstream(nc);
+    const id = crypto.randomUUID();
+    const payload = body ?? { id, type: subject, version: 1, occurredAt: new Date().toISOString(), data: {} };
+    await js.publish(subject, JSON.stringify(payload), { msgID: id });
+    return waitFor(`the parked ${subject}`, async () => {
+      const found = (await readStream(nc, DEADLETTER_STREAM.name, `deadletter.${stream}.${durable}`)).filter((m) => body !== undefined || m.data.id === id);
+      return found.length > 0 ? found : undefined;
+    });
+  }
+
   const relay = (writer: OutboxWriter) => new OutboxRelay(ds, nc, writer, { pollIntervalMs: 60_000, batchSize: 10, retentionMs: 3_600_000 });
 
   it('a row published twice (crash between publish and marking it) is on the stream once', async () => {
-    const writer = new OutboxWriter();
+    const writer = new OutboxWriter(ds);
     const r = relay(writer);
     const envelope = await ds.transaction((m) => writer.append(m, thingHappened, { n: 1 }));
     expect(await r.publishBatch()).toBe(1);
@@ -58,7 +70,7 @@ describe('messaging against real Postgres and NATS', () => {
   });
 
   it('refuses to write an event outside a transaction, so it cannot be committed without its change', async () => {
-    await expect(new OutboxWriter().append(ds.manager, thingHappened, { n: 2 })).rejects.toThrow(/inside a transaction/);
+    await expect(new OutboxWriter(ds).append(ds.manager, thingHappened, { n: 2 })).rejects.toThrow(/inside a transaction/);
   });
 
   it('a consumer that sees a message twice applies it once', async () => {
@@ -102,13 +114,7 @@ describe('messaging against real Postgres and NATS', () => {
         throw new Error('downstream refused it');
       },
     });
-    const js = (await import('@nats-io/jetstream')).jetstream(nc);
-    const id = crypto.randomUUID();
-    await js.publish(subject, JSON.stringify({ id, type: subject, version: 1, occurredAt: new Date().toISOString(), data: {} }), { msgID: id });
-    const parked = await waitFor('the parked message', async () => {
-      const found = (await readStream(nc, DEADLETTER_STREAM.name, `deadletter.${stream}.${durable}`)).filter((m) => m.data.id === id);
-      return found.length > 0 ? found : undefined;
-    });
+    const parked = await publishAndAwaitParked(subject, durable);
     expect(attempts).toBe(3);
     expect(parked).toHaveLength(1);
     expect(parked[0]?.headers['launchpad-error']).toBe('downstream refused it');
@@ -120,12 +126,7 @@ describe('messaging against real Postgres and NATS', () => {
     const durable = `test-${suffix}-malformed`;
     let calls = 0;
     await consumers.start({ stream, durable, filterSubjects: [subject], handler: async () => void calls++ });
-    const js = (await import('@nats-io/jetstream')).jetstream(nc);
-    await js.publish(subject, JSON.stringify({ hello: 'world' }), { msgID: crypto.randomUUID() });
-    const parked = await waitFor('the parked message', async () => {
-      const found = await readStream(nc, DEADLETTER_STREAM.name, `deadletter.${stream}.${durable}`);
-      return found.length > 0 ? found : undefined;
-    });
+    const parked = await publishAndAwaitParked(subject, durable, { hello: 'world' });
     expect(calls).toBe(0);
     expect(parked[0]?.headers['launchpad-error']).toMatch(/not a valid event envelope/);
     expect(parked[0]?.headers['launchpad-deliveries']).toBe('1');
@@ -145,13 +146,7 @@ describe('messaging against real Postgres and NATS', () => {
         throw new PermanentMessageError('refers to a launcher that never existed');
       },
     });
-    const js = (await import('@nats-io/jetstream')).jetstream(nc);
-    const id = crypto.randomUUID();
-    await js.publish(subject, JSON.stringify({ id, type: subject, version: 1, occurredAt: new Date().toISOString(), data: {} }), { msgID: id });
-    const parked = await waitFor('the parked message', async () => {
-      const found = (await readStream(nc, DEADLETTER_STREAM.name, `deadletter.${stream}.${durable}`)).filter((m) => m.data.id === id);
-      return found.length > 0 ? found : undefined;
-    });
+    const parked = await publishAndAwaitParked(subject, durable);
     expect(attempts).toBe(1);
     expect(parked[0]?.headers['launchpad-error']).toBe('refers to a launcher that never existed');
   });

@@ -27,9 +27,18 @@ export class OutboxWriter {
   /** Set by the relay so that a commit is published at once rather than at the next poll. */
   onAppended: () => void = () => undefined;
 
+  constructor(private readonly dataSource: DataSource) {}
+
+  /** Runs a use case's transaction, then wakes the relay so that its events leave at once. */
+  async transaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    const result = await this.dataSource.transaction(work);
+    this.flush();
+    return result;
+  }
+
   /**
    * Writes the event into the outbox with the caller's transaction, so the change and its event
-   * commit together or not at all. Call `outbox.flush()` after the commit for low latency.
+   * commit together or not at all. `transaction()` publishes them as soon as it commits.
    */
   async append<C extends EventContract>(manager: EntityManager, contract: C, data: EventData<C>): Promise<Envelope<EventData<C>>> {
     if (!manager.queryRunner?.isTransactionActive) {

@@ -48,7 +48,7 @@ export class EnvironmentsService {
 
   async create(input: CreateInput, caller: Principal): Promise<Environment> {
     requireAdmin(caller, 'create global environments');
-    const created = await this.inTransaction(async (manager) => {
+    const created = await this.outbox.transaction(async (manager) => {
       if (input.isDefault) await this.clearDefault(manager);
       const entity = manager.create(EnvironmentEntity, {
         ...input,
@@ -69,7 +69,7 @@ export class EnvironmentsService {
 
   async update(id: string, input: UpdateInput, caller: Principal): Promise<Environment> {
     requireAdmin(caller, 'change global environments');
-    return this.inTransaction(async (manager) => {
+    return this.outbox.transaction(async (manager) => {
       const entity = await this.findGlobal(manager, id, true);
       if (input.isDefault && !entity.isDefault) await this.clearDefault(manager);
       Object.assign(entity, input, { updatedAt: new Date() });
@@ -82,7 +82,7 @@ export class EnvironmentsService {
 
   async delete(id: string, caller: Principal): Promise<void> {
     requireAdmin(caller, 'delete global environments');
-    await this.inTransaction(async (manager) => {
+    await this.outbox.transaction(async (manager) => {
       const entity = await this.findGlobal(manager, id, true);
       if (entity.isDefault) {
         throw new EnvironmentsError(
@@ -111,7 +111,7 @@ export class EnvironmentsService {
 
   /** Seeds the default Jupyter environment once, however many replicas start at the same time. */
   async seedDefault(image: string): Promise<void> {
-    const seeded = await this.inTransaction(async (manager) => {
+    const seeded = await this.outbox.transaction(async (manager) => {
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext('launchpad:environments:seed-default'))`);
       const existing = await manager.findOneBy(EnvironmentEntity, { kind: 'global', isDefault: true });
       if (existing) return null;
@@ -137,12 +137,6 @@ export class EnvironmentsService {
       return environment;
     });
     if (seeded) this.logger.log(`seeded the default environment ${seeded.name} (${seeded.image})`);
-  }
-
-  private async inTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const result = await this.dataSource.transaction(work);
-    this.outbox.flush();
-    return result;
   }
 
   private async findGlobal(manager: EntityManager, id: string, lock = false): Promise<EnvironmentEntity> {

@@ -47,7 +47,7 @@ export class LaunchersService {
   }
 
   async create(projectId: string, input: CreateInput, caller: Principal): Promise<Launcher> {
-    return this.inTransaction(async (manager) => {
+    return this.outbox.transaction(async (manager) => {
       const access = await this.projects.access(projectId, caller, manager);
       this.requireEditor(access, caller, 'create launchers');
       // Serialise launcher writes per project so the default mark cannot be lost in a race.
@@ -77,7 +77,7 @@ export class LaunchersService {
   }
 
   async update(id: string, input: UpdateInput, caller: Principal): Promise<Launcher> {
-    return this.inTransaction(async (manager) => {
+    return this.outbox.transaction(async (manager) => {
       const { entity, access } = await this.findReadable(manager, id, caller);
       this.requireEditor(access, caller, 'edit launchers');
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${entity.projectId}`]);
@@ -104,7 +104,7 @@ export class LaunchersService {
   }
 
   async delete(id: string, caller: Principal): Promise<void> {
-    await this.inTransaction(async (manager) => {
+    await this.outbox.transaction(async (manager) => {
       const { entity, access } = await this.findReadable(manager, id, caller);
       this.requireEditor(access, caller, 'delete launchers');
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${entity.projectId}`]);
@@ -122,12 +122,6 @@ export class LaunchersService {
         }
       }
     });
-  }
-
-  private async inTransaction<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
-    const result = await this.dataSource.transaction(work);
-    this.outbox.flush();
-    return result;
   }
 
   private async findReadable(manager: EntityManager, id: string, caller: Principal): Promise<{ entity: LauncherEntity; access: ProjectAccess }> {

@@ -65,7 +65,7 @@ export class ProjectsService {
 
   async upsert(projectId: string, input: Pick<Project, 'path' | 'name' | 'visibility'>, caller: Principal): Promise<Project> {
     requireAdmin(caller, 'register or change projects');
-    const project = await this.dataSource.transaction(async (manager) => {
+    const project = await this.outbox.transaction(async (manager) => {
       const [row] = await manager.query(
         `INSERT INTO projects (id, path, name, visibility) VALUES ($1, $2, $3, $4)
          ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, name = EXCLUDED.name, visibility = EXCLUDED.visibility, updated_at = now()
@@ -76,7 +76,6 @@ export class ProjectsService {
       await this.outbox.append(manager, projectUpsertedV1, toProject(saved));
       return saved;
     });
-    this.outbox.flush();
     return toProject(project);
   }
 
@@ -88,7 +87,7 @@ export class ProjectsService {
 
   async setMember(projectId: string, userId: string, role: ProjectRole, caller: Principal): Promise<ProjectMember> {
     requireAdmin(caller, 'change project members');
-    const member = await this.dataSource.transaction(async (manager) => {
+    const member = await this.outbox.transaction(async (manager) => {
       await this.access(projectId, caller, manager);
       await manager.query(
         `INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)
@@ -99,17 +98,15 @@ export class ProjectsService {
       await this.outbox.append(manager, projectMemberSetV1, saved);
       return saved;
     });
-    this.outbox.flush();
     return member;
   }
 
   async removeMember(projectId: string, userId: string, caller: Principal): Promise<void> {
     requireAdmin(caller, 'change project members');
-    await this.dataSource.transaction(async (manager) => {
+    await this.outbox.transaction(async (manager) => {
       await this.access(projectId, caller, manager);
       const result = await manager.delete(ProjectMemberEntity, { projectId, userId });
       if (result.affected) await this.outbox.append(manager, projectMemberRemovedV1, { projectId, userId });
     });
-    this.outbox.flush();
   }
 }
