@@ -56,7 +56,13 @@ describe('outbox across a SIGKILL of the environments service', () => {
     await p.nats.stop();
     await p.nats.start();
     await waitFor('environments to report ready again', async () => (await fetch(`${p.environments.url}/readyz`)).status === 200);
-    const environmentId = (await call(`${p.api}/environments`, { token: admin })).body.items[0].id;
+    // The gateway reconnects on its own schedule; until then it answers 503, as it should.
+    const environmentId = (
+      await waitFor('the gateway to answer again', async () => {
+        const r = await call(`${p.api}/environments`, { token: admin });
+        return r.status === 200 ? r : undefined;
+      })
+    ).body.items[0].id;
     const res = await waitFor('the gateway to reach environments again', async () => {
       const r = await call(`${p.api}/projects/9/launchers`, {
         method: 'POST',
