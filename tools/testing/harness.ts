@@ -75,6 +75,8 @@ export interface TestNats {
   port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Stops the server for good and removes its store. */
+  dispose(): Promise<void>;
 }
 
 async function waitForPort(port: number, what: string, timeoutMs = 15_000): Promise<void> {
@@ -119,24 +121,13 @@ export async function startNats(): Promise<TestNats> {
       c.kill('SIGTERM');
       await exited;
     },
+    async dispose() {
+      await nats.stop();
+      rmSync(storeDir, { recursive: true, force: true });
+    },
   };
   await nats.start();
-  const stop = nats.stop;
-  let stopped = false;
-  nats.stop = async () => {
-    await stop();
-    if (stopped) rmSync(storeDir, { recursive: true, force: true });
-  };
-  // A final teardown helper, so the store directory goes away with the suite.
-  (nats as TestNats & { dispose(): Promise<void> }).dispose = async () => {
-    stopped = true;
-    await nats.stop();
-  };
   return nats;
-}
-
-export async function disposeNats(nats: TestNats): Promise<void> {
-  await (nats as TestNats & { dispose(): Promise<void> }).dispose();
 }
 
 export interface RunningService {

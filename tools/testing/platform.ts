@@ -1,6 +1,6 @@
 /** The whole platform for an end-to-end suite: its own database and NATS, every service, the gateway. */
 import { devSigningKey, devToken } from '../dev/dev-key.js';
-import { createTestDatabase, disposeNats, startNats, startService, type RunningService, type TestDatabase, type TestNats } from './harness.js';
+import { createTestDatabase, startNats, startService, type RunningService, type TestDatabase, type TestNats } from './harness.js';
 
 export interface TestPlatform {
   db: TestDatabase;
@@ -28,7 +28,7 @@ export async function startPlatform(extraEnv: Record<string, Record<string, stri
     token: (user, admin = false) => devToken({ user, admin, key }),
     async stop() {
       await Promise.all([gateway.kill(), environments.kill()]);
-      await disposeNats(nats);
+      await nats.dispose();
       await db.drop();
     },
   };
