@@ -18,7 +18,7 @@ describe('environments catalogue through the gateway', () => {
       p.token('nora'),
     ]);
     expect((await call(`${p.api}/projects/101`, { method: 'PUT', token: admin, body: { path: 'lab/private-study', name: 'Private study', visibility: 'private' } })).status).toBe(200);
-    expect((await call(`${p.api}/projects/202`, { method: 'PUT', token: admin, body: { path: 'lab/open-data', name: 'Open data', visibility: 'public' } })).status).toBe(200);
+    expect((await call(`${p.api}/projects/202`, { method: 'PUT', token: admin, body: { path: 'lab/open-data', name: 'Open data', visibility: 'public', repositories: [{ url: 'https://gitlab.example.com/lab/open-data.git' }, { url: 'git@gitlab.example.com:lab/tools', name: 'lab-tools' }] } })).status).toBe(200);
     for (const [user, role] of [['olivia', 'owner'], ['dave', 'developer'], ['gus', 'guest']] as const) {
       expect((await call(`${p.api}/projects/101/members/${user}`, { method: 'PUT', token: admin, body: { role } })).status).toBe(200);
     }
@@ -26,6 +26,14 @@ describe('environments catalogue through the gateway', () => {
 
   afterAll(async () => {
     await p?.stop();
+  });
+
+  it('names each project repository by the directory it is cloned into', async () => {
+    const res = await call(`${p.api}/projects/202`, { token: stranger });
+    expect(res.body.repositories).toEqual([
+      { url: 'https://gitlab.example.com/lab/open-data.git', name: 'open-data' },
+      { url: 'git@gitlab.example.com:lab/tools', name: 'lab-tools' },
+    ]);
   });
 
   const defaultEnvironment = async () => {

@@ -13,6 +13,7 @@ import { LaunchersRpcController } from './launchers/launchers.rpc-controller.js'
 import { LaunchersService } from './launchers/launchers.service.js';
 import { CreateLaunchers1764000000300 } from './launchers/migrations/1764000000300-CreateLaunchers.js';
 import { CreateProjects1764000000200 } from './projects/migrations/1764000000200-CreateProjects.js';
+import { AddProjectRepositories1764000000400 } from './projects/migrations/1764000000400-AddProjectRepositories.js';
 import { ProjectEntity, ProjectMemberEntity } from './projects/project.entity.js';
 import { ProjectsRpcController } from './projects/projects.rpc-controller.js';
 import { ProjectsService } from './projects/projects.service.js';
@@ -25,6 +26,7 @@ export const environmentsMigrations = [
   CreateEnvironments1764000000100,
   CreateProjects1764000000200,
   CreateLaunchers1764000000300,
+  AddProjectRepositories1764000000400,
 ];
 
 @Module({})

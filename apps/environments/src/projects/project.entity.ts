@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { Project, ProjectMember, ProjectRole } from '@launchpad/contracts';
+import type { Project, ProjectMember, ProjectRole, Repository } from '@launchpad/contracts';
 
 @Entity({ name: 'projects' })
 export class ProjectEntity {
@@ -7,6 +7,7 @@ export class ProjectEntity {
   @Column({ type: 'text' }) path!: string;
   @Column({ type: 'text' }) name!: string;
   @Column({ type: 'text' }) visibility!: 'private' | 'internal' | 'public';
+  @Column({ type: 'jsonb' }) repositories!: Repository[];
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }
@@ -25,6 +26,7 @@ export function toProject(p: ProjectEntity): Project {
     path: p.path,
     name: p.name,
     visibility: p.visibility,
+    repositories: p.repositories,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
   };

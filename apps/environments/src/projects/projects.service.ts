@@ -4,7 +4,7 @@ import {
   EnvironmentsErrorCode,
   projectMemberRemovedV1,
   projectMemberSetV1,
-  projectUpsertedV1,
+  projectUpsertedV2,
   type Principal,
   type Project,
   type ProjectMember,
@@ -63,17 +63,18 @@ export class ProjectsService {
     return { ...toProject(project), role };
   }
 
-  async upsert(projectId: string, input: Pick<Project, 'path' | 'name' | 'visibility'>, caller: Principal): Promise<Project> {
+  async upsert(projectId: string, input: Pick<Project, 'path' | 'name' | 'visibility' | 'repositories'>, caller: Principal): Promise<Project> {
     requireAdmin(caller, 'register or change projects');
     const project = await this.outbox.transaction(async (manager) => {
       const [row] = await manager.query(
-        `INSERT INTO projects (id, path, name, visibility) VALUES ($1, $2, $3, $4)
-         ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, name = EXCLUDED.name, visibility = EXCLUDED.visibility, updated_at = now()
+        `INSERT INTO projects (id, path, name, visibility, repositories) VALUES ($1, $2, $3, $4, $5)
+         ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, name = EXCLUDED.name, visibility = EXCLUDED.visibility,
+           repositories = EXCLUDED.repositories, updated_at = now()
          RETURNING id`,
-        [projectId, input.path, input.name, input.visibility],
+        [projectId, input.path, input.name, input.visibility, JSON.stringify(input.repositories)],
       );
       const saved = await manager.findOneByOrFail(ProjectEntity, { id: (row as { id: string }).id });
-      await this.outbox.append(manager, projectUpsertedV1, toProject(saved));
+      await this.outbox.append(manager, projectUpsertedV2, toProject(saved));
       return saved;
     });
     return toProject(project);

@@ -15,7 +15,9 @@ export const launcherCreatedV1 = defineEvent('environments.launcher.created', 1,
 export const launcherUpdatedV1 = defineEvent('environments.launcher.updated', 1, launcherSchema);
 export const launcherDeletedV1 = defineEvent('environments.launcher.deleted', 1, deleted.extend({ projectId: z.string() }));
 
-export const projectUpsertedV1 = defineEvent('environments.project.upserted', 1, projectSchema);
+/** v2 added `repositories`; v1 (without them) may still be on the stream from older releases. */
+export const projectUpsertedV1 = defineEvent('environments.project.upserted', 1, projectSchema.omit({ repositories: true }));
+export const projectUpsertedV2 = defineEvent('environments.project.upserted', 2, projectSchema);
 export const projectMemberSetV1 = defineEvent('environments.project.member-set', 1, memberSchema);
 export const projectMemberRemovedV1 = defineEvent(
   'environments.project.member-removed',

@@ -8,6 +8,37 @@ export type ProjectRole = z.infer<typeof projectRoleSchema>;
 
 export const projectVisibilitySchema = z.enum(['private', 'internal', 'public']);
 
+const repositoryNamePattern = /^[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}$/;
+
+/** The directory a repository is cloned into: the last segment of its URL without `.git`. */
+export function repositoryNameFromUrl(url: string): string {
+  const last = url.replace(/\/+$/, '').split(/[/:]/).pop() ?? '';
+  return last.replace(/\.git$/, '');
+}
+
+/** Git remotes a session can clone: http(s), ssh (both spellings) and file URLs. */
+export const repositoryInputSchema = z
+  .strictObject({
+    url: z
+      .string()
+      .max(2048)
+      .regex(/^(https?:\/\/[^\s]+|ssh:\/\/[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+|file:\/\/\/[^\s]+)$/, {
+        message: 'must be a git remote: https://host/group/repo.git, ssh://git@host/group/repo.git, git@host:group/repo.git or file:///path/repo',
+      }),
+    name: z.string().regex(repositoryNamePattern, { message: 'must be a directory name: letters, digits, ".", "-" or "_"' }).optional(),
+  })
+  .transform((r, ctx) => {
+    const name = r.name ?? repositoryNameFromUrl(r.url);
+    if (!repositoryNamePattern.test(name)) {
+      ctx.addIssue({ code: 'custom', path: ['name'], message: `cannot derive a directory name from "${r.url}": give one in "name"` });
+      return z.NEVER;
+    }
+    return { url: r.url, name };
+  });
+
+export const repositorySchema = z.object({ name: z.string(), url: z.string() });
+export type Repository = z.infer<typeof repositorySchema>;
+
 export const upsertProjectInputSchema = z.strictObject({
   path: z
     .string()
@@ -16,6 +47,18 @@ export const upsertProjectInputSchema = z.strictObject({
     .regex(/^[A-Za-z0-9_.-]+(\/[A-Za-z0-9_.-]+)*$/, { message: 'must be a GitLab path such as group/project' }),
   name: z.string().trim().min(1).max(255),
   visibility: projectVisibilitySchema,
+  /** Cloned into every session's work directory as `/work/<name>`. */
+  repositories: z
+    .array(repositoryInputSchema)
+    .max(50)
+    .default([])
+    .superRefine((repos, ctx) => {
+      const seen = new Set<string>();
+      repos.forEach((r, i) => {
+        if (seen.has(r.name)) ctx.addIssue({ code: 'custom', path: [i, 'name'], message: `two repositories would be cloned into /work/${r.name}: give one a different "name"` });
+        seen.add(r.name);
+      });
+    }),
 });
 
 export const projectSchema = z.object({
@@ -23,6 +66,7 @@ export const projectSchema = z.object({
   path: z.string(),
   name: z.string(),
   visibility: projectVisibilitySchema,
+  repositories: z.array(repositorySchema),
   createdAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
 });
