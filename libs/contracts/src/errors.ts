@@ -26,11 +26,27 @@ export enum EnvironmentsErrorCode {
   ADMIN_REQUIRED = 'ADMIN_REQUIRED',
 }
 
-export type ErrorCode = CommonErrorCode | EnvironmentsErrorCode;
+export enum SessionsErrorCode {
+  SESSION_NOT_FOUND = 'SESSION_NOT_FOUND',
+  NOT_A_SESSION_LAUNCHER = 'NOT_A_SESSION_LAUNCHER',
+  SESSION_NOT_RUNNING = 'SESSION_NOT_RUNNING',
+  RESOURCE_POOL_NOT_FOUND = 'RESOURCE_POOL_NOT_FOUND',
+  RESOURCE_POOL_NAME_TAKEN = 'RESOURCE_POOL_NAME_TAKEN',
+  RESOURCE_POOL_IN_USE = 'RESOURCE_POOL_IN_USE',
+  RESOURCE_POOL_NOT_ALLOWED = 'RESOURCE_POOL_NOT_ALLOWED',
+  RESOURCE_CLASS_NOT_FOUND = 'RESOURCE_CLASS_NOT_FOUND',
+  RESOURCE_CLASS_ID_TAKEN = 'RESOURCE_CLASS_ID_TAKEN',
+  RESOURCE_CLASS_IN_USE = 'RESOURCE_CLASS_IN_USE',
+  QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
+  DEFAULT_POOL_REQUIRED = 'DEFAULT_POOL_REQUIRED',
+}
+
+export type ErrorCode = CommonErrorCode | EnvironmentsErrorCode | SessionsErrorCode;
 
 export const ALL_ERROR_CODES: readonly ErrorCode[] = [
   ...Object.values(CommonErrorCode),
   ...Object.values(EnvironmentsErrorCode),
+  ...Object.values(SessionsErrorCode),
 ];
 
 export interface ErrorDetail {
@@ -64,6 +80,12 @@ export class DomainError extends Error {
 
 export class EnvironmentsError extends DomainError {
   constructor(code: EnvironmentsErrorCode, message: string, details?: ErrorDetail[]) {
+    super(code, message, details);
+  }
+}
+
+export class SessionsError extends DomainError {
+  constructor(code: SessionsErrorCode | EnvironmentsErrorCode, message: string, details?: ErrorDetail[]) {
     super(code, message, details);
   }
 }

@@ -7,3 +7,4 @@ export * from './rpc.js';
 export * from './streams.js';
 export * from './validation.js';
 export * from './environments/index.js';
+export * from './sessions/index.js';

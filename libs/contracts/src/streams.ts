@@ -13,6 +13,11 @@ export const ENVIRONMENTS_STREAM: StreamDefinition = {
   subjects: ['environments.environment.>', 'environments.launcher.>', 'environments.project.>'],
 };
 
+export const SESSIONS_STREAM: StreamDefinition = {
+  name: 'SESSIONS',
+  subjects: ['sessions.session.>'],
+};
+
 /** Parked messages: `deadletter.<stream>.<consumer>`, with the error in headers. */
 export const DEADLETTER_STREAM: StreamDefinition = {
   name: 'DEADLETTER',

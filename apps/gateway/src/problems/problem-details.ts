@@ -1,4 +1,4 @@
-import { assertUnreachable, CommonErrorCode, EnvironmentsErrorCode, type ErrorCode, type ErrorDetail } from '@launchpad/contracts';
+import { assertUnreachable, CommonErrorCode, EnvironmentsErrorCode, type ErrorCode, type ErrorDetail, SessionsErrorCode } from '@launchpad/contracts';
 
 /** RFC 9457 problem details, with our code and the request id for support. */
 export interface ProblemDetails {
@@ -21,11 +21,15 @@ export function httpStatusFor(code: ErrorCode): number {
       return 401;
     case EnvironmentsErrorCode.ADMIN_REQUIRED:
     case EnvironmentsErrorCode.INSUFFICIENT_PROJECT_ROLE:
+    case SessionsErrorCode.RESOURCE_POOL_NOT_ALLOWED:
       return 403;
     case CommonErrorCode.ROUTE_NOT_FOUND:
     case EnvironmentsErrorCode.ENVIRONMENT_NOT_FOUND:
     case EnvironmentsErrorCode.PROJECT_NOT_FOUND:
     case EnvironmentsErrorCode.LAUNCHER_NOT_FOUND:
+    case SessionsErrorCode.SESSION_NOT_FOUND:
+    case SessionsErrorCode.RESOURCE_POOL_NOT_FOUND:
+    case SessionsErrorCode.RESOURCE_CLASS_NOT_FOUND:
       return 404;
     case CommonErrorCode.METHOD_NOT_ALLOWED:
       return 405;
@@ -33,6 +37,14 @@ export function httpStatusFor(code: ErrorCode): number {
     case EnvironmentsErrorCode.ENVIRONMENT_IN_USE:
     case EnvironmentsErrorCode.DEFAULT_ENVIRONMENT_REQUIRED:
     case EnvironmentsErrorCode.LAUNCHER_NAME_TAKEN:
+    case SessionsErrorCode.NOT_A_SESSION_LAUNCHER:
+    case SessionsErrorCode.SESSION_NOT_RUNNING:
+    case SessionsErrorCode.RESOURCE_POOL_NAME_TAKEN:
+    case SessionsErrorCode.RESOURCE_POOL_IN_USE:
+    case SessionsErrorCode.RESOURCE_CLASS_ID_TAKEN:
+    case SessionsErrorCode.RESOURCE_CLASS_IN_USE:
+    case SessionsErrorCode.QUOTA_EXCEEDED:
+    case SessionsErrorCode.DEFAULT_POOL_REQUIRED:
       return 409;
     case CommonErrorCode.PAYLOAD_TOO_LARGE:
       return 413;

@@ -1,0 +1,77 @@
+import { z } from 'zod';
+import { userIdSchema, uuidSchema } from '../ids.js';
+
+export const resourceClassIdSchema = z
+  .string()
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: 'must be a resource class id such as "small" or "42"' });
+
+const amount = (what: string, max: number) => z.number().min(0, { message: `${what} cannot be negative` }).max(max);
+
+const resourcesShape = {
+  cpu: amount('cpu', 1024),
+  memoryGb: amount('memoryGb', 16384),
+  gpu: z.number().int().min(0).max(64),
+};
+
+export const resourceClassInputSchema = z.strictObject({
+  id: resourceClassIdSchema.optional(),
+  name: z.string().trim().min(1).max(100),
+  ...resourcesShape,
+  cpu: amount('cpu', 1024).refine((v) => v > 0, { message: 'a class needs some cpu, e.g. 0.5' }),
+  memoryGb: amount('memoryGb', 16384).refine((v) => v > 0, { message: 'a class needs some memory, e.g. 1' }),
+  diskGb: amount('diskGb', 65536).default(10),
+  isDefault: z.boolean().default(false),
+});
+
+export const updateResourceClassInputSchema = resourceClassInputSchema
+  .omit({ id: true })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
+
+export const quotaSchema = z.strictObject(resourcesShape);
+
+export const createResourcePoolInputSchema = z.strictObject({
+  name: z.string().trim().min(1).max(100),
+  public: z.boolean().default(false),
+  isDefault: z.boolean().default(false),
+  quota: quotaSchema,
+  classes: z.array(resourceClassInputSchema).max(50).default([]),
+});
+
+export const updateResourcePoolInputSchema = z
+  .strictObject({
+    name: z.string().trim().min(1).max(100),
+    public: z.boolean(),
+    isDefault: z.literal(true, { message: 'to move the default mark, set isDefault: true on the new default pool' }),
+    quota: quotaSchema,
+  })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
+
+export const resourceClassSchema = z.object({
+  id: z.string(),
+  poolId: uuidSchema,
+  name: z.string(),
+  cpu: z.number(),
+  memoryGb: z.number(),
+  gpu: z.number().int(),
+  diskGb: z.number(),
+  isDefault: z.boolean(),
+});
+export type ResourceClass = z.infer<typeof resourceClassSchema>;
+
+export const resourcePoolSchema = z.object({
+  id: uuidSchema,
+  name: z.string(),
+  public: z.boolean(),
+  isDefault: z.boolean(),
+  quota: z.object(resourcesShape),
+  /** What running and starting sessions use now. */
+  used: z.object(resourcesShape),
+  classes: z.array(resourceClassSchema),
+  /** Who may use a non-public pool; shown to administrators only. */
+  users: z.array(userIdSchema).optional(),
+  createdAt: z.iso.datetime({ offset: true }),
+  updatedAt: z.iso.datetime({ offset: true }),
+});
+export type ResourcePool = z.infer<typeof resourcePoolSchema>;

@@ -1,0 +1,79 @@
+import { z } from 'zod';
+import { uuidSchema } from '../ids.js';
+import { resourceClassIdSchema } from './resource-pool.js';
+
+export const SESSION_STATUSES = ['starting', 'running', 'hibernated', 'failed', 'stopping'] as const;
+export const sessionStatusSchema = z.enum(SESSION_STATUSES);
+export type SessionStatus = z.infer<typeof sessionStatusSchema>;
+
+/** The steps a person watches while a session launches, hibernates or stops. */
+export const SESSION_PHASES = [
+  'queued',
+  'waiting-for-image',
+  'preparing',
+  'starting',
+  'ready',
+  'hibernating',
+  'hibernated',
+  'resuming',
+  'stopping',
+  'deleted',
+  'failed',
+] as const;
+export const sessionPhaseSchema = z.enum(SESSION_PHASES);
+export type SessionPhase = z.infer<typeof sessionPhaseSchema>;
+
+export const launchSessionInputSchema = z.strictObject({
+  launcherId: uuidSchema,
+  resourceClassId: resourceClassIdSchema.optional(),
+});
+
+export const updateSessionInputSchema = z.strictObject({
+  state: z.enum(['running', 'hibernated'], { message: 'state must be "running" (resume) or "hibernated"' }),
+});
+
+export const sessionSchema = z.object({
+  id: uuidSchema,
+  userId: z.string(),
+  launcherId: uuidSchema,
+  projectId: z.string(),
+  name: z.string(),
+  status: sessionStatusSchema,
+  /** The last step and what it means for the person waiting, e.g. "cloning repositories" or why it failed. */
+  phase: sessionPhaseSchema,
+  message: z.string().nullable(),
+  image: z.string(),
+  resourceClassId: z.string(),
+  resourcePoolId: uuidSchema,
+  /** Path on the gateway where the session is reached, e.g. /sessions/<id>/lab. */
+  path: z.string(),
+  createdAt: z.iso.datetime({ offset: true }),
+  startedAt: z.iso.datetime({ offset: true }).nullable(),
+  lastInteraction: z.iso.datetime({ offset: true }),
+  /** When an idle running session will be hibernated, and why; null when it is not running. */
+  willHibernateAt: z.iso.datetime({ offset: true }).nullable(),
+  idleSince: z.iso.datetime({ offset: true }).nullable(),
+  hibernationReason: z.string().nullable(),
+  hibernatedAt: z.iso.datetime({ offset: true }).nullable(),
+  /** When a hibernated session will be deleted; null otherwise. */
+  willDeleteAt: z.iso.datetime({ offset: true }).nullable(),
+  updatedAt: z.iso.datetime({ offset: true }),
+});
+export type Session = z.infer<typeof sessionSchema>;
+
+export const sessionProgressSchema = z.object({
+  sessionId: uuidSchema,
+  seq: z.number().int().positive(),
+  phase: sessionPhaseSchema,
+  status: sessionStatusSchema.nullable(),
+  message: z.string(),
+  at: z.iso.datetime({ offset: true }),
+});
+export type SessionProgress = z.infer<typeof sessionProgressSchema>;
+
+/**
+ * Fire-and-forget signal from the gateway's proxy: someone used the session. Core NATS (not a
+ * stream): losing one costs nothing, the next request sends another.
+ */
+export const SESSION_ACTIVITY_SUBJECT = 'sessions.signal.activity';
+export const sessionActivitySchema = z.object({ sessionId: uuidSchema, at: z.iso.datetime({ offset: true }) });
