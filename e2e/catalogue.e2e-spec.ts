@@ -159,7 +159,8 @@ describe('environments catalogue through the gateway', () => {
       const created = events.filter((e) => e.subject === 'environments.launcher.created');
       expect(created.map((e) => e.data.data.name).sort()).toEqual(['Dashboard', 'Notebook', 'Training']);
       for (const e of events) {
-        expect(e.data).toMatchObject({ type: e.subject, version: 1 });
+        // created/updated are v2 since launchers made from code (pin, updateAvailable); deleted is still v1.
+        expect(e.data).toMatchObject({ type: e.subject, version: e.subject === 'environments.launcher.deleted' ? 1 : 2 });
         expect(e.headers['nats-msg-id']).toBe(e.data.id);
         expect(e.headers.traceparent).toMatch(/^00-[0-9a-f]{32}-[0-9a-f]{16}-0[01]$/);
       }

@@ -4,14 +4,20 @@ import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from 
 import { PersistenceModule } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
 import type { EnvironmentsConfig } from './config.js';
+import { BuildsConsumer } from './builds/builds.consumer.js';
+import { ProjectBuildEntity } from './builds/project-build.entity.js';
+import { ProjectBuilds } from './builds/project-builds.js';
 import { EnvironmentEntity } from './environments/environment.entity.js';
 import { EnvironmentsRpcController } from './environments/environments.rpc-controller.js';
 import { EnvironmentsService } from './environments/environments.service.js';
 import { CreateEnvironments1764000000100 } from './environments/migrations/1764000000100-CreateEnvironments.js';
+import { GitLabConsumer } from './gitlab/gitlab.consumer.js';
+import { GitLabProjection } from './gitlab/gitlab-projection.js';
 import { LauncherEntity } from './launchers/launcher.entity.js';
 import { LaunchersRpcController } from './launchers/launchers.rpc-controller.js';
 import { LaunchersService } from './launchers/launchers.service.js';
 import { CreateLaunchers1764000000300 } from './launchers/migrations/1764000000300-CreateLaunchers.js';
+import { AddLaunchersFromCode1764000000500 } from './launchers/migrations/1764000000500-AddLaunchersFromCode.js';
 import { CreateProjects1764000000200 } from './projects/migrations/1764000000200-CreateProjects.js';
 import { AddProjectRepositories1764000000400 } from './projects/migrations/1764000000400-AddProjectRepositories.js';
 import { ProjectEntity, ProjectMemberEntity } from './projects/project.entity.js';
@@ -20,13 +26,14 @@ import { ProjectsService } from './projects/projects.service.js';
 
 export const ENVIRONMENTS_CONFIG = Symbol('ENVIRONMENTS_CONFIG');
 
-export const environmentsEntities = [EnvironmentEntity, ProjectEntity, ProjectMemberEntity, LauncherEntity];
+export const environmentsEntities = [EnvironmentEntity, ProjectEntity, ProjectMemberEntity, LauncherEntity, ProjectBuildEntity];
 export const environmentsMigrations = [
   CreateMessagingTables1764000000000,
   CreateEnvironments1764000000100,
   CreateProjects1764000000200,
   CreateLaunchers1764000000300,
   AddProjectRepositories1764000000400,
+  AddLaunchersFromCode1764000000500,
 ];
 
 @Module({})
@@ -53,7 +60,16 @@ export class EnvironmentsModule implements OnApplicationBootstrap {
         MessagingModule.forService({ queueGroup: 'environments', outbox: config.outbox }),
       ],
       controllers: [EnvironmentsRpcController, ProjectsRpcController, LaunchersRpcController],
-      providers: [{ provide: ENVIRONMENTS_CONFIG, useValue: config }, EnvironmentsService, ProjectsService, LaunchersService],
+      providers: [
+        { provide: ENVIRONMENTS_CONFIG, useValue: config },
+        EnvironmentsService,
+        ProjectsService,
+        LaunchersService,
+        ProjectBuilds,
+        BuildsConsumer,
+        GitLabProjection,
+        GitLabConsumer,
+      ],
     };
   }
 

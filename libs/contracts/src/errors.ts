@@ -24,6 +24,10 @@ export enum EnvironmentsErrorCode {
   LAUNCHER_NAME_TAKEN = 'LAUNCHER_NAME_TAKEN',
   INSUFFICIENT_PROJECT_ROLE = 'INSUFFICIENT_PROJECT_ROLE',
   ADMIN_REQUIRED = 'ADMIN_REQUIRED',
+  /** A launcher made from code names a branch or commit the project's CI has built no image for (yet). */
+  BUILD_NOT_AVAILABLE = 'BUILD_NOT_AVAILABLE',
+  /** update-to-latest on a launcher that is not made from code. */
+  NOT_A_CODE_LAUNCHER = 'NOT_A_CODE_LAUNCHER',
 }
 
 export enum SessionsErrorCode {
@@ -41,12 +45,23 @@ export enum SessionsErrorCode {
   DEFAULT_POOL_REQUIRED = 'DEFAULT_POOL_REQUIRED',
 }
 
-export type ErrorCode = CommonErrorCode | EnvironmentsErrorCode | SessionsErrorCode;
+export enum BuildsErrorCode {
+  BUILD_NOT_FOUND = 'BUILD_NOT_FOUND',
+  /** The X-Gitlab-Token of a webhook delivery is missing or wrong (or no secret is set up for it). */
+  WEBHOOK_TOKEN_INVALID = 'WEBHOOK_TOKEN_INVALID',
+  /** The delivery is JSON but not a GitLab payload we can read (e.g. it names no project). */
+  WEBHOOK_PAYLOAD_INVALID = 'WEBHOOK_PAYLOAD_INVALID',
+  /** Setting a project's webhook secret needs maintainer or owner in it, or admin. */
+  WEBHOOK_SECRET_FORBIDDEN = 'WEBHOOK_SECRET_FORBIDDEN',
+}
+
+export type ErrorCode = CommonErrorCode | EnvironmentsErrorCode | SessionsErrorCode | BuildsErrorCode;
 
 export const ALL_ERROR_CODES: readonly ErrorCode[] = [
   ...Object.values(CommonErrorCode),
   ...Object.values(EnvironmentsErrorCode),
   ...Object.values(SessionsErrorCode),
+  ...Object.values(BuildsErrorCode),
 ];
 
 export interface ErrorDetail {
@@ -86,6 +101,12 @@ export class EnvironmentsError extends DomainError {
 
 export class SessionsError extends DomainError {
   constructor(code: SessionsErrorCode | EnvironmentsErrorCode, message: string, details?: ErrorDetail[]) {
+    super(code, message, details);
+  }
+}
+
+export class BuildsError extends DomainError {
+  constructor(code: BuildsErrorCode, message: string, details?: ErrorDetail[]) {
     super(code, message, details);
   }
 }

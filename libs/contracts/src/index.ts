@@ -8,3 +8,4 @@ export * from './streams.js';
 export * from './validation.js';
 export * from './environments/index.js';
 export * from './sessions/index.js';
+export * from './builds/index.js';

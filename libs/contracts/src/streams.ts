@@ -18,6 +18,12 @@ export const SESSIONS_STREAM: StreamDefinition = {
   subjects: ['sessions.session.>'],
 };
 
+/** Build records (`builds.build.<status>`) and what GitLab's system hooks said (`builds.gitlab.*`). */
+export const BUILDS_STREAM: StreamDefinition = {
+  name: 'BUILDS',
+  subjects: ['builds.build.>', 'builds.gitlab.>'],
+};
+
 /** Parked messages: `deadletter.<stream>.<consumer>`, with the error in headers. */
 export const DEADLETTER_STREAM: StreamDefinition = {
   name: 'DEADLETTER',

@@ -4,7 +4,8 @@ import type { Environment } from '@launchpad/contracts';
 @Entity({ name: 'environments' })
 export class EnvironmentEntity {
   @PrimaryGeneratedColumn('uuid') id!: string;
-  @Column({ type: 'text' }) kind!: 'global' | 'custom';
+  /** `custom` and `code` environments belong to one launcher of one project. */
+  @Column({ type: 'text' }) kind!: 'global' | 'custom' | 'code';
   @Column({ name: 'project_id', type: 'text', nullable: true }) projectId!: string | null;
   @Column({ type: 'text' }) name!: string;
   @Column({ type: 'text', nullable: true }) description!: string | null;
@@ -25,7 +26,13 @@ export class EnvironmentEntity {
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }
 
+/** A global environment as the catalogue shows it (launchers' own environments go through toLauncher). */
 export function toEnvironment(e: EnvironmentEntity): Environment {
+  if (e.kind === 'code') throw new Error(`environment ${e.id} belongs to a launcher made from code, not to the catalogue`);
+  return toLauncherEnvironment(e) as Environment;
+}
+
+export function toLauncherEnvironment(e: EnvironmentEntity): Omit<Environment, 'kind'> & { kind: EnvironmentEntity['kind'] } {
   return {
     id: e.id,
     kind: e.kind,

@@ -1,6 +1,12 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { Launcher } from '@launchpad/contracts';
-import { EnvironmentEntity, toEnvironment } from '../environments/environment.entity.js';
+import { EnvironmentEntity, toLauncherEnvironment } from '../environments/environment.entity.js';
+
+/** pg returns bigint as a string; GitLab ids fit in a double. */
+export const bigintOrNull = {
+  to: (value: number | null | undefined) => value,
+  from: (value: string | null) => (value === null ? null : Number(value)),
+};
 
 @Entity({ name: 'launchers' })
 export class LauncherEntity {
@@ -15,6 +21,16 @@ export class LauncherEntity {
   environment!: EnvironmentEntity;
   @Column({ name: 'resource_class_id', type: 'text', nullable: true }) resourceClassId!: string | null;
   @Column({ name: 'is_default', type: 'boolean' }) isDefault!: boolean;
+  /** Launchers made from code: the build they run (all three set, or none). */
+  @Column({ name: 'pin_ref', type: 'text', nullable: true }) pinRef!: string | null;
+  @Column({ name: 'pin_sha', type: 'text', nullable: true }) pinSha!: string | null;
+  @Column({ name: 'pin_image', type: 'text', nullable: true }) pinImage!: string | null;
+  @Column({ name: 'pin_pipeline_id', type: 'bigint', nullable: true, transformer: bigintOrNull }) pinPipelineId!: number | null;
+  /** A newer succeeded build of pin_ref, offered but not applied. */
+  @Column({ name: 'update_sha', type: 'text', nullable: true }) updateSha!: string | null;
+  @Column({ name: 'update_image', type: 'text', nullable: true }) updateImage!: string | null;
+  @Column({ name: 'update_pipeline_id', type: 'bigint', nullable: true, transformer: bigintOrNull }) updatePipelineId!: number | null;
+  @Column({ name: 'update_at', type: 'timestamptz', nullable: true }) updateAt!: Date | null;
   @Column({ name: 'created_by', type: 'text' }) createdBy!: string;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
@@ -29,7 +45,10 @@ export function toLauncher(l: LauncherEntity): Launcher {
     kind: l.kind,
     isDefault: l.isDefault,
     resourceClassId: l.resourceClassId,
-    environment: toEnvironment(l.environment),
+    environment: toLauncherEnvironment(l.environment),
+    pin: l.pinSha !== null && l.pinRef !== null && l.pinImage !== null ? { ref: l.pinRef, sha: l.pinSha, image: l.pinImage } : null,
+    updateAvailable:
+      l.updateSha !== null && l.updateImage !== null && l.updateAt !== null ? { sha: l.updateSha, image: l.updateImage, at: l.updateAt.toISOString() } : null,
     createdBy: l.createdBy,
     createdAt: l.createdAt.toISOString(),
     updatedAt: l.updatedAt.toISOString(),

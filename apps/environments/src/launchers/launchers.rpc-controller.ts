@@ -27,6 +27,11 @@ export class LaunchersRpcController {
     return this.launchers.update(req.id, req.input, req.caller);
   }
 
+  @RpcHandler(rpc.updateLauncherToLatest)
+  updateToLatest(req: RpcInput<typeof rpc.updateLauncherToLatest>) {
+    return this.launchers.updateToLatest(req.id, req.caller);
+  }
+
   @RpcHandler(rpc.deleteLauncher)
   async delete(req: RpcInput<typeof rpc.deleteLauncher>) {
     await this.launchers.delete(req.id, req.caller);

@@ -1,10 +1,11 @@
 import { Injectable } from '@nestjs/common';
 import {
+  type Build,
   EnvironmentsError,
   EnvironmentsErrorCode,
-  launcherCreatedV1,
+  launcherCreatedV2,
   launcherDeletedV1,
-  launcherUpdatedV1,
+  launcherUpdatedV2,
   type createLauncherInputSchema,
   type Launcher,
   type launcherEnvironmentInputSchema,
@@ -15,6 +16,7 @@ import { OutboxWriter } from '@launchpad/messaging';
 import { isUniqueViolation } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
+import { ProjectBuilds } from '../builds/project-builds.js';
 import { EnvironmentEntity } from '../environments/environment.entity.js';
 import { canEditLaunchers } from '../projects/project-access.js';
 import { type ProjectAccess, ProjectsService } from '../projects/projects.service.js';
@@ -24,12 +26,24 @@ type CreateInput = z.output<typeof createLauncherInputSchema>;
 type UpdateInput = z.output<typeof updateLauncherInputSchema>;
 type EnvironmentChoice = z.output<typeof launcherEnvironmentInputSchema>;
 
+/** The build a launcher made from code runs. */
+interface Pin {
+  ref: string;
+  sha: string;
+  image: string;
+  pipelineId: number | null;
+}
+
+const NO_PIN = { pinRef: null, pinSha: null, pinImage: null, pinPipelineId: null };
+const NO_UPDATE = { updateSha: null, updateImage: null, updatePipelineId: null, updateAt: null };
+
 @Injectable()
 export class LaunchersService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly projects: ProjectsService,
     private readonly outbox: OutboxWriter,
+    private readonly builds: ProjectBuilds,
   ) {}
 
   async list(projectId: string, caller: Principal): Promise<Launcher[]> {
@@ -52,7 +66,7 @@ export class LaunchersService {
       this.requireEditor(access, caller, 'create launchers');
       // Serialise launcher writes per project so the default mark cannot be lost in a race.
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${projectId}`]);
-      const environment = await this.resolveEnvironment(manager, projectId, input.name, input.environment, null, caller);
+      const { environment, pin } = await this.resolveEnvironment(manager, projectId, input.name, input.environment, null, caller);
       const hasDefault = await manager.existsBy(LauncherEntity, { projectId, isDefault: true });
       const makeDefault = input.isDefault === true || !hasDefault;
       if (makeDefault && hasDefault) await this.clearDefault(manager, projectId);
@@ -67,25 +81,28 @@ export class LaunchersService {
             resourceClassId: input.resourceClassId ?? null,
             isDefault: makeDefault,
             createdBy: caller.userId,
+            ...pinColumns(pin),
+            ...NO_UPDATE,
           }),
         )
         .catch((error: unknown) => rethrowNameTaken(error, input.name, access.project.path));
       const launcher = toLauncher(await manager.findOneByOrFail(LauncherEntity, { id: saved.id }));
-      await this.outbox.append(manager, launcherCreatedV1, launcher);
+      await this.outbox.append(manager, launcherCreatedV2, launcher);
       return launcher;
     });
   }
 
   async update(id: string, input: UpdateInput, caller: Principal): Promise<Launcher> {
     return this.outbox.transaction(async (manager) => {
-      const { entity, access } = await this.findReadable(manager, id, caller);
+      // Locked: a build that succeeds meanwhile may be flagging this launcher (offerUpdate).
+      const { entity, access } = await this.findReadable(manager, id, caller, true);
       this.requireEditor(access, caller, 'edit launchers');
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${entity.projectId}`]);
       if (input.environment) {
-        const previous = entity.environment;
-        const next = await this.resolveEnvironment(manager, entity.projectId, input.name ?? entity.name, input.environment, previous, caller);
-        entity.environmentId = next.id;
-        entity.environment = next;
+        const { environment, pin } = await this.resolveEnvironment(manager, entity.projectId, input.name ?? entity.name, input.environment, entity, caller);
+        entity.environmentId = environment.id;
+        entity.environment = environment;
+        if (pin?.sha !== entity.pinSha || pin?.ref !== entity.pinRef) Object.assign(entity, pinColumns(pin), NO_UPDATE);
       }
       if (input.isDefault && !entity.isDefault) {
         await this.clearDefault(manager, entity.projectId);
@@ -98,9 +115,58 @@ export class LaunchersService {
       await manager.save(entity).catch((error: unknown) => rethrowNameTaken(error, entity.name, access.project.path));
       await this.deleteOrphanedCustomEnvironments(manager, entity.projectId);
       const launcher = toLauncher(await manager.findOneByOrFail(LauncherEntity, { id }));
-      await this.outbox.append(manager, launcherUpdatedV1, launcher);
+      await this.outbox.append(manager, launcherUpdatedV2, launcher);
       return launcher;
     });
+  }
+
+  /** Moves a launcher made from code to the build its update flag names; without a flag, changes nothing. */
+  async updateToLatest(id: string, caller: Principal): Promise<Launcher> {
+    return this.outbox.transaction(async (manager) => {
+      const { entity, access } = await this.findReadable(manager, id, caller, true);
+      this.requireEditor(access, caller, 'update launchers');
+      if (entity.environment.kind !== 'code' || entity.pinRef === null) {
+        throw new EnvironmentsError(
+          EnvironmentsErrorCode.NOT_A_CODE_LAUNCHER,
+          `launcher "${entity.name}" is not made from code, so it has no build to update to; change its environment instead`,
+        );
+      }
+      if (entity.updateSha === null || entity.updateImage === null) return toLauncher(entity);
+      const image = entity.updateImage;
+      Object.assign(entity, pinColumns({ ref: entity.pinRef, sha: entity.updateSha, image, pipelineId: entity.updatePipelineId }), NO_UPDATE);
+      entity.environment.image = image;
+      entity.environment.updatedAt = new Date();
+      entity.updatedAt = new Date();
+      await manager.save(entity.environment);
+      await manager.save(entity);
+      const launcher = toLauncher(await manager.findOneByOrFail(LauncherEntity, { id }));
+      await this.outbox.append(manager, launcherUpdatedV2, launcher);
+      return launcher;
+    });
+  }
+
+  /**
+   * A build succeeded: every launcher pinned to an older build of its branch is told so (and
+   * nothing else about it changes). Runs in the caller's transaction; returns how many were flagged.
+   */
+  async offerUpdate(manager: EntityManager, build: Build): Promise<number> {
+    if (build.status !== 'succeeded' || build.tag || build.ref === null || build.pipelineId === null) return 0;
+    const stale = await manager
+      .getRepository(LauncherEntity)
+      .createQueryBuilder('l')
+      .setLock('pessimistic_write', undefined, ['l'])
+      .innerJoinAndSelect('l.environment', 'e')
+      .where('l.project_id = :projectId AND l.pin_ref = :ref AND l.pin_sha <> :sha', { projectId: build.projectId, ref: build.ref, sha: build.sha })
+      .andWhere('(l.pin_pipeline_id IS NULL OR l.pin_pipeline_id < :pipelineId)', { pipelineId: build.pipelineId })
+      .andWhere('(l.update_pipeline_id IS NULL OR l.update_pipeline_id < :pipelineId)', { pipelineId: build.pipelineId })
+      .getMany();
+    const at = new Date(build.finishedAt ?? build.updatedAt);
+    for (const launcher of stale) {
+      Object.assign(launcher, { updateSha: build.sha, updateImage: build.image, updatePipelineId: build.pipelineId, updateAt: at, updatedAt: new Date() });
+      await manager.save(launcher);
+      await this.outbox.append(manager, launcherUpdatedV2, toLauncher(launcher));
+    }
+    return stale.length;
   }
 
   async delete(id: string, caller: Principal): Promise<void> {
@@ -118,14 +184,22 @@ export class LaunchersService {
           heir.isDefault = true;
           heir.updatedAt = new Date();
           await manager.save(heir);
-          await this.outbox.append(manager, launcherUpdatedV1, toLauncher(heir));
+          await this.outbox.append(manager, launcherUpdatedV2, toLauncher(heir));
         }
       }
     });
   }
 
-  private async findReadable(manager: EntityManager, id: string, caller: Principal): Promise<{ entity: LauncherEntity; access: ProjectAccess }> {
-    const entity = await manager.findOneBy(LauncherEntity, { id });
+  private async findReadable(manager: EntityManager, id: string, caller: Principal, lock = false): Promise<{ entity: LauncherEntity; access: ProjectAccess }> {
+    const entity = lock
+      ? await manager
+          .getRepository(LauncherEntity)
+          .createQueryBuilder('l')
+          .setLock('pessimistic_write', undefined, ['l'])
+          .innerJoinAndSelect('l.environment', 'e')
+          .where('l.id = :id', { id })
+          .getOne()
+      : await manager.findOneBy(LauncherEntity, { id });
     const notFound = new EnvironmentsError(EnvironmentsErrorCode.LAUNCHER_NOT_FOUND, `launcher ${id} was not found`);
     if (!entity) throw notFound;
     try {
@@ -146,15 +220,19 @@ export class LaunchersService {
     }
   }
 
-  /** A global environment by id, or the launcher's own custom one, updated in place when it had one. */
+  /**
+   * A global environment by id, or the launcher's own one (custom, or made from code with its pin),
+   * updated in place when it had one.
+   */
   private async resolveEnvironment(
     manager: EntityManager,
     projectId: string,
     launcherName: string,
     choice: EnvironmentChoice,
-    previous: EnvironmentEntity | null,
+    launcher: LauncherEntity | null,
     caller: Principal,
-  ): Promise<EnvironmentEntity> {
+  ): Promise<{ environment: EnvironmentEntity; pin: Pin | null }> {
+    const previous = launcher?.environment ?? null;
     if (choice.kind === 'global') {
       const global = await manager.findOneBy(EnvironmentEntity, { id: choice.id, kind: 'global' });
       if (!global) {
@@ -162,30 +240,65 @@ export class LaunchersService {
           { path: 'environment.id', message: 'no global environment has this id' },
         ]);
       }
-      return global;
+      return { environment: global, pin: null };
     }
-    const { kind: _kind, name, ...settings } = choice;
-    const fields = { ...settings, name: name ?? `${launcherName} environment`, updatedAt: new Date() };
-    if (previous?.kind === 'custom') {
+    let pin: Pin | null = null;
+    let fields;
+    if (choice.kind === 'code') {
+      const { kind: _kind, name, ref, sha, ...settings } = choice;
+      pin = await this.resolvePin(manager, projectId, ref, sha, launcher);
+      fields = { ...settings, image: pin.image, kind: 'code' as const, name: name ?? `${launcherName} environment`, updatedAt: new Date() };
+    } else {
+      const { kind: _kind, name, ...settings } = choice;
+      fields = { ...settings, kind: 'custom' as const, name: name ?? `${launcherName} environment`, updatedAt: new Date() };
+    }
+    if (previous && previous.kind !== 'global') {
       Object.assign(previous, fields);
-      return manager.save(previous);
+      return { environment: await manager.save(previous), pin };
     }
-    return manager.save(
-      manager.create(EnvironmentEntity, {
-        ...fields,
-        kind: 'custom',
-        projectId,
-        description: null,
-        keywords: [],
-        isDefault: false,
-        createdBy: caller.userId,
-      }),
+    const environment = await manager.save(
+      manager.create(EnvironmentEntity, { ...fields, projectId, description: null, keywords: [], isDefault: false, createdBy: caller.userId }),
     );
+    return { environment, pin };
+  }
+
+  /**
+   * Which build a launcher made from code runs: the build of `sha` when given; otherwise, when the
+   * launcher already runs a build of the same branch, that one (changing run settings does not
+   * move the pin); otherwise the newest succeeded build of the branch, or, while none has
+   * succeeded, its newest build of any status (a session waits for it).
+   */
+  private async resolvePin(manager: EntityManager, projectId: string, ref: string | undefined, sha: string | undefined, launcher: LauncherEntity | null): Promise<Pin> {
+    const project = (await manager.query(`SELECT path FROM projects WHERE id = $1`, [projectId]))[0]?.path ?? projectId;
+    if (sha !== undefined) {
+      const build = await this.builds.byCommit(manager, projectId, sha);
+      if (!build) {
+        throw new EnvironmentsError(
+          EnvironmentsErrorCode.BUILD_NOT_AVAILABLE,
+          `no image build of commit ${sha} in ${project} is known: its pipeline must run the image job and report to Launchpad's GitLab webhook`,
+          [{ path: 'environment.sha', message: 'no build of this commit is known' }],
+        );
+      }
+      return { ref: ref ?? build.ref ?? build.sha, sha: build.sha, image: build.image, pipelineId: build.pipelineId };
+    }
+    const branch = ref ?? launcher?.pinRef ?? (await this.builds.defaultBranch(manager, projectId)) ?? 'main';
+    if (launcher?.pinRef === branch && launcher.pinSha !== null && launcher.pinImage !== null) {
+      return { ref: branch, sha: launcher.pinSha, image: launcher.pinImage, pipelineId: launcher.pinPipelineId };
+    }
+    const build = await this.builds.newestOnBranch(manager, projectId, branch);
+    if (!build) {
+      throw new EnvironmentsError(
+        EnvironmentsErrorCode.BUILD_NOT_AVAILABLE,
+        `no image build of branch ${branch} in ${project} is known yet: push a commit whose pipeline runs the image job (and set up the GitLab webhook), then try again`,
+        [{ path: 'environment.ref', message: `no build of branch ${branch} is known` }],
+      );
+    }
+    return { ref: branch, sha: build.sha, image: build.image, pipelineId: build.pipelineId };
   }
 
   private async deleteOrphanedCustomEnvironments(manager: EntityManager, projectId: string): Promise<void> {
     await manager.query(
-      `DELETE FROM environments e WHERE e.kind = 'custom' AND e.project_id = $1
+      `DELETE FROM environments e WHERE e.kind IN ('custom', 'code') AND e.project_id = $1
          AND NOT EXISTS (SELECT 1 FROM launchers l WHERE l.environment_id = e.id)`,
       [projectId],
     );
@@ -197,7 +310,7 @@ export class LaunchersService {
     previous.isDefault = false;
     previous.updatedAt = new Date();
     await manager.save(previous);
-    await this.outbox.append(manager, launcherUpdatedV1, toLauncher(previous));
+    await this.outbox.append(manager, launcherUpdatedV2, toLauncher(previous));
   }
 }
 
@@ -206,4 +319,8 @@ function rethrowNameTaken(error: unknown, name: string, projectPath: string): ne
     throw new EnvironmentsError(EnvironmentsErrorCode.LAUNCHER_NAME_TAKEN, `project ${projectPath} already has a launcher named "${name}"`);
   }
   throw error;
+}
+
+function pinColumns(pin: Pin | null) {
+  return pin ? { pinRef: pin.ref, pinSha: pin.sha, pinImage: pin.image, pinPipelineId: pin.pipelineId } : NO_PIN;
 }

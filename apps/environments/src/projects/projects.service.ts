@@ -2,6 +2,8 @@ import { Injectable } from '@nestjs/common';
 import {
   EnvironmentsError,
   EnvironmentsErrorCode,
+  launcherDeletedV1,
+  projectDeletedV1,
   projectMemberRemovedV1,
   projectMemberSetV1,
   projectUpsertedV2,
@@ -65,19 +67,20 @@ export class ProjectsService {
 
   async upsert(projectId: string, input: Pick<Project, 'path' | 'name' | 'visibility' | 'repositories'>, caller: Principal): Promise<Project> {
     requireAdmin(caller, 'register or change projects');
-    const project = await this.outbox.transaction(async (manager) => {
-      const [row] = await manager.query(
-        `INSERT INTO projects (id, path, name, visibility, repositories) VALUES ($1, $2, $3, $4, $5)
-         ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, name = EXCLUDED.name, visibility = EXCLUDED.visibility,
-           repositories = EXCLUDED.repositories, updated_at = now()
-         RETURNING id`,
-        [projectId, input.path, input.name, input.visibility, JSON.stringify(input.repositories)],
-      );
-      const saved = await manager.findOneByOrFail(ProjectEntity, { id: (row as { id: string }).id });
-      await this.outbox.append(manager, projectUpsertedV2, toProject(saved));
-      return saved;
-    });
-    return toProject(project);
+    return this.outbox.transaction((manager) => this.writeProject(manager, projectId, input));
+  }
+
+  /** Creates or replaces a project in the caller's transaction, with its event. No authorisation: callers decide. */
+  async writeProject(manager: EntityManager, projectId: string, input: Pick<Project, 'path' | 'name' | 'visibility' | 'repositories'>): Promise<Project> {
+    await manager.query(
+      `INSERT INTO projects (id, path, name, visibility, repositories) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, name = EXCLUDED.name, visibility = EXCLUDED.visibility,
+         repositories = EXCLUDED.repositories, updated_at = now()`,
+      [projectId, input.path, input.name, input.visibility, JSON.stringify(input.repositories)],
+    );
+    const project = toProject(await manager.findOneByOrFail(ProjectEntity, { id: projectId }));
+    await this.outbox.append(manager, projectUpsertedV2, project);
+    return project;
   }
 
   async listMembers(projectId: string, caller: Principal): Promise<ProjectMember[]> {
@@ -88,26 +91,51 @@ export class ProjectsService {
 
   async setMember(projectId: string, userId: string, role: ProjectRole, caller: Principal): Promise<ProjectMember> {
     requireAdmin(caller, 'change project members');
-    const member = await this.outbox.transaction(async (manager) => {
+    return this.outbox.transaction(async (manager) => {
       await this.access(projectId, caller, manager);
-      await manager.query(
-        `INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)
-         ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()`,
-        [projectId, userId, role],
-      );
-      const saved = toMember(await manager.findOneByOrFail(ProjectMemberEntity, { projectId, userId }));
-      await this.outbox.append(manager, projectMemberSetV1, saved);
-      return saved;
+      return this.writeMember(manager, projectId, userId, role);
     });
-    return member;
+  }
+
+  /** Sets a member's role in the caller's transaction, with its event. No authorisation: callers decide. */
+  async writeMember(manager: EntityManager, projectId: string, userId: string, role: ProjectRole): Promise<ProjectMember> {
+    await manager.query(
+      `INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)
+       ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()`,
+      [projectId, userId, role],
+    );
+    const saved = toMember(await manager.findOneByOrFail(ProjectMemberEntity, { projectId, userId }));
+    await this.outbox.append(manager, projectMemberSetV1, saved);
+    return saved;
   }
 
   async removeMember(projectId: string, userId: string, caller: Principal): Promise<void> {
     requireAdmin(caller, 'change project members');
     await this.outbox.transaction(async (manager) => {
       await this.access(projectId, caller, manager);
-      const result = await manager.delete(ProjectMemberEntity, { projectId, userId });
-      if (result.affected) await this.outbox.append(manager, projectMemberRemovedV1, { projectId, userId });
+      await this.deleteMember(manager, projectId, userId);
     });
+  }
+
+  /** Removes a member in the caller's transaction, with its event when there was one. */
+  async deleteMember(manager: EntityManager, projectId: string, userId: string): Promise<void> {
+    const result = await manager.delete(ProjectMemberEntity, { projectId, userId });
+    if (result.affected) await this.outbox.append(manager, projectMemberRemovedV1, { projectId, userId });
+  }
+
+  /**
+   * Deletes a project and everything of it (launchers with their own environments, members,
+   * builds), in the caller's transaction: each launcher with launcher.deleted, then project.deleted.
+   */
+  async deleteProject(manager: EntityManager, projectId: string, deletedBy: string): Promise<boolean> {
+    const project = await manager.findOne(ProjectEntity, { where: { id: projectId }, lock: { mode: 'pessimistic_write' } });
+    if (!project) return false;
+    const launchers: { id: string }[] = await manager.query(`DELETE FROM launchers WHERE project_id = $1 RETURNING id`, [projectId]);
+    for (const { id } of launchers) await this.outbox.append(manager, launcherDeletedV1, { id, projectId, deletedBy });
+    await manager.query(`DELETE FROM environments WHERE project_id = $1 AND kind <> 'global'`, [projectId]);
+    await manager.query(`DELETE FROM project_builds WHERE project_id = $1`, [projectId]);
+    await manager.delete(ProjectEntity, { id: projectId });
+    await this.outbox.append(manager, projectDeletedV1, { id: projectId, deletedBy });
+    return true;
   }
 }

@@ -1,4 +1,4 @@
-import { assertUnreachable, CommonErrorCode, EnvironmentsErrorCode, type ErrorCode, type ErrorDetail, SessionsErrorCode } from '@launchpad/contracts';
+import { assertUnreachable, BuildsErrorCode, CommonErrorCode, EnvironmentsErrorCode, type ErrorCode, type ErrorDetail, SessionsErrorCode } from '@launchpad/contracts';
 
 /** RFC 9457 problem details, with our code and the request id for support. */
 export interface ProblemDetails {
@@ -18,15 +18,18 @@ export function httpStatusFor(code: ErrorCode): number {
     case CommonErrorCode.VALIDATION_FAILED:
       return 400;
     case CommonErrorCode.UNAUTHENTICATED:
+    case BuildsErrorCode.WEBHOOK_TOKEN_INVALID:
       return 401;
     case EnvironmentsErrorCode.ADMIN_REQUIRED:
     case EnvironmentsErrorCode.INSUFFICIENT_PROJECT_ROLE:
+    case BuildsErrorCode.WEBHOOK_SECRET_FORBIDDEN:
     case SessionsErrorCode.RESOURCE_POOL_NOT_ALLOWED:
       return 403;
     case CommonErrorCode.ROUTE_NOT_FOUND:
     case EnvironmentsErrorCode.ENVIRONMENT_NOT_FOUND:
     case EnvironmentsErrorCode.PROJECT_NOT_FOUND:
     case EnvironmentsErrorCode.LAUNCHER_NOT_FOUND:
+    case BuildsErrorCode.BUILD_NOT_FOUND:
     case SessionsErrorCode.SESSION_NOT_FOUND:
     case SessionsErrorCode.RESOURCE_POOL_NOT_FOUND:
     case SessionsErrorCode.RESOURCE_CLASS_NOT_FOUND:
@@ -37,6 +40,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case EnvironmentsErrorCode.ENVIRONMENT_IN_USE:
     case EnvironmentsErrorCode.DEFAULT_ENVIRONMENT_REQUIRED:
     case EnvironmentsErrorCode.LAUNCHER_NAME_TAKEN:
+    case EnvironmentsErrorCode.BUILD_NOT_AVAILABLE:
+    case EnvironmentsErrorCode.NOT_A_CODE_LAUNCHER:
     case SessionsErrorCode.NOT_A_SESSION_LAUNCHER:
     case SessionsErrorCode.SESSION_NOT_RUNNING:
     case SessionsErrorCode.RESOURCE_POOL_NAME_TAKEN:
@@ -50,6 +55,8 @@ export function httpStatusFor(code: ErrorCode): number {
       return 413;
     case CommonErrorCode.UNSUPPORTED_MEDIA_TYPE:
       return 415;
+    case BuildsErrorCode.WEBHOOK_PAYLOAD_INVALID:
+      return 422;
     case CommonErrorCode.INTERNAL:
       return 500;
     case CommonErrorCode.SERVICE_UNAVAILABLE:
@@ -68,6 +75,7 @@ const TITLES: Record<number, string> = {
   409: 'Conflict',
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
+  422: 'Unprocessable Content',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

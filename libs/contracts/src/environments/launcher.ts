@@ -8,11 +8,32 @@ const resourceClassIdSchema = z
   .string()
   .regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$/, { message: 'must be a resource class id such as "small" or "42"' });
 
-/** A launcher names a global environment, or brings its own custom one inline. */
+const { image: _image, ...codeRunSettingsShape } = runSettingsShape;
+
+/** A git branch or tag name (git check-ref-format, loosely). */
+export const gitRefSchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^(?!\/|.*\/\/|.*\.\.|.*\/$|.*\.lock$)[^\s~^:?*[\\]+$/, { message: 'must be a branch name such as "main"' });
+
+/**
+ * A launcher names a global environment, brings its own custom one inline, or is made from code:
+ * the image the project's CI built for one commit, with the run settings given here. A code
+ * launcher is pinned to the newest succeeded build of `ref` (the project's default branch when
+ * left out), or to the build of `sha` when given.
+ */
 export const launcherEnvironmentInputSchema = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('global'), id: uuidSchema }),
   z.strictObject({ kind: z.literal('custom'), name: z.string().trim().min(1).max(100).optional(), ...runSettingsShape }),
-], { error: 'environment.kind must be "global" (with an id) or "custom" (with an image and its run settings)' });
+  z.strictObject({
+    kind: z.literal('code'),
+    name: z.string().trim().min(1).max(100).optional(),
+    ref: gitRefSchema.optional(),
+    sha: z.string().regex(/^[0-9a-f]{7,64}$/, { message: 'must be a commit id: 7 to 64 lowercase hex characters' }).optional(),
+    ...codeRunSettingsShape,
+  }),
+], { error: 'environment.kind must be "global" (with an id), "custom" (with an image and its run settings) or "code" (with its run settings)' });
 
 export const createLauncherInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
@@ -36,7 +57,8 @@ export const updateLauncherInputSchema = z
   .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
 export type UpdateLauncherInput = z.input<typeof updateLauncherInputSchema>;
 
-export const launcherSchema = z.object({
+/** The launcher shape of environments.launcher.created/updated v1, before launchers made from code. */
+export const launcherSchemaV1 = z.object({
   id: uuidSchema,
   projectId: z.string(),
   name: z.string(),
@@ -49,4 +71,20 @@ export const launcherSchema = z.object({
   createdAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
 });
+
+/** The commit whose image a launcher made from code runs. */
+export const launcherPinSchema = z.object({ ref: z.string(), sha: z.string(), image: z.string() });
+/** A newer succeeded build of the pinned branch; the launcher stays as it is until a user moves the pin. */
+export const launcherUpdateAvailableSchema = z.object({ sha: z.string(), image: z.string(), at: z.iso.datetime({ offset: true }) });
+
+/**
+ * A launcher (v2): its environment may be of kind `code`, whose `image` is the pinned build's;
+ * `pin` and `updateAvailable` are null for launchers not made from code.
+ */
+export const launcherSchema = launcherSchemaV1.extend({
+  environment: environmentSchema.extend({ kind: z.enum(['global', 'custom', 'code']) }),
+  pin: launcherPinSchema.nullable(),
+  updateAvailable: launcherUpdateAvailableSchema.nullable(),
+});
 export type Launcher = z.infer<typeof launcherSchema>;
+export type LauncherV1 = z.infer<typeof launcherSchemaV1>;

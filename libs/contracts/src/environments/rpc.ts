@@ -77,4 +77,6 @@ export const environmentsRpc = {
     launcherSchema,
   ),
   deleteLauncher: defineRpc('environments.rpc.launcher.delete', z.object({ ...caller, id: uuidSchema }), ok),
+  /** Moves a launcher made from code to the build its `updateAvailable` names, and clears the flag. */
+  updateLauncherToLatest: defineRpc('environments.rpc.launcher.update-to-latest', z.object({ ...caller, id: uuidSchema }), launcherSchema),
 } as const;

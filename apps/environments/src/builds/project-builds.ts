@@ -1,0 +1,58 @@
+import { Injectable } from '@nestjs/common';
+import type { Build } from '@launchpad/contracts';
+import type { EntityManager } from 'typeorm';
+import { ProjectBuildEntity } from './project-build.entity.js';
+
+/** The read model of project builds. Newest means the highest GitLab pipeline id (pipelines are numbered as pushed). */
+@Injectable()
+export class ProjectBuilds {
+  /** Records a build unless a later revision of it is already known; true when it was recorded. */
+  async record(manager: EntityManager, build: Build): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO project_builds (project_id, sha, ref, tag, default_branch, status, image, pipeline_id, revision, finished_at, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+       ON CONFLICT (project_id, sha) DO UPDATE SET ref = EXCLUDED.ref, tag = EXCLUDED.tag, default_branch = EXCLUDED.default_branch,
+         status = EXCLUDED.status, image = EXCLUDED.image, pipeline_id = EXCLUDED.pipeline_id, revision = EXCLUDED.revision,
+         finished_at = EXCLUDED.finished_at
+       WHERE project_builds.revision < EXCLUDED.revision
+       RETURNING sha`,
+      [build.projectId, build.sha, build.ref, build.tag, build.defaultBranch, build.status, build.image, build.pipelineId, build.revision, build.finishedAt, build.createdAt],
+    );
+    return rows.length > 0;
+  }
+
+  /** The newest build of a branch: a succeeded one if there is any, else the newest of any status. */
+  async newestOnBranch(manager: EntityManager, projectId: string, ref: string): Promise<ProjectBuildEntity | null> {
+    const newest = (succeededOnly: boolean) =>
+      manager
+        .getRepository(ProjectBuildEntity)
+        .createQueryBuilder('b')
+        .where('b.project_id = :projectId AND b.ref = :ref AND NOT b.tag', { projectId, ref })
+        .andWhere(succeededOnly ? `b.status = 'succeeded'` : 'TRUE')
+        .orderBy('b.pipeline_id', 'DESC', 'NULLS LAST')
+        .addOrderBy('b.created_at', 'DESC')
+        .getOne();
+    return (await newest(true)) ?? (await newest(false));
+  }
+
+  /** The build of a commit, by its full id or an abbreviation of it (the newest if several match). */
+  async byCommit(manager: EntityManager, projectId: string, sha: string): Promise<ProjectBuildEntity | null> {
+    return manager
+      .getRepository(ProjectBuildEntity)
+      .createQueryBuilder('b')
+      .where('b.project_id = :projectId AND b.sha LIKE :prefix', { projectId, prefix: `${sha}%` })
+      .orderBy('b.pipeline_id', 'DESC', 'NULLS LAST')
+      .getOne();
+  }
+
+  /** The project's default branch as GitLab last reported it with a build. */
+  async defaultBranch(manager: EntityManager, projectId: string): Promise<string | null> {
+    const row = await manager
+      .getRepository(ProjectBuildEntity)
+      .createQueryBuilder('b')
+      .where('b.project_id = :projectId AND b.default_branch IS NOT NULL', { projectId })
+      .orderBy('b.pipeline_id', 'DESC', 'NULLS LAST')
+      .getOne();
+    return row?.defaultBranch ?? null;
+  }
+}

@@ -1,0 +1,56 @@
+import { Injectable } from '@nestjs/common';
+import { type GitLabMember, type GitLabProject, type Repository, repositoryNameFromUrl } from '@launchpad/contracts';
+import type { EntityManager } from 'typeorm';
+import { ProjectEntity } from '../projects/project.entity.js';
+import { ProjectsService } from '../projects/projects.service.js';
+
+const GITLAB = 'gitlab';
+
+/**
+ * Applies what GitLab's system hooks said (as the builds service relays it) to the projects and
+ * members projection, through the same writes (and events) as the admin API.
+ */
+@Injectable()
+export class GitLabProjection {
+  constructor(private readonly projects: ProjectsService) {}
+
+  /** project_create, project_rename, project_transfer, project_update. */
+  async projectChanged(manager: EntityManager, change: GitLabProject): Promise<void> {
+    const existing = await manager.findOne(ProjectEntity, { where: { id: change.projectId }, lock: { mode: 'pessimistic_write' } });
+    await this.projects.writeProject(manager, change.projectId, {
+      path: change.path,
+      name: change.name,
+      visibility: change.visibility,
+      repositories: withGitLabRepository(existing?.repositories ?? [], change.repositoryUrl, change.previousRepositoryUrl),
+    });
+  }
+
+  async projectDestroyed(manager: EntityManager, projectId: string): Promise<void> {
+    await this.projects.deleteProject(manager, projectId, GITLAB);
+  }
+
+  /** user_add_to_team, user_update_for_team: the project is made from the hook if we never heard of it. */
+  async memberSet(manager: EntityManager, member: GitLabMember): Promise<void> {
+    const exists = await manager.existsBy(ProjectEntity, { id: member.projectId });
+    if (!exists) await this.projectChanged(manager, { ...member.project, previousRepositoryUrl: null });
+    await this.projects.writeMember(manager, member.projectId, member.userId, member.role);
+  }
+
+  async memberRemoved(manager: EntityManager, projectId: string, userId: string): Promise<void> {
+    await this.projects.deleteMember(manager, projectId, userId);
+  }
+}
+
+/**
+ * The project's repositories with its GitLab repository first and current: a rename replaces the
+ * old URL in place; repositories an admin added by hand stay.
+ */
+export function withGitLabRepository(repositories: Repository[], url: string, previousUrl: string | null): Repository[] {
+  const others = repositories.filter((r) => r.url !== url && r.url !== previousUrl);
+  const index = repositories.findIndex((r) => r.url === url || r.url === previousUrl);
+  let name = repositoryNameFromUrl(url);
+  if (others.some((r) => r.name === name)) name = `${name}-gitlab`;
+  const next = [...others];
+  next.splice(index < 0 ? 0 : Math.min(index, next.length), 0, { url, name });
+  return next;
+}

@@ -1,0 +1,27 @@
+import { defineEvent } from '../envelope.js';
+import { buildSchema } from './build.js';
+import { gitlabMemberRemovedSchema, gitlabMemberSchema, gitlabProjectDestroyedSchema, gitlabProjectSchema } from './gitlab.js';
+
+/** One event per status a build enters, each carrying the whole build record. */
+export const buildPendingV1 = defineEvent('builds.build.pending', 1, buildSchema);
+export const buildRunningV1 = defineEvent('builds.build.running', 1, buildSchema);
+export const buildSucceededV1 = defineEvent('builds.build.succeeded', 1, buildSchema);
+export const buildFailedV1 = defineEvent('builds.build.failed', 1, buildSchema);
+export const buildCanceledV1 = defineEvent('builds.build.canceled', 1, buildSchema);
+
+export const BUILD_EVENTS = {
+  pending: buildPendingV1,
+  running: buildRunningV1,
+  succeeded: buildSucceededV1,
+  failed: buildFailedV1,
+  canceled: buildCanceledV1,
+} as const;
+
+/** GitLab system hooks, in GitLab's order: project_create, project_rename/transfer/update, project_destroy. */
+export const gitlabProjectCreatedV1 = defineEvent('builds.gitlab.project-created', 1, gitlabProjectSchema);
+export const gitlabProjectRenamedV1 = defineEvent('builds.gitlab.project-renamed', 1, gitlabProjectSchema);
+export const gitlabProjectDestroyedV1 = defineEvent('builds.gitlab.project-destroyed', 1, gitlabProjectDestroyedSchema);
+/** user_add_to_team, user_update_for_team, user_remove_from_team. */
+export const gitlabMemberAddedV1 = defineEvent('builds.gitlab.member-added', 1, gitlabMemberSchema);
+export const gitlabMemberUpdatedV1 = defineEvent('builds.gitlab.member-updated', 1, gitlabMemberSchema);
+export const gitlabMemberRemovedV1 = defineEvent('builds.gitlab.member-removed', 1, gitlabMemberRemovedSchema);
