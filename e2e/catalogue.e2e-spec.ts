@@ -49,7 +49,7 @@ describe('environments catalogue through the gateway', () => {
 
   it('seeds a default Jupyter environment that every signed-in user can list', async () => {
     const env = await defaultEnvironment();
-    expect(env).toMatchObject({ kind: 'global', port: 8888, defaultUrl: '/lab', command: ['jupyter'] });
+    expect(env).toMatchObject({ kind: 'global', port: 8888, defaultUrl: '/tree', command: ['jupyter'] });
     expect(env.image).toMatch(/jupyter/);
     expect(env.keywords).toEqual(expect.arrayContaining(['python', 'jupyter']));
   });

@@ -9,6 +9,10 @@ import { EnvironmentsController } from './environments/environments.controller.j
 import { LaunchersController } from './launchers/launchers.controller.js';
 import { ProblemDetailsFilter } from './problems/problem.filter.js';
 import { ProjectsController } from './projects/projects.controller.js';
+import { ResourcePoolsController } from './resource-pools/resource-pools.controller.js';
+import { SessionProxy } from './session-proxy/session-proxy.js';
+import { SessionProgressStream } from './sessions/session-progress.stream.js';
+import { SessionsController } from './sessions/sessions.controller.js';
 
 @Module({})
 export class GatewayModule {
@@ -20,10 +24,12 @@ export class GatewayModule {
         NatsModule.forRoot({ url: config.nats.url, name: 'gateway', streams: [] }),
         MessagingModule.forClient(config.rpcTimeoutMs),
       ],
-      controllers: [EnvironmentsController, ProjectsController, LaunchersController],
+      controllers: [EnvironmentsController, ProjectsController, LaunchersController, SessionsController, ResourcePoolsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         TokenVerifier,
+        SessionProgressStream,
+        SessionProxy,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
       ],

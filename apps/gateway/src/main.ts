@@ -8,6 +8,7 @@ import { Logger } from 'nestjs-pino';
 import { loadGatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
 import { problemErrorMiddleware } from './problems/problem.filter.js';
+import { SessionProxy } from './session-proxy/session-proxy.js';
 import { requestId, requireJsonBodies, traceRequests } from './http/request-pipeline.js';
 
 async function main(): Promise<void> {
@@ -16,7 +17,11 @@ async function main(): Promise<void> {
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   app.disable('x-powered-by');
-  app.use(requestId, traceRequests, requireJsonBodies);
+  app.use(requestId, traceRequests);
+  // Session traffic streams through untouched: mounted before any body parsing.
+  const sessionProxy = app.get(SessionProxy);
+  app.use('/sessions', sessionProxy.middleware);
+  app.use(requireJsonBodies);
   app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }));
   app.use(problemErrorMiddleware());
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
@@ -33,6 +38,7 @@ async function main(): Promise<void> {
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
 
   await app.listen(config.http.port, '0.0.0.0');
+  app.getHttpServer().on('upgrade', sessionProxy.upgrade);
   app.get(Logger).log(`gateway listening: API ${config.http.publicUrl}/api/v1, docs ${config.http.publicUrl}/api/docs`);
 }
 

@@ -7,14 +7,14 @@ import { RpcClient, RpcServer } from './rpc.js';
 /** RPC serving and calling, the outbox and durable consumers; needs NatsModule (and a DataSource for the outbox). */
 @Module({})
 export class MessagingModule {
-  static forService(options: { queueGroup: string; outbox?: Partial<OutboxRelayOptions> }): DynamicModule {
+  static forService(options: { queueGroup: string; outbox?: Partial<OutboxRelayOptions>; rpcTimeoutMs?: number }): DynamicModule {
     return {
       module: MessagingModule,
       global: true,
       imports: [DiscoveryModule],
       providers: [
         { provide: 'RPC_QUEUE_GROUP', useValue: options.queueGroup },
-        { provide: 'RPC_DEFAULT_TIMEOUT_MS', useValue: 5000 },
+        { provide: 'RPC_DEFAULT_TIMEOUT_MS', useValue: options.rpcTimeoutMs ?? 5000 },
         RpcServer,
         RpcClient,
         OutboxWriter,

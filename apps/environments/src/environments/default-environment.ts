@@ -14,22 +14,35 @@ export function defaultJupyterEnvironment(image: string): z.output<typeof create
     isDefault: true,
     image,
     port: 8888,
-    defaultUrl: '/lab',
+    defaultUrl: '/tree',
     workingDirectory: '/work',
     mountDirectory: '/work',
     uid: 1000,
     gid: 100,
     command: ['jupyter'],
+    // `jupyter notebook` with both spellings of each option: Notebook 7 and JupyterLab images read
+    // the ServerApp ones, Debian's Notebook 6 (what the process runtime finds on a workstation) the
+    // NotebookApp ones, and each ignores the other's. The gateway authenticates and authorises
+    // every request, so Jupyter's own token and XSRF checks are off; the cookie is SameSite=Lax.
     args: [
-      'lab',
+      'notebook',
       '--no-browser',
-      '--ip=0.0.0.0',
+      '--ip=$(LAUNCHPAD_HOST)',
       '--port=$(LAUNCHPAD_PORT)',
-      '--ServerApp.base_url=$(LAUNCHPAD_BASE_URL)',
+      ...both('base_url', '$(LAUNCHPAD_BASE_URL)'),
       '--ServerApp.root_dir=$(LAUNCHPAD_WORK_DIR)',
+      '--NotebookApp.notebook_dir=$(LAUNCHPAD_WORK_DIR)',
       '--IdentityProvider.token=',
-      '--ServerApp.allow_origin=*',
+      ...both('token', ''),
+      ...both('password', ''),
+      ...both('allow_origin', '*'),
+      ...both('disable_check_xsrf', 'True'),
+      ...both('allow_root', 'True'),
     ],
     env: {},
   };
+}
+
+function both(option: string, value: string): string[] {
+  return [`--ServerApp.${option}=${value}`, `--NotebookApp.${option}=${value}`];
 }

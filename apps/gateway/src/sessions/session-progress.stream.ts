@@ -1,0 +1,87 @@
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  envelopeSchema,
+  type Principal,
+  type SessionProgress,
+  sessionDeletedV1,
+  sessionProgressedV1,
+  sessionProgressSchema,
+  sessionsRpc as rpc,
+} from '@launchpad/contracts';
+import { NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
+import type { Request, Response } from 'express';
+
+const HEARTBEAT_MS = 15_000;
+
+/**
+ * Streams a session's launch steps as server-sent events: first the steps already recorded, then
+ * each new one as the sessions service publishes it. Live events are subscribed to before the
+ * history is read and de-duplicated by sequence number, so none falls in the gap between the two.
+ */
+@Injectable()
+export class SessionProgressStream {
+  private readonly logger = new Logger(SessionProgressStream.name);
+
+  constructor(
+    private readonly rpc: RpcClient,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+  ) {}
+
+  async stream(caller: Principal, sessionId: string, afterSeq: number, req: Request, res: Response): Promise<void> {
+    const buffered: SessionProgress[] = [];
+    let lastSeq = afterSeq;
+    let live = false;
+    const send = (p: SessionProgress) => {
+      if (p.seq <= lastSeq) return;
+      lastSeq = p.seq;
+      res.write(`id: ${p.seq}\nevent: progress\ndata: ${JSON.stringify(p)}\n\n`);
+    };
+    const progressSub = this.nc.subscribe(sessionProgressedV1.type, {
+      callback: (err, msg) => {
+        if (err) return;
+        const parsed = envelopeSchema.safeParse(msg.json());
+        const p = parsed.success ? sessionProgressSchema.safeParse(parsed.data.data) : undefined;
+        if (!p?.success || p.data.sessionId !== sessionId) return;
+        if (live) send(p.data);
+        else buffered.push(p.data);
+      },
+    });
+    const deletedSub = this.nc.subscribe(sessionDeletedV1.type, {
+      callback: (err, msg) => {
+        if (err) return;
+        const data = (msg.json() as { data?: { id?: string } }).data;
+        if (data?.id !== sessionId || !live) return;
+        res.write(`event: deleted\ndata: ${JSON.stringify({ sessionId })}\n\n`);
+        close();
+      },
+    });
+    const close = () => {
+      progressSub.unsubscribe();
+      deletedSub.unsubscribe();
+      clearInterval(heartbeat);
+      res.end();
+    };
+    let heartbeat: NodeJS.Timeout | undefined;
+    try {
+      // Authorises the caller (404 for anyone but the owner) before a single byte is streamed.
+      const history = await this.rpc.call(rpc.progress, { caller, id: sessionId, afterSeq });
+      res.status(200);
+      res.setHeader('Content-Type', 'text/event-stream');
+      res.setHeader('Cache-Control', 'no-cache, no-transform');
+      res.setHeader('Connection', 'keep-alive');
+      res.setHeader('X-Accel-Buffering', 'no');
+      res.flushHeaders();
+      for (const p of history.items) send(p);
+      live = true;
+      for (const p of buffered.sort((a, b) => a.seq - b.seq)) send(p);
+      heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      req.on('close', close);
+    } catch (error) {
+      progressSub.unsubscribe();
+      deletedSub.unsubscribe();
+      this.logger.debug(`progress stream for session ${sessionId} refused: ${(error as Error).message}`);
+      throw error;
+    }
+  }
+}

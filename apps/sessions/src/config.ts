@@ -1,0 +1,45 @@
+import { resolve } from 'node:path';
+import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { z } from 'zod';
+
+const MINUTE = 60_000;
+
+const schema = z.object({
+  PORT: envVars.port(3002),
+  DATABASE_URL: envVars.databaseUrl,
+  NATS_URL: envVars.natsUrl,
+  LOG_LEVEL: envVars.logLevel,
+  RUN_MIGRATIONS: envVars.boolean(true),
+  OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
+  RPC_TIMEOUT_MS: envVars.durationMs(5000),
+  SESSION_RUNTIME: z.enum(['process', 'kubernetes'], { message: 'must be "process" or "kubernetes"' }).default('process'),
+  RUNTIME_DATA_DIR: z.string().min(1).default('.launchpad/runtime/sessions'),
+  RUNTIME_READINESS_TIMEOUT_MS: envVars.durationMs(120_000),
+  RECONCILE_INTERVAL_MS: envVars.durationMs(5000),
+  LEADER_ELECTION_INTERVAL_MS: envVars.durationMs(2000),
+  SESSION_IDLE_TIMEOUT_MS: envVars.durationMs(60 * MINUTE),
+  SESSION_HIBERNATED_TTL_MS: envVars.durationMs(14 * 24 * 60 * MINUTE),
+  DEFAULT_POOL_QUOTA_CPU: z.coerce.number().positive().default(16),
+  DEFAULT_POOL_QUOTA_MEMORY_GB: z.coerce.number().positive().default(64),
+}).superRefine((env, ctx) => {
+  if (env.SESSION_RUNTIME === 'kubernetes') {
+    ctx.addIssue({ code: 'custom', path: ['SESSION_RUNTIME'], message: 'the kubernetes runtime is not available in this release yet; use "process"' });
+  }
+});
+
+export function loadSessionsConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = loadConfigOrExit('sessions', schema, env);
+  return {
+    http: { port: e.PORT },
+    database: { url: e.DATABASE_URL, schema: 'sessions', runMigrations: e.RUN_MIGRATIONS },
+    nats: { url: e.NATS_URL },
+    logLevel: e.LOG_LEVEL,
+    outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
+    rpcTimeoutMs: e.RPC_TIMEOUT_MS,
+    runtime: { kind: e.SESSION_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS },
+    reconciler: { intervalMs: e.RECONCILE_INTERVAL_MS, leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS },
+    culling: { idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_MS, hibernatedTtlMs: e.SESSION_HIBERNATED_TTL_MS },
+    defaultPool: { cpu: e.DEFAULT_POOL_QUOTA_CPU, memoryGb: e.DEFAULT_POOL_QUOTA_MEMORY_GB },
+  };
+}
+export type SessionsConfig = ReturnType<typeof loadSessionsConfig>;

@@ -1,0 +1,104 @@
+import type { WorkloadStatus } from '@launchpad/runtime';
+import type { SessionEntity } from '../sessions/session.entity.js';
+import type { SessionChange } from '../sessions/session-transitions.js';
+import { type CullingPolicy, minutes } from '../sessions/session-view.js';
+
+export type ReconcileAction =
+  | { kind: 'none' }
+  /** Make the runtime run it (prepare, start, watch for readiness). */
+  | { kind: 'start' }
+  /** Stop the program, keep its files. */
+  | { kind: 'stop' }
+  /** Stop the program and delete its files. */
+  | { kind: 'remove' }
+  /** Nothing runs and nothing is wanted: drop the row. */
+  | { kind: 'forget' }
+  /** Bring the table in line with what the runtime reports, or with the culling policy. */
+  | { kind: 'record'; change: SessionChange };
+
+export type PlannedSession = Pick<SessionEntity, 'status' | 'desiredState' | 'phase' | 'lastInteraction' | 'hibernatedAt' | 'endpoint'>;
+
+const NONE: ReconcileAction = { kind: 'none' };
+
+/**
+ * The reconciler's whole judgement, as one pure function: given what the table wants and what the
+ * runtime reports, the single next step. Applied repeatedly until it says `none`, it converges
+ * whatever happened before (a crash mid-launch, a killed process, a missed event).
+ */
+export function planSession(row: PlannedSession, workload: WorkloadStatus | null, now: Date, policy: CullingPolicy): ReconcileAction {
+  const active = workload !== null && (workload.phase === 'preparing' || workload.phase === 'starting' || workload.phase === 'ready');
+  switch (row.desiredState) {
+    case 'deleted':
+      return workload ? { kind: 'remove' } : { kind: 'forget' };
+
+    case 'hibernated':
+      if (active) return { kind: 'stop' };
+      if (row.status !== 'hibernated') {
+        return {
+          kind: 'record',
+          change: {
+            status: 'hibernated',
+            phase: 'hibernated',
+            message: 'hibernated: the session is stopped and its files are kept; resume it to continue',
+            hibernatedAt: now,
+            endpoint: null,
+          },
+        };
+      }
+      if (row.hibernatedAt && now.getTime() - row.hibernatedAt.getTime() >= policy.hibernatedTtlMs) {
+        return {
+          kind: 'record',
+          change: {
+            status: 'stopping',
+            desiredState: 'deleted',
+            phase: 'stopping',
+            message: `deleting: hibernated for more than ${minutes(policy.hibernatedTtlMs)}`,
+          },
+        };
+      }
+      return NONE;
+
+    case 'running': {
+      if (row.status === 'failed') return active ? { kind: 'stop' } : NONE;
+      // A launch or resume not yet handed to the runtime: an old failure of the workload is history.
+      const handedOver = row.phase !== 'queued' && row.phase !== 'resuming';
+      if (!workload || workload.phase === 'stopped' || (workload.phase === 'failed' && !handedOver)) return { kind: 'start' };
+      switch (workload.phase) {
+        case 'failed':
+          return {
+            kind: 'record',
+            change: { status: 'failed', phase: 'failed', message: workload.message ?? 'the session stopped for an unknown reason', endpoint: null },
+          };
+        case 'preparing':
+          return row.phase === 'preparing' ? NONE : { kind: 'record', change: { phase: 'preparing', message: PREPARING } };
+        case 'starting':
+          return row.phase === 'starting'
+            ? NONE
+            : { kind: 'record', change: { phase: 'starting', message: 'starting: waiting for the session to answer', endpoint: workload.endpoint } };
+        case 'ready':
+          if (row.status !== 'running' || row.endpoint !== workload.endpoint) {
+            return {
+              kind: 'record',
+              change: { status: 'running', phase: 'ready', message: 'ready', endpoint: workload.endpoint, startedAt: now, lastInteraction: now },
+            };
+          }
+          if (now.getTime() - row.lastInteraction.getTime() >= policy.idleTimeoutMs) {
+            return {
+              kind: 'record',
+              change: {
+                status: 'stopping',
+                desiredState: 'hibernated',
+                phase: 'hibernating',
+                message: `hibernating: unused for more than ${minutes(policy.idleTimeoutMs)}; its files are kept`,
+                hibernationReason: `idle for more than ${minutes(policy.idleTimeoutMs)}`,
+              },
+            };
+          }
+          return NONE;
+      }
+    }
+  }
+  return NONE;
+}
+
+export const PREPARING = 'preparing: making the work directory and cloning the project repositories';

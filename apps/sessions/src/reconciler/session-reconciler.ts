@@ -1,0 +1,217 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
+import { sessionStartingV1, sessionStoppingV1 } from '@launchpad/contracts';
+import { NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
+import { LeaderElection } from '@launchpad/persistence';
+import type { Runtime, WorkloadSpec, WorkloadStatus } from '@launchpad/runtime';
+import { counter, gauge, HealthRegistry } from '@launchpad/telemetry';
+import { DataSource } from 'typeorm';
+import type { SessionsConfig } from '../config.js';
+import { SessionEntity } from '../sessions/session.entity.js';
+import { SessionTransitions } from '../sessions/session-transitions.js';
+import { type CullingPolicy, sessionBasePath } from '../sessions/session-view.js';
+import { SESSION_RUNTIME, SESSIONS_CULLING } from '../sessions/tokens.js';
+import { planSession, PREPARING, type ReconcileAction } from './session-plan.js';
+
+export const SESSIONS_CONFIG = Symbol('SESSIONS_CONFIG');
+
+const actions = counter('launchpad_session_reconcile_actions_total', 'Steps the session reconciler took', ['action']);
+const leading = gauge('launchpad_session_reconciler_leader', '1 on the replica whose reconciler acts, 0 elsewhere');
+
+/** Enough steps for any path (queued → start → preparing → starting → ready); more means a loop. */
+const MAX_STEPS_PER_WAKE = 8;
+
+/**
+ * Makes the runtime match the sessions table, and the table reflect what the runtime reports.
+ * Level-triggered: it is woken by session events and runtime changes, and also runs over every
+ * session on a timer, so a missed wake costs a delay, never a wrong state. Only the replica
+ * holding the leader lock acts.
+ */
+@Injectable()
+export class SessionReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger(SessionReconciler.name);
+  private readonly leader: LeaderElection;
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly again = new Set<string>();
+  private subscriptions: Subscription[] = [];
+  private unwatch: (() => void) | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private passing = false;
+  private closed = false;
+
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly transitions: SessionTransitions,
+    private readonly outbox: OutboxWriter,
+    @Inject(SESSION_RUNTIME) private readonly runtime: Runtime,
+    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
+    @Inject(SESSIONS_CONFIG) private readonly config: SessionsConfig,
+    health: HealthRegistry,
+  ) {
+    this.leader = new LeaderElection({
+      url: config.database.url,
+      lockName: 'sessions-reconciler',
+      intervalMs: config.reconciler.leaderElectionIntervalMs,
+      applicationName: 'launchpad-sessions',
+      onChange: (isLeader) => {
+        leading.set(isLeader ? 1 : 0);
+        if (isLeader) void this.pass();
+      },
+    });
+    health.register('runtime', async () => {
+      await this.runtime.list();
+    });
+  }
+
+  get isLeader(): boolean {
+    return this.leader.isLeader;
+  }
+
+  onApplicationBootstrap(): void {
+    this.leader.start();
+    this.unwatch = this.runtime.watch((event) => this.wake(event.id));
+    for (const contract of [sessionStartingV1, sessionStoppingV1]) {
+      this.subscriptions.push(
+        this.nc.subscribe(contract.type, {
+          callback: (err, msg) => {
+            if (err) return;
+            const id = (msg.json() as { data?: { id?: unknown } }).data?.id;
+            if (typeof id === 'string') this.wake(id);
+          },
+        }),
+      );
+    }
+    this.timer = setInterval(() => void this.pass(), this.config.reconciler.intervalMs);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    for (const sub of this.subscriptions) sub.unsubscribe();
+    this.unwatch?.();
+    await Promise.allSettled([...this.inFlight.values()]);
+    await this.leader.stop();
+    // Sessions keep running while this replica restarts; the next leader adopts them.
+    await this.runtime.close();
+  }
+
+  /** Reconciles one session soon; wakes for a session already being reconciled run once more after it. */
+  wake(id: string): void {
+    if (this.closed || !this.leader.isLeader) return;
+    if (this.inFlight.has(id)) {
+      this.again.add(id);
+      return;
+    }
+    const run = this.reconcile(id)
+      .catch((error: unknown) => this.logger.error({ err: error, sessionId: id }, `reconciling session ${id} failed: ${(error as Error).message}`))
+      .finally(() => {
+        this.inFlight.delete(id);
+        if (this.again.delete(id)) this.wake(id);
+      });
+    this.inFlight.set(id, run);
+  }
+
+  /** Every session, and every workload nobody owns any more. */
+  async pass(): Promise<void> {
+    if (this.passing || this.closed || !this.leader.isLeader) return;
+    this.passing = true;
+    try {
+      const rows: { id: string }[] = await this.dataSource.query(`SELECT id FROM sessions`);
+      const known = new Set(rows.map((r) => r.id));
+      for (const id of known) this.wake(id);
+      for (const workload of await this.runtime.list()) {
+        if (workload.owner.service !== 'sessions' || known.has(workload.id)) continue;
+        // The id may belong to a session created since we read the table; look again before deleting.
+        if (await this.dataSource.getRepository(SessionEntity).existsBy({ id: workload.id })) continue;
+        this.logger.warn({ sessionId: workload.id }, `removing workload ${workload.id}: no session owns it`);
+        actions.inc({ action: 'remove-orphan' });
+        await this.runtime.remove(workload.id);
+      }
+    } catch (error) {
+      this.logger.warn(`reconciler pass failed: ${(error as Error).message}; the next pass retries`);
+    } finally {
+      this.passing = false;
+    }
+  }
+
+  private async reconcile(id: string): Promise<void> {
+    for (let step = 0; step < MAX_STEPS_PER_WAKE; step++) {
+      if (!this.leader.isLeader) return;
+      const row = await this.dataSource.getRepository(SessionEntity).findOneBy({ id });
+      if (!row) return;
+      const workload = await this.runtime.status(id);
+      const action = planSession(row, workload, new Date(), this.culling);
+      if (action.kind === 'none') return;
+      actions.inc({ action: action.kind });
+      await this.execute(row, workload, action);
+    }
+    this.logger.warn({ sessionId: id }, `session ${id} did not settle after ${MAX_STEPS_PER_WAKE} steps; the next pass continues`);
+  }
+
+  private async execute(row: SessionEntity, workload: WorkloadStatus | null, action: ReconcileAction): Promise<void> {
+    switch (action.kind) {
+      case 'start': {
+        this.logger.log({ sessionId: row.id, userId: row.userId }, `starting session ${row.id} (${row.name}) for ${row.userId}`);
+        await this.runtime.ensureRunning(this.workloadSpec(row));
+        // Handed over: from now on a failure the runtime reports is this launch's failure.
+        await this.recordIfStill(row, action, { phase: 'preparing', message: PREPARING });
+        return;
+      }
+      case 'stop':
+        this.logger.log({ sessionId: row.id }, `stopping session ${row.id}, keeping its files`);
+        await this.runtime.stop(row.id);
+        return;
+      case 'remove':
+        this.logger.log({ sessionId: row.id }, `removing session ${row.id} and its files`);
+        await this.runtime.remove(row.id);
+        return;
+      case 'forget':
+        await this.outbox.transaction(async (manager) => {
+          const locked = await manager.findOne(SessionEntity, { where: { id: row.id }, lock: { mode: 'pessimistic_write' } });
+          if (locked?.desiredState === 'deleted') await this.transitions.forget(manager, locked);
+        });
+        return;
+      case 'record':
+        await this.recordIfStill(row, action, action.change, workload);
+        return;
+    }
+  }
+
+  /**
+   * Applies a change only if, with the row locked, the plan still says the same thing: the owner
+   * may have hibernated or deleted the session since it was read.
+   */
+  private async recordIfStill(
+    seen: SessionEntity,
+    planned: ReconcileAction,
+    change: Extract<ReconcileAction, { kind: 'record' }>['change'],
+    workload: WorkloadStatus | null = null,
+  ): Promise<void> {
+    await this.outbox.transaction(async (manager) => {
+      const row = await manager.findOne(SessionEntity, { where: { id: seen.id }, lock: { mode: 'pessimistic_write' } });
+      if (!row || row.desiredState !== seen.desiredState || row.progressSeq !== seen.progressSeq) return;
+      if (planned.kind === 'record' && planSession(row, workload, new Date(), this.culling).kind !== 'record') return;
+      await this.transitions.record(manager, row, change);
+    });
+  }
+
+  private workloadSpec(row: SessionEntity): WorkloadSpec {
+    return {
+      id: row.id,
+      kind: 'session',
+      owner: { service: 'sessions', id: row.id },
+      image: row.image,
+      command: row.spec.command,
+      args: row.spec.args,
+      env: row.spec.env,
+      port: row.spec.port,
+      baseUrl: sessionBasePath(row.id),
+      defaultUrl: row.spec.defaultUrl,
+      workingDirectory: row.spec.workingDirectory,
+      repositories: row.spec.repositories,
+      resources: { cpu: row.cpu, memoryMb: Math.round(row.memoryGb * 1024), gpu: row.gpu, diskGb: row.diskGb },
+    };
+  }
+}

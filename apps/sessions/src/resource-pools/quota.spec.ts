@@ -1,0 +1,26 @@
+import { fits, quotaShortfall, remaining } from './quota.js';
+
+describe('pool quota', () => {
+  const quota = { cpu: 2, memoryGb: 8, gpu: 1 };
+
+  it('lets a launch use exactly what is left, fractions included', () => {
+    expect(fits({ cpu: 0.3, memoryGb: 1, gpu: 0 }, quota, { cpu: 1.7, memoryGb: 7, gpu: 1 })).toBe(true);
+  });
+
+  it('refuses a launch that would exceed any one resource', () => {
+    expect(fits({ cpu: 0.5, memoryGb: 1, gpu: 0 }, quota, { cpu: 1.6, memoryGb: 0, gpu: 0 })).toBe(false);
+    expect(fits({ cpu: 0.1, memoryGb: 2, gpu: 0 }, quota, { cpu: 0, memoryGb: 6.5, gpu: 0 })).toBe(false);
+    expect(fits({ cpu: 0.1, memoryGb: 1, gpu: 1 }, quota, { cpu: 0, memoryGb: 0, gpu: 1 })).toBe(false);
+  });
+
+  it('never reports negative room when a quota was lowered below use', () => {
+    expect(remaining(quota, { cpu: 3, memoryGb: 9, gpu: 2 })).toEqual({ cpu: 0, memoryGb: 0, gpu: 0 });
+  });
+
+  it('names the pool, what is left and what the class needs', () => {
+    expect(quotaShortfall('Public', 'large', { cpu: 4, memoryGb: 16, gpu: 0 }, quota, { cpu: 1.5, memoryGb: 2, gpu: 0 })).toBe(
+      'resource pool "Public" has 0.5 CPU, 6 GB memory and 1 GPU left, but class "large" needs 4 CPU, 16 GB memory and 0 GPU: ' +
+        'hibernate or delete a session in this pool, or choose a smaller class',
+    );
+  });
+});

@@ -1,0 +1,44 @@
+/** Quota arithmetic: plain functions, so the rules are tested without a database. */
+export interface Resources {
+  cpu: number;
+  memoryGb: number;
+  gpu: number;
+}
+
+export const NO_RESOURCES: Resources = { cpu: 0, memoryGb: 0, gpu: 0 };
+
+// Fractions of a CPU (0.1 + 0.2) must not refuse a launch that fits exactly.
+const EPSILON = 1e-9;
+
+export function remaining(quota: Resources, used: Resources): Resources {
+  return {
+    cpu: Math.max(0, round(quota.cpu - used.cpu)),
+    memoryGb: Math.max(0, round(quota.memoryGb - used.memoryGb)),
+    gpu: Math.max(0, quota.gpu - used.gpu),
+  };
+}
+
+export function fits(request: Resources, quota: Resources, used: Resources): boolean {
+  return (
+    used.cpu + request.cpu <= quota.cpu + EPSILON &&
+    used.memoryGb + request.memoryGb <= quota.memoryGb + EPSILON &&
+    used.gpu + request.gpu <= quota.gpu
+  );
+}
+
+/** The refusal a person reads: which pool, what is left, what the class needs. */
+export function quotaShortfall(poolName: string, className: string, request: Resources, quota: Resources, used: Resources): string {
+  const left = remaining(quota, used);
+  return (
+    `resource pool "${poolName}" has ${describe(left)} left, but class "${className}" needs ${describe(request)}: ` +
+    `hibernate or delete a session in this pool, or choose a smaller class`
+  );
+}
+
+export function describe(r: Resources): string {
+  return `${round(r.cpu)} CPU, ${round(r.memoryGb)} GB memory and ${r.gpu} GPU`;
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}

@@ -1,0 +1,42 @@
+import { Column, Entity, OneToMany, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import type { ResourceClass } from '@launchpad/contracts';
+
+@Entity({ name: 'resource_pools' })
+export class ResourcePoolEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'boolean' }) public!: boolean;
+  @Column({ name: 'is_default', type: 'boolean' }) isDefault!: boolean;
+  @Column({ name: 'quota_cpu', type: 'double precision' }) quotaCpu!: number;
+  @Column({ name: 'quota_memory_gb', type: 'double precision' }) quotaMemoryGb!: number;
+  @Column({ name: 'quota_gpu', type: 'integer' }) quotaGpu!: number;
+  @OneToMany(() => ResourceClassEntity, (c) => c.pool, { eager: true }) classes!: ResourceClassEntity[];
+  @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
+@Entity({ name: 'resource_classes' })
+export class ResourceClassEntity {
+  @PrimaryColumn({ type: 'text' }) id!: string;
+  @Column({ name: 'pool_id', type: 'uuid' }) poolId!: string;
+  @ManyToOne(() => ResourcePoolEntity, (p) => p.classes, { onDelete: 'CASCADE' })
+  @JoinColumn({ name: 'pool_id' })
+  pool!: ResourcePoolEntity;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'double precision' }) cpu!: number;
+  @Column({ name: 'memory_gb', type: 'double precision' }) memoryGb!: number;
+  @Column({ type: 'integer' }) gpu!: number;
+  @Column({ name: 'disk_gb', type: 'double precision' }) diskGb!: number;
+  @Column({ name: 'is_default', type: 'boolean' }) isDefault!: boolean;
+  @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+}
+
+@Entity({ name: 'resource_pool_users' })
+export class ResourcePoolUserEntity {
+  @PrimaryColumn({ name: 'pool_id', type: 'uuid' }) poolId!: string;
+  @PrimaryColumn({ name: 'user_id', type: 'text' }) userId!: string;
+}
+
+export function toResourceClass(c: ResourceClassEntity): ResourceClass {
+  return { id: c.id, poolId: c.poolId, name: c.name, cpu: c.cpu, memoryGb: c.memoryGb, gpu: c.gpu, diskGb: c.diskGb, isDefault: c.isDefault };
+}

@@ -1,0 +1,85 @@
+import { type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { ENVIRONMENTS_STREAM, SESSIONS_STREAM } from '@launchpad/contracts';
+import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
+import { PersistenceModule } from '@launchpad/persistence';
+import { TelemetryModule } from '@launchpad/telemetry';
+import { CatalogueService } from './catalogue/catalogue.service.js';
+import { CatalogueProjection } from './catalogue/catalogue.projection.js';
+import { LauncherView, MemberView, ProjectView } from './catalogue/catalogue.entity.js';
+import { CreateCatalogue1764000001200 } from './catalogue/migrations/1764000001200-CreateCatalogue.js';
+import type { SessionsConfig } from './config.js';
+import { sessionRuntimeProvider } from './reconciler/runtime.provider.js';
+import { SESSIONS_CONFIG, SessionReconciler } from './reconciler/session-reconciler.js';
+import { CreateResourcePools1764000001100 } from './resource-pools/migrations/1764000001100-CreateResourcePools.js';
+import { ResourceClassEntity, ResourcePoolEntity, ResourcePoolUserEntity } from './resource-pools/resource-pool.entity.js';
+import { ResourcePoolsRpcController } from './resource-pools/resource-pools.rpc-controller.js';
+import { ResourcePoolsService } from './resource-pools/resource-pools.service.js';
+import { CreateSessions1764000001300 } from './sessions/migrations/1764000001300-CreateSessions.js';
+import { SessionActivitySubscriber } from './sessions/session-activity.subscriber.js';
+import { SessionEntity, SessionProgressEntity } from './sessions/session.entity.js';
+import { SessionTransitions } from './sessions/session-transitions.js';
+import { SessionsRpcController } from './sessions/sessions.rpc-controller.js';
+import { SessionsService } from './sessions/sessions.service.js';
+import { SESSIONS_CULLING } from './sessions/tokens.js';
+
+export const sessionsEntities = [
+  ResourcePoolEntity,
+  ResourceClassEntity,
+  ResourcePoolUserEntity,
+  LauncherView,
+  ProjectView,
+  MemberView,
+  SessionEntity,
+  SessionProgressEntity,
+];
+export const sessionsMigrations = [
+  CreateMessagingTables1764000000000,
+  CreateResourcePools1764000001100,
+  CreateCatalogue1764000001200,
+  CreateSessions1764000001300,
+];
+
+@Module({})
+export class SessionsModule implements OnApplicationBootstrap {
+  constructor(
+    private readonly pools: ResourcePoolsService,
+    @Inject(SESSIONS_CONFIG) private readonly config: SessionsConfig,
+  ) {}
+
+  static forRoot(config: SessionsConfig): DynamicModule {
+    return {
+      module: SessionsModule,
+      imports: [
+        TelemetryModule.forRoot({ service: 'sessions', logLevel: config.logLevel }),
+        PersistenceModule.forRoot({
+          url: config.database.url,
+          schema: config.database.schema,
+          runMigrations: config.database.runMigrations,
+          entities: sessionsEntities,
+          migrations: sessionsMigrations,
+          applicationName: 'launchpad-sessions',
+        }),
+        // ENVIRONMENTS is ensured here too, so this service can start (and consume) before environments ever ran.
+        NatsModule.forRoot({ url: config.nats.url, name: 'sessions', streams: [SESSIONS_STREAM, ENVIRONMENTS_STREAM] }),
+        MessagingModule.forService({ queueGroup: 'sessions', outbox: config.outbox, rpcTimeoutMs: config.rpcTimeoutMs }),
+      ],
+      controllers: [SessionsRpcController, ResourcePoolsRpcController],
+      providers: [
+        { provide: SESSIONS_CONFIG, useValue: config },
+        { provide: SESSIONS_CULLING, useValue: config.culling },
+        sessionRuntimeProvider,
+        ResourcePoolsService,
+        CatalogueService,
+        CatalogueProjection,
+        SessionTransitions,
+        SessionsService,
+        SessionActivitySubscriber,
+        SessionReconciler,
+      ],
+    };
+  }
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.pools.seedDefault(this.config.defaultPool);
+  }
+}

@@ -1,0 +1,58 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { SESSION_STATUS_EVENTS, type SessionPhase, type SessionStatus, sessionDeletedV1, sessionProgressedV1 } from '@launchpad/contracts';
+import { OutboxWriter } from '@launchpad/messaging';
+import type { EntityManager } from 'typeorm';
+import { SESSIONS_CULLING } from './tokens.js';
+import { type DesiredState, SessionEntity, SessionProgressEntity } from './session.entity.js';
+import { type CullingPolicy, toProgress, toSession } from './session-view.js';
+
+export interface SessionChange {
+  phase: SessionPhase;
+  message: string;
+  status?: SessionStatus;
+  desiredState?: DesiredState;
+  endpoint?: string | null;
+  startedAt?: Date | null;
+  lastInteraction?: Date;
+  hibernatedAt?: Date | null;
+  hibernationReason?: string | null;
+}
+
+/**
+ * The one way a session changes: the row, a progress step for people following it, and the
+ * events (a status event when the status changes, a progress event always) in one transaction.
+ */
+@Injectable()
+export class SessionTransitions {
+  constructor(
+    private readonly outbox: OutboxWriter,
+    @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
+  ) {}
+
+  /** `announceStatus` publishes the status event even when the status is unchanged (a new row's first status). */
+  async record(manager: EntityManager, row: SessionEntity, change: SessionChange, options: { announceStatus?: boolean } = {}): Promise<SessionEntity> {
+    const statusChanged = change.status !== undefined && (change.status !== row.status || options.announceStatus === true);
+    const { phase, message, ...fields } = change;
+    Object.assign(row, fields, { phase, message, updatedAt: new Date(), progressSeq: row.progressSeq + 1 });
+    await manager.save(SessionEntity, row);
+    const progress = await manager.save(
+      manager.create(SessionProgressEntity, {
+        sessionId: row.id,
+        seq: row.progressSeq,
+        phase,
+        status: statusChanged ? row.status : null,
+        message,
+        at: row.updatedAt,
+      }),
+    );
+    if (statusChanged) await this.outbox.append(manager, SESSION_STATUS_EVENTS[row.status], toSession(row, this.culling));
+    await this.outbox.append(manager, sessionProgressedV1, toProgress(progress));
+    return row;
+  }
+
+  /** The session is gone from the runtime: its row goes, and the slot for its user and launcher is free. */
+  async forget(manager: EntityManager, row: SessionEntity): Promise<void> {
+    await manager.delete(SessionEntity, { id: row.id });
+    await this.outbox.append(manager, sessionDeletedV1, { id: row.id, userId: row.userId, launcherId: row.launcherId });
+  }
+}

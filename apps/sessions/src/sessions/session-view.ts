@@ -1,0 +1,56 @@
+import type { Session, SessionProgress } from '@launchpad/contracts';
+import type { SessionEntity, SessionProgressEntity } from './session.entity.js';
+
+export interface CullingPolicy {
+  idleTimeoutMs: number;
+  hibernatedTtlMs: number;
+}
+
+/** Where the gateway serves a session; also what its program is told its base URL is. */
+export function sessionBasePath(id: string): string {
+  return `/sessions/${id}/`;
+}
+
+export function sessionPath(id: string, defaultUrl: string): string {
+  return `${sessionBasePath(id)}${defaultUrl.replace(/^\/+/, '')}`;
+}
+
+export function minutes(ms: number): string {
+  const m = Math.round(ms / 60_000);
+  if (m >= 2880) return `${Math.round(m / 1440)} days`;
+  if (m >= 120) return `${Math.round(m / 60)} hours`;
+  return m === 1 ? '1 minute' : `${Math.max(m, 0)} minutes`;
+}
+
+/** The session as its owner sees it, with when and why it will be hibernated or deleted. */
+export function toSession(row: SessionEntity, policy: CullingPolicy): Session {
+  const running = row.status === 'running' && row.desiredState === 'running';
+  const hibernated = row.status === 'hibernated' && row.desiredState === 'hibernated';
+  return {
+    id: row.id,
+    userId: row.userId,
+    launcherId: row.launcherId,
+    projectId: row.projectId,
+    name: row.name,
+    status: row.status,
+    phase: row.phase,
+    message: row.message,
+    image: row.image,
+    resourceClassId: row.resourceClassId,
+    resourcePoolId: row.resourcePoolId,
+    path: sessionPath(row.id, row.spec.defaultUrl),
+    createdAt: row.createdAt.toISOString(),
+    startedAt: row.startedAt?.toISOString() ?? null,
+    lastInteraction: row.lastInteraction.toISOString(),
+    willHibernateAt: running ? new Date(row.lastInteraction.getTime() + policy.idleTimeoutMs).toISOString() : null,
+    idleSince: running ? row.lastInteraction.toISOString() : null,
+    hibernationReason: running ? `running sessions are hibernated after ${minutes(policy.idleTimeoutMs)} without use` : row.hibernationReason,
+    hibernatedAt: row.hibernatedAt?.toISOString() ?? null,
+    willDeleteAt: hibernated && row.hibernatedAt ? new Date(row.hibernatedAt.getTime() + policy.hibernatedTtlMs).toISOString() : null,
+    updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+export function toProgress(p: SessionProgressEntity): SessionProgress {
+  return { sessionId: p.sessionId, seq: p.seq, phase: p.phase, status: p.status, message: p.message, at: p.at.toISOString() };
+}

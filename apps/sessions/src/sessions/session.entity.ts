@@ -1,0 +1,54 @@
+import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import type { Repository, SessionPhase, SessionStatus } from '@launchpad/contracts';
+
+export type DesiredState = 'running' | 'hibernated' | 'deleted';
+
+/** How to run the session, copied from its launcher's environment and project when it was launched or resumed. */
+export interface SessionRunSpec {
+  command: string[];
+  args: string[];
+  env: Record<string, string>;
+  port: number;
+  defaultUrl: string;
+  workingDirectory: string;
+  repositories: Repository[];
+}
+
+@Entity({ name: 'sessions' })
+export class SessionEntity {
+  @PrimaryGeneratedColumn('uuid') id!: string;
+  @Column({ name: 'user_id', type: 'text' }) userId!: string;
+  @Column({ name: 'launcher_id', type: 'uuid' }) launcherId!: string;
+  @Column({ name: 'project_id', type: 'text' }) projectId!: string;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'text' }) status!: SessionStatus;
+  @Column({ name: 'desired_state', type: 'text' }) desiredState!: DesiredState;
+  @Column({ type: 'text' }) phase!: SessionPhase;
+  @Column({ type: 'text', nullable: true }) message!: string | null;
+  @Column({ type: 'text' }) image!: string;
+  @Column({ type: 'jsonb' }) spec!: SessionRunSpec;
+  @Column({ name: 'resource_class_id', type: 'text' }) resourceClassId!: string;
+  @Column({ name: 'resource_pool_id', type: 'uuid' }) resourcePoolId!: string;
+  @Column({ type: 'double precision' }) cpu!: number;
+  @Column({ name: 'memory_gb', type: 'double precision' }) memoryGb!: number;
+  @Column({ type: 'integer' }) gpu!: number;
+  @Column({ name: 'disk_gb', type: 'double precision' }) diskGb!: number;
+  @Column({ type: 'text', nullable: true }) endpoint!: string | null;
+  @Column({ name: 'progress_seq', type: 'integer' }) progressSeq!: number;
+  @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'started_at', type: 'timestamptz', nullable: true }) startedAt!: Date | null;
+  @Column({ name: 'last_interaction', type: 'timestamptz' }) lastInteraction!: Date;
+  @Column({ name: 'hibernated_at', type: 'timestamptz', nullable: true }) hibernatedAt!: Date | null;
+  @Column({ name: 'hibernation_reason', type: 'text', nullable: true }) hibernationReason!: string | null;
+  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}
+
+@Entity({ name: 'session_progress' })
+export class SessionProgressEntity {
+  @PrimaryColumn({ name: 'session_id', type: 'uuid' }) sessionId!: string;
+  @PrimaryColumn({ type: 'integer' }) seq!: number;
+  @Column({ type: 'text' }) phase!: SessionPhase;
+  @Column({ type: 'text', nullable: true }) status!: SessionStatus | null;
+  @Column({ type: 'text' }) message!: string;
+  @Column({ type: 'timestamptz' }) at!: Date;
+}

@@ -1,0 +1,216 @@
+import { Inject, Injectable } from '@nestjs/common';
+import {
+  environmentsRpc,
+  type Launcher,
+  type launchSessionInputSchema,
+  type Principal,
+  type Project,
+  type Session,
+  type SessionProgress,
+  type SessionStatus,
+  SessionsError,
+  SessionsErrorCode,
+  type updateSessionInputSchema,
+} from '@launchpad/contracts';
+import { OutboxWriter, RpcClient } from '@launchpad/messaging';
+import type { Runtime } from '@launchpad/runtime';
+import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
+import type { z } from 'zod';
+import { CatalogueService } from '../catalogue/catalogue.service.js';
+import { ResourcePoolsService } from '../resource-pools/resource-pools.service.js';
+import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './session.entity.js';
+import { SessionTransitions } from './session-transitions.js';
+import { type CullingPolicy, toProgress, toSession } from './session-view.js';
+import { SESSION_RUNTIME, SESSIONS_CULLING } from './tokens.js';
+
+type LaunchInput = z.output<typeof launchSessionInputSchema>;
+type UpdateInput = z.output<typeof updateSessionInputSchema>;
+
+export function runSpecFrom(launcher: Launcher, repositories: Project['repositories']): SessionRunSpec {
+  const e = launcher.environment;
+  return {
+    command: e.command,
+    args: e.args,
+    env: e.env,
+    port: e.port,
+    defaultUrl: e.defaultUrl,
+    workingDirectory: e.workingDirectory,
+    repositories,
+  };
+}
+
+/** The use cases a session's owner drives through the API. The reconciler does the rest. */
+@Injectable()
+export class SessionsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly rpc: RpcClient,
+    private readonly outbox: OutboxWriter,
+    private readonly pools: ResourcePoolsService,
+    private readonly catalogue: CatalogueService,
+    private readonly transitions: SessionTransitions,
+    @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
+    @Inject(SESSION_RUNTIME) private readonly runtime: Runtime,
+  ) {}
+
+  async launch(input: LaunchInput, caller: Principal): Promise<{ created: boolean; session: Session }> {
+    // Asking environments (rather than the read model) authorises the caller on the project and
+    // sees a launcher created a moment ago, before its event has reached us.
+    const launcher = await this.rpc.call(environmentsRpc.getLauncher, { caller, id: input.launcherId });
+    if (launcher.kind !== 'session') {
+      throw new SessionsError(SessionsErrorCode.NOT_A_SESSION_LAUNCHER, `launcher "${launcher.name}" starts an app, not a session: activate it through /api/v1/apps instead`);
+    }
+    const project = await this.rpc.call(environmentsRpc.getProject, { caller, projectId: launcher.projectId });
+    return this.outbox.transaction(async (manager) => {
+      await this.catalogue.upsertLauncher(manager, launcher);
+      await this.catalogue.upsertProject(manager, project);
+      // Two clicks on "start" must not make two sessions.
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:sessions:${caller.userId}:${launcher.id}`]);
+      const existing = await manager.findOneBy(SessionEntity, { userId: caller.userId, launcherId: launcher.id, desiredState: Not('deleted' as const) });
+      if (existing) return { created: false, session: toSession(existing, this.culling) };
+      const resolved = await this.pools.resolveClass(manager, input.resourceClassId ?? launcher.resourceClassId, caller);
+      await this.pools.reserve(manager, resolved);
+      const row = await manager.save(
+        manager.create(SessionEntity, {
+          userId: caller.userId,
+          launcherId: launcher.id,
+          projectId: launcher.projectId,
+          name: launcher.name,
+          status: 'starting',
+          desiredState: 'running',
+          phase: 'queued',
+          message: null,
+          image: launcher.environment.image,
+          spec: runSpecFrom(launcher, project.repositories),
+          resourceClassId: resolved.cls.id,
+          resourcePoolId: resolved.pool.id,
+          cpu: resolved.cls.cpu,
+          memoryGb: resolved.cls.memoryGb,
+          gpu: resolved.cls.gpu,
+          diskGb: resolved.cls.diskGb,
+          progressSeq: 0,
+          lastInteraction: new Date(),
+        }),
+      );
+      await this.transitions.record(
+        manager,
+        row,
+        { status: 'starting', phase: 'queued', message: `queued: starting "${launcher.name}" with class "${resolved.cls.name}"` },
+        { announceStatus: true },
+      );
+      return { created: true, session: toSession(row, this.culling) };
+    });
+  }
+
+  async list(caller: Principal): Promise<Session[]> {
+    const rows = await this.dataSource.getRepository(SessionEntity).find({
+      where: { userId: caller.userId, desiredState: Not('deleted' as const) },
+      order: { createdAt: 'ASC' },
+    });
+    return rows.map((r) => toSession(r, this.culling));
+  }
+
+  async get(id: string, caller: Principal): Promise<Session> {
+    return toSession(await this.findOwn(this.dataSource.manager, id, caller), this.culling);
+  }
+
+  async update(id: string, input: UpdateInput, caller: Principal): Promise<Session> {
+    return this.outbox.transaction(async (manager) => {
+      const row = await this.findOwn(manager, id, caller, true);
+      const now = new Date();
+      if (input.state === 'hibernated') {
+        if (row.desiredState === 'hibernated') return toSession(row, this.culling);
+        await this.transitions.record(manager, row, {
+          status: 'stopping',
+          desiredState: 'hibernated',
+          phase: 'hibernating',
+          message: 'hibernating: stopping the session; its files are kept',
+          hibernationReason: `hibernated by ${caller.userId}`,
+          lastInteraction: now,
+        });
+        return toSession(row, this.culling);
+      }
+      if (row.desiredState === 'running' && row.status !== 'failed') {
+        row.lastInteraction = now;
+        await manager.update(SessionEntity, { id }, { lastInteraction: now });
+        return toSession(row, this.culling);
+      }
+      await this.pools.reserve(manager, await this.pools.resolveClass(manager, row.resourceClassId, caller));
+      await this.refreshSpec(manager, row);
+      await this.transitions.record(manager, row, {
+        status: 'starting',
+        desiredState: 'running',
+        phase: 'resuming',
+        message: row.status === 'failed' ? 'retrying: starting the session again' : 'resuming: starting the session with its files',
+        lastInteraction: now,
+        hibernatedAt: null,
+        hibernationReason: null,
+      });
+      return toSession(row, this.culling);
+    });
+  }
+
+  async delete(id: string, caller: Principal): Promise<void> {
+    await this.outbox.transaction(async (manager) => {
+      const row = await this.findOwn(manager, id, caller, true);
+      if (row.desiredState === 'deleted') return;
+      await this.transitions.record(manager, row, {
+        status: 'stopping',
+        desiredState: 'deleted',
+        phase: 'stopping',
+        message: 'stopping: the session and its files are being deleted',
+      });
+    });
+  }
+
+  async logs(id: string, lines: number, caller: Principal): Promise<string[]> {
+    await this.findOwn(this.dataSource.manager, id, caller);
+    return this.runtime.logs(id, lines);
+  }
+
+  async progress(id: string, afterSeq: number, caller: Principal): Promise<{ items: SessionProgress[]; status: SessionStatus }> {
+    const row = await this.findOwn(this.dataSource.manager, id, caller);
+    const items = await this.dataSource.getRepository(SessionProgressEntity).find({
+      where: { sessionId: id, seq: MoreThan(afterSeq) },
+      order: { seq: 'ASC' },
+    });
+    return { items: items.map(toProgress), status: row.status };
+  }
+
+  /** Where the gateway's proxy sends the owner's traffic. */
+  async route(id: string, caller: Principal): Promise<{ status: SessionStatus; endpoint: string | null }> {
+    const row = await this.findOwn(this.dataSource.manager, id, caller);
+    return { status: row.status, endpoint: row.status === 'running' ? row.endpoint : null };
+  }
+
+  /** The gateway saw traffic: the session is in use and its idle clock restarts. */
+  async touch(id: string, at: Date): Promise<void> {
+    const capped = new Date(Math.min(at.getTime(), Date.now()));
+    await this.dataSource.query(`UPDATE sessions SET last_interaction = greatest(last_interaction, $2) WHERE id = $1`, [id, capped]);
+  }
+
+  /** A resumed session runs its launcher's current environment and clones repositories added since. */
+  private async refreshSpec(manager: EntityManager, row: SessionEntity): Promise<void> {
+    const launcher = await this.catalogue.launcher(manager, row.launcherId);
+    const project = await this.catalogue.project(manager, row.projectId);
+    if (!launcher) return;
+    row.image = launcher.environment.image;
+    row.spec = {
+      ...row.spec,
+      command: launcher.environment.command,
+      args: launcher.environment.args,
+      env: launcher.environment.env,
+      port: launcher.environment.port,
+      defaultUrl: launcher.environment.defaultUrl,
+      workingDirectory: launcher.environment.workingDirectory,
+      repositories: project?.repositories ?? row.spec.repositories,
+    };
+  }
+
+  /** Only the person who started a session sees it; to anyone else it does not exist. */
+  private async findOwn(manager: EntityManager, id: string, caller: Principal, lock = false): Promise<SessionEntity> {
+    const row = await manager.findOne(SessionEntity, { where: { id, userId: caller.userId }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
+    if (!row) throw new SessionsError(SessionsErrorCode.SESSION_NOT_FOUND, `session ${id} was not found among your sessions`);
+    return row;
+  }
+}
