@@ -7,27 +7,37 @@ export interface TestPlatform {
   nats: TestNats;
   environments: RunningService;
   gateway: RunningService;
+  /** The optional services asked for, by name (e.g. `sessions`, `builds`). */
+  services: Record<string, RunningService>;
   api: string;
   token(user: string, admin?: boolean): Promise<string>;
   stop(): Promise<void>;
 }
 
-export async function startPlatform(extraEnv: Record<string, Record<string, string>> = {}): Promise<TestPlatform> {
+export type OptionalService = 'sessions' | 'builds' | 'apps';
+
+export async function startPlatform(
+  extraEnv: Record<string, Record<string, string>> = {},
+  options: { services?: OptionalService[] } = {},
+): Promise<TestPlatform> {
   const db = await createTestDatabase();
   const nats = await startNats();
   const common = { DATABASE_URL: db.url, NATS_URL: nats.url };
   const key = devSigningKey();
   const environments = await startService('environments', { ...common, ...extraEnv.environments });
+  const services: Record<string, RunningService> = {};
+  for (const name of options.services ?? []) services[name] = await startService(name, { ...common, ...extraEnv[name] });
   const gateway = await startService('gateway', { NATS_URL: nats.url, AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...extraEnv.gateway });
   return {
     db,
     nats,
     environments,
     gateway,
+    services,
     api: `${gateway.url}/api/v1`,
     token: (user, admin = false) => devToken({ user, admin, key }),
     async stop() {
-      await Promise.all([gateway.kill(), environments.kill()]);
+      await Promise.all([gateway.kill(), environments.kill(), ...Object.values(services).map((s) => s.kill())]);
       await nats.dispose();
       await db.drop();
     },
