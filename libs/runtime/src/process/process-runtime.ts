@@ -1,0 +1,575 @@
+import { randomUUID } from 'node:crypto';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import type { Runtime, WorkloadEvent, WorkloadSpec, WorkloadStatus } from '../runtime.js';
+import { CloneError, cloneRepositories } from './clone-repositories.js';
+import { expandVariables } from './expand-variables.js';
+import {
+  commandNotFoundMessage,
+  EMPTY_COMMAND_MESSAGE,
+  INTERRUPTED_PREPARATION_MESSAGE,
+  type ProgramExit,
+  readinessTimeoutMessage,
+} from './failure-messages.js';
+import { freeLocalPort } from './free-port.js';
+import { KeyedMutex } from './keyed-mutex.js';
+import { tailFile } from './log-tail.js';
+import {
+  isProcessGroupRunning,
+  isProcessRunning,
+  killProcessGroup,
+  type ProcessIdentity,
+  processStartTimeSync,
+  signalProcessGroup,
+} from './process-identity.js';
+import { programEnvironment } from './program-environment.js';
+import { probeHttp } from './readiness-probe.js';
+import { readinessPath } from './readiness-path.js';
+import { resolveCommand } from './resolve-command.js';
+import { type SpawnedProgram, spawnProgram } from './spawn-program.js';
+import {
+  isValidWorkloadId,
+  readExitCode,
+  readWorkloadState,
+  type WorkloadPaths,
+  workloadPaths,
+  type WorkloadState,
+  writeWorkloadState,
+} from './workload-files.js';
+import { exitedState, failedState, isActivePhase, isRunningPhase, statusOf } from './workload-status.js';
+
+/** The part of a pino logger this driver uses; a pino logger can be passed as it is. */
+export interface RuntimeLogger {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+}
+
+export interface ProcessRuntimeOptions {
+  /** Holds one directory per workload: state.json, work/, home/, output.log, exit-code. */
+  dataDir: string;
+  /** How long a started program has to answer on its default URL before it is stopped and failed. Default 120 000. */
+  readinessTimeoutMs?: number;
+  /** How often readiness is polled while starting. Default 250. */
+  readinessIntervalMs?: number;
+  /** How long a program has to exit after SIGTERM before its process group is sent SIGKILL. Default 5 000. */
+  stopGraceMs?: number;
+  logger?: RuntimeLogger;
+}
+
+export enum ProcessRuntimeErrorCode {
+  INVALID_WORKLOAD_ID = 'INVALID_WORKLOAD_ID',
+  CLOSED = 'CLOSED',
+}
+
+export class ProcessRuntimeError extends Error {
+  constructor(
+    readonly code: ProcessRuntimeErrorCode,
+    message: string,
+  ) {
+    super(message);
+    this.name = 'ProcessRuntimeError';
+  }
+}
+
+const NO_LOGGER: RuntimeLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
+
+/** How often a ready (or adopted) program is checked for having exited. */
+const EXIT_POLL_INTERVAL_MS = 1_000;
+/** How many lines of a program's output go into a failure message. */
+const LINES_IN_MESSAGES = 20;
+
+/** ProcessRuntime instances alive in this process, to tell an interrupted preparation from one under way. */
+const liveInstances = new Set<string>();
+const OWN_START_TIME = processStartTimeSync(process.pid);
+
+/** What this instance does for one run of one workload: prepare it, start it, watch it. */
+interface Run {
+  id: string;
+  runId: string;
+  /** Cancels a preparation under way (a clone is killed, nothing is spawned). */
+  abort: AbortController;
+  /** Settles when the preparation is over (at once for an adopted workload). */
+  settled: Promise<void>;
+  timer: NodeJS.Timeout | null;
+  /** Our own child, while we are its parent; null for an adopted program. */
+  program: SpawnedProgram | null;
+  childExit: ProgramExit | null;
+  ticking: boolean;
+  disposed: boolean;
+}
+
+const identityOf = (state: WorkloadState): ProcessIdentity | null =>
+  state.pid === null ? null : { pid: state.pid, startTime: state.pidStartTime };
+
+/**
+ * The `process` driver: each workload is a program started on this machine, in a process group
+ * of its own, on a free local port, in a work directory under `dataDir` (repositories cloned with
+ * `git`). The files under `dataDir` are the only record: a new instance over the same directory
+ * (our service restarted, even after SIGKILL) adopts the programs that still run and never starts
+ * them twice, and reports the ones that died meanwhile.
+ *
+ * Not enforced here: `resources` (no CPU, memory, GPU or disk limits; that is the Kubernetes
+ * driver's job), `image` (the program runs with what is installed on this machine) and `port`
+ * (a free port is picked and given as PORT and LAUNCHPAD_PORT). `workingDirectory` is mapped to
+ * `<dataDir>/<id>/work`, given as LAUNCHPAD_WORK_DIR.
+ */
+export class ProcessRuntime implements Runtime {
+  readonly name = 'process' as const;
+
+  private readonly dataDir: string;
+  private readonly readinessTimeoutMs: number;
+  private readonly readinessIntervalMs: number;
+  private readonly stopGraceMs: number;
+  private readonly logger: RuntimeLogger;
+  private readonly instance = randomUUID();
+  private readonly runs = new Map<string, Run>();
+  private readonly locks = new KeyedMutex();
+  private readonly listeners = new Set<(event: WorkloadEvent) => void>();
+  private readonly adoption: Promise<void>;
+  private closed = false;
+
+  constructor(options: ProcessRuntimeOptions) {
+    this.dataDir = resolve(options.dataDir);
+    this.readinessTimeoutMs = options.readinessTimeoutMs ?? 120_000;
+    this.readinessIntervalMs = options.readinessIntervalMs ?? 250;
+    this.stopGraceMs = options.stopGraceMs ?? 5_000;
+    this.logger = options.logger ?? NO_LOGGER;
+    liveInstances.add(this.instance);
+    // Asynchronous from its first step, so listeners added right after construction see what it finds.
+    this.adoption = this.adoptAll().catch((error: unknown) => this.logger.error({ err: error, dataDir: this.dataDir }, 'could not adopt workloads'));
+  }
+
+  async ensureRunning(spec: WorkloadSpec): Promise<WorkloadStatus> {
+    if (this.closed) throw new ProcessRuntimeError(ProcessRuntimeErrorCode.CLOSED, 'the process runtime is closed');
+    if (!isValidWorkloadId(spec.id)) {
+      throw new ProcessRuntimeError(ProcessRuntimeErrorCode.INVALID_WORKLOAD_ID, `invalid workload id "${spec.id}": it names a directory, so use letters, digits, '.', '_' and '-'`);
+    }
+    await this.adoption;
+    return this.locks.run(spec.id, async () => {
+      const paths = this.paths(spec.id);
+      const state = await readWorkloadState(paths.state);
+      if (state) {
+        const current = await this.observe(state);
+        if (isActivePhase(current.phase)) {
+          // Already under way (here, in another instance, or adopted): start nothing.
+          if (isRunningPhase(current.phase) && this.runs.get(spec.id)?.runId !== current.runId) this.adopt(current);
+          return statusOf(current);
+        }
+        // Failed or stopped: make sure nothing of an earlier run is left before starting afresh.
+        const identity = identityOf(state);
+        if (identity) await killProcessGroup(identity, this.stopGraceMs);
+      }
+      return this.begin(spec, paths, state);
+    });
+  }
+
+  async stop(id: string): Promise<void> {
+    if (!isValidWorkloadId(id)) return;
+    await this.adoption;
+    const run = await this.locks.run(id, () => this.stopLocked(id));
+    await run?.settled;
+  }
+
+  async remove(id: string): Promise<void> {
+    if (!isValidWorkloadId(id)) return;
+    await this.adoption;
+    const paths = this.paths(id);
+    const run = await this.locks.run(id, async () => {
+      const run = await this.stopLocked(id);
+      await rm(paths.root, { recursive: true, force: true });
+      return run;
+    });
+    if (!run) return;
+    // A preparation cut short may have recreated a directory before it noticed; tidy that too.
+    await run.settled;
+    await this.locks.run(id, async () => {
+      if (!(await readWorkloadState(paths.state))) await rm(paths.root, { recursive: true, force: true });
+    });
+  }
+
+  async status(id: string): Promise<WorkloadStatus | null> {
+    if (!isValidWorkloadId(id)) return null;
+    await this.adoption;
+    const state = await readWorkloadState(this.paths(id).state);
+    return state ? statusOf(await this.observe(state)) : null;
+  }
+
+  async list(): Promise<WorkloadStatus[]> {
+    await this.adoption;
+    const statuses: WorkloadStatus[] = [];
+    for (const id of await this.workloadIds()) {
+      try {
+        const status = await this.status(id);
+        if (status) statuses.push(status);
+      } catch (error) {
+        this.logger.warn({ err: error, workloadId: id }, 'could not read a workload state');
+      }
+    }
+    return statuses;
+  }
+
+  async logs(id: string, lines: number): Promise<string[]> {
+    if (!isValidWorkloadId(id)) return [];
+    return tailFile(this.paths(id).log, lines);
+  }
+
+  watch(listener: (event: WorkloadEvent) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  /** Stops timers, pollers and preparations under way; the programs keep running, for a next instance to adopt. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    liveInstances.delete(this.instance);
+    const runs = [...this.runs.values()];
+    for (const run of runs) {
+      run.abort.abort();
+      this.dispose(run);
+    }
+    await this.adoption;
+    await Promise.allSettled(runs.map((run) => run.settled));
+  }
+
+  // --- starting ---------------------------------------------------------------------------
+
+  /** Records a new run as preparing and sets its preparation going; called holding the lock. */
+  private async begin(spec: WorkloadSpec, paths: WorkloadPaths, previous: WorkloadState | null): Promise<WorkloadStatus> {
+    this.disposeRunOf(spec.id);
+    const state: WorkloadState = {
+      version: 1,
+      id: spec.id,
+      kind: spec.kind,
+      owner: { ...spec.owner },
+      runId: randomUUID(),
+      phase: 'preparing',
+      message: null,
+      exitCode: null,
+      pid: null,
+      pidStartTime: null,
+      preparer: { pid: process.pid, startTime: OWN_START_TIME, instance: this.instance },
+      port: null,
+      readinessPath: readinessPath(spec.baseUrl, spec.defaultUrl),
+      readinessTimeoutMs: this.readinessTimeoutMs,
+      startedAt: null,
+      readyAt: null,
+      updatedAt: new Date().toISOString(),
+    };
+    await mkdir(paths.root, { recursive: true });
+    await writeWorkloadState(paths.state, state);
+    const run = this.newRun(state);
+    this.emit(state, previous);
+    this.logger.info({ workloadId: spec.id, runId: state.runId }, 'preparing workload');
+    run.settled = this.prepareAndStart(spec, paths, run);
+    return statusOf(state);
+  }
+
+  /** Makes the directories, clones, resolves the command and spawns the program; never throws. */
+  private async prepareAndStart(spec: WorkloadSpec, paths: WorkloadPaths, run: Run): Promise<void> {
+    const fail = (message: string) => this.update(run, (state) => (state.phase === 'preparing' ? failedState(state, message, new Date()) : null));
+    try {
+      await mkdir(paths.work, { recursive: true });
+      await mkdir(paths.home, { recursive: true });
+      try {
+        await cloneRepositories(paths.work, spec.repositories, run.abort.signal);
+      } catch (error) {
+        if (run.abort.signal.aborted) return;
+        if (error instanceof CloneError) return void (await fail(error.message));
+        throw error;
+      }
+      if (run.abort.signal.aborted) return;
+
+      const port = await freeLocalPort();
+      const env = programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: spec.env, port, baseUrl: spec.baseUrl, workDir: paths.work });
+      const [command = '', ...args] = [...spec.command, ...spec.args].map((part) => expandVariables(part, env));
+      if (spec.command.length === 0 || command === '') return void (await fail(EMPTY_COMMAND_MESSAGE));
+      const executable = await resolveCommand(command, env.PATH ?? '', paths.work);
+      if (!executable) return void (await fail(commandNotFoundMessage(command)));
+
+      const started = await this.locks.run(spec.id, async () => {
+        if (run.abort.signal.aborted || run.disposed) return null;
+        const state = await readWorkloadState(paths.state);
+        if (!state || state.runId !== run.runId || state.phase !== 'preparing') return null;
+        const program = await spawnProgram({ executable, args, env, cwd: paths.work, logPath: paths.log, exitCodePath: paths.exitCode });
+        const now = new Date().toISOString();
+        const next: WorkloadState = { ...state, phase: 'starting', pid: program.pid, pidStartTime: program.startTime, port, preparer: null, startedAt: now, updatedAt: now };
+        try {
+          await writeWorkloadState(paths.state, next);
+        } catch (error) {
+          // Unrecorded, it could never be found again: do not leave it running.
+          await killProcessGroup({ pid: program.pid, startTime: program.startTime }, 0);
+          throw error;
+        }
+        this.emit(next, state);
+        this.logger.info({ workloadId: spec.id, pid: program.pid, port }, 'started workload program');
+        return program;
+      });
+      if (started) this.monitor(run, started);
+    } catch (error) {
+      if (run.abort.signal.aborted) return;
+      this.logger.error({ err: error, workloadId: spec.id }, 'could not start workload');
+      await fail(`could not start: ${(error as Error).message}`).catch(() => undefined);
+    }
+  }
+
+  // --- watching ---------------------------------------------------------------------------
+
+  /** Watches a program that already runs, started by an earlier instance or another replica. */
+  private adopt(state: WorkloadState): void {
+    if (this.closed) return;
+    this.disposeRunOf(state.id);
+    const run = this.newRun(state);
+    this.logger.info({ workloadId: state.id, pid: state.pid, phase: state.phase }, 'adopted running workload');
+    this.monitor(run, null);
+  }
+
+  /** Polls readiness while starting, and for an exit afterwards; our own child's exit is seen at once. */
+  private monitor(run: Run, program: SpawnedProgram | null): void {
+    if (this.closed || run.disposed) return;
+    run.program = program;
+    program?.exited.then((exit) => {
+      run.childExit = exit;
+      void this.tick(run);
+    });
+    this.schedule(run, 0);
+  }
+
+  private schedule(run: Run, delayMs: number): void {
+    if (run.disposed || this.closed) return;
+    if (run.timer) clearTimeout(run.timer);
+    run.timer = setTimeout(() => void this.tick(run), delayMs);
+    run.timer.unref();
+  }
+
+  private async tick(run: Run): Promise<void> {
+    if (run.disposed || this.closed || run.ticking) return;
+    run.ticking = true;
+    let nextDelay = EXIT_POLL_INTERVAL_MS;
+    try {
+      const state = await readWorkloadState(this.paths(run.id).state);
+      const identity = state && identityOf(state);
+      if (!state || !identity || state.runId !== run.runId || !isRunningPhase(state.phase)) return this.dispose(run);
+      if (!(await isProcessRunning(identity))) return void (await this.onExit(run, identity));
+      if (state.phase === 'starting' && state.port !== null) {
+        nextDelay = this.readinessIntervalMs;
+        const probeTimeout = Math.min(5_000, Math.max(1_000, this.readinessIntervalMs * 4));
+        if (await probeHttp(state.port, state.readinessPath, probeTimeout)) {
+          const ready = await this.update(run, (s) => (s.phase === 'starting' ? { ...s, phase: 'ready', readyAt: new Date().toISOString(), updatedAt: new Date().toISOString() } : null));
+          if (ready) this.logger.info({ workloadId: run.id, port: state.port }, 'workload ready');
+          nextDelay = EXIT_POLL_INTERVAL_MS;
+        } else if (Date.now() >= Date.parse(state.startedAt ?? state.updatedAt) + state.readinessTimeoutMs) {
+          return void (await this.onReadinessTimeout(run, identity));
+        }
+      }
+    } catch (error) {
+      this.logger.warn({ err: error, workloadId: run.id }, 'could not check workload');
+    } finally {
+      run.ticking = false;
+    }
+    this.schedule(run, nextDelay);
+  }
+
+  private async onExit(run: Run, identity: ProcessIdentity): Promise<void> {
+    const paths = this.paths(run.id);
+    let exit: ProgramExit = { code: await readExitCode(paths.exitCode), signal: null };
+    if (exit.code === null && run.program) {
+      // Our own child: its exit event may be a moment behind /proc.
+      exit = run.childExit ?? (await Promise.race([run.program.exited, new Promise<null>((r) => setTimeout(() => r(null), 1_000).unref())])) ?? exit;
+      if (exit.code === 0 && exit.signal === null) exit = { code: null, signal: null }; // the shell's own status says nothing
+    }
+    // What the program started and left behind (a pid no longer in use cannot be anyone else's group).
+    await signalProcessGroup(identity, 'SIGKILL').catch(() => undefined);
+    const lines = await tailFile(paths.log, LINES_IN_MESSAGES);
+    const failed = await this.update(run, (state) => (isRunningPhase(state.phase) ? exitedState(state, exit, lines, new Date()) : null));
+    if (failed) this.logger.warn({ workloadId: run.id, exitCode: failed.exitCode }, 'workload program exited');
+    this.dispose(run);
+  }
+
+  private async onReadinessTimeout(run: Run, identity: ProcessIdentity): Promise<void> {
+    this.dispose(run);
+    const paths = this.paths(run.id);
+    await this.locks.run(run.id, async () => {
+      const state = await readWorkloadState(paths.state);
+      if (!state || state.runId !== run.runId || state.phase !== 'starting') return;
+      const lines = await tailFile(paths.log, LINES_IN_MESSAGES);
+      const next = failedState(state, readinessTimeoutMessage(state.port ?? 0, state.readinessPath, state.readinessTimeoutMs, lines), new Date());
+      // Recorded before the kill, as a stop is: a runtime killed in between finishes the kill when it restarts.
+      await writeWorkloadState(paths.state, next);
+      await killProcessGroup(identity, this.stopGraceMs);
+      this.emit(next, state);
+      this.logger.warn({ workloadId: run.id, port: state.port }, 'workload did not become ready in time');
+    });
+  }
+
+  // --- stopping ---------------------------------------------------------------------------
+
+  /** Called holding the lock. Returns the run that was under way, whose preparation may still be settling. */
+  private async stopLocked(id: string): Promise<Run | undefined> {
+    const run = this.runs.get(id);
+    if (run) {
+      run.abort.abort();
+      this.dispose(run);
+    }
+    const paths = this.paths(id);
+    const state = await readWorkloadState(paths.state);
+    if (!state) return run;
+    let stopped = state;
+    if (state.phase !== 'stopped') {
+      // Recorded first, pid kept: were we killed before the program is, the next instance finishes the stop.
+      stopped = { ...state, phase: 'stopped', message: null, preparer: null, updatedAt: new Date().toISOString() };
+      await writeWorkloadState(paths.state, stopped);
+    }
+    const identity = identityOf(state);
+    if (identity) await killProcessGroup(identity, this.stopGraceMs);
+    if (stopped !== state) {
+      this.emit(stopped, state);
+      this.logger.info({ workloadId: id }, 'stopped workload');
+    }
+    return run;
+  }
+
+  // --- adoption after a restart -----------------------------------------------------------
+
+  private async adoptAll(): Promise<void> {
+    await mkdir(this.dataDir, { recursive: true });
+    for (const id of await this.workloadIds()) {
+      await this.locks.run(id, () => this.adoptOne(id)).catch((error: unknown) => this.logger.warn({ err: error, workloadId: id }, 'could not adopt a workload'));
+    }
+  }
+
+  private async adoptOne(id: string): Promise<void> {
+    if (this.closed || this.runs.has(id)) return;
+    const paths = this.paths(id);
+    const state = await readWorkloadState(paths.state);
+    if (!state) return;
+    const current = await this.observe(state);
+    if (current !== state) {
+      // It died, or its preparation was cut short, while no one was watching: record it.
+      await writeWorkloadState(paths.state, current);
+      this.emit(current, state);
+      this.logger.warn({ workloadId: id, phase: current.phase, exitCode: current.exitCode }, 'workload ended while the runtime was down');
+      const identity = identityOf(state);
+      if (identity) await signalProcessGroup(identity, 'SIGKILL').catch(() => undefined);
+    } else if (isRunningPhase(state.phase)) {
+      this.adopt(state);
+    } else if (!isActivePhase(state.phase)) {
+      // Stopped or failed, yet still running: a stop that was cut short. Finish it, in the background.
+      const identity = identityOf(state);
+      if (identity && (await isProcessGroupRunning(identity))) {
+        void this.locks
+          .run(id, async () => {
+            const again = await readWorkloadState(paths.state);
+            if (again && again.runId === state.runId && !isActivePhase(again.phase)) await killProcessGroup(identity, this.stopGraceMs);
+          })
+          .catch((error: unknown) => this.logger.warn({ err: error, workloadId: id }, 'could not finish stopping a workload'));
+      }
+    }
+  }
+
+  /**
+   * The state as it really is: a recorded program that no longer runs has failed (with its exit
+   * code and last output), and a preparation whose runtime is gone was interrupted. Read-only.
+   */
+  private async observe(state: WorkloadState): Promise<WorkloadState> {
+    if (isRunningPhase(state.phase)) {
+      const identity = identityOf(state);
+      if (identity && (await isProcessRunning(identity))) return state;
+      const paths = this.paths(state.id);
+      const exit: ProgramExit = { code: await readExitCode(paths.exitCode), signal: null };
+      return exitedState(state, exit, await tailFile(paths.log, LINES_IN_MESSAGES), new Date());
+    }
+    if (state.phase === 'preparing' && !(await this.preparerAlive(state))) {
+      return failedState(state, INTERRUPTED_PREPARATION_MESSAGE, new Date());
+    }
+    return state;
+  }
+
+  private async preparerAlive(state: WorkloadState): Promise<boolean> {
+    const preparer = state.preparer;
+    if (!preparer) return false;
+    if (preparer.pid === process.pid && preparer.startTime === OWN_START_TIME) return liveInstances.has(preparer.instance);
+    return isProcessRunning({ pid: preparer.pid, startTime: preparer.startTime });
+  }
+
+  // --- plumbing ---------------------------------------------------------------------------
+
+  /**
+   * Changes the state of a run, holding its lock, if that run is still the workload's current
+   * one; announces a phase change; ends the run when it reaches failed or stopped.
+   */
+  private async update(run: Run, change: (state: WorkloadState) => WorkloadState | null): Promise<WorkloadState | null> {
+    const paths = this.paths(run.id);
+    return this.locks.run(run.id, async () => {
+      const state = await readWorkloadState(paths.state);
+      if (!state || state.runId !== run.runId) {
+        this.dispose(run);
+        return null;
+      }
+      const next = change(state);
+      if (!next) return null;
+      await writeWorkloadState(paths.state, next);
+      this.emit(next, state);
+      if (!isActivePhase(next.phase)) this.dispose(run);
+      return next;
+    });
+  }
+
+  private newRun(state: WorkloadState): Run {
+    const run: Run = {
+      id: state.id,
+      runId: state.runId,
+      abort: new AbortController(),
+      settled: Promise.resolve(),
+      timer: null,
+      program: null,
+      childExit: null,
+      ticking: false,
+      disposed: false,
+    };
+    this.runs.set(state.id, run);
+    return run;
+  }
+
+  private dispose(run: Run): void {
+    run.disposed = true;
+    if (run.timer) clearTimeout(run.timer);
+    run.timer = null;
+    if (this.runs.get(run.id) === run) this.runs.delete(run.id);
+  }
+
+  private disposeRunOf(id: string): void {
+    const run = this.runs.get(id);
+    if (run) {
+      run.abort.abort();
+      this.dispose(run);
+    }
+  }
+
+  private emit(state: WorkloadState, previous: WorkloadState | null): void {
+    if (previous && previous.phase === state.phase && previous.runId === state.runId) return;
+    const event: WorkloadEvent = { id: state.id, status: statusOf(state) };
+    for (const listener of this.listeners) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.warn({ err: error, workloadId: state.id }, 'a workload listener threw');
+      }
+    }
+  }
+
+  private paths(id: string): WorkloadPaths {
+    return workloadPaths(this.dataDir, id);
+  }
+
+  private async workloadIds(): Promise<string[]> {
+    try {
+      const entries = await readdir(this.dataDir, { withFileTypes: true });
+      return entries.filter((entry) => entry.isDirectory() && isValidWorkloadId(entry.name)).map((entry) => entry.name).sort();
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+}

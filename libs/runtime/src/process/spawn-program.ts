@@ -1,0 +1,65 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { open, rm } from 'node:fs/promises';
+import type { ProgramExit } from './failure-messages.js';
+import { processStartTimeSync } from './process-identity.js';
+
+export interface ProgramLaunch {
+  /** An absolute path, already resolved on PATH. */
+  executable: string;
+  args: string[];
+  env: Record<string, string>;
+  cwd: string;
+  /** stdout and stderr are appended here, by the kernel, whether we are still alive or not. */
+  logPath: string;
+  /** Where the wrapper writes the program's exit status when it ends. */
+  exitCodePath: string;
+}
+
+export interface SpawnedProgram {
+  child: ChildProcess;
+  /** The wrapper shell's pid, which is also the id of the program's process group. */
+  pid: number;
+  startTime: string | null;
+  /** Resolves when the wrapper ends (while we are the parent that sees it). */
+  exited: Promise<ProgramExit>;
+}
+
+/**
+ * `sh -c WRAPPER launchpad <exit-code-file> <program> <args...>`: runs the program as a child of
+ * a shell that records its exit status in a file, so that the status survives our own death (the
+ * shell, not we, is the program's parent). Not `exec`, so the shell stays to write the file; a
+ * signal to the process group reaches the program as well as the shell. A program killed by
+ * signal n is recorded as 128 + n.
+ */
+const WRAPPER = 'exit_file=$1; shift; "$@"; echo $? > "$exit_file"';
+
+/**
+ * Starts the program in a process group of its own (`detached`), so that stopping it can signal
+ * it and everything it started, and so that it outlives us. It is unreferenced: it does not keep
+ * our process alive.
+ */
+export async function spawnProgram(launch: ProgramLaunch): Promise<SpawnedProgram> {
+  await rm(launch.exitCodePath, { force: true });
+  const log = await open(launch.logPath, 'a', 0o600);
+  try {
+    const child = spawn('/bin/sh', ['-c', WRAPPER, 'launchpad', launch.exitCodePath, launch.executable, ...launch.args], {
+      cwd: launch.cwd,
+      env: launch.env,
+      detached: true,
+      stdio: ['ignore', log.fd, log.fd],
+    });
+    const pid = child.pid;
+    if (pid === undefined) {
+      const [error] = (await once(child, 'error')) as [Error];
+      throw error;
+    }
+    // Read at once, before the event loop can reap a program that ends immediately.
+    const startTime = processStartTimeSync(pid);
+    const exited = new Promise<ProgramExit>((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+    child.unref();
+    return { child, pid, startTime, exited };
+  } finally {
+    await log.close();
+  }
+}
