@@ -1,0 +1,100 @@
+import type { BuildStatus } from '@launchpad/contracts';
+
+/** What one webhook delivery or one look at GitLab's API says about the image job of a commit. */
+export interface Observation {
+  projectId: string;
+  sha: string;
+  projectPath: string;
+  ref: string | null;
+  tag: boolean;
+  defaultBranch: string | null;
+  status: BuildStatus;
+  /** Null only for what a push says (no pipeline yet) or what the repair loop found without one. */
+  pipelineId: number | null;
+  pipelineUrl: string | null;
+  /** Null when the pipeline has no image job (or the observation is about the pipeline only). */
+  jobId: number | null;
+  jobUrl: string | null;
+  failureReason: string | null;
+  startedAt: Date | null;
+  finishedAt: Date | null;
+}
+
+/** The part of a build record that decides whether an observation is newer. */
+export interface Position {
+  status: BuildStatus;
+  pipelineId: number | null;
+  jobId: number | null;
+}
+
+const RANK: Record<BuildStatus, number> = { pending: 0, running: 1, succeeded: 2, failed: 2, canceled: 2 };
+
+export const isTerminal = (status: BuildStatus): boolean => RANK[status] === 2;
+
+/**
+ * Whether an observation moves a build forward. GitLab delivers hooks late, twice and out of order,
+ * and a commit can be built again (a retried job gets a new job id; a new pipeline a new pipeline
+ * id), so:
+ *   - a newer pipeline wins, an older one is stale; a pipeline beats the push that announced it
+ *     (and a record without a pipeline only moves forward);
+ *   - within a pipeline a newer job wins (a retry may go failed -> running -> succeeded again),
+ *     an older job is stale;
+ *   - for the same job the status only moves forward: pending < running < terminal, and a
+ *     terminal status is final (a late `running` never undoes `succeeded`).
+ */
+export function supersedes(current: Position | null, next: Position): boolean {
+  if (current === null) return true;
+  // No pipeline (a push, or the repair loop finding none): only ever over another such record.
+  if (next.pipelineId === null) return current.pipelineId === null && RANK[next.status] > RANK[current.status];
+  if (current.pipelineId === null || next.pipelineId > current.pipelineId) return true;
+  if (next.pipelineId < current.pipelineId) return false;
+  if (next.jobId !== null && current.jobId !== null && next.jobId !== current.jobId) return next.jobId > current.jobId;
+  // The job itself is more specific than what the pipeline alone said (e.g. "it has no image job").
+  if (next.jobId !== null && current.jobId === null) return true;
+  return RANK[next.status] > RANK[current.status];
+}
+
+/**
+ * GitLab's job statuses (`created`, `waiting_for_resource`, `preparing`, `pending`, `scheduled`,
+ * `manual`, `running`, `canceling`, `success`, `failed`, `canceled`, `skipped`) in our words, or null
+ * for a status GitLab may add later (the observation is then ignored, not guessed at).
+ */
+export function buildStatusOfJob(gitlabStatus: string, gitlabFailureReason: string | null | undefined): { status: BuildStatus; failureReason: string | null } | null {
+  switch (gitlabStatus) {
+    case 'created':
+    case 'waiting_for_resource':
+    case 'preparing':
+    case 'pending':
+    case 'scheduled':
+    case 'manual':
+      return { status: 'pending', failureReason: null };
+    case 'running':
+    case 'canceling':
+      return { status: 'running', failureReason: null };
+    case 'success':
+      return { status: 'succeeded', failureReason: null };
+    case 'failed':
+      return { status: 'failed', failureReason: gitlabFailureReason || 'unknown_failure' };
+    case 'canceled':
+      return { status: 'canceled', failureReason: 'the image job was canceled' };
+    case 'skipped':
+      return { status: 'failed', failureReason: 'the image job was skipped (an earlier job failed, or its rules left it out)' };
+    default:
+      return null;
+  }
+}
+
+/** GitLab's pipeline statuses that mean no job of it will run any more. */
+export function isFinishedPipeline(gitlabStatus: string): boolean {
+  return ['success', 'failed', 'canceled', 'skipped'].includes(gitlabStatus);
+}
+
+/** Why a finished pipeline without the image job gives no image. */
+export function noImageJobReason(pipelineId: number, pipelineStatus: string, jobName: string): string {
+  return `pipeline ${pipelineId} finished (${pipelineStatus}) without a job named ${jobName}: add one to .gitlab-ci.yml that builds and pushes the image`;
+}
+
+/** `<registry>/<project path>:<short sha>`: what the image job pushes (registries want lowercase paths). */
+export function imageFor(registry: string, projectPath: string, sha: string): string {
+  return `${registry.replace(/\/+$/, '')}/${projectPath.toLowerCase()}:${sha.slice(0, 8)}`;
+}

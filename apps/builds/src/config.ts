@@ -1,0 +1,48 @@
+import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { z } from 'zod';
+
+const schema = z.object({
+  PORT: envVars.port(3004),
+  DATABASE_URL: envVars.databaseUrl,
+  NATS_URL: envVars.natsUrl,
+  LOG_LEVEL: envVars.logLevel,
+  RUN_MIGRATIONS: envVars.boolean(true),
+  OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
+  GITLAB_URL: z
+    .url({ message: 'must be the base URL of your GitLab, e.g. https://gitlab.example.com' })
+    .regex(/^https?:\/\//, { message: 'must be an http(s) URL' })
+    .default('https://gitlab.com'),
+  GITLAB_API_TOKEN: z.string().min(1).optional(),
+  GITLAB_SYSTEM_HOOK_TOKEN: z.string().min(16, { message: 'must be at least 16 characters (the Secret token of the GitLab system hook)' }).optional(),
+  GITLAB_MEMBER_IDENTITY: z.enum(['username', 'id'], { message: 'must be "username" or "id"' }).default('username'),
+  BUILD_REGISTRY: z
+    .string()
+    .regex(/^[a-z0-9.-]+(:\d{1,5})?(\/[a-z0-9._-]+)*$/, { message: 'must be a registry host with optional port and path, e.g. registry.example.com or localhost:5000/ci' })
+    .default('registry.gitlab.com'),
+  BUILD_JOB_NAME: z.string().min(1).max(255).default('image_build'),
+  BUILD_REPAIR_AFTER_MS: envVars.durationMs(10 * 60 * 1000),
+  BUILD_REPAIR_INTERVAL_MS: envVars.durationMs(60 * 1000),
+  WEBHOOK_DELIVERY_RETENTION_MS: envVars.durationMs(30 * 24 * 3600 * 1000),
+});
+
+export function loadBuildsConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = loadConfigOrExit('builds', schema, env);
+  return {
+    http: { port: e.PORT },
+    database: { url: e.DATABASE_URL, schema: 'builds', runMigrations: e.RUN_MIGRATIONS },
+    nats: { url: e.NATS_URL },
+    logLevel: e.LOG_LEVEL,
+    outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
+    gitlab: {
+      url: e.GITLAB_URL.replace(/\/+$/, ''),
+      apiToken: e.GITLAB_API_TOKEN,
+      systemHookToken: e.GITLAB_SYSTEM_HOOK_TOKEN,
+      memberIdentity: e.GITLAB_MEMBER_IDENTITY,
+    },
+    builds: { registry: e.BUILD_REGISTRY, jobName: e.BUILD_JOB_NAME },
+    repair: { afterMs: e.BUILD_REPAIR_AFTER_MS, intervalMs: e.BUILD_REPAIR_INTERVAL_MS },
+    deliveryRetentionMs: e.WEBHOOK_DELIVERY_RETENTION_MS,
+  };
+}
+export type BuildsConfig = ReturnType<typeof loadBuildsConfig>;
+export const BUILDS_CONFIG = Symbol('BUILDS_CONFIG');
