@@ -1,13 +1,15 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
-import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import {
   CommonErrorCode,
   DomainError,
   type Principal,
   SESSION_ACTIVITY_SUBJECT,
   SessionsErrorCode,
+  sessionProgressedV1,
+  sessionRunningV1,
   sessionsRpc as rpc,
   uuidSchema,
 } from '@launchpad/contracts';
@@ -40,11 +42,12 @@ interface Route {
  * credential. Anyone who is not the owner gets 404, as if the session did not exist.
  */
 @Injectable()
-export class SessionProxy implements OnApplicationShutdown {
+export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SessionProxy.name);
   private readonly proxy = createProxyServer({ xfwd: true, ws: true });
   private readonly routes = new Map<string, Route>();
   private readonly lastActivity = new Map<string, number>();
+  private statusChanges: Subscription | undefined;
 
   constructor(
     private readonly verifier: TokenVerifier,
@@ -54,6 +57,8 @@ export class SessionProxy implements OnApplicationShutdown {
   ) {
     this.proxy.on('error', (error, req, target) => {
       this.logger.warn(`proxying ${req.url ?? ''} failed: ${error.message}`);
+      const id = sessionIdOf(req.url ?? '');
+      if (id) this.forget(id);
       if (target && 'writeHead' in target) {
         const res = target as ServerResponse;
         if (!res.headersSent) {
@@ -94,8 +99,24 @@ export class SessionProxy implements OnApplicationShutdown {
     });
   };
 
+  /** A session that stops, hibernates, fails or goes must not be reached through a cached route. */
+  onApplicationBootstrap(): void {
+    this.statusChanges = this.nc.subscribe('sessions.session.>', {
+      callback: (err, msg) => {
+        if (err || msg.subject === sessionProgressedV1.type || msg.subject === sessionRunningV1.type) return;
+        const id = (msg.json() as { data?: { id?: unknown } }).data?.id;
+        if (typeof id === 'string') this.forget(id);
+      },
+    });
+  }
+
   onApplicationShutdown(): void {
+    this.statusChanges?.unsubscribe();
     this.proxy.close();
+  }
+
+  private forget(id: string): void {
+    for (const key of this.routes.keys()) if (key.startsWith(`${id}\0`)) this.routes.delete(key);
   }
 
   private async handleHttp(id: string, req: Request, res: Response): Promise<void> {

@@ -68,6 +68,7 @@ export class SessionsService {
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:sessions:${caller.userId}:${launcher.id}`]);
       const existing = await manager.findOneBy(SessionEntity, { userId: caller.userId, launcherId: launcher.id, desiredState: Not('deleted' as const) });
       if (existing) return { created: false, session: toSession(existing, this.culling) };
+      const now = new Date();
       const resolved = await this.pools.resolveClass(manager, input.resourceClassId ?? launcher.resourceClassId, caller);
       await this.pools.reserve(manager, resolved);
       const row = await manager.save(
@@ -89,7 +90,9 @@ export class SessionsService {
           gpu: resolved.cls.gpu,
           diskGb: resolved.cls.diskGb,
           progressSeq: 0,
-          lastInteraction: new Date(),
+          createdAt: now,
+          updatedAt: now,
+          lastInteraction: now,
         }),
       );
       await this.transitions.record(

@@ -1,0 +1,231 @@
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { isRunning, ROOT, waitFor } from '../tools/testing/harness.js';
+import { makeRepository } from '../tools/testing/programs/make-repository.js';
+import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { readSse } from '../tools/testing/sse.js';
+
+const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
+
+/** Sessions launched through the gateway as a data scientist would, on the real process runtime. */
+describe('sessions through the gateway', () => {
+  let p: TestPlatform;
+  let dataDir: string;
+  let admin: string, dana: string, eve: string;
+  let launcherId: string;
+  const repo = makeRepository('analysis', { 'README.md': '# analysis\n' });
+
+  const customLauncher = async (name: string, extra: Record<string, unknown> = {}, env: Record<string, string> = {}) => {
+    const res = await call(`${p.api}/projects/301/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: {
+        name,
+        kind: 'session',
+        environment: { kind: 'custom', image: 'ghcr.io/lab/notebook:1', port: 8888, defaultUrl: '/', command: [process.execPath], args: [PROGRAM], env, ...extra },
+      },
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  const settled = (id: string, token: string, statuses: string[]) =>
+    waitFor(`session ${id} to be ${statuses.join(' or ')}`, async () => {
+      const res = await call(`${p.api}/sessions/${id}`, { token });
+      return statuses.includes(res.body?.status) ? res.body : undefined;
+    });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'lp-sessions-'));
+    p = await startPlatform(
+      { sessions: { RUNTIME_DATA_DIR: dataDir, RECONCILE_INTERVAL_MS: '1000', LEADER_ELECTION_INTERVAL_MS: '500', DEFAULT_POOL_QUOTA_CPU: '3' } },
+      { services: ['sessions'] },
+    );
+    [admin, dana, eve] = await Promise.all([p.token('root', true), p.token('dana'), p.token('eve')]);
+    const project = await call(`${p.api}/projects/301`, {
+      method: 'PUT',
+      token: admin,
+      body: { path: 'lab/analysis', name: 'Analysis', visibility: 'private', repositories: [{ url: repo.url }] },
+    });
+    expect(project.status).toBe(200);
+    expect((await call(`${p.api}/projects/301/members/dana`, { method: 'PUT', token: admin, body: { role: 'developer' } })).status).toBe(200);
+    launcherId = await customLauncher('Notebook');
+  });
+
+  afterAll(async () => {
+    if (process.env.SHOW_LOGS) console.log(p.services.sessions?.logs().slice(-8000), p.gateway.logs().slice(-4000));
+    await p?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(join(repo.dir, '..'), { recursive: true, force: true });
+  });
+
+  let sessionId: string;
+
+  it('starts a session (201), and answers a second start with the same one (200)', async () => {
+    const first = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId } });
+    expect(first.status).toBe(201);
+    expect(first.body).toMatchObject({ status: 'starting', launcherId, projectId: '301', userId: 'dana', resourceClassId: 'small' });
+    expect(first.body.path).toBe(`/sessions/${first.body.id}/`);
+    expect(first.body.url).toMatch(new RegExp(`^http://[^/]+/sessions/${first.body.id}/$`));
+    sessionId = first.body.id;
+    const again = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId } });
+    expect(again.status).toBe(200);
+    expect(again.body.id).toBe(sessionId);
+  });
+
+  it('streams each launch step as server-sent events until it is ready', async () => {
+    const { status, contentType, events } = await readSse(`${p.api}/sessions/${sessionId}/events`, { authorization: `Bearer ${dana}` }, (es) =>
+      es.some((e) => e.data.phase === 'ready' || e.data.phase === 'failed'),
+    );
+    expect(status).toBe(200);
+    expect(contentType).toMatch(/^text\/event-stream/);
+    const phases = events.map((e) => e.data.phase);
+    expect(phases[0]).toBe('queued');
+    expect(phases).toEqual(expect.arrayContaining(['queued', 'preparing', 'starting', 'ready']));
+    expect(phases.indexOf('preparing')).toBeLessThan(phases.indexOf('ready'));
+    expect(events.map((e) => Number(e.id))).toEqual([...events.map((e) => Number(e.id))].sort((a, b) => a - b));
+    const running = await settled(sessionId, dana, ['running']);
+    expect(running.willHibernateAt).not.toBeNull();
+    expect(running.hibernationReason).toMatch(/hibernated after .* without use/);
+  });
+
+  it('lists only the caller’s own sessions, and hides them from everyone else', async () => {
+    expect((await call(`${p.api}/sessions`, { token: dana })).body.items.map((s: { id: string }) => s.id)).toEqual([sessionId]);
+    expect((await call(`${p.api}/sessions`, { token: eve })).body.items).toEqual([]);
+    const peek = await call(`${p.api}/sessions/${sessionId}`, { token: eve });
+    expect(peek.status).toBe(404);
+    expect(peek.headers.get('content-type')).toMatch(/problem\+json/);
+  });
+
+  it('proxies the owner to the session: a token once, a cookie after, repositories cloned into the work directory', async () => {
+    const base = `${p.gateway.url}/sessions/${sessionId}/`;
+    const open = await fetch(`${base}?token=${dana}`, { redirect: 'manual' });
+    expect(open.status).toBe(303);
+    expect(open.headers.get('location')).toBe(`/sessions/${sessionId}/`);
+    const cookie = open.headers.get('set-cookie')!;
+    expect(cookie).toMatch(new RegExp(`^launchpad_session=[^;]+; Max-Age=\\d+; Path=/sessions/${sessionId}/; HttpOnly; SameSite=Lax`));
+    const page = await fetch(`${base}api/contents?x=1`, { method: 'POST', headers: { cookie: `${cookie.split(';')[0]}; _xsrf=abc`, 'content-type': 'text/plain' }, body: 'print(1)' });
+    expect(page.status).toBe(200);
+    const seen = await page.json();
+    expect(seen.url).toBe(`/sessions/${sessionId}/api/contents?x=1`);
+    expect(seen.body).toBe('print(1)');
+    expect(seen.files).toContain('analysis');
+    expect(existsSync(join(seen.cwd, 'analysis', 'README.md'))).toBe(true);
+    // The program is the user's code: it sees its own cookies, never the API token.
+    expect(seen.headers.cookie).toBe('_xsrf=abc');
+    expect(seen.headers.authorization).toBeUndefined();
+  });
+
+  it('answers 404 to anyone but the owner, and 401 to nobody', async () => {
+    const other = await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${eve}` } });
+    expect(other.status).toBe(404);
+    const anonymous = await fetch(`${p.gateway.url}/sessions/${sessionId}/`);
+    expect(anonymous.status).toBe(401);
+    expect(await anonymous.json()).toMatchObject({ detail: expect.stringMatching(/\?token=/) });
+  });
+
+  it('returns the last lines of the session’s output', async () => {
+    const res = await call(`${p.api}/sessions/${sessionId}/logs?lines=5`, { token: dana });
+    expect(res.status).toBe(200);
+    expect(res.body.lines.join('\n')).toMatch(/session program listening on \d+/);
+    expect((await call(`${p.api}/sessions/${sessionId}/logs?lines=0`, { token: dana })).status).toBe(400);
+  });
+
+  it('hibernates (files kept, process gone) and resumes', async () => {
+    const running = await call(`${p.api}/sessions/${sessionId}`, { token: dana });
+    const before = await (await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    writeFileSync(join(before.cwd, 'notes.txt'), 'keep me');
+    const hibernate = await call(`${p.api}/sessions/${sessionId}`, { method: 'PATCH', token: dana, body: { state: 'hibernated' } });
+    expect(hibernate.status).toBe(200);
+    expect(hibernate.body.status).toBe('stopping');
+    const hibernated = await settled(sessionId, dana, ['hibernated']);
+    expect(hibernated.hibernationReason).toBe('hibernated by dana');
+    expect(hibernated.willDeleteAt).not.toBeNull();
+    expect(isRunning(before.pid)).toBe(false);
+    const closed = await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } });
+    expect(closed.status).toBe(409);
+
+    const resume = await call(`${p.api}/sessions/${sessionId}`, { method: 'PATCH', token: dana, body: { state: 'running' } });
+    expect(resume.body).toMatchObject({ status: 'starting', phase: 'resuming' });
+    await settled(sessionId, dana, ['running']);
+    const after = await (await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    expect(after.pid).not.toBe(before.pid);
+    expect(after.files).toEqual(expect.arrayContaining(['analysis', 'notes.txt']));
+    expect(running.body.id).toBe(sessionId);
+  });
+
+  it('fails with a reason a person can act on: a command that is not installed', async () => {
+    const id = await customLauncher('Missing program', { command: ['no-such-notebook-server'], args: [] });
+    const res = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id } });
+    expect(res.status).toBe(201);
+    const failed = await settled(res.body.id, dana, ['failed']);
+    expect(failed.message).toMatch(/command not found: no-such-notebook-server/);
+    expect((await call(`${p.api}/sessions/${res.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+  });
+
+  it('fails with the exit code and the last lines when the program exits before it is ready', async () => {
+    const id = await customLauncher('Crashing program', {}, { PROGRAM_EXIT_CODE: '3' });
+    const res = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id } });
+    const failed = await settled(res.body.id, dana, ['failed']);
+    expect(failed.message).toMatch(/exited with code 3/);
+    expect(failed.message).toMatch(/told to fail at start/);
+    expect((await call(`${p.api}/sessions/${res.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+  });
+
+  it('refuses a launch over the pool quota, naming the pool and what is left', async () => {
+    // The public pool holds 3 CPU here; the default class takes 1 per session.
+    const big = await call(`${p.api}/resource-pools`, { token: admin });
+    const pool = big.body.items.find((x: { isDefault: boolean }) => x.isDefault);
+    const cls = await call(`${p.api}/resource-pools/${pool.id}/classes`, { method: 'POST', token: admin, body: { id: 'large', name: 'Large', cpu: 2.5, memoryGb: 4, gpu: 0 } });
+    expect(cls.status).toBe(201);
+    const id = await customLauncher('Big notebook');
+    const res = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id, resourceClassId: 'large' } });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('QUOTA_EXCEEDED');
+    expect(res.body.detail).toMatch(/^resource pool "Public" has 2 CPU, 62 GB memory and 0 GPU left, but class "Large" needs 2.5 CPU/);
+    const unknown = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id, resourceClassId: 'huge' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.detail).toMatch(/resource class "huge" does not exist/);
+  });
+
+  it('keeps private pools to their users', async () => {
+    const created = await call(`${p.api}/resource-pools`, {
+      method: 'POST',
+      token: admin,
+      body: { name: 'GPU lab', quota: { cpu: 8, memoryGb: 32, gpu: 2 }, classes: [{ id: 'gpu-small', name: 'GPU small', cpu: 1, memoryGb: 4, gpu: 1, isDefault: true }] },
+    });
+    expect(created.status).toBe(201);
+    expect((await call(`${p.api}/resource-pools`, { token: dana })).body.items.map((x: { name: string }) => x.name)).toEqual(['Public']);
+    const id = await customLauncher('GPU notebook');
+    const refused = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id, resourceClassId: 'gpu-small' } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.detail).toMatch(/you may not use resource pool "GPU lab"/);
+    expect((await call(`${p.api}/resource-pools/${created.body.id}/users/dana`, { method: 'PUT', token: admin })).status).toBe(204);
+    expect((await call(`${p.api}/resource-pools`, { token: dana })).body.items.map((x: { name: string }) => x.name)).toEqual(['Public', 'GPU lab']);
+    expect((await call(`${p.api}/resource-pools`, { method: 'POST', token: dana, body: { name: 'Mine', quota: { cpu: 1, memoryGb: 1, gpu: 0 } } })).status).toBe(403);
+  });
+
+  it('refuses to start an app launcher as a session, and a launcher the caller cannot see', async () => {
+    const app = await call(`${p.api}/projects/301/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name: 'Dashboard', kind: 'app', environment: { kind: 'custom', image: 'ghcr.io/lab/dash:1', port: 8050, command: ['python'] } },
+    });
+    const asSession = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: app.body.id } });
+    expect(asSession.status).toBe(409);
+    expect(asSession.body.detail).toMatch(/starts an app, not a session/);
+    const stranger = await call(`${p.api}/sessions`, { method: 'POST', token: eve, body: { launcherId } });
+    expect(stranger.status).toBe(404);
+  });
+
+  it('deletes a session: its process and its files go, and the launcher can be started afresh', async () => {
+    const before = await (await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    expect((await call(`${p.api}/sessions/${sessionId}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await waitFor('the session to be gone', async () => (await call(`${p.api}/sessions/${sessionId}`, { token: dana })).status === 404);
+    expect(isRunning(before.pid)).toBe(false);
+    expect(existsSync(join(dataDir, sessionId))).toBe(false);
+    const fresh = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId } });
+    expect(fresh.status).toBe(201);
+    expect(fresh.body.id).not.toBe(sessionId);
+  });
+});

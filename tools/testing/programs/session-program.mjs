@@ -1,0 +1,35 @@
+/**
+ * A stand-in session program for end-to-end tests: a real process that behaves like a notebook
+ * server as far as the platform can tell. It listens on LAUNCHPAD_PORT under LAUNCHPAD_BASE_URL
+ * and answers with what it sees (its work directory, the headers it got), so a test can check what
+ * the runtime and the gateway's proxy gave it. PROGRAM_EXIT_CODE makes it exit before listening.
+ */
+import { readdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+
+const port = Number(process.env.LAUNCHPAD_PORT);
+const base = process.env.LAUNCHPAD_BASE_URL ?? '/';
+console.log(`session program starting in ${process.cwd()} on port ${port}`);
+
+if (process.env.PROGRAM_EXIT_CODE) {
+  console.error('session program: told to fail at start');
+  process.exit(Number(process.env.PROGRAM_EXIT_CODE));
+}
+
+const server = createServer((req, res) => {
+  if (!req.url?.startsWith(base)) {
+    res.writeHead(404).end(`not under ${base}`);
+    return;
+  }
+  let body = '';
+  req.on('data', (chunk) => (body += chunk));
+  req.on('end', () => {
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end(JSON.stringify({ url: req.url, method: req.method, body, cwd: process.cwd(), files: readdirSync('.').sort(), headers: req.headers, pid: process.pid }));
+  });
+});
+server.listen(port, '127.0.0.1', () => console.log(`session program listening on ${port}`));
+process.on('SIGTERM', () => {
+  console.log('session program stopping');
+  server.close(() => process.exit(0));
+});
