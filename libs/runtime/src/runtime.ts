@@ -30,7 +30,11 @@ export interface WorkloadSpec {
   owner: { service: 'sessions' | 'apps'; id: string };
   image: string;
   command: string[];
-  /** `$(VAR)` references are expanded from the workload's environment, as Kubernetes does. */
+  /**
+   * `$(VAR)` references are expanded from the workload's environment, as Kubernetes does. The
+   * runtime sets LAUNCHPAD_HOST (the address to listen on), LAUNCHPAD_PORT and PORT,
+   * LAUNCHPAD_BASE_URL and LAUNCHPAD_WORK_DIR.
+   */
   args: string[];
   env: Record<string, string>;
   /** The port the program listens on inside its container; the process driver picks a free one instead. */

@@ -16,6 +16,7 @@ describe('programEnvironment', () => {
       LANG: 'en_GB.UTF-8',
       HOME: '/data/s1/home',
       JUPYTER_TOKEN: 'abc',
+      LAUNCHPAD_HOST: '127.0.0.1',
       LAUNCHPAD_PORT: '41234',
       PORT: '41234',
       LAUNCHPAD_BASE_URL: '/sessions/s1/',

@@ -21,6 +21,8 @@ export function programEnvironment(input: ProgramEnvironmentInput): Record<strin
     LANG: input.hostEnv.LANG ?? 'C.UTF-8',
     HOME: input.home,
     ...input.specEnv,
+    // Loopback only: on one machine nothing but the gateway's proxy (which authenticates) may reach it.
+    LAUNCHPAD_HOST: '127.0.0.1',
     LAUNCHPAD_PORT: String(input.port),
     PORT: String(input.port),
     LAUNCHPAD_BASE_URL: input.baseUrl,
