@@ -4,11 +4,13 @@ import { MessagingModule, NatsModule } from '@launchpad/messaging';
 import { TelemetryModule } from '@launchpad/telemetry';
 import { AuthGuard } from './auth/auth.guard.js';
 import { GATEWAY_CONFIG, TokenVerifier } from './auth/token-verifier.js';
+import { BuildsController } from './builds/builds.controller.js';
 import type { GatewayConfig } from './config.js';
 import { EnvironmentsController } from './environments/environments.controller.js';
 import { LaunchersController } from './launchers/launchers.controller.js';
 import { ProblemDetailsFilter } from './problems/problem.filter.js';
 import { ProjectsController } from './projects/projects.controller.js';
+import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { ResourcePoolsController } from './resource-pools/resource-pools.controller.js';
 import { SessionProxy } from './session-proxy/session-proxy.js';
 import { SessionProgressStream } from './sessions/session-progress.stream.js';
@@ -24,7 +26,7 @@ export class GatewayModule {
         NatsModule.forRoot({ url: config.nats.url, name: 'gateway', streams: [] }),
         MessagingModule.forClient(config.rpcTimeoutMs),
       ],
-      controllers: [EnvironmentsController, ProjectsController, LaunchersController, SessionsController, ResourcePoolsController],
+      controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         TokenVerifier,

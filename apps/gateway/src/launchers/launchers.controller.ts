@@ -45,6 +45,13 @@ export class LaunchersController {
     return this.rpc.call(rpc.updateLauncher, { caller, id, input });
   }
 
+  /** A launcher made from code: move its pin to the build its updateAvailable names (no change without one). */
+  @Post('launchers/:id/update-to-latest')
+  @HttpCode(200)
+  updateToLatest(@Caller() caller: Principal, @Param('id', launcherId) id: string) {
+    return this.rpc.call(rpc.updateLauncherToLatest, { caller, id });
+  }
+
   @Delete('launchers/:id')
   @HttpCode(204)
   async delete(@Caller() caller: Principal, @Param('id', launcherId) id: string): Promise<void> {

@@ -1,0 +1,70 @@
+import { buildStatusOfJob, imageFor, type Position, supersedes } from './build-status.js';
+
+const at = (status: Position['status'], pipelineId: number | null, jobId: number | null): Position => ({ status, pipelineId, jobId });
+
+describe('build status ordering', () => {
+  it('a late running event does not undo succeeded', () => {
+    expect(supersedes(at('succeeded', 7, 70), at('running', 7, 70))).toBe(false);
+    expect(supersedes(at('succeeded', 7, 70), at('pending', 7, 70))).toBe(false);
+  });
+
+  it('moves the same job forward only: pending < running < terminal, terminal is final', () => {
+    expect(supersedes(at('pending', 7, 70), at('running', 7, 70))).toBe(true);
+    expect(supersedes(at('running', 7, 70), at('failed', 7, 70))).toBe(true);
+    expect(supersedes(at('running', 7, 70), at('running', 7, 70))).toBe(false);
+    expect(supersedes(at('failed', 7, 70), at('succeeded', 7, 70))).toBe(false);
+  });
+
+  it('a retried job (newer job id) may go failed -> running -> succeeded again; the old job is stale', () => {
+    expect(supersedes(at('failed', 7, 70), at('running', 7, 71))).toBe(true);
+    expect(supersedes(at('running', 7, 71), at('failed', 7, 70))).toBe(false);
+  });
+
+  it('a newer pipeline for the same commit wins; an older one is stale', () => {
+    expect(supersedes(at('failed', 7, 70), at('pending', 8, 80))).toBe(true);
+    expect(supersedes(at('pending', 8, 80), at('succeeded', 7, 70))).toBe(false);
+  });
+
+  it('a pipeline beats the push that announced the commit; a repeated push changes nothing', () => {
+    expect(supersedes(null, at('pending', null, null))).toBe(true);
+    expect(supersedes(at('pending', null, null), at('pending', 7, null))).toBe(true);
+    expect(supersedes(at('pending', null, null), at('pending', null, null))).toBe(false);
+    expect(supersedes(at('running', 7, 70), at('pending', null, null))).toBe(false);
+  });
+
+  it('the job itself beats what the pipeline said without it', () => {
+    expect(supersedes(at('failed', 7, null), at('succeeded', 7, 70))).toBe(true);
+  });
+});
+
+describe('GitLab job statuses', () => {
+  it.each([
+    ['created', 'pending'],
+    ['waiting_for_resource', 'pending'],
+    ['preparing', 'pending'],
+    ['pending', 'pending'],
+    ['scheduled', 'pending'],
+    ['manual', 'pending'],
+    ['running', 'running'],
+    ['canceling', 'running'],
+    ['success', 'succeeded'],
+    ['failed', 'failed'],
+    ['canceled', 'canceled'],
+    ['skipped', 'failed'],
+  ])('%s is %s', (gitlab, ours) => {
+    expect(buildStatusOfJob(gitlab, null)?.status).toBe(ours);
+  });
+
+  it("keeps GitLab's failure reason, and refuses to guess an unknown status", () => {
+    expect(buildStatusOfJob('failed', 'script_failure')).toEqual({ status: 'failed', failureReason: 'script_failure' });
+    expect(buildStatusOfJob('success', 'script_failure')).toEqual({ status: 'succeeded', failureReason: null });
+    expect(buildStatusOfJob('teleporting', null)).toBeNull();
+  });
+});
+
+describe('image names', () => {
+  it('is <registry>/<project path>:<short sha>, lowercase as registries want', () => {
+    expect(imageFor('registry.example.com', 'Lab/Study', 'bcbb5ec396a2c0f828686f14fac9b80b780504f2')).toBe('registry.example.com/lab/study:bcbb5ec3');
+    expect(imageFor('localhost:5000/ci/', 'g/p', '0123456789abcdef0123456789abcdef01234567')).toBe('localhost:5000/ci/g/p:01234567');
+  });
+});

@@ -1,0 +1,56 @@
+import { DOC_SYSTEM_HOOKS } from '../../../../tools/testing/gitlab.js';
+import { readSystemHook, roleForAccessLevel } from './system-hooks.js';
+
+describe("reading GitLab's documented system hooks", () => {
+  it('maps access levels, as words or numbers, to our roles', () => {
+    expect(['Guest', 'Planner', 'Reporter', 'Developer', 'Maintainer', 'Owner'].map(roleForAccessLevel)).toEqual([
+      'guest',
+      'guest',
+      'reporter',
+      'developer',
+      'maintainer',
+      'owner',
+    ]);
+    expect([10, 15, 20, 30, 40, 50].map(roleForAccessLevel)).toEqual(['guest', 'guest', 'reporter', 'developer', 'maintainer', 'owner']);
+    expect(roleForAccessLevel('Minimal Access')).toBeNull();
+    expect(roleForAccessLevel(5)).toBeNull();
+    expect(roleForAccessLevel('Admiral')).toBeUndefined();
+  });
+
+  it('reads project_create, project_rename and project_destroy', () => {
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.project_create, 'username')).toEqual({
+      kind: 'projection',
+      change: {
+        kind: 'project',
+        event: 'created',
+        projectId: '74',
+        path: 'jsmith/storecloud',
+        name: 'StoreCloud',
+        visibility: 'private',
+        previousPath: null,
+        place: { at: new Date('2012-07-21T07:38:22Z'), rank: 0 },
+      },
+    });
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.project_rename, 'username')).toMatchObject({
+      change: { kind: 'project', event: 'renamed', projectId: '73', path: 'jsmith/underscore', previousPath: 'jsmith/overscore', visibility: 'internal', place: { rank: 1 } },
+    });
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.project_destroy, 'username')).toMatchObject({ change: { kind: 'project-destroyed', projectId: '73', place: { rank: 2 } } });
+  });
+
+  it('reads team member events, naming members by username (or GitLab id)', () => {
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.user_add_to_team, 'username')).toMatchObject({
+      change: { kind: 'member', event: 'added', projectId: '74', userId: 'johnsmith', role: 'maintainer', project: { path: 'jsmith/storecloud', name: 'StoreCloud', visibility: 'private' } },
+    });
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.user_update_for_team, 'id')).toMatchObject({ change: { kind: 'member', event: 'updated', userId: '41' } });
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.user_remove_from_team, 'username')).toMatchObject({ change: { kind: 'member-removed', userId: 'johnsmith', place: { rank: 2 } } });
+  });
+
+  it('a member lowered to minimal access leaves the project; an unknown level changes nothing', () => {
+    expect(readSystemHook({ ...DOC_SYSTEM_HOOKS.user_update_for_team, access_level: 'Minimal Access' }, 'username')).toMatchObject({ change: { kind: 'member-removed' } });
+    expect(readSystemHook({ ...DOC_SYSTEM_HOOKS.user_update_for_team, access_level: 'Admiral' }, 'username')).toMatchObject({ kind: 'ignored' });
+  });
+
+  it('ignores system hooks about anything else', () => {
+    expect(readSystemHook({ event_name: 'user_create', user_id: 41 }, 'username')).toMatchObject({ kind: 'ignored' });
+  });
+});
