@@ -1,0 +1,227 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { readStream } from '../tools/testing/streams.js';
+import { DOC_PIPELINE_EVENT, jobHook, pipelineHook, pushHook } from '../tools/testing/gitlab.js';
+
+const SECRET = 'project-1001-webhook-secret';
+const project = { id: 1001, path: 'lab/imaging' };
+const sha = () => randomBytes(20).toString('hex');
+
+/** Deterministic shuffle (a small LCG), so a failure can be replayed. */
+function shuffled<T>(items: T[], seed: number): T[] {
+  const out = [...items];
+  let s = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    s = (s * 1103515245 + 12345) % 2147483648;
+    const j = s % (i + 1);
+    [out[i], out[j]] = [out[j]!, out[i]!];
+  }
+  return out;
+}
+
+/** GitLab webhooks delivered through the gateway into the builds service, as GitLab would send them. */
+describe('GitLab webhooks become build records and events', () => {
+  let p: TestPlatform;
+  let nc: NatsConnection;
+  let admin: string, maintainer: string, dev: string, stranger: string;
+
+  const deliver = (body: unknown, o: { event?: string; token?: string | null; uuid?: string } = {}) =>
+    call(`${p.api}/webhooks/gitlab`, {
+      method: 'POST',
+      body,
+      headers: {
+        'x-gitlab-event': o.event ?? 'Pipeline Hook',
+        'x-gitlab-event-uuid': o.uuid ?? randomUUID(),
+        ...(o.token === null ? {} : { 'x-gitlab-token': o.token ?? SECRET }),
+      },
+    });
+  const builds = async (commit: string) => (await call(`${p.api}/projects/${project.id}/builds?sha=${commit}`, { token: dev })).body.items;
+  const events = async (commit: string) => (await readStream(nc, 'BUILDS', 'builds.build.>')).filter((e) => e.data.data.sha === commit);
+
+  beforeAll(async () => {
+    p = await startPlatform({ builds: { BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.test', GITLAB_URL: 'http://gitlab.test' } }, { services: ['builds'] });
+    nc = await connect({ servers: p.nats.url });
+    [admin, maintainer, dev, stranger] = await Promise.all([p.token('root', true), p.token('mia'), p.token('dev'), p.token('nora')]);
+    expect((await call(`${p.api}/projects/${project.id}`, { method: 'PUT', token: admin, body: { path: project.path, name: 'Imaging', visibility: 'private' } })).status).toBe(200);
+    for (const [user, role] of [['mia', 'maintainer'], ['dev', 'developer']]) {
+      expect((await call(`${p.api}/projects/${project.id}/members/${user}`, { method: 'PUT', token: admin, body: { role } })).status).toBe(200);
+    }
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await p?.stop();
+  });
+
+  it("lets maintainers (not developers) set a project's webhook secret, which must be long enough", async () => {
+    const byDev = await call(`${p.api}/projects/${project.id}/webhook-secret`, { method: 'PUT', token: dev, body: { secret: SECRET } });
+    expect(byDev.status).toBe(403);
+    expect(byDev.body.code).toBe('WEBHOOK_SECRET_FORBIDDEN');
+    const hidden = await call(`${p.api}/projects/${project.id}/webhook-secret`, { method: 'PUT', token: stranger, body: { secret: SECRET } });
+    expect(hidden.status).toBe(404);
+    const short = await call(`${p.api}/projects/${project.id}/webhook-secret`, { method: 'PUT', token: maintainer, body: { secret: 'short' } });
+    expect(short.status).toBe(400);
+    expect(short.body.detail).toMatch(/at least 16 characters/);
+    const set = await call(`${p.api}/projects/${project.id}/webhook-secret`, { method: 'PUT', token: maintainer, body: { secret: SECRET } });
+    expect(set.status).toBe(200);
+    expect(set.body).toMatchObject({ projectId: String(project.id), updatedBy: 'mia' });
+    expect(JSON.stringify(set.body)).not.toContain(SECRET);
+  });
+
+  it('answers 401 to a wrong or missing token, and to a project without a secret, and changes nothing', async () => {
+    const commit = sha();
+    const hook = pipelineHook(project, { sha: commit, pipelineId: 50, status: 'running', imageJob: { id: 500, status: 'running' } });
+    for (const token of ['wrong-token-wrong-token', null]) {
+      const res = await deliver(hook, { token });
+      expect(res.status).toBe(401);
+      expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      expect(res.body.code).toBe('WEBHOOK_TOKEN_INVALID');
+    }
+    const other = await deliver(pipelineHook({ id: 999, path: 'x/y' }, { sha: commit, pipelineId: 50, status: 'running' }));
+    expect(other.status).toBe(401);
+    expect(other.body.detail).toMatch(/has no webhook secret/);
+    expect(await builds(commit)).toEqual([]);
+    expect(await events(commit)).toEqual([]);
+  });
+
+  it('refuses malformed deliveries with 4xx problem+json and ignores well-formed irrelevant ones with 200', async () => {
+    const notJson = await call(`${p.api}/webhooks/gitlab`, { method: 'POST', rawBody: '{"object_kind":', headers: { 'content-type': 'application/json', 'x-gitlab-token': SECRET } });
+    expect(notJson.status).toBe(400);
+    expect(notJson.body.detail).toMatch(/not valid JSON/);
+    const array = await deliver([1, 2]);
+    expect(array.status).toBe(400);
+    expect(array.body.detail).toMatch(/JSON object/);
+    const noProject = await deliver({ object_kind: 'pipeline' });
+    expect(noProject.status).toBe(422);
+    expect(noProject.body.code).toBe('WEBHOOK_PAYLOAD_INVALID');
+    const badSha = await deliver(pipelineHook(project, { sha: 'abc', pipelineId: 1, status: 'running' }));
+    expect(badSha.status).toBe(422);
+    expect(badSha.body.detail).toMatch(/object_attributes\.sha/);
+    const issue = await deliver({ object_kind: 'issue', project: { id: project.id } }, { event: 'Issue Hook' });
+    expect(issue.status).toBe(200);
+    expect(issue.body.outcome).toBe('ignored');
+  });
+
+  /** A commit's whole life as GitLab reports it: push, pipeline created, image job pending/running/success, pipeline done. */
+  const lifeOf = (commit: string, pipelineId: number, jobId: number) => [
+    { event: 'Push Hook', body: pushHook(project, { after: commit }) },
+    { event: 'Pipeline Hook', body: pipelineHook(project, { sha: commit, pipelineId, status: 'created', imageJob: { id: jobId, status: 'created' } }) },
+    { event: 'Job Hook', body: jobHook(project, { sha: commit, pipelineId, jobId, status: 'pending' }) },
+    { event: 'Job Hook', body: jobHook(project, { sha: commit, pipelineId, jobId, status: 'running' }) },
+    { event: 'Pipeline Hook', body: pipelineHook(project, { sha: commit, pipelineId, status: 'running', imageJob: { id: jobId, status: 'running' } }) },
+    { event: 'Job Hook', body: jobHook(project, { sha: commit, pipelineId, jobId, status: 'success' }) },
+    { event: 'Job Hook', body: jobHook(project, { sha: commit, pipelineId, jobId: jobId + 1, status: 'success', name: 'test-image' }) },
+    { event: 'Pipeline Hook', body: pipelineHook(project, { sha: commit, pipelineId, status: 'success', imageJob: { id: jobId, status: 'success' } }) },
+  ];
+  const statuses = (found: { data: { data: { status: string } } }[]) => found.map((e) => e.data.data.status);
+
+  it('in order: one event per transition, pending -> running -> succeeded, with the whole record', async () => {
+    const commit = sha();
+    for (const d of lifeOf(commit, 60, 600)) expect((await deliver(d.body, { event: d.event })).status).toBe(200);
+    const [build] = await builds(commit);
+    expect(build).toMatchObject({
+      projectId: String(project.id),
+      sha: commit,
+      ref: 'main',
+      tag: false,
+      projectPath: project.path,
+      defaultBranch: 'main',
+      status: 'succeeded',
+      image: `registry.test/${project.path}:${commit.slice(0, 8)}`,
+      pipelineId: 60,
+      pipelineUrl: `http://gitlab.test/${project.path}/-/pipelines/60`,
+      jobId: 600,
+      jobUrl: `http://gitlab.test/${project.path}/-/jobs/600`,
+      failureReason: null,
+    });
+    expect(build.finishedAt).not.toBeNull();
+    const found = await waitForEvents(commit, 3);
+    expect(statuses(found)).toEqual(['pending', 'running', 'succeeded']);
+    expect(found.map((e) => e.subject)).toEqual(['builds.build.pending', 'builds.build.running', 'builds.build.succeeded']);
+    expect(found[2]!.data).toMatchObject({ type: 'builds.build.succeeded', version: 1, data: { image: build.image, jobId: 600 } });
+  });
+
+  it('shuffled and delivered twice (retries reuse the UUID): the same final record, each status announced once, only forward', async () => {
+    for (const seed of [1, 7, 42]) {
+      const commit = sha();
+      const deliveries = lifeOf(commit, 70 + seed, 7000 + seed).map((d) => ({ ...d, uuid: randomUUID() }));
+      const once = shuffled(deliveries, seed);
+      const again = shuffled(deliveries, seed + 1000);
+      for (const d of [...once, ...again]) expect((await deliver(d.body, { event: d.event, uuid: d.uuid })).status).toBe(200);
+      const [build] = await builds(commit);
+      expect(build).toMatchObject({ status: 'succeeded', pipelineId: 70 + seed, jobId: 7000 + seed });
+      const found = await waitForEvents(commit, 1, (e) => e.at(-1)?.data.data.status === 'succeeded');
+      const seen = statuses(found);
+      expect(new Set(seen).size).toBe(seen.length);
+      expect(seen.at(-1)).toBe('succeeded');
+      const rank = { pending: 0, running: 1, succeeded: 2 } as Record<string, number>;
+      expect(seen.map((s) => rank[s])).toEqual([...seen.map((s) => rank[s]!)].sort());
+      expect(found.map((e) => e.data.data.revision)).toEqual([...found.map((e) => e.data.data.revision)].sort((a, b) => a - b));
+    }
+  });
+
+  it('says "duplicate" to a retried delivery, even when both copies arrive at once', async () => {
+    const commit = sha();
+    const body = pipelineHook(project, { sha: commit, pipelineId: 80, status: 'running', imageJob: { id: 800, status: 'running' } });
+    const uuid = randomUUID();
+    const answers = await Promise.all([deliver(body, { uuid }), deliver(body, { uuid }), deliver(body, { uuid })]);
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    expect(answers.map((a) => a.body.outcome).sort()).toEqual(['applied', 'duplicate', 'duplicate']);
+    expect(statuses(await waitForEvents(commit, 1))).toEqual(['running']);
+  });
+
+  it('a late running event does not undo succeeded; a retried job goes failed -> running -> succeeded', async () => {
+    const commit = sha();
+    const job = (jobId: number, status: string, extra: Record<string, unknown> = {}) => deliver(jobHook(project, { sha: commit, pipelineId: 90, jobId, status, ...extra }), { event: 'Job Hook' });
+    await job(900, 'failed', { failure_reason: 'script_failure' });
+    let [build] = await builds(commit);
+    expect(build).toMatchObject({ status: 'failed', failureReason: 'script_failure' });
+    await job(901, 'running');
+    await job(900, 'running'); // the first attempt's late running: stale
+    await job(901, 'success');
+    await job(901, 'running'); // late: must not undo succeeded
+    [build] = await builds(commit);
+    expect(build).toMatchObject({ status: 'succeeded', jobId: 901, failureReason: null });
+    expect(statuses(await waitForEvents(commit, 3))).toEqual(['failed', 'running', 'succeeded']);
+  });
+
+  it("reads the documented pipeline event verbatim (the image job named as in GitLab's example)", async () => {
+    const doc = { ...DOC_PIPELINE_EVENT, project: { ...DOC_PIPELINE_EVENT.project, id: project.id } };
+    const res = await deliver(doc);
+    expect(res.body).toMatchObject({ outcome: 'applied' });
+    const [build] = await builds(DOC_PIPELINE_EVENT.object_attributes.sha);
+    expect(build).toMatchObject({ status: 'succeeded', pipelineId: 31, jobId: 376, ref: 'master', image: 'registry.test/gitlab-org/gitlab-test:bcbb5ec3' });
+  });
+
+  it('answers the sessions service: the image of a commit, or BUILD_NOT_FOUND', async () => {
+    const commit = sha();
+    await deliver(pipelineHook(project, { sha: commit, pipelineId: 95, status: 'running', imageJob: { id: 950, status: 'running' } }));
+    const ask = async (s: string) => JSON.parse(new TextDecoder().decode((await nc.request('builds.rpc.build.image-for-commit', JSON.stringify({ projectId: String(project.id), sha: s }), { timeout: 3000 })).data));
+    expect(await ask(commit)).toMatchObject({ ok: true, data: { status: 'running', image: `registry.test/${project.path}:${commit.slice(0, 8)}`, failureReason: null } });
+    expect(await ask(sha())).toMatchObject({ ok: false, error: { code: 'BUILD_NOT_FOUND' } });
+  });
+
+  it('shows builds to whoever can read the project, and hides a private one from others', async () => {
+    expect((await call(`${p.api}/projects/${project.id}/builds`, { token: dev })).body.items.length).toBeGreaterThan(0);
+    expect((await call(`${p.api}/projects/${project.id}/builds`, { token: stranger })).status).toBe(404);
+    const bad = await call(`${p.api}/projects/${project.id}/builds?sha=XYZ`, { token: dev });
+    expect(bad.status).toBe(400);
+    expect(bad.body.detail).toMatch(/sha/);
+  });
+
+  async function waitForEvents(commit: string, atLeast: number, done: (found: any[]) => boolean = () => true) {
+    const deadline = Date.now() + 10_000;
+    for (;;) {
+      const found = await events(commit);
+      if (found.length >= atLeast && done(found)) {
+        // The relay publishes in commit order; one more read shows whether anything extra follows.
+        await new Promise((r) => setTimeout(r, 300));
+        return events(commit);
+      }
+      if (Date.now() > deadline) throw new Error(`expected ${atLeast} events for ${commit}, got ${JSON.stringify(found.map((e) => e.subject))}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+});
