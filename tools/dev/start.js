@@ -14,6 +14,8 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8080);
 const SERVICES = [
   { name: 'environments', port: Number(process.env.ENVIRONMENTS_PORT ?? 3001) },
+  // Session programs run as local processes; their files live under .launchpad/runtime.
+  { name: 'sessions', port: Number(process.env.SESSIONS_PORT ?? 3002), env: { RUNTIME_DATA_DIR: join(STATE_DIR, 'runtime', 'sessions') } },
   { name: 'gateway', port: GATEWAY_PORT },
 ];
 
@@ -140,7 +142,7 @@ await ensurePostgres();
 await ensureNats();
 const key = devSigningKey();
 for (const service of SERVICES) {
-  startService(service, { DATABASE_URL, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key });
+  startService(service, { DATABASE_URL, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key, ...service.env });
   await waitReady(service);
 }
 const token = await devToken({ user: 'alice', admin: true, key });

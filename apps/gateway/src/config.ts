@@ -8,6 +8,7 @@ const schema = z
     LOG_LEVEL: envVars.logLevel,
     PUBLIC_URL: z.url({ message: 'must be the URL people reach the gateway at, e.g. https://launchpad.example.com' }).optional(),
     RPC_TIMEOUT_MS: envVars.durationMs(5000),
+    SESSION_ACTIVITY_REPORT_MS: envVars.durationMs(10_000),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
     AUTH_JWKS_URL: z.url({ message: 'must be the JWKS URL of your OIDC provider, e.g. https://keycloak/realms/x/protocol/openid-connect/certs' }).optional(),
     AUTH_DEV_SIGNING_KEY: z.string().min(32, { message: 'must be at least 32 characters (npm start generates one)' }).optional(),
@@ -35,6 +36,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     http: { port: e.PORT, bodyLimitBytes: e.BODY_LIMIT_BYTES, publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}` },
     nats: { url: e.NATS_URL },
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
+    /** How often, at most, the proxy tells the sessions service that a session is in use. */
+    sessionActivityReportMs: e.SESSION_ACTIVITY_REPORT_MS,
     logLevel: e.LOG_LEVEL,
     auth: {
       jwksUrl: e.AUTH_JWKS_URL,

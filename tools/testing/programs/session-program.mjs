@@ -3,6 +3,7 @@
  * server as far as the platform can tell. It listens on LAUNCHPAD_PORT under LAUNCHPAD_BASE_URL
  * and answers with what it sees (its work directory, the headers it got), so a test can check what
  * the runtime and the gateway's proxy gave it. PROGRAM_EXIT_CODE makes it exit before listening.
+ * It listens on 127.0.0.1 (LAUNCHPAD_HOST) only.
  */
 import { readdirSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -28,7 +29,11 @@ const server = createServer((req, res) => {
     res.end(JSON.stringify({ url: req.url, method: req.method, body, cwd: process.cwd(), files: readdirSync('.').sort(), headers: req.headers, pid: process.pid }));
   });
 });
-server.listen(port, '127.0.0.1', () => console.log(`session program listening on ${port}`));
+// PROGRAM_LISTEN_DELAY_MS stands for a program that takes a while to start (a notebook loading extensions).
+setTimeout(
+  () => server.listen(port, '127.0.0.1', () => console.log(`session program listening on ${port}`)),
+  Number(process.env.PROGRAM_LISTEN_DELAY_MS ?? 0),
+);
 process.on('SIGTERM', () => {
   console.log('session program stopping');
   server.close(() => process.exit(0));

@@ -26,7 +26,6 @@ import { sendProblem } from '../problems/problem.filter.js';
 export const SESSION_COOKIE = 'launchpad_session';
 const TOKEN_PARAM = 'token';
 const ROUTE_CACHE_MS = 2000;
-const ACTIVITY_EVERY_MS = 10_000;
 
 const proxied = counter('launchpad_session_proxy_requests_total', 'Requests the gateway proxied to sessions', ['kind', 'outcome']);
 
@@ -184,7 +183,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   /** Tells the sessions service the session is in use, at most every few seconds per session. */
   private noteActivity(id: string): void {
     const now = Date.now();
-    if ((this.lastActivity.get(id) ?? 0) + ACTIVITY_EVERY_MS > now) return;
+    if ((this.lastActivity.get(id) ?? 0) + this.config.sessionActivityReportMs > now) return;
     this.lastActivity.set(id, now);
     if (this.lastActivity.size > 10_000) this.lastActivity.clear();
     try {

@@ -1,7 +1,7 @@
 import type { WorkloadStatus } from '@launchpad/runtime';
 import type { SessionEntity } from '../sessions/session.entity.js';
 import type { SessionChange } from '../sessions/session-transitions.js';
-import { type CullingPolicy, minutes } from '../sessions/session-view.js';
+import { type CullingPolicy, duration } from '../sessions/session-view.js';
 
 export type ReconcileAction =
   | { kind: 'none' }
@@ -52,7 +52,7 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
             status: 'stopping',
             desiredState: 'deleted',
             phase: 'stopping',
-            message: `deleting: hibernated for more than ${minutes(policy.hibernatedTtlMs)}`,
+            message: `deleting: hibernated for more than ${duration(policy.hibernatedTtlMs)}`,
           },
         };
       }
@@ -89,8 +89,8 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
                 status: 'stopping',
                 desiredState: 'hibernated',
                 phase: 'hibernating',
-                message: `hibernating: unused for more than ${minutes(policy.idleTimeoutMs)}; its files are kept`,
-                hibernationReason: `idle for more than ${minutes(policy.idleTimeoutMs)}`,
+                message: `hibernating: unused for more than ${duration(policy.idleTimeoutMs)}; its files are kept`,
+                hibernationReason: `idle for more than ${duration(policy.idleTimeoutMs)}`,
               },
             };
           }

@@ -33,6 +33,8 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
   private readonly leader: LeaderElection;
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly again = new Set<string>();
+  /** Workloads this replica has handed to its runtime since it became leader, so that its runtime watches them. */
+  private readonly handedOver = new Set<string>();
   private subscriptions: Subscription[] = [];
   private unwatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -56,6 +58,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
       applicationName: 'launchpad-sessions',
       onChange: (isLeader) => {
         leading.set(isLeader ? 1 : 0);
+        this.handedOver.clear();
         if (isLeader) void this.pass();
       },
     });
@@ -140,14 +143,32 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     for (let step = 0; step < MAX_STEPS_PER_WAKE; step++) {
       if (!this.leader.isLeader) return;
       const row = await this.dataSource.getRepository(SessionEntity).findOneBy({ id });
-      if (!row) return;
+      if (!row) {
+        this.handedOver.delete(id);
+        return;
+      }
       const workload = await this.runtime.status(id);
       const action = planSession(row, workload, new Date(), this.culling);
-      if (action.kind === 'none') return;
+      if (action.kind === 'none') {
+        await this.takeOver(row, workload);
+        return;
+      }
       actions.inc({ action: action.kind });
       await this.execute(row, workload, action);
     }
     this.logger.warn({ sessionId: id }, `session ${id} did not settle after ${MAX_STEPS_PER_WAKE} steps; the next pass continues`);
+  }
+
+  /**
+   * A launch another replica began (before it died or lost the lead) is still this replica's to
+   * watch: ensureRunning starts nothing for a workload under way, but makes our runtime follow it
+   * to ready or failed.
+   */
+  private async takeOver(row: SessionEntity, workload: WorkloadStatus | null): Promise<void> {
+    if (row.desiredState !== 'running' || !workload || this.handedOver.has(row.id)) return;
+    if (workload.phase !== 'preparing' && workload.phase !== 'starting' && workload.phase !== 'ready') return;
+    this.handedOver.add(row.id);
+    await this.runtime.ensureRunning(this.workloadSpec(row));
   }
 
   private async execute(row: SessionEntity, workload: WorkloadStatus | null, action: ReconcileAction): Promise<void> {
@@ -155,6 +176,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
       case 'start': {
         this.logger.log({ sessionId: row.id, userId: row.userId }, `starting session ${row.id} (${row.name}) for ${row.userId}`);
         await this.runtime.ensureRunning(this.workloadSpec(row));
+        this.handedOver.add(row.id);
         // Handed over: from now on a failure the runtime reports is this launch's failure.
         await this.recordIfStill(row, action, { phase: 'preparing', message: PREPARING });
         return;

@@ -15,11 +15,13 @@ export function sessionPath(id: string, defaultUrl: string): string {
   return `${sessionBasePath(id)}${defaultUrl.replace(/^\/+/, '')}`;
 }
 
-export function minutes(ms: number): string {
+/** A policy's duration in words: "90 seconds", "30 minutes", "14 days". */
+export function duration(ms: number): string {
+  if (ms < 120_000) return `${Math.round(ms / 1000)} seconds`;
   const m = Math.round(ms / 60_000);
   if (m >= 2880) return `${Math.round(m / 1440)} days`;
   if (m >= 120) return `${Math.round(m / 60)} hours`;
-  return m === 1 ? '1 minute' : `${Math.max(m, 0)} minutes`;
+  return `${m} minutes`;
 }
 
 /** The session as its owner sees it, with when and why it will be hibernated or deleted. */
@@ -44,7 +46,7 @@ export function toSession(row: SessionEntity, policy: CullingPolicy): Session {
     lastInteraction: row.lastInteraction.toISOString(),
     willHibernateAt: running ? new Date(row.lastInteraction.getTime() + policy.idleTimeoutMs).toISOString() : null,
     idleSince: running ? row.lastInteraction.toISOString() : null,
-    hibernationReason: running ? `running sessions are hibernated after ${minutes(policy.idleTimeoutMs)} without use` : row.hibernationReason,
+    hibernationReason: running ? `running sessions are hibernated after ${duration(policy.idleTimeoutMs)} without use` : row.hibernationReason,
     hibernatedAt: row.hibernatedAt?.toISOString() ?? null,
     willDeleteAt: hibernated && row.hibernatedAt ? new Date(row.hibernatedAt.getTime() + policy.hibernatedTtlMs).toISOString() : null,
     updatedAt: row.updatedAt.toISOString(),

@@ -1,0 +1,84 @@
+import type { WorkloadPhase, WorkloadStatus } from '@launchpad/runtime';
+import { type PlannedSession, planSession } from './session-plan.js';
+
+const policy = { idleTimeoutMs: 60 * 60_000, hibernatedTtlMs: 7 * 24 * 3600_000 };
+const now = new Date('2026-11-25T12:00:00Z');
+const ago = (ms: number) => new Date(now.getTime() - ms);
+
+const row = (over: Partial<PlannedSession> = {}): PlannedSession => ({
+  status: 'starting',
+  desiredState: 'running',
+  phase: 'queued',
+  lastInteraction: now,
+  hibernatedAt: null,
+  endpoint: null,
+  ...over,
+});
+const workload = (phase: WorkloadPhase, over: Partial<WorkloadStatus> = {}): WorkloadStatus => ({
+  id: 's1',
+  kind: 'session',
+  owner: { service: 'sessions', id: 's1' },
+  phase,
+  endpoint: phase === 'starting' || phase === 'ready' ? 'http://127.0.0.1:4000' : null,
+  message: null,
+  exitCode: null,
+  startedAt: null,
+  readyAt: null,
+  ...over,
+});
+
+describe('planSession', () => {
+  it('starts what should run and is not in the runtime', () => {
+    expect(planSession(row(), null, now, policy)).toEqual({ kind: 'start' });
+    expect(planSession(row({ status: 'running', phase: 'ready' }), null, now, policy)).toEqual({ kind: 'start' });
+    expect(planSession(row({ status: 'running', phase: 'ready' }), workload('stopped'), now, policy)).toEqual({ kind: 'start' });
+  });
+
+  it('starts a resumed or retried session even though its last run failed', () => {
+    expect(planSession(row({ phase: 'resuming' }), workload('failed', { message: 'old failure' }), now, policy)).toEqual({ kind: 'start' });
+  });
+
+  it('reports a failure of the run it handed over, with the runtime’s reason', () => {
+    const plan = planSession(row({ phase: 'starting' }), workload('failed', { message: 'exited with code 3 before it was ready' }), now, policy);
+    expect(plan).toMatchObject({ kind: 'record', change: { status: 'failed', phase: 'failed', message: 'exited with code 3 before it was ready' } });
+  });
+
+  it('never restarts a failed session on its own', () => {
+    expect(planSession(row({ status: 'failed', phase: 'failed' }), workload('failed'), now, policy)).toEqual({ kind: 'none' });
+    expect(planSession(row({ status: 'failed', phase: 'failed' }), null, now, policy)).toEqual({ kind: 'none' });
+  });
+
+  it('follows the runtime through preparing and starting to running, once each', () => {
+    expect(planSession(row({ phase: 'queued' }), workload('preparing'), now, policy)).toMatchObject({ kind: 'record', change: { phase: 'preparing' } });
+    expect(planSession(row({ phase: 'preparing' }), workload('preparing'), now, policy)).toEqual({ kind: 'none' });
+    expect(planSession(row({ phase: 'preparing' }), workload('starting'), now, policy)).toMatchObject({ kind: 'record', change: { phase: 'starting' } });
+    expect(planSession(row({ phase: 'starting' }), workload('ready'), now, policy)).toMatchObject({
+      kind: 'record',
+      change: { status: 'running', phase: 'ready', endpoint: 'http://127.0.0.1:4000', startedAt: now, lastInteraction: now },
+    });
+    expect(planSession(row({ status: 'running', phase: 'ready', endpoint: 'http://127.0.0.1:4000' }), workload('ready'), now, policy)).toEqual({ kind: 'none' });
+  });
+
+  it('hibernates a running session idle for longer than the policy, saying why', () => {
+    const idle = row({ status: 'running', phase: 'ready', endpoint: 'http://127.0.0.1:4000', lastInteraction: ago(61 * 60_000) });
+    expect(planSession(idle, workload('ready'), now, policy)).toMatchObject({
+      kind: 'record',
+      change: { desiredState: 'hibernated', status: 'stopping', hibernationReason: 'idle for more than 60 minutes' },
+    });
+    expect(planSession({ ...idle, lastInteraction: ago(59 * 60_000) }, workload('ready'), now, policy)).toEqual({ kind: 'none' });
+  });
+
+  it('stops what should be hibernated, then records it hibernated, then deletes it after the time to live', () => {
+    const hibernating = row({ status: 'stopping', desiredState: 'hibernated', phase: 'hibernating' });
+    expect(planSession(hibernating, workload('ready'), now, policy)).toEqual({ kind: 'stop' });
+    expect(planSession(hibernating, workload('stopped'), now, policy)).toMatchObject({ kind: 'record', change: { status: 'hibernated', hibernatedAt: now } });
+    const old = row({ status: 'hibernated', desiredState: 'hibernated', phase: 'hibernated', hibernatedAt: ago(8 * 24 * 3600_000) });
+    expect(planSession(old, workload('stopped'), now, policy)).toMatchObject({ kind: 'record', change: { desiredState: 'deleted', message: 'deleting: hibernated for more than 7 days' } });
+  });
+
+  it('removes what should be deleted, then forgets it', () => {
+    const deleting = row({ status: 'stopping', desiredState: 'deleted', phase: 'stopping' });
+    expect(planSession(deleting, workload('ready'), now, policy)).toEqual({ kind: 'remove' });
+    expect(planSession(deleting, null, now, policy)).toEqual({ kind: 'forget' });
+  });
+});

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# The programs Launchpad runs that npm cannot install: git (sessions clone project repositories)
+# and Jupyter (the default environment's notebook server, run by the process runtime). On Debian
+# and Ubuntu they come from the distribution's packages; elsewhere, install them your own way.
+set -euo pipefail
+
+missing=()
+command -v git >/dev/null || missing+=(git)
+command -v jupyter >/dev/null && jupyter notebook --version >/dev/null 2>&1 || missing+=(jupyter-notebook python3-ipykernel)
+command -v nats-server >/dev/null || missing+=(nats-server)
+[ ${#missing[@]} -eq 0 ] && { echo "setup: git, jupyter and nats-server are installed"; exit 0; }
+
+if ! command -v apt-get >/dev/null; then
+  echo "setup: please install: ${missing[*]} (this script only knows Debian's apt-get)" >&2
+  exit 1
+fi
+sudo=""
+[ "$(id -u)" -ne 0 ] && sudo="sudo"
+echo "setup: installing ${missing[*]} from Debian's packages"
+$sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null || {
+  $sudo apt-get update -q >/dev/null && $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null
+}
