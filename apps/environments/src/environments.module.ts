@@ -1,5 +1,5 @@
 import { type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { ENVIRONMENTS_STREAM } from '@launchpad/contracts';
+import { DEADLETTER_STREAM, ENVIRONMENTS_STREAM } from '@launchpad/contracts';
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
 import { PersistenceModule } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
@@ -56,7 +56,8 @@ export class EnvironmentsModule implements OnApplicationBootstrap {
           migrations: environmentsMigrations,
           applicationName: 'launchpad-environments',
         }),
-        NatsModule.forRoot({ url: config.nats.url, name: 'environments', streams: [ENVIRONMENTS_STREAM] }),
+        // DEADLETTER: where its durable consumers park what they cannot apply.
+        NatsModule.forRoot({ url: config.nats.url, name: 'environments', streams: [ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'environments', outbox: config.outbox }),
       ],
       controllers: [EnvironmentsRpcController, ProjectsRpcController, LaunchersRpcController],

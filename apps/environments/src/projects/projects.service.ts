@@ -130,7 +130,8 @@ export class ProjectsService {
   async deleteProject(manager: EntityManager, projectId: string, deletedBy: string): Promise<boolean> {
     const project = await manager.findOne(ProjectEntity, { where: { id: projectId }, lock: { mode: 'pessimistic_write' } });
     if (!project) return false;
-    const launchers: { id: string }[] = await manager.query(`DELETE FROM launchers WHERE project_id = $1 RETURNING id`, [projectId]);
+    const launchers: { id: string }[] = await manager.query(`SELECT id FROM launchers WHERE project_id = $1 ORDER BY created_at`, [projectId]);
+    await manager.query(`DELETE FROM launchers WHERE project_id = $1`, [projectId]);
     for (const { id } of launchers) await this.outbox.append(manager, launcherDeletedV1, { id, projectId, deletedBy });
     await manager.query(`DELETE FROM environments WHERE project_id = $1 AND kind <> 'global'`, [projectId]);
     await manager.query(`DELETE FROM project_builds WHERE project_id = $1`, [projectId]);

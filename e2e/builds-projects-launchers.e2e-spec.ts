@@ -1,0 +1,176 @@
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { waitFor } from '../tools/testing/harness.js';
+import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { readStream } from '../tools/testing/streams.js';
+import { pipelineHook, systemHook } from '../tools/testing/gitlab.js';
+
+const SYSTEM_SECRET = 'gitlab-system-hook-secret';
+const SECRET = 'project-74-webhook-secret';
+const sha = () => randomBytes(20).toString('hex');
+
+/** GitLab system hooks keep environments' projects and members; builds pin launchers made from code and flag updates. */
+describe('GitLab system hooks and launchers made from code', () => {
+  let p: TestPlatform;
+  let nc: NatsConnection;
+  let admin: string, john: string;
+
+  const system = (body: unknown, token = SYSTEM_SECRET) =>
+    call(`${p.api}/webhooks/gitlab`, { method: 'POST', body, headers: { 'x-gitlab-event': 'System Hook', 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-token': token } });
+  const pipeline = (projectId: number, path: string, o: { sha: string; pipelineId: number; status: string; job: string; ref?: string }) =>
+    call(`${p.api}/webhooks/gitlab`, {
+      method: 'POST',
+      body: pipelineHook({ id: projectId, path }, { sha: o.sha, ref: o.ref, pipelineId: o.pipelineId, status: o.status, imageJob: { id: o.pipelineId * 10, status: o.job } }),
+      headers: { 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-token': SECRET },
+    });
+  const project = (id: number | string) => call(`${p.api}/projects/${id}`, { token: admin });
+  const members = async (id: number | string) => (await call(`${p.api}/projects/${id}/members`, { token: admin })).body.items?.map((m: any) => [m.userId, m.role]);
+
+  beforeAll(async () => {
+    p = await startPlatform(
+      { builds: { GITLAB_SYSTEM_HOOK_TOKEN: SYSTEM_SECRET, GITLAB_URL: 'https://gitlab.example.com', BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.example.com' } },
+      { services: ['builds'] },
+    );
+    nc = await connect({ servers: p.nats.url });
+    [admin, john] = await Promise.all([p.token('root', true), p.token('johnsmith')]);
+  });
+
+  afterAll(async () => {
+    await nc?.close();
+    await p?.stop();
+  });
+
+  it('refuses a system hook with the wrong token (401) and changes nothing', async () => {
+    const res = await system(systemHook('project_create', { project_id: 70 }), 'not-the-system-secret');
+    expect(res.status).toBe(401);
+    expect(res.body.code).toBe('WEBHOOK_TOKEN_INVALID');
+    expect((await project(70)).status).toBe(404);
+  });
+
+  it('project_create makes the project, with its GitLab repository, visible through the environments API', async () => {
+    expect((await system(systemHook('project_create'))).body.outcome).toBe('applied');
+    const created = await waitFor('project 74', async () => ((await project(74)).status === 200 ? project(74) : undefined));
+    expect(created.body).toMatchObject({ id: '74', path: 'jsmith/storecloud', name: 'StoreCloud', visibility: 'private', repositories: [{ url: 'https://gitlab.example.com/jsmith/storecloud.git', name: 'storecloud' }] });
+  });
+
+  it('user_add_to_team, user_update_for_team and user_remove_from_team keep the members (authorisation follows GitLab)', async () => {
+    await system(systemHook('user_add_to_team', { access_level: 'Developer' }));
+    await waitFor('johnsmith to be a developer', async () => JSON.stringify(await members(74)) === JSON.stringify([['johnsmith', 'developer']]));
+    expect((await call(`${p.api}/projects/74`, { token: john })).body.role).toBe('developer');
+    await system(systemHook('user_update_for_team', { access_level: 'Maintainer', updated_at: '2012-07-22T08:00:00Z' }));
+    await waitFor('johnsmith to be a maintainer', async () => JSON.stringify(await members(74)) === JSON.stringify([['johnsmith', 'maintainer']]));
+    // The maintainer GitLab made can now set the project's webhook secret.
+    expect((await call(`${p.api}/projects/74/webhook-secret`, { method: 'PUT', token: john, body: { secret: SECRET } })).status).toBe(200);
+    await system(systemHook('user_remove_from_team', { updated_at: '2012-07-23T08:00:00Z' }));
+    await waitFor('johnsmith to be gone', async () => JSON.stringify(await members(74)) === '[]');
+    // Delivered late, out of order: an older add must not bring the member back.
+    expect((await system(systemHook('user_add_to_team', { access_level: 'Owner', updated_at: '2012-07-22T09:00:00Z' }))).body.detail).toMatch(/older than what we know/);
+    expect((await call(`${p.api}/projects/74`, { token: john })).status).toBe(404);
+  });
+
+  it('project_rename moves the path and replaces the repository URL in place', async () => {
+    await system(systemHook('project_rename', { project_id: 74, name: 'StoreCloud 2', path_with_namespace: 'jsmith/storecloud2', old_path_with_namespace: 'jsmith/storecloud', project_visibility: 'internal', updated_at: '2012-07-24T08:00:00Z' }));
+    const renamed = await waitFor('the rename', async () => {
+      const res = await project(74);
+      return res.body.path === 'jsmith/storecloud2' ? res : undefined;
+    });
+    expect(renamed.body).toMatchObject({ name: 'StoreCloud 2', visibility: 'internal', repositories: [{ url: 'https://gitlab.example.com/jsmith/storecloud2.git', name: 'storecloud2' }] });
+  });
+
+  let codeLauncher: any;
+  const shaA = sha();
+  const shaB = sha();
+
+  it('refuses a launcher made from code before any build is known, saying what to do (409)', async () => {
+    const res = await call(`${p.api}/projects/74/launchers`, { method: 'POST', token: admin, body: { name: 'App', kind: 'session', environment: { kind: 'code', port: 8000 } } });
+    expect(res.status).toBe(409);
+    expect(res.body.code).toBe('BUILD_NOT_AVAILABLE');
+    expect(res.body.detail).toMatch(/no image build of branch main in jsmith\/storecloud2 is known yet/);
+  });
+
+  it('pins a launcher made from code to the newest succeeded build of the default branch', async () => {
+    await pipeline(74, 'jsmith/storecloud2', { sha: shaA, pipelineId: 100, status: 'success', job: 'success' });
+    await pipeline(74, 'jsmith/storecloud2', { sha: sha(), pipelineId: 101, status: 'running', job: 'running' });
+    codeLauncher = await waitFor('the launcher, once environments knows build A', async () => {
+      const res = await call(`${p.api}/projects/74/launchers`, {
+        method: 'POST',
+        token: admin,
+        body: { name: 'App', kind: 'session', environment: { kind: 'code', port: 8000, defaultUrl: '/app', command: ['python'], args: ['-m', 'app'] } },
+      });
+      return res.status === 201 ? res.body : undefined;
+    });
+    const imageA = `registry.example.com/jsmith/storecloud2:${shaA.slice(0, 8)}`;
+    expect(codeLauncher).toMatchObject({
+      pin: { ref: 'main', sha: shaA, image: imageA },
+      updateAvailable: null,
+      environment: { kind: 'code', image: imageA, port: 8000, defaultUrl: '/app', command: ['python'], args: ['-m', 'app'] },
+    });
+  });
+
+  it('a newer succeeded build flags update available and changes nothing else; an older one flags nothing', async () => {
+    await pipeline(74, 'jsmith/storecloud2', { sha: shaB, pipelineId: 102, status: 'success', job: 'success' });
+    const flagged = await waitFor('update available', async () => {
+      const res = await call(`${p.api}/launchers/${codeLauncher.id}`, { token: admin });
+      return res.body.updateAvailable ? res.body : undefined;
+    });
+    expect(flagged.updateAvailable).toMatchObject({ sha: shaB, image: `registry.example.com/jsmith/storecloud2:${shaB.slice(0, 8)}` });
+    expect(flagged.pin).toEqual(codeLauncher.pin);
+    expect(flagged.environment.image).toBe(codeLauncher.environment.image);
+    const updated = await waitFor('launcher.updated v2 with the flag', async () => {
+      const found = (await readStream(nc, 'ENVIRONMENTS', 'environments.launcher.updated')).filter((e) => e.data.data.id === codeLauncher.id);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(updated.map((e) => [e.data.version, e.data.data.updateAvailable?.sha])).toEqual([[2, shaB]]);
+    // An older pipeline finishing late is not an update.
+    await pipeline(74, 'jsmith/storecloud2', { sha: sha(), pipelineId: 99, status: 'success', job: 'success' });
+    await pipeline(74, 'jsmith/storecloud2', { sha: sha(), pipelineId: 103, status: 'success', job: 'success', ref: 'feature' });
+    await new Promise((r) => setTimeout(r, 500));
+    expect((await call(`${p.api}/launchers/${codeLauncher.id}`, { token: admin })).body.updateAvailable.sha).toBe(shaB);
+  });
+
+  it('one call moves the pin to the update and clears the flag; again, it changes nothing', async () => {
+    const moved = await call(`${p.api}/launchers/${codeLauncher.id}/update-to-latest`, { method: 'POST', token: admin });
+    expect(moved.status).toBe(200);
+    const imageB = `registry.example.com/jsmith/storecloud2:${shaB.slice(0, 8)}`;
+    expect(moved.body).toMatchObject({ pin: { ref: 'main', sha: shaB, image: imageB }, updateAvailable: null, environment: { kind: 'code', image: imageB, port: 8000 } });
+    const again = await call(`${p.api}/launchers/${codeLauncher.id}/update-to-latest`, { method: 'POST', token: admin });
+    expect(again.body).toEqual(moved.body);
+    const env = (await call(`${p.api}/environments`, { token: admin })).body.items[0];
+    const global = await call(`${p.api}/projects/74/launchers`, { method: 'POST', token: admin, body: { name: 'Notebook', kind: 'session', environment: { kind: 'global', id: env.id } } });
+    const refused = await call(`${p.api}/launchers/${global.body.id}/update-to-latest`, { method: 'POST', token: admin });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('NOT_A_CODE_LAUNCHER');
+  });
+
+  it('pins to a named commit, or to the newest build of a branch while none has succeeded (a session waits for it)', async () => {
+    const byCommit = await call(`${p.api}/projects/74/launchers`, { method: 'POST', token: admin, body: { name: 'Pinned', kind: 'app', environment: { kind: 'code', sha: shaA.slice(0, 10), port: 8000 } } });
+    expect(byCommit.status).toBe(201);
+    expect(byCommit.body.pin).toMatchObject({ sha: shaA, ref: 'main' });
+    const shaC = sha();
+    await pipeline(74, 'jsmith/storecloud2', { sha: shaC, pipelineId: 110, status: 'running', job: 'running', ref: 'dev' });
+    const onDev = await waitFor('a launcher on branch dev', async () => {
+      const res = await call(`${p.api}/projects/74/launchers`, { method: 'POST', token: admin, body: { name: 'Dev', kind: 'session', environment: { kind: 'code', ref: 'dev', port: 8000 } } });
+      return res.status === 201 ? res.body : undefined;
+    });
+    expect(onDev.pin).toMatchObject({ ref: 'dev', sha: shaC });
+    const unknown = await call(`${p.api}/projects/74/launchers`, { method: 'POST', token: admin, body: { name: 'X', kind: 'session', environment: { kind: 'code', sha: 'abcdef12', port: 8000 } } });
+    expect(unknown.status).toBe(409);
+    expect(unknown.body.detail).toMatch(/no image build of commit abcdef12/);
+  });
+
+  it('project_destroy deletes the project and its launchers, each with its event; a late rename does not bring it back', async () => {
+    await system(systemHook('project_destroy', { project_id: 74, path_with_namespace: 'jsmith/storecloud2', updated_at: '2012-07-25T08:00:00Z' }));
+    await waitFor('project 74 to be gone', async () => (await project(74)).status === 404);
+    expect((await call(`${p.api}/launchers/${codeLauncher.id}`, { token: admin })).status).toBe(404);
+    const deleted = await waitFor('launcher.deleted', async () => {
+      const found = (await readStream(nc, 'ENVIRONMENTS', 'environments.launcher.deleted')).filter((e) => e.data.data.id === codeLauncher.id);
+      return found.length > 0 ? found : undefined;
+    });
+    expect(deleted[0]!.data.data).toMatchObject({ projectId: '74', deletedBy: 'gitlab' });
+    expect((await readStream(nc, 'ENVIRONMENTS', 'environments.project.deleted')).map((e) => e.data.data.id)).toEqual(['74']);
+    expect((await system(systemHook('project_rename', { project_id: 74, updated_at: '2012-07-24T09:00:00Z' }))).body.detail).toMatch(/older than what we know/);
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await project(74)).status).toBe(404);
+  });
+});
