@@ -74,6 +74,9 @@ export class ProcessRuntimeError extends Error {
 
 const NO_LOGGER: RuntimeLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
+/** The first readiness probes wait this long, then twice as long each time, up to readinessIntervalMs. */
+const FIRST_PROBE_DELAY_MS = 10;
+
 /** How often a ready (or adopted) program is checked for having exited. */
 const EXIT_POLL_INTERVAL_MS = 1_000;
 /** How many lines of a program's output go into a failure message. */
@@ -97,6 +100,8 @@ interface Run {
   childExit: ProgramExit | null;
   ticking: boolean;
   disposed: boolean;
+  /** Readiness probes so far: the first come quickly, since most programs start in well under a second. */
+  probes: number;
 }
 
 const identityOf = (state: WorkloadState): ProcessIdentity | null =>
@@ -353,7 +358,7 @@ export class ProcessRuntime implements Runtime {
       if (!state || !identity || state.runId !== run.runId || !isRunningPhase(state.phase)) return this.dispose(run);
       if (!(await isProcessRunning(identity))) return void (await this.onExit(run, identity));
       if (state.phase === 'starting' && state.port !== null) {
-        nextDelay = this.readinessIntervalMs;
+        nextDelay = Math.min(this.readinessIntervalMs, FIRST_PROBE_DELAY_MS * 2 ** run.probes++);
         const probeTimeout = Math.min(5_000, Math.max(1_000, this.readinessIntervalMs * 4));
         if (await probeHttp(state.port, state.readinessPath, probeTimeout)) {
           const ready = await this.update(run, (s) => (s.phase === 'starting' ? { ...s, phase: 'ready', readyAt: new Date().toISOString(), updatedAt: new Date().toISOString() } : null));
@@ -526,6 +531,7 @@ export class ProcessRuntime implements Runtime {
       program: null,
       childExit: null,
       ticking: false,
+      probes: 0,
       disposed: false,
     };
     this.runs.set(state.id, run);

@@ -1,0 +1,122 @@
+// Shared by the benchmark parts: timing with percentiles, ratios, and a whole platform started
+// with `npm start`'s own script against a throwaway database.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { connect as tcpConnect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ROOT } from '../dev/dev-key.js';
+
+export const ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+/** The machine's NATS, for raw baselines; each platform gets its own private server (startNats). */
+export const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+
+const portAnswers = (port) =>
+  new Promise((resolve) => {
+    const socket = tcpConnect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+
+/**
+ * A private `nats-server -js`: on the machine's shared NATS, another platform running at the same
+ * time (a developer's `npm start`, a test) would answer half of this one's requests from its own database.
+ */
+export async function startNats(port) {
+  const store = mkdtempSync(join(tmpdir(), 'lp-bench-nats-'));
+  const child = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', store], { stdio: 'ignore' });
+  for (let i = 0; i < 100 && !(await portAnswers(port)); i++) await new Promise((r) => setTimeout(r, 50));
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      rmSync(store, { recursive: true, force: true });
+    },
+  };
+}
+
+export const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+
+export function summarize(label, samples, seconds) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const r = { label, n: sorted.length, p50: pct(sorted, 50), p99: pct(sorted, 99), perSecond: seconds ? sorted.length / seconds : undefined };
+  const rate = r.perSecond === undefined ? '' : `  ${r.perSecond.toFixed(0).padStart(6)}/s`;
+  console.log(`${label.padEnd(54)} n=${String(r.n).padStart(4)}  p50 ${r.p50.toFixed(2).padStart(8)} ms  p99 ${r.p99.toFixed(2).padStart(8)} ms${rate}`);
+  return r;
+}
+
+/** Runs `op` n times with `concurrency` in flight, and prints p50, p99 and throughput. */
+export async function measure(label, n, concurrency, op) {
+  const latencies = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < n) {
+        const i = next++;
+        const t = performance.now();
+        await op(i);
+        latencies.push(performance.now() - t);
+      }
+    }),
+  );
+  return summarize(label, latencies, (performance.now() - started) / 1000);
+}
+
+export const ratio = (label, a, b) =>
+  console.log(`${label.padEnd(54)} p50 x${(a.p50 / b.p50).toFixed(1)}  p99 x${(a.p99 / b.p99).toFixed(1)}${a.perSecond && b.perSecond ? `  throughput x${(a.perSecond / b.perSecond).toFixed(2)}` : ''}`);
+
+/** `tools/dev/start.js` on a fresh database and free-ish ports; resolves with the API URL, a token and `stop()`. */
+export async function startPlatform(extraEnv = {}) {
+  const db = `lp_bench_${randomBytes(3).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE ${db}`);
+  const dbUrl = new URL(ADMIN_URL);
+  dbUrl.pathname = `/${db}`;
+  const base = 18000 + Math.floor(Math.random() * 1000) * 6;
+  const ports = { gateway: base, environments: base + 1, sessions: base + 2, apps: base + 3, builds: base + 4, nats: base + 5 };
+  const nats = await startNats(ports.nats);
+  const child = spawn(process.execPath, [join(ROOT, 'tools/dev/start.js')], {
+    env: {
+      ...process.env,
+      DATABASE_URL: dbUrl.toString(),
+      NATS_URL: nats.url,
+      GATEWAY_PORT: String(ports.gateway),
+      ENVIRONMENTS_PORT: String(ports.environments),
+      SESSIONS_PORT: String(ports.sessions),
+      APPS_PORT: String(ports.apps),
+      BUILDS_PORT: String(ports.builds),
+      LOG_LEVEL: 'warn',
+      ...extraEnv,
+    },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let out = '';
+  const token = await new Promise((resolve, reject) => {
+    child.stdout.on('data', (d) => {
+      out += d;
+      const m = /export TOKEN=(\S+)/.exec(out);
+      if (m) resolve(m[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the platform exited (${code}):\n${out}`)));
+  });
+  return {
+    api: `http://127.0.0.1:${ports.gateway}/api/v1`,
+    gateway: `http://127.0.0.1:${ports.gateway}`,
+    ports,
+    dbUrl: dbUrl.toString(),
+    natsUrl: nats.url,
+    token,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+      await nats.stop();
+      await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
+      await admin.end();
+    },
+  };
+}
