@@ -8,6 +8,7 @@ import { CatalogueProjection } from './catalogue/catalogue.projection.js';
 import { LauncherView, MemberView, ProjectView } from './catalogue/catalogue.entity.js';
 import { CreateCatalogue1764000001200 } from './catalogue/migrations/1764000001200-CreateCatalogue.js';
 import type { SessionsConfig } from './config.js';
+import { ImageBuildGate } from './reconciler/image-build-gate.js';
 import { sessionRuntimeProvider } from './reconciler/runtime.provider.js';
 import { SESSIONS_CONFIG, SessionReconciler } from './reconciler/session-reconciler.js';
 import { CreateResourcePools1764000001100 } from './resource-pools/migrations/1764000001100-CreateResourcePools.js';
@@ -74,6 +75,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         SessionTransitions,
         SessionsService,
         SessionActivitySubscriber,
+        ImageBuildGate,
         SessionReconciler,
       ],
     };

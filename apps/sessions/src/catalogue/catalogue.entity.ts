@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { Environment, Repository } from '@launchpad/contracts';
+import type { Launcher, Repository } from '@launchpad/contracts';
 
 @Entity({ name: 'catalogue_launchers' })
 export class LauncherView {
@@ -7,7 +7,8 @@ export class LauncherView {
   @Column({ name: 'project_id', type: 'text' }) projectId!: string;
   @Column({ type: 'text' }) name!: string;
   @Column({ type: 'text' }) kind!: string;
-  @Column({ type: 'jsonb' }) environment!: Environment;
+  @Column({ type: 'jsonb' }) environment!: Launcher['environment'];
+  @Column({ type: 'jsonb', nullable: true }) pin!: Launcher['pin'];
   @Column({ name: 'resource_class_id', type: 'text', nullable: true }) resourceClassId!: string | null;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
 }

@@ -11,12 +11,12 @@ import { LauncherView, MemberView, ProjectView } from './catalogue.entity.js';
 export class CatalogueService {
   async upsertLauncher(manager: EntityManager, l: Launcher | LauncherV1): Promise<void> {
     await manager.query(
-      `INSERT INTO catalogue_launchers (id, project_id, name, kind, environment, resource_class_id, updated_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7)
+      `INSERT INTO catalogue_launchers (id, project_id, name, kind, environment, pin, resource_class_id, updated_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
        ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, name = EXCLUDED.name, kind = EXCLUDED.kind,
-         environment = EXCLUDED.environment, resource_class_id = EXCLUDED.resource_class_id, updated_at = EXCLUDED.updated_at
+         environment = EXCLUDED.environment, pin = EXCLUDED.pin, resource_class_id = EXCLUDED.resource_class_id, updated_at = EXCLUDED.updated_at
        WHERE catalogue_launchers.updated_at <= EXCLUDED.updated_at`,
-      [l.id, l.projectId, l.name, l.kind, JSON.stringify(l.environment), l.resourceClassId, l.updatedAt],
+      [l.id, l.projectId, l.name, l.kind, JSON.stringify(l.environment), 'pin' in l && l.pin ? JSON.stringify(l.pin) : null, l.resourceClassId, l.updatedAt],
     );
   }
 

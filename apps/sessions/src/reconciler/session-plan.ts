@@ -61,7 +61,7 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
     case 'running': {
       if (row.status === 'failed') return active ? { kind: 'stop' } : NONE;
       // A launch or resume not yet handed to the runtime: an old failure of the workload is history.
-      const handedOver = row.phase !== 'queued' && row.phase !== 'resuming';
+      const handedOver = row.phase !== 'queued' && row.phase !== 'resuming' && row.phase !== 'waiting-for-image';
       if (!workload || workload.phase === 'stopped' || (workload.phase === 'failed' && !handedOver)) return { kind: 'start' };
       switch (workload.phase) {
         case 'failed':

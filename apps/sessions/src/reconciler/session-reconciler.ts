@@ -11,6 +11,7 @@ import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionTransitions } from '../sessions/session-transitions.js';
 import { type CullingPolicy, sessionBasePath } from '../sessions/session-view.js';
 import { SESSION_RUNTIME, SESSIONS_CULLING } from '../sessions/tokens.js';
+import { ImageBuildGate } from './image-build-gate.js';
 import { planSession, PREPARING, type ReconcileAction } from './session-plan.js';
 
 export const SESSIONS_CONFIG = Symbol('SESSIONS_CONFIG');
@@ -49,6 +50,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSIONS_CONFIG) private readonly config: SessionsConfig,
+    private readonly imageGate: ImageBuildGate,
     health: HealthRegistry,
   ) {
     this.leader = new LeaderElection({
@@ -85,6 +87,14 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
         }),
       );
     }
+    // A build that finishes releases the sessions waiting for its image.
+    this.subscriptions.push(
+      this.nc.subscribe('builds.build.>', {
+        callback: (err) => {
+          if (!err) void this.wakeWaitingForImages();
+        },
+      }),
+    );
     this.timer = setInterval(() => void this.pass(), this.config.reconciler.intervalMs);
     this.timer.unref();
   }
@@ -114,6 +124,12 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
         if (this.again.delete(id)) this.wake(id);
       });
     this.inFlight.set(id, run);
+  }
+
+  private async wakeWaitingForImages(): Promise<void> {
+    if (!this.leader.isLeader) return;
+    const rows: { id: string }[] = await this.dataSource.query(`SELECT id FROM sessions WHERE phase = 'waiting-for-image'`).catch(() => []);
+    for (const { id } of rows) this.wake(id);
   }
 
   /** Every session, and every workload nobody owns any more. */
@@ -154,7 +170,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
         return;
       }
       actions.inc({ action: action.kind });
-      await this.execute(row, workload, action);
+      if (!(await this.execute(row, workload, action))) return;
     }
     this.logger.warn({ sessionId: id }, `session ${id} did not settle after ${MAX_STEPS_PER_WAKE} steps; the next pass continues`);
   }
@@ -171,33 +187,47 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     await this.runtime.ensureRunning(this.workloadSpec(row));
   }
 
-  private async execute(row: SessionEntity, workload: WorkloadStatus | null, action: ReconcileAction): Promise<void> {
+  /** Takes one step; false when the session must wait for something outside (an image build). */
+  private async execute(row: SessionEntity, workload: WorkloadStatus | null, action: ReconcileAction): Promise<boolean> {
     switch (action.kind) {
       case 'start': {
+        const decision = await this.imageGate.decide(row.image, row.spec);
+        if (decision.kind === 'wait') {
+          if (row.phase !== 'waiting-for-image' || row.message !== decision.message) {
+            await this.recordIfStill(row, action, { phase: 'waiting-for-image', message: decision.message });
+          }
+          return false;
+        }
+        if (decision.image !== row.image) {
+          row.image = decision.image;
+          await this.dataSource.getRepository(SessionEntity).update({ id: row.id }, { image: decision.image });
+        }
         this.logger.log({ sessionId: row.id, userId: row.userId }, `starting session ${row.id} (${row.name}) for ${row.userId}`);
         await this.runtime.ensureRunning(this.workloadSpec(row));
         this.handedOver.add(row.id);
         // Handed over: from now on a failure the runtime reports is this launch's failure.
-        await this.recordIfStill(row, action, { phase: 'preparing', message: PREPARING });
-        return;
+        await this.recordIfStill(row, action, { phase: 'preparing', message: decision.note ? `${PREPARING}; ${decision.note}` : PREPARING });
+        return true;
       }
       case 'stop':
         this.logger.log({ sessionId: row.id }, `stopping session ${row.id}, keeping its files`);
         await this.runtime.stop(row.id);
-        return;
+        return true;
       case 'remove':
         this.logger.log({ sessionId: row.id }, `removing session ${row.id} and its files`);
         await this.runtime.remove(row.id);
-        return;
+        return true;
       case 'forget':
         await this.outbox.transaction(async (manager) => {
           const locked = await manager.findOne(SessionEntity, { where: { id: row.id }, lock: { mode: 'pessimistic_write' } });
           if (locked?.desiredState === 'deleted') await this.transitions.forget(manager, locked);
         });
-        return;
+        return true;
       case 'record':
         await this.recordIfStill(row, action, action.change, workload);
-        return;
+        return true;
+      case 'none':
+        return false;
     }
   }
 

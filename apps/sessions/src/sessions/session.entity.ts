@@ -12,6 +12,8 @@ export interface SessionRunSpec {
   defaultUrl: string;
   workingDirectory: string;
   repositories: Repository[];
+  /** For a launcher made from code: the commit whose image it runs, which may still be building. */
+  build?: { projectId: string; sha: string } | null;
 }
 
 @Entity({ name: 'sessions' })

@@ -26,9 +26,10 @@ import { SESSION_RUNTIME, SESSIONS_CULLING } from './tokens.js';
 type LaunchInput = z.output<typeof launchSessionInputSchema>;
 type UpdateInput = z.output<typeof updateSessionInputSchema>;
 
-export function runSpecFrom(launcher: Launcher, repositories: Project['repositories']): SessionRunSpec {
+export function runSpecFrom(launcher: Pick<Launcher, 'environment' | 'pin' | 'projectId'>, repositories: Project['repositories']): SessionRunSpec {
   const e = launcher.environment;
   return {
+    build: e.kind === 'code' && launcher.pin ? { projectId: launcher.projectId, sha: launcher.pin.sha } : null,
     command: e.command,
     args: e.args,
     env: e.env,
@@ -198,16 +199,7 @@ export class SessionsService {
     const project = await this.catalogue.project(manager, row.projectId);
     if (!launcher) return;
     row.image = launcher.environment.image;
-    row.spec = {
-      ...row.spec,
-      command: launcher.environment.command,
-      args: launcher.environment.args,
-      env: launcher.environment.env,
-      port: launcher.environment.port,
-      defaultUrl: launcher.environment.defaultUrl,
-      workingDirectory: launcher.environment.workingDirectory,
-      repositories: project?.repositories ?? row.spec.repositories,
-    };
+    row.spec = runSpecFrom(launcher, project?.repositories ?? row.spec.repositories);
   }
 
   /** Only the person who started a session sees it; to anyone else it does not exist. */

@@ -12,6 +12,7 @@ export class CreateCatalogue1764000001200 implements MigrationInterface {
         name text NOT NULL,
         kind text NOT NULL,
         environment jsonb NOT NULL,
+        pin jsonb,
         resource_class_id text,
         updated_at timestamptz NOT NULL
       )`);
