@@ -1,3 +1,7 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { devSigningKey } from '../tools/dev/dev-key.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
@@ -11,9 +15,11 @@ describe('bad input through the gateway', () => {
   let admin: string, dev: string;
   let environmentId: string;
   let launcherId: string;
+  let defaultPoolId: string;
+  const dataDir = mkdtempSync(join(tmpdir(), 'lp-bad-input-'));
 
   beforeAll(async () => {
-    p = await startPlatform();
+    p = await startPlatform({ sessions: { RUNTIME_DATA_DIR: dataDir } }, { services: ['sessions'] });
     admin = await p.token('root', true);
     dev = await p.token('dave');
     await call(`${p.api}/projects/7`, { method: 'PUT', token: admin, body: { path: 'g/p', name: 'P', visibility: 'private' } });
@@ -26,10 +32,12 @@ describe('bad input through the gateway', () => {
     });
     expect(launcher.status).toBe(201);
     launcherId = launcher.body.id;
+    defaultPoolId = (await call(`${p.api}/resource-pools`, { token: dev })).body.items[0].id;
   });
 
   afterAll(async () => {
     await p?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
   });
 
   const env = (overrides: Record<string, unknown>) => ({ name: 'R', image: 'docker.io/rocker/rstudio:4.4', port: 8787, ...overrides });
@@ -100,6 +108,18 @@ describe('bad input through the gateway', () => {
       detail: /signature is not valid/,
     },
     { name: 'an unsigned token (alg none)', status: 401, path: () => '/environments', token: () => `${Buffer.from('{"alg":"none"}').toString('base64url')}.${Buffer.from('{"sub":"dave"}').toString('base64url')}.`, detail: /algorithm|well-formed|verified/ },
+    { name: 'a session for a launcher id that is not a UUID', status: 400, method: 'POST', path: () => '/sessions', body: { launcherId: 'notebook' }, detail: /launcherId: must be a UUID/ },
+    { name: 'a session with an unknown field', status: 400, method: 'POST', path: () => '/sessions', body: () => ({ launcherId, gpu: true }), detail: /unknown field: gpu/ },
+    { name: 'a session for a launcher that does not exist', status: 404, method: 'POST', path: () => '/sessions', body: () => ({ launcherId: randomUUID() }), detail: /launcher .* was not found/ },
+    { name: 'a session with a resource class that does not exist', status: 404, method: 'POST', path: () => '/sessions', body: () => ({ launcherId, resourceClassId: 'gigantic' }), detail: /resource class "gigantic" does not exist/ },
+    { name: 'a session state that is not one', status: 400, method: 'PATCH', path: () => `/sessions/${randomUUID()}`, body: { state: 'paused' }, detail: /state must be "running" \(resume\) or "hibernated"/ },
+    { name: 'a session id that is not a UUID', status: 400, path: () => '/sessions/my-notebook', detail: /session id: must be a UUID/ },
+    { name: 'a session that is not the caller’s', status: 404, path: () => `/sessions/${randomUUID()}`, detail: /was not found among your sessions/ },
+    { name: 'a log line count that is not a number', status: 400, path: () => `/sessions/${randomUUID()}/logs?lines=all`, detail: /lines/ },
+    { name: 'a resource pool from a non-administrator', status: 403, method: 'POST', path: () => '/resource-pools', body: { name: 'Mine', quota: { cpu: 1, memoryGb: 1, gpu: 0 } }, detail: /only administrators can create resource pools/ },
+    { name: 'a resource pool with a negative quota', status: 400, method: 'POST', path: () => '/resource-pools', token: () => admin, body: { name: 'Neg', quota: { cpu: -1, memoryGb: 1, gpu: 0 } }, detail: /cpu cannot be negative/ },
+    { name: 'an empty resource class update', status: 400, method: 'PATCH', path: () => '/resource-classes/small', token: () => admin, body: {}, detail: /the update is empty/ },
+    { name: 'deleting the default resource pool', status: 409, method: 'DELETE', path: () => `/resource-pools/${defaultPoolId}`, token: () => admin, detail: /is the default pool: make another pool the default first/ },
     { name: 'an unknown route', status: 404, path: () => '/nothing-here', detail: /no route GET/ },
   ];
 
@@ -134,6 +154,7 @@ describe('bad input through the gateway', () => {
     expect(launchers.body.items.map((l: { id: string; name: string }) => [l.id, l.name])).toEqual([[launcherId, 'Notebook']]);
     const environments = await call(`${p.api}/environments`, { token: dev });
     expect(environments.body.items.map((e: { name: string }) => e.name)).toEqual(['Python/Jupyter']);
+    expect((await call(`${p.api}/resource-pools`, { token: dev })).body.items.map((x: { name: string; classes: { id: string }[] }) => [x.name, x.classes.map((c) => c.id)])).toEqual([['Public', ['small']]]);
     expect(p.gateway.logs()).not.toMatch(/"statusCode":5\d\d/);
   });
 });

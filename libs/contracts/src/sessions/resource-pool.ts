@@ -13,18 +13,25 @@ const resourcesShape = {
   gpu: z.number().int().min(0).max(64),
 };
 
-export const resourceClassInputSchema = z.strictObject({
-  id: resourceClassIdSchema.optional(),
+const classFields = {
   name: z.string().trim().min(1).max(100),
-  ...resourcesShape,
   cpu: amount('cpu', 1024).refine((v) => v > 0, { message: 'a class needs some cpu, e.g. 0.5' }),
   memoryGb: amount('memoryGb', 16384).refine((v) => v > 0, { message: 'a class needs some memory, e.g. 1' }),
-  diskGb: amount('diskGb', 65536).default(10),
-  isDefault: z.boolean().default(false),
+  gpu: resourcesShape.gpu,
+  diskGb: amount('diskGb', 65536),
+  isDefault: z.boolean(),
+};
+
+export const resourceClassInputSchema = z.strictObject({
+  id: resourceClassIdSchema.optional(),
+  ...classFields,
+  diskGb: classFields.diskGb.default(10),
+  isDefault: classFields.isDefault.default(false),
 });
 
-export const updateResourceClassInputSchema = resourceClassInputSchema
-  .omit({ id: true })
+// Built from the fields without their defaults: an update changes only what it names.
+export const updateResourceClassInputSchema = z
+  .strictObject(classFields)
   .partial()
   .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
 
