@@ -91,6 +91,7 @@ export async function startPlatform(extraEnv = {}) {
       APPS_PORT: String(ports.apps),
       BUILDS_PORT: String(ports.builds),
       LOG_LEVEL: 'warn',
+      RUNTIME_DATA_DIR: join(tmpdir(), `${db}-sessions`),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -115,6 +116,7 @@ export async function startPlatform(extraEnv = {}) {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
       await nats.stop();
+      rmSync(join(tmpdir(), `${db}-sessions`), { recursive: true, force: true });
       await admin.query(`DROP DATABASE IF EXISTS ${db} WITH (FORCE)`);
       await admin.end();
     },

@@ -14,8 +14,13 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8080);
 const SERVICES = [
   { name: 'environments', port: Number(process.env.ENVIRONMENTS_PORT ?? 3001) },
-  // Session programs run as local processes; their files live under .launchpad/runtime.
-  { name: 'sessions', port: Number(process.env.SESSIONS_PORT ?? 3002), env: { RUNTIME_DATA_DIR: process.env.RUNTIME_DATA_DIR ?? join(STATE_DIR, 'runtime', 'sessions') } },
+  // Session programs run as local processes; their files live under .launchpad/runtime/<database>,
+  // so that two platforms on one machine (another database) never take each other's for orphans.
+  {
+    name: 'sessions',
+    port: Number(process.env.SESSIONS_PORT ?? 3002),
+    env: { RUNTIME_DATA_DIR: process.env.RUNTIME_DATA_DIR ?? join(STATE_DIR, 'runtime', new URL(DATABASE_URL).pathname.slice(1) || 'launchpad', 'sessions') },
+  },
   // GitLab webhooks and build records; set GITLAB_URL, GITLAB_API_TOKEN, BUILD_REGISTRY... to reach a real GitLab.
   { name: 'builds', port: Number(process.env.BUILDS_PORT ?? 3004) },
   { name: 'gateway', port: GATEWAY_PORT },
