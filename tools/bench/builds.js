@@ -101,8 +101,6 @@ try {
   const updates = summarize('webhook (build succeeded) -> launcher updateAvailable', latencies);
   ratio('ratio webhook->updateAvailable / raw publish', updates, rawPublish);
   await messages.close();
-  await jsm.consumers.delete('ENVIRONMENTS', durable);
-  await jsm.streams.delete(rawStream);
 } finally {
   await nc.close();
   await platform.stop();

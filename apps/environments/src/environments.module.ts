@@ -7,6 +7,7 @@ import type { EnvironmentsConfig } from './config.js';
 import { BuildsConsumer } from './builds/builds.consumer.js';
 import { ProjectBuildEntity } from './builds/project-build.entity.js';
 import { ProjectBuilds } from './builds/project-builds.js';
+import { BuildsStreamConsumers } from './builds/builds-stream-consumers.js';
 import { EnvironmentEntity } from './environments/environment.entity.js';
 import { EnvironmentsRpcController } from './environments/environments.rpc-controller.js';
 import { EnvironmentsService } from './environments/environments.service.js';
@@ -70,6 +71,7 @@ export class EnvironmentsModule implements OnApplicationBootstrap {
         BuildsConsumer,
         GitLabProjection,
         GitLabConsumer,
+        BuildsStreamConsumers,
       ],
     };
   }

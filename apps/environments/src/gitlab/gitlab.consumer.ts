@@ -1,6 +1,5 @@
-import { Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Injectable } from '@nestjs/common';
 import {
-  BUILDS_STREAM,
   type Envelope,
   gitlabMemberAddedV1,
   gitlabMemberRemovedV1,
@@ -10,41 +9,24 @@ import {
   gitlabProjectRenamedV1,
   parseEnvelope,
 } from '@launchpad/contracts';
-import { applyOnce, DurableConsumers, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
+import { applyOnce, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
 import { DataSource, type EntityManager } from 'typeorm';
-import { startWhenStreamExists } from '../builds/stream-consumer.js';
 import { GitLabProjection } from './gitlab-projection.js';
 
-const DURABLE = 'environments-gitlab';
+export const GITLAB_DURABLE = 'environments-gitlab';
 
-/** Consumes `builds.gitlab.*` (GitLab system hooks) into the projects and members projection, each message once. */
+/** `builds.gitlab.*` (GitLab system hooks, relayed by builds) into the projects and members projection, each message once. */
 @Injectable()
-export class GitLabConsumer implements OnApplicationBootstrap, OnApplicationShutdown {
-  private readonly logger = new Logger(GitLabConsumer.name);
-  private starter: { stop(): void } | undefined;
-
+export class GitLabConsumer {
   constructor(
-    private readonly consumers: DurableConsumers,
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
     private readonly projection: GitLabProjection,
   ) {}
 
-  onApplicationBootstrap(): void {
-    this.starter = startWhenStreamExists(
-      this.consumers,
-      { stream: BUILDS_STREAM.name, durable: DURABLE, filterSubjects: ['builds.gitlab.>'], backoffMs: [500, 2000, 10000], handler: (e) => this.handle(e) },
-      this.logger,
-    );
-  }
-
-  onApplicationShutdown(): void {
-    this.starter?.stop();
-  }
-
   async handle(envelope: Envelope): Promise<void> {
     const apply = this.effectOf(envelope);
-    if (await applyOnce(this.dataSource, DURABLE, envelope.id, apply)) this.outbox.flush();
+    if (await applyOnce(this.dataSource, GITLAB_DURABLE, envelope.id, apply)) this.outbox.flush();
   }
 
   private effectOf(envelope: Envelope): (manager: EntityManager) => Promise<void> {
@@ -65,6 +47,6 @@ export class GitLabConsumer implements OnApplicationBootstrap, OnApplicationShut
       const data = parseEnvelope(gitlabMemberRemovedV1, envelope).data;
       return (m) => this.projection.memberRemoved(m, data.projectId, data.userId);
     }
-    throw new PermanentMessageError(`${DURABLE} does not know ${envelope.type} v${envelope.version}`);
+    throw new PermanentMessageError(`${GITLAB_DURABLE} does not know ${envelope.type} v${envelope.version}`);
   }
 }
