@@ -37,6 +37,7 @@ describe('ProcessRuntime', () => {
         LANG: process.env.LANG ?? 'C.UTF-8',
         HOME: join(fixture.dataDir, spec.id, 'home'),
         GREETING: 'hello',
+        LAUNCHPAD_HOST: '127.0.0.1',
         LAUNCHPAD_PORT: port,
         PORT: port,
         LAUNCHPAD_BASE_URL: spec.baseUrl,
