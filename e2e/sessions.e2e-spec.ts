@@ -1,7 +1,11 @@
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { randomUUID } from 'node:crypto';
+import { connect } from '@nats-io/transport-node';
+import pg from 'pg';
 import { isRunning, ROOT, waitFor } from '../tools/testing/harness.js';
+import { readStream } from '../tools/testing/streams.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readSse } from '../tools/testing/sse.js';
@@ -216,6 +220,34 @@ describe('sessions through the gateway', () => {
     expect(asSession.body.detail).toMatch(/starts an app, not a session/);
     const stranger = await call(`${p.api}/sessions`, { method: 'POST', token: eve, body: { launcherId } });
     expect(stranger.status).toBe(404);
+  });
+
+  it('parks a launcher event it does not understand on the dead-letter stream, and carries on', async () => {
+    const nc = await connect({ servers: p.nats.url });
+    try {
+      const id = randomUUID();
+      const envelope = { id, type: 'environments.launcher.created', version: 99, occurredAt: new Date().toISOString(), data: {} };
+      await nc.request('environments.launcher.created', JSON.stringify(envelope), { timeout: 5000 });
+      const parked = await waitFor('the event to be parked', async () => {
+        const messages = await readStream(nc, 'DEADLETTER', 'deadletter.ENVIRONMENTS.sessions-launchers');
+        return messages.find((m) => m.data.id === id);
+      });
+      expect(JSON.stringify(parked.headers)).toMatch(/does not understand environments\.launcher\.created v99/);
+    } finally {
+      await nc.close();
+    }
+    // Still consuming: a launcher created after the poison reaches the sessions read model.
+    await customLauncher('After poison');
+    const db = new pg.Client({ connectionString: p.db.url });
+    await db.connect();
+    try {
+      await waitFor('the read model to have the new launcher', async () => {
+        const { rows } = await db.query(`SELECT 1 FROM sessions.catalogue_launchers WHERE name = 'After poison'`);
+        return rows.length === 1;
+      });
+    } finally {
+      await db.end();
+    }
   });
 
   it('deletes a session: its process and its files go, and the launcher can be started afresh', async () => {

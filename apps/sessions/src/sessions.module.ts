@@ -1,5 +1,5 @@
 import { type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
-import { ENVIRONMENTS_STREAM, SESSIONS_STREAM } from '@launchpad/contracts';
+import { DEADLETTER_STREAM, ENVIRONMENTS_STREAM, SESSIONS_STREAM } from '@launchpad/contracts';
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
 import { PersistenceModule } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
@@ -60,8 +60,9 @@ export class SessionsModule implements OnApplicationBootstrap {
           migrations: sessionsMigrations,
           applicationName: 'launchpad-sessions',
         }),
-        // ENVIRONMENTS is ensured here too, so this service can start (and consume) before environments ever ran.
-        NatsModule.forRoot({ url: config.nats.url, name: 'sessions', streams: [SESSIONS_STREAM, ENVIRONMENTS_STREAM] }),
+        // ENVIRONMENTS is ensured here too, so this service can start (and consume) before environments
+        // ever ran; DEADLETTER is where its consumers park what they cannot apply.
+        NatsModule.forRoot({ url: config.nats.url, name: 'sessions', streams: [SESSIONS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'sessions', outbox: config.outbox, rpcTimeoutMs: config.rpcTimeoutMs }),
       ],
       controllers: [SessionsRpcController, ResourcePoolsRpcController],
