@@ -55,13 +55,19 @@ export enum BuildsErrorCode {
   WEBHOOK_SECRET_FORBIDDEN = 'WEBHOOK_SECRET_FORBIDDEN',
 }
 
-export type ErrorCode = CommonErrorCode | EnvironmentsErrorCode | SessionsErrorCode | BuildsErrorCode;
+export enum AppsErrorCode {
+  /** Activating an app from a launcher of kind `session`. */
+  NOT_AN_APP_LAUNCHER = 'NOT_AN_APP_LAUNCHER',
+}
+
+export type ErrorCode = CommonErrorCode | EnvironmentsErrorCode | SessionsErrorCode | BuildsErrorCode | AppsErrorCode;
 
 export const ALL_ERROR_CODES: readonly ErrorCode[] = [
   ...Object.values(CommonErrorCode),
   ...Object.values(EnvironmentsErrorCode),
   ...Object.values(SessionsErrorCode),
   ...Object.values(BuildsErrorCode),
+  ...Object.values(AppsErrorCode),
 ];
 
 export interface ErrorDetail {
@@ -107,6 +113,12 @@ export class SessionsError extends DomainError {
 
 export class BuildsError extends DomainError {
   constructor(code: BuildsErrorCode, message: string, details?: ErrorDetail[]) {
+    super(code, message, details);
+  }
+}
+
+export class AppsError extends DomainError {
+  constructor(code: AppsErrorCode | EnvironmentsErrorCode | CommonErrorCode, message: string, details?: ErrorDetail[]) {
     super(code, message, details);
   }
 }

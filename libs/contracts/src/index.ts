@@ -9,3 +9,4 @@ export * from './validation.js';
 export * from './environments/index.js';
 export * from './sessions/index.js';
 export * from './builds/index.js';
+export * from './apps/index.js';

@@ -24,6 +24,12 @@ export const BUILDS_STREAM: StreamDefinition = {
   subjects: ['builds.build.>', 'builds.gitlab.>'],
 };
 
+/** App lifecycle (`apps.app.activated|deactivated|scaled|failed`); `apps.signal.*` stays core NATS. */
+export const APPS_STREAM: StreamDefinition = {
+  name: 'APPS',
+  subjects: ['apps.app.>'],
+};
+
 /** Parked messages: `deadletter.<stream>.<consumer>`, with the error in headers. */
 export const DEADLETTER_STREAM: StreamDefinition = {
   name: 'DEADLETTER',

@@ -1,4 +1,4 @@
-import { assertUnreachable, BuildsErrorCode, CommonErrorCode, EnvironmentsErrorCode, type ErrorCode, type ErrorDetail, SessionsErrorCode } from '@launchpad/contracts';
+import { AppsErrorCode, assertUnreachable, BuildsErrorCode, CommonErrorCode, EnvironmentsErrorCode, type ErrorCode, type ErrorDetail, SessionsErrorCode } from '@launchpad/contracts';
 
 /** RFC 9457 problem details, with our code and the request id for support. */
 export interface ProblemDetails {
@@ -50,6 +50,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case SessionsErrorCode.RESOURCE_CLASS_IN_USE:
     case SessionsErrorCode.QUOTA_EXCEEDED:
     case SessionsErrorCode.DEFAULT_POOL_REQUIRED:
+    case AppsErrorCode.NOT_AN_APP_LAUNCHER:
       return 409;
     case CommonErrorCode.PAYLOAD_TOO_LARGE:
       return 413;
