@@ -1,0 +1,122 @@
+import { Inject, Injectable, type OnApplicationBootstrap, Optional, type Provider } from '@nestjs/common';
+import {
+  ENVIRONMENTS_STREAM,
+  type Envelope,
+  environmentUpdatedV1,
+  launcherCreatedV1,
+  launcherCreatedV2,
+  launcherDeletedV1,
+  launcherUpdatedV1,
+  launcherUpdatedV2,
+  parseEnvelope,
+  projectDeletedV1,
+  projectMemberRemovedV1,
+  projectMemberSetV1,
+  projectUpsertedV1,
+  projectUpsertedV2,
+} from '@launchpad/contracts';
+import { applyOnce, DurableConsumers, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
+import { DataSource, type EntityManager } from 'typeorm';
+import { CatalogueService } from './catalogue.service.js';
+
+export const CATALOGUE_OPTIONS = Symbol('CATALOGUE_OPTIONS');
+export const CATALOGUE_HOOKS = Symbol('CATALOGUE_HOOKS');
+
+export interface CatalogueOptions {
+  /** The service that keeps the copy: it names the durable consumers `<service>-launchers`, `-projects`, `-environments`. */
+  service: string;
+}
+
+/** What happens in a change's own transaction; `afterCommit` runs once it committed. */
+export interface CatalogueChange {
+  manager: EntityManager;
+  afterCommit(work: () => void): void;
+}
+
+/** A service's own reaction to catalogue changes, applied in the same transaction as the change. */
+export interface CatalogueHooks {
+  launcherDeleted?(change: CatalogueChange, launcherId: string): Promise<void>;
+}
+
+type Apply = (change: CatalogueChange, envelope: Envelope) => Promise<void>;
+
+/**
+ * Keeps the catalogue read model (launchers, projects, members) from `environments.*` events,
+ * through three durable consumers, each message applied once; a service plugs in what it must
+ * do when a launcher goes (CATALOGUE_HOOKS).
+ */
+@Injectable()
+export class CatalogueProjection implements OnApplicationBootstrap {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly consumers: DurableConsumers,
+    private readonly catalogue: CatalogueService,
+    private readonly outbox: OutboxWriter,
+    @Inject(CATALOGUE_OPTIONS) private readonly options: CatalogueOptions,
+    @Optional() @Inject(CATALOGUE_HOOKS) private readonly hooks: CatalogueHooks | null,
+  ) {}
+
+  async onApplicationBootstrap(): Promise<void> {
+    await this.consume('launchers', 'environments.launcher.>', async (change, envelope) => {
+      const launcherContract = [launcherCreatedV2, launcherUpdatedV2, launcherCreatedV1, launcherUpdatedV1].find((c) => is(envelope, c));
+      if (launcherContract) {
+        await this.catalogue.upsertLauncher(change.manager, parseEnvelope(launcherContract, envelope).data);
+      } else if (is(envelope, launcherDeletedV1)) {
+        const { id } = parseEnvelope(launcherDeletedV1, envelope).data;
+        await this.catalogue.deleteLauncher(change.manager, id);
+        await this.hooks?.launcherDeleted?.(change, id);
+      } else {
+        this.unknownEvent(envelope);
+      }
+    });
+    await this.consume('environments', 'environments.environment.>', async ({ manager }, envelope) => {
+      if (is(envelope, environmentUpdatedV1)) await this.catalogue.updateEnvironment(manager, parseEnvelope(environmentUpdatedV1, envelope).data);
+      // Created and deleted global environments change no launcher: launchers carry their own copy.
+    });
+    await this.consume('projects', 'environments.project.>', async ({ manager }, envelope) => {
+      if (is(envelope, projectUpsertedV2)) await this.catalogue.upsertProject(manager, parseEnvelope(projectUpsertedV2, envelope).data);
+      else if (is(envelope, projectUpsertedV1)) await this.catalogue.upsertProject(manager, parseEnvelope(projectUpsertedV1, envelope).data);
+      else if (is(envelope, projectDeletedV1)) await this.catalogue.deleteProject(manager, parseEnvelope(projectDeletedV1, envelope).data.id);
+      else if (is(envelope, projectMemberSetV1)) await this.catalogue.setMember(manager, parseEnvelope(projectMemberSetV1, envelope).data);
+      else if (is(envelope, projectMemberRemovedV1)) {
+        const { projectId, userId } = parseEnvelope(projectMemberRemovedV1, envelope).data;
+        await this.catalogue.removeMember(manager, projectId, userId);
+      } else this.unknownEvent(envelope);
+    });
+  }
+
+  private async consume(purpose: string, subject: string, apply: Apply): Promise<void> {
+    const durable = `${this.options.service}-${purpose}`;
+    await this.consumers.start({
+      stream: ENVIRONMENTS_STREAM.name,
+      durable,
+      filterSubjects: [subject],
+      handler: async (envelope) => {
+        const after: (() => void)[] = [];
+        const applied = await applyOnce(this.dataSource, durable, envelope.id, (manager) => apply({ manager, afterCommit: (work) => after.push(work) }, envelope));
+        if (!applied) return;
+        this.outbox.flush();
+        for (const work of after) work();
+      },
+    });
+  }
+
+  private unknownEvent(envelope: Envelope): never {
+    // Parked on the dead-letter stream, to be replayed once this service understands it.
+    throw new PermanentMessageError(`${this.options.service} does not understand ${envelope.type} v${envelope.version}`);
+  }
+}
+
+function is(envelope: Envelope, contract: { type: string; version: number }): boolean {
+  return envelope.type === contract.type && envelope.version === contract.version;
+}
+
+/** The read model's providers for a service's module; `hooks` is a provider class of the service's own. */
+export function catalogueProviders(options: CatalogueOptions, hooks?: new (...args: never[]) => CatalogueHooks): Provider[] {
+  return [
+    { provide: CATALOGUE_OPTIONS, useValue: options },
+    CatalogueService,
+    CatalogueProjection,
+    ...(hooks ? [hooks, { provide: CATALOGUE_HOOKS, useExisting: hooks }] : []),
+  ];
+}

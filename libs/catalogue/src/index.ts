@@ -1,0 +1,5 @@
+export * from './catalogue.entity.js';
+export * from './catalogue.projection.js';
+export * from './catalogue.service.js';
+export * from './create-catalogue.migration.js';
+export * from './project-access.js';
