@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { isRunning, ROOT, startService, type RunningService, waitFor } from '../tools/testing/harness.js';
+import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readSse } from '../tools/testing/sse.js';
 
@@ -42,6 +43,7 @@ describe('the session reconciler converges', () => {
   let second: RunningService;
   let dana: string;
   let slowLauncher: string;
+  let cloningLauncher: string;
   let sessionsEnv: Record<string, string>;
 
   const sessionUntil = (id: string, what: string, predicate: (s: any) => boolean, timeoutMs = 30_000) =>
@@ -61,7 +63,15 @@ describe('the session reconciler converges', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lp-converge-'));
-    sessionsEnv = { RUNTIME_DATA_DIR: dataDir, RECONCILE_INTERVAL_MS: '1000', LEADER_ELECTION_INTERVAL_MS: '500' };
+    sessionsEnv = {
+      RUNTIME_DATA_DIR: dataDir,
+      RECONCILE_INTERVAL_MS: '1000',
+      LEADER_ELECTION_INTERVAL_MS: '500',
+      // ssh://slow/<path> clones <path>, three seconds late: a launch that stays mid-clone long enough to kill.
+      GIT_SSH_COMMAND: join(ROOT, 'tools', 'testing', 'programs', 'slow-ssh.sh'),
+      GIT_SSH_VARIANT: 'simple',
+      SLOW_SSH_DELAY: '3',
+    };
     p = await startPlatform({ sessions: sessionsEnv }, { services: ['sessions'] });
     second = await startService('sessions', { DATABASE_URL: p.db.url, NATS_URL: p.nats.url, ...sessionsEnv });
     const admin = await p.token('root', true);
@@ -78,6 +88,14 @@ describe('the session reconciler converges', () => {
       },
     });
     slowLauncher = launcher.body.id;
+    const repo = makeRepository('big-data', { 'rows.csv': 'a,b\n' });
+    await call(`${p.api}/projects/402`, { method: 'PUT', token: admin, body: { path: 'lab/clone', name: 'Clone', visibility: 'public', repositories: [{ url: `ssh://slow${repo.dir}` }] } });
+    const cloning = await call(`${p.api}/projects/402/launchers`, {
+      method: 'POST',
+      token: admin,
+      body: { name: 'Cloning notebook', kind: 'session', environment: { kind: 'custom', image: 'ghcr.io/lab/nb:1', port: 8888, command: [process.execPath], args: [PROGRAM] } },
+    });
+    cloningLauncher = cloning.body.id;
   });
 
   afterAll(async () => {
@@ -111,6 +129,22 @@ describe('the session reconciler converges', () => {
     expect(programsOf(dataDir, id)).toEqual([pidBefore]);
 
     await leader.start();
+  });
+
+  it('starts again a launch whose service was SIGKILLed mid-clone, ending the clone left behind', async () => {
+    const id = await launch(cloningLauncher);
+    await readSse(`${p.api}/sessions/${id}/events`, { authorization: `Bearer ${dana}` }, (es) => es.some((e) => e.data.phase === 'preparing'));
+    const leader = (await isLeader(p.services.sessions!)) ? p.services.sessions! : second;
+    const follower = leader === second ? p.services.sessions! : second;
+    await leader.kill('SIGKILL');
+    await waitFor('the follower to take over', () => isLeader(follower), 15_000);
+    const running = await sessionUntil(id, 'the session to be running', (s) => s.status === 'running' || s.status === 'failed');
+    expect(running.status).toBe('running');
+    expect(existsSync(join(dataDir, id, 'work', 'big-data', 'rows.csv'))).toBe(true);
+    expect(existsSync(join(dataDir, id, 'work', '.big-data.cloning'))).toBe(false);
+    await leader.start();
+    expect((await call(`${p.api}/sessions/${id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await waitFor('the session to go', async () => (await call(`${p.api}/sessions/${id}`, { token: dana })).status === 404);
   });
 
   it('keeps a running session running across a restart of the service, adopting its process', async () => {

@@ -108,7 +108,7 @@ describe('sessions through the gateway', () => {
     expect(open.headers.get('location')).toBe(`/sessions/${sessionId}/`);
     const cookie = open.headers.get('set-cookie')!;
     expect(cookie).toMatch(new RegExp(`^launchpad_session=[^;]+; Max-Age=\\d+; Path=/sessions/${sessionId}/; HttpOnly; SameSite=Lax`));
-    const page = await fetch(`${base}api/contents?x=1`, { method: 'POST', headers: { cookie: `${cookie.split(';')[0]}; _xsrf=abc`, 'content-type': 'text/plain' }, body: 'print(1)' });
+    const page = await fetch(`${base}api/contents?x=1`, { method: 'POST', headers: { cookie: `_xsrf=2|8ab=|x%7C; ${cookie.split(';')[0]}`, 'content-type': 'text/plain' }, body: 'print(1)' });
     expect(page.status).toBe(200);
     const seen = await page.json();
     expect(seen.url).toBe(`/sessions/${sessionId}/api/contents?x=1`);
@@ -116,8 +116,36 @@ describe('sessions through the gateway', () => {
     expect(seen.files).toContain('analysis');
     expect(existsSync(join(seen.cwd, 'analysis', 'README.md'))).toBe(true);
     // The program is the user's code: it sees its own cookies, never the API token.
-    expect(seen.headers.cookie).toBe('_xsrf=abc');
+    expect(seen.headers.cookie).toBe('_xsrf=2|8ab=|x%7C');
     expect(seen.headers.authorization).toBeUndefined();
+  });
+
+  it('sets no cookie for someone else’s session (a link with their token must not lead a browser there)', async () => {
+    const planted = await fetch(`${p.gateway.url}/sessions/${sessionId}/?token=${eve}`, { redirect: 'manual' });
+    expect(planted.status).toBe(404);
+    expect(planted.headers.get('set-cookie')).toBeNull();
+    const escape = await fetch(`${p.gateway.url}/sessions/${sessionId}/..%2F..%2Fevil?token=${dana}`, { redirect: 'manual' });
+    expect(escape.headers.get('location')).toMatch(new RegExp(`^/sessions/${sessionId}/`));
+  });
+
+  it('survives a WebSocket client that resets while it is being authenticated, and garbage on its subjects', async () => {
+    const { connect: tcp } = await import('node:net');
+    // Resets at several moments, so that some land while the gateway awaits the token check or the route.
+    for (let delayMs = 0; delayMs < 12; delayMs++) {
+      const socket = tcp(p.gateway.port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(`GET /sessions/${sessionId}/api/kernels/x/channels HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${dana}\r\n\r\n`);
+      await new Promise((r) => setTimeout(r, delayMs));
+      socket.resetAndDestroy();
+    }
+    const nc = await connect({ servers: p.nats.url });
+    for (const subject of ['sessions.signal.activity', 'sessions.session.stopping', 'sessions.session.starting', 'sessions.session.deleted']) nc.publish(subject, 'not json');
+    await nc.flush();
+    await nc.close();
+    // Still serving: the API (over NATS, both ways) and the proxy.
+    expect((await call(`${p.api}/sessions/${sessionId}`, { token: dana })).body.status).toBe('running');
+    expect((await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } })).status).toBe(200);
+    expect(p.gateway.logs()).not.toMatch(/"level":60|ECONNRESET.*uncaught/i);
   });
 
   it('answers 404 to anyone but the owner, and 401 to nobody', async () => {
@@ -253,6 +281,8 @@ describe('sessions through the gateway', () => {
   it('deletes a session: its process and its files go, and the launcher can be started afresh', async () => {
     const before = await (await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
     expect((await call(`${p.api}/sessions/${sessionId}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    // A session being deleted cannot be brought back.
+    expect((await call(`${p.api}/sessions/${sessionId}`, { method: 'PATCH', token: dana, body: { state: 'running' } })).status).toBe(404);
     await waitFor('the session to be gone', async () => (await call(`${p.api}/sessions/${sessionId}`, { token: dana })).status === 404);
     expect(isRunning(before.pid)).toBe(false);
     expect(existsSync(join(dataDir, sessionId))).toBe(false);

@@ -83,3 +83,21 @@ export class NatsModule {
     };
   }
 }
+
+/**
+ * A core message's JSON body, or undefined when it is not JSON. A subscription callback must never
+ * throw: nats.js runs it inside its reader, and an exception there stops the connection reading.
+ */
+export function jsonOf(msg: { json(): unknown }): unknown {
+  try {
+    return msg.json();
+  } catch {
+    return undefined;
+  }
+}
+
+/** The `data.id` of an event envelope received on a core subscription, if it has one. */
+export function eventDataId(msg: { json(): unknown }): string | undefined {
+  const id = (jsonOf(msg) as { data?: { id?: unknown } } | undefined)?.data?.id;
+  return typeof id === 'string' ? id : undefined;
+}

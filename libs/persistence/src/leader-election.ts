@@ -70,7 +70,16 @@ export class LeaderElection {
   }
 
   private async connect(): Promise<pg.Client> {
-    const client = new pg.Client({ connectionString: this.options.url, application_name: `${this.options.applicationName}-leader` });
+    // A leader whose machine vanishes sends Postgres no FIN: TCP keepalives (both ends) and a query
+    // timeout bound how long its lock, and its own belief that it leads, can outlive it.
+    const client = new pg.Client({
+      connectionString: this.options.url,
+      application_name: `${this.options.applicationName}-leader`,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: 5_000,
+      query_timeout: Math.max(1_000, this.options.intervalMs),
+      connectionTimeoutMillis: Math.max(1_000, this.options.intervalMs * 2),
+    });
     client.on('error', (error) => {
       this.logger.warn(`leader election connection for ${this.options.lockName} failed: ${error.message}`);
       this.dropConnection();
@@ -79,6 +88,7 @@ export class LeaderElection {
       if (this.client === client) this.dropConnection();
     });
     await client.connect();
+    await client.query('SET tcp_keepalives_idle = 5; SET tcp_keepalives_interval = 2; SET tcp_keepalives_count = 3');
     return client;
   }
 

@@ -55,7 +55,8 @@ export interface WorkloadSpec {
  * - `starting`: the program runs, readiness not yet seen;
  * - `ready`: it answers on its default URL;
  * - `failed`: it could not be prepared or started, or it exited; `message` says why;
- * - `stopped`: not running, its data kept (hibernated).
+ * - `stopped`: not running, its data kept (hibernated, or a preparation that was interrupted by a
+ *   restart of the runtime: `message` says so, and the next `ensureRunning` prepares it again).
  */
 export type WorkloadPhase = 'preparing' | 'starting' | 'ready' | 'failed' | 'stopped';
 

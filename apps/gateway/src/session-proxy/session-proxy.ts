@@ -13,9 +13,9 @@ import {
   sessionsRpc as rpc,
   uuidSchema,
 } from '@launchpad/contracts';
-import { NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
+import { eventDataId, NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
 import { counter } from '@launchpad/telemetry';
-import { parseCookie, stringifyCookie, stringifySetCookie } from 'cookie';
+import { parseCookie, stringifySetCookie } from 'cookie';
 import type { NextFunction, Request, Response } from 'express';
 import { createProxyServer } from 'http-proxy-3';
 import { decodeJwt } from 'jose';
@@ -86,6 +86,9 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
 
   /** The HTTP server's `upgrade` listener: WebSockets (Jupyter kernels) to the session. */
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    // Node drops its own error listener on upgrade: a client that resets while we authenticate
+    // would otherwise raise an unhandled 'error' and take the gateway down.
+    socket.on('error', () => socket.destroy());
     const id = sessionIdOf(req.url ?? '');
     if (!id) {
       refuseUpgrade(socket, 404, 'Not Found');
@@ -103,8 +106,8 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     this.statusChanges = this.nc.subscribe('sessions.session.>', {
       callback: (err, msg) => {
         if (err || msg.subject === sessionProgressedV1.type || msg.subject === sessionRunningV1.type) return;
-        const id = (msg.json() as { data?: { id?: unknown } }).data?.id;
-        if (typeof id === 'string') this.forget(id);
+        const id = eventDataId(msg);
+        if (id) this.forget(id);
       },
     });
   }
@@ -122,11 +125,16 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     const url = new URL(req.originalUrl, 'http://gateway');
     const token = url.searchParams.get(TOKEN_PARAM);
     if (token) {
-      // Trade the token for a cookie, and take the token out of the address bar and history.
-      await this.verifier.verify(`Bearer ${token}`);
+      // Trade the token for a cookie, and take the token out of the address bar and history. Only
+      // for the session's owner: a cookie planted by someone else's link would lead the browser
+      // into their session, on our origin.
+      const caller = await this.verifier.verify(`Bearer ${token}`);
+      await this.rpc.call(rpc.get, { caller, id });
       url.searchParams.delete(TOKEN_PARAM);
+      const base = `/sessions/${id}/`;
+      const path = url.pathname.startsWith(base) ? url.pathname : base;
       res.setHeader('Set-Cookie', this.cookieFor(id, token));
-      res.redirect(303, `${url.pathname}${url.search}`);
+      res.redirect(303, `${path}${url.search}`);
       return;
     }
     const caller = await this.authenticate(req);
@@ -214,9 +222,12 @@ export function sessionIdOf(url: string): string | undefined {
 function stripCredentials(req: IncomingMessage): void {
   delete req.headers.authorization;
   if (req.headers.cookie) {
-    const { [SESSION_COOKIE]: _ours, ...rest } = parseCookie(req.headers.cookie);
-    const remaining = Object.fromEntries(Object.entries(rest).filter((e): e is [string, string] => e[1] !== undefined));
-    if (Object.keys(remaining).length > 0) req.headers.cookie = stringifyCookie(remaining);
+    // Textually: parsing and re-serialising would re-encode the program's own cookie values.
+    const remaining = req.headers.cookie
+      .split(';')
+      .map((c) => c.trim())
+      .filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`));
+    if (remaining.length > 0) req.headers.cookie = remaining.join('; ');
     else delete req.headers.cookie;
   }
   const url = new URL(req.url ?? '/', 'http://gateway');

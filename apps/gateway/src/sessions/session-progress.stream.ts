@@ -9,8 +9,8 @@ import {
   sessionProgressSchema,
   sessionsRpc as rpc,
 } from '@launchpad/contracts';
-import { NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
-import type { Request, Response } from 'express';
+import { eventDataId, jsonOf, NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
+import type { Response } from 'express';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -28,19 +28,26 @@ export class SessionProgressStream {
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
   ) {}
 
-  async stream(caller: Principal, sessionId: string, afterSeq: number, req: Request, res: Response): Promise<void> {
+  async stream(caller: Principal, sessionId: string, afterSeq: number, res: Response): Promise<void> {
     const buffered: SessionProgress[] = [];
     let lastSeq = afterSeq;
     let live = false;
+    let deleted = false;
+    let closed = false;
+    let heartbeat: NodeJS.Timeout | undefined;
     const send = (p: SessionProgress) => {
       if (p.seq <= lastSeq) return;
       lastSeq = p.seq;
       res.write(`id: ${p.seq}\nevent: progress\ndata: ${JSON.stringify(p)}\n\n`);
     };
+    const endWithDeletion = () => {
+      res.write(`event: deleted\ndata: ${JSON.stringify({ sessionId })}\n\n`);
+      close();
+    };
     const progressSub = this.nc.subscribe(sessionProgressedV1.type, {
       callback: (err, msg) => {
         if (err) return;
-        const parsed = envelopeSchema.safeParse(msg.json());
+        const parsed = envelopeSchema.safeParse(jsonOf(msg));
         const p = parsed.success ? sessionProgressSchema.safeParse(parsed.data.data) : undefined;
         if (!p?.success || p.data.sessionId !== sessionId) return;
         if (live) send(p.data);
@@ -49,23 +56,26 @@ export class SessionProgressStream {
     });
     const deletedSub = this.nc.subscribe(sessionDeletedV1.type, {
       callback: (err, msg) => {
-        if (err) return;
-        const data = (msg.json() as { data?: { id?: string } }).data;
-        if (data?.id !== sessionId || !live) return;
-        res.write(`event: deleted\ndata: ${JSON.stringify({ sessionId })}\n\n`);
-        close();
+        if (err || eventDataId(msg) !== sessionId) return;
+        deleted = true;
+        if (live) endWithDeletion();
       },
     });
-    const close = () => {
+    function close() {
+      if (closed) return;
+      closed = true;
       progressSub.unsubscribe();
       deletedSub.unsubscribe();
       clearInterval(heartbeat);
-      res.end();
-    };
-    let heartbeat: NodeJS.Timeout | undefined;
+      if (!res.writableEnded) res.end();
+    }
+    // Registered before anything is awaited: a client that leaves while the history is read
+    // must still release the subscriptions.
+    res.on('close', close);
     try {
       // Authorises the caller (404 for anyone but the owner) before a single byte is streamed.
       const history = await this.rpc.call(rpc.progress, { caller, id: sessionId, afterSeq });
+      if (closed) return;
       res.status(200);
       res.setHeader('Content-Type', 'text/event-stream');
       res.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -75,11 +85,12 @@ export class SessionProgressStream {
       for (const p of history.items) send(p);
       live = true;
       for (const p of buffered.sort((a, b) => a.seq - b.seq)) send(p);
+      if (deleted) return endWithDeletion();
       heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-      req.on('close', close);
     } catch (error) {
       progressSub.unsubscribe();
       deletedSub.unsubscribe();
+      closed = true;
       this.logger.debug(`progress stream for session ${sessionId} refused: ${(error as Error).message}`);
       throw error;
     }

@@ -84,7 +84,7 @@ export class SessionsController {
   @Get(':id/events')
   async events(@Caller() caller: Principal, @Param('id', sessionId) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const lastEventId = Number(req.headers['last-event-id'] ?? 0);
-    await this.progress.stream(caller, id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, req, res);
+    await this.progress.stream(caller, id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, res);
   }
 
   private withUrl(session: Session): Session & { url: string } {

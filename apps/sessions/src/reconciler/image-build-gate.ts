@@ -46,7 +46,12 @@ export class ImageBuildGate {
         return { kind: 'wait', message: `waiting for image build of commit ${short} (${build.status})${build.pipelineUrl ? `: ${build.pipelineUrl}` : ''}` };
       case 'failed':
       case 'canceled': {
-        const fallback = await this.defaultImage();
+        let fallback: string;
+        try {
+          fallback = await this.defaultImage();
+        } catch (error) {
+          return { kind: 'wait', message: `the image build of commit ${short} ${build.status}, and the default environment to fall back to cannot be read: ${(error as Error).message}` };
+        }
         this.logger.warn({ projectId: pinned.projectId, sha: pinned.sha }, `image build of ${short} ${build.status}; falling back to ${fallback}`);
         return {
           kind: 'go',
@@ -60,7 +65,7 @@ export class ImageBuildGate {
   private async defaultImage(): Promise<string> {
     const { items } = await this.rpc.call(environmentsRpc.listEnvironments, { caller: SERVICE_PRINCIPAL, query: {} });
     const fallback = items.find((e) => e.isDefault);
-    if (!fallback) throw new Error('there is no default environment to fall back to');
+    if (!fallback) throw new Error('there is no default environment (an administrator must mark one)');
     return fallback.image;
   }
 }

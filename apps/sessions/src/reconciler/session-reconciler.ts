@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { sessionStartingV1, sessionStoppingV1 } from '@launchpad/contracts';
-import { NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
+import { eventDataId, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
 import { LeaderElection } from '@launchpad/persistence';
 import type { Runtime, WorkloadSpec, WorkloadStatus } from '@launchpad/runtime';
 import { counter, gauge, HealthRegistry } from '@launchpad/telemetry';
@@ -81,8 +81,8 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
         this.nc.subscribe(contract.type, {
           callback: (err, msg) => {
             if (err) return;
-            const id = (msg.json() as { data?: { id?: unknown } }).data?.id;
-            if (typeof id === 'string') this.wake(id);
+            const id = eventDataId(msg);
+            if (id) this.wake(id);
           },
         }),
       );
@@ -183,8 +183,9 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
   private async takeOver(row: SessionEntity, workload: WorkloadStatus | null): Promise<void> {
     if (row.desiredState !== 'running' || !workload || this.handedOver.has(row.id)) return;
     if (workload.phase !== 'preparing' && workload.phase !== 'starting' && workload.phase !== 'ready') return;
-    this.handedOver.add(row.id);
-    await this.runtime.ensureRunning(this.workloadSpec(row));
+    const status = await this.runtime.ensureRunning(this.workloadSpec(row));
+    // A preparation another live replica still runs is not ours to watch yet: ask again next time.
+    if (status.phase === 'starting' || status.phase === 'ready') this.handedOver.add(row.id);
   }
 
   /** Takes one step; false when the session must wait for something outside (an image build). */

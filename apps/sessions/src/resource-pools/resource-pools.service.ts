@@ -203,9 +203,9 @@ export class ResourcePoolsService {
    * Refuses a launch that would take the pool over its quota. Launches into one pool are
    * serialised by a transaction lock, so two cannot both take the last slot.
    */
-  async reserve(manager: EntityManager, { pool, cls }: ResolvedClass): Promise<void> {
+  async reserve(manager: EntityManager, { pool, cls }: ResolvedClass, excludeSessionId?: string): Promise<void> {
     await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:sessions:pool:${pool.id}`]);
-    const used = await this.usage(manager, pool.id);
+    const used = await this.usage(manager, pool.id, excludeSessionId);
     const quota = { cpu: pool.quotaCpu, memoryGb: pool.quotaMemoryGb, gpu: pool.quotaGpu };
     const request = { cpu: cls.cpu, memoryGb: cls.memoryGb, gpu: cls.gpu };
     if (!fits(request, quota, used)) {
@@ -213,11 +213,11 @@ export class ResourcePoolsService {
     }
   }
 
-  private async usage(manager: EntityManager, poolId: string): Promise<Resources> {
+  private async usage(manager: EntityManager, poolId: string, excludeSessionId?: string): Promise<Resources> {
     const [row] = await manager.query(
       `SELECT coalesce(sum(cpu), 0)::float8 AS cpu, coalesce(sum(memory_gb), 0)::float8 AS "memoryGb", coalesce(sum(gpu), 0)::int AS gpu
-         FROM sessions WHERE resource_pool_id = $1 AND ${HOLDING_RESOURCES}`,
-      [poolId],
+         FROM sessions WHERE resource_pool_id = $1 AND ${HOLDING_RESOURCES} AND id IS DISTINCT FROM $2`,
+      [poolId, excludeSessionId ?? null],
     );
     return (row as Resources | undefined) ?? NO_RESOURCES;
   }

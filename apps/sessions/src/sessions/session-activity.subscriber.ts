@@ -1,7 +1,7 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { SESSION_ACTIVITY_SUBJECT, sessionActivitySchema } from '@launchpad/contracts';
-import { NATS_CONNECTION } from '@launchpad/messaging';
+import { jsonOf, NATS_CONNECTION } from '@launchpad/messaging';
 import { SessionsService } from './sessions.service.js';
 
 /** Transport for the gateway's "someone used this session" signals (core NATS, one replica each). */
@@ -20,7 +20,7 @@ export class SessionActivitySubscriber implements OnApplicationBootstrap, OnAppl
       queue: 'sessions',
       callback: (err, msg) => {
         if (err) return;
-        const parsed = sessionActivitySchema.safeParse(msg.json());
+        const parsed = sessionActivitySchema.safeParse(jsonOf(msg));
         if (!parsed.success) {
           this.logger.warn(`ignoring a malformed activity signal: ${parsed.error.message}`);
           return;

@@ -119,6 +119,8 @@ export class SessionsService {
   }
 
   async update(id: string, input: UpdateInput, caller: Principal): Promise<Session> {
+    // A resume runs the launcher as it is now, for someone who may still read the project.
+    const fresh = input.state === 'running' ? await this.launcherFor(id, caller) : null;
     return this.outbox.transaction(async (manager) => {
       const row = await this.findOwn(manager, id, caller, true);
       const now = new Date();
@@ -139,8 +141,16 @@ export class SessionsService {
         await manager.update(SessionEntity, { id }, { lastInteraction: now });
         return toSession(row, this.culling);
       }
-      await this.pools.reserve(manager, await this.pools.resolveClass(manager, row.resourceClassId, caller));
-      await this.refreshSpec(manager, row);
+      const resolved = await this.pools.resolveClass(manager, row.resourceClassId, caller);
+      // The row holds resources while it is still stopping: it must not count against itself.
+      await this.pools.reserve(manager, resolved, row.id);
+      Object.assign(row, { cpu: resolved.cls.cpu, memoryGb: resolved.cls.memoryGb, gpu: resolved.cls.gpu, diskGb: resolved.cls.diskGb });
+      if (fresh) {
+        await this.catalogue.upsertLauncher(manager, fresh.launcher);
+        await this.catalogue.upsertProject(manager, fresh.project);
+        row.image = fresh.launcher.environment.image;
+        row.spec = runSpecFrom(fresh.launcher, fresh.project.repositories);
+      }
       await this.transitions.record(manager, row, {
         status: 'starting',
         desiredState: 'running',
@@ -193,19 +203,21 @@ export class SessionsService {
     await this.dataSource.query(`UPDATE sessions SET last_interaction = greatest(last_interaction, $2) WHERE id = $1`, [id, capped]);
   }
 
-  /** A resumed session runs its launcher's current environment and clones repositories added since. */
-  private async refreshSpec(manager: EntityManager, row: SessionEntity): Promise<void> {
-    const launcher = await this.catalogue.launcher(manager, row.launcherId);
-    const project = await this.catalogue.project(manager, row.projectId);
-    if (!launcher) return;
-    row.image = launcher.environment.image;
-    row.spec = runSpecFrom(launcher, project?.repositories ?? row.spec.repositories);
+  /** The session's launcher and project, asked of environments as the caller (so access is checked again). */
+  private async launcherFor(id: string, caller: Principal): Promise<{ launcher: Launcher; project: Project }> {
+    const row = await this.findOwn(this.dataSource.manager, id, caller);
+    const launcher = await this.rpc.call(environmentsRpc.getLauncher, { caller, id: row.launcherId });
+    const project = await this.rpc.call(environmentsRpc.getProject, { caller, projectId: launcher.projectId });
+    return { launcher, project };
   }
 
   /** Only the person who started a session sees it; to anyone else it does not exist. */
   private async findOwn(manager: EntityManager, id: string, caller: Principal, lock = false): Promise<SessionEntity> {
     const row = await manager.findOne(SessionEntity, { where: { id, userId: caller.userId }, ...(lock ? { lock: { mode: 'pessimistic_write' as const } } : {}) });
-    if (!row) throw new SessionsError(SessionsErrorCode.SESSION_NOT_FOUND, `session ${id} was not found among your sessions`);
+    // A session being deleted is gone for its owner too: it cannot be resumed or hibernated.
+    if (!row || (lock && row.desiredState === 'deleted')) {
+      throw new SessionsError(SessionsErrorCode.SESSION_NOT_FOUND, `session ${id} was not found among your sessions`);
+    }
     return row;
   }
 }

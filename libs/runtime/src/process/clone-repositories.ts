@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lstat, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RepositorySpec } from '../runtime.js';
 import { redactUrl } from './failure-messages.js';
+import { killProcessGroup, processStartTimeSync } from './process-identity.js';
 
 /** Why a repository name cannot be a directory of the work directory, or null if it can. */
 export function repositoryNameProblem(name: string): string | null {
@@ -37,7 +39,12 @@ async function exists(path: string): Promise<boolean> {
  * short (our process killed) is never taken for a finished one; the next attempt discards it.
  * Throws a CloneError naming the repository, with git's own words, when a clone fails.
  */
-export async function cloneRepositories(workDir: string, repositories: readonly RepositorySpec[], signal: AbortSignal): Promise<void> {
+/**
+ * Clones what is missing. `pidFile` records the running git's process group while it runs: git is
+ * detached, so it outlives a runtime killed mid-clone, and the next runtime ends it before cloning
+ * again (killLeftoverClone).
+ */
+export async function cloneRepositories(workDir: string, repositories: readonly RepositorySpec[], signal: AbortSignal, pidFile?: string): Promise<void> {
   for (const repository of repositories) {
     const problem = repositoryNameProblem(repository.name);
     if (problem) throw new CloneError(`invalid repository name "${repository.name}": ${problem}`);
@@ -49,7 +56,7 @@ export async function cloneRepositories(workDir: string, repositories: readonly 
     const temporary = join(workDir, `.${repository.name}.cloning`);
     await rm(temporary, { recursive: true, force: true });
     try {
-      await runGit(['clone', '--quiet', '--', repository.url, temporary], workDir, signal, repository);
+      await runGit(['clone', '--quiet', '--', repository.url, temporary], workDir, signal, repository, pidFile);
       await rename(temporary, target);
     } catch (error) {
       await rm(temporary, { recursive: true, force: true });
@@ -58,7 +65,7 @@ export async function cloneRepositories(workDir: string, repositories: readonly 
   }
 }
 
-function runGit(args: string[], cwd: string, signal: AbortSignal, repository: RepositorySpec): Promise<void> {
+function runGit(args: string[], cwd: string, signal: AbortSignal, repository: RepositorySpec, pidFile?: string): Promise<void> {
   const where = `could not clone repository "${repository.name}" from ${redactUrl(repository.url)}`;
   return new Promise((resolve, reject) => {
     // Its own process group, so that aborting also ends the helpers git starts (remote-https, ssh).
@@ -68,6 +75,10 @@ function runGit(args: string[], cwd: string, signal: AbortSignal, repository: Re
       stdio: ['ignore', 'ignore', 'pipe'],
       env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
     });
+    if (pidFile && git.pid !== undefined) writeFileSync(pidFile, `${git.pid} ${processStartTimeSync(git.pid) ?? ''}`);
+    const forgetPid = () => {
+      if (pidFile) rmSync(pidFile, { force: true });
+    };
     let stderr = '';
     git.stderr?.setEncoding('utf8').on('data', (text: string) => {
       stderr = (stderr + text).slice(-STDERR_LIMIT);
@@ -82,13 +93,28 @@ function runGit(args: string[], cwd: string, signal: AbortSignal, repository: Re
     signal.addEventListener('abort', onAbort, { once: true });
     git.once('error', (error: NodeJS.ErrnoException) => {
       signal.removeEventListener('abort', onAbort);
+      forgetPid();
       reject(new CloneError(error.code === 'ENOENT' ? `${where}: git is not installed on this machine` : `${where}: ${error.message}`));
     });
     git.once('close', (code, killedBy) => {
       signal.removeEventListener('abort', onAbort);
+      forgetPid();
       if (signal.aborted) reject(signal.reason);
       else if (code === 0) resolve();
       else reject(new CloneError(`${where}: ${stderr.trim() || `git exited with ${code ?? killedBy}`}`));
     });
   });
+}
+
+/** Ends a clone a previous runtime left running (it was killed mid-clone), and waits until it is gone. */
+export async function killLeftoverClone(pidFile: string): Promise<void> {
+  let recorded: string;
+  try {
+    recorded = readFileSync(pidFile, 'utf8');
+  } catch {
+    return;
+  }
+  const [pid, startTime] = recorded.trim().split(' ');
+  if (pid && /^\d+$/.test(pid)) await killProcessGroup({ pid: Number(pid), startTime: startTime || null }, 0);
+  rmSync(pidFile, { force: true });
 }

@@ -251,7 +251,7 @@ describe('ProcessRuntime', () => {
 
     const next = fixture.runtime();
     const interrupted = await next.status(spec.id);
-    expect(interrupted).toMatchObject({ phase: 'failed' });
+    expect(interrupted).toMatchObject({ phase: 'stopped' });
     expect(interrupted?.message).toMatch(/interrupted/);
 
     const fixed = { ...spec, command: [process.execPath], repositories: [...spec.repositories, { name: 'data', url: data }] };

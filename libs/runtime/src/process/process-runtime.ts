@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import type { Runtime, WorkloadEvent, WorkloadSpec, WorkloadStatus } from '../runtime.js';
-import { CloneError, cloneRepositories } from './clone-repositories.js';
+import { CloneError, cloneRepositories, killLeftoverClone } from './clone-repositories.js';
 import { expandVariables } from './expand-variables.js';
 import {
   commandNotFoundMessage,
@@ -278,7 +278,8 @@ export class ProcessRuntime implements Runtime {
       await mkdir(paths.work, { recursive: true });
       await mkdir(paths.home, { recursive: true });
       try {
-        await cloneRepositories(paths.work, spec.repositories, run.abort.signal);
+        await killLeftoverClone(paths.clonePid);
+        await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid);
       } catch (error) {
         if (run.abort.signal.aborted) return;
         if (error instanceof CloneError) return void (await fail(error.message));
@@ -428,6 +429,7 @@ export class ProcessRuntime implements Runtime {
     }
     const identity = identityOf(state);
     if (identity) await killProcessGroup(identity, this.stopGraceMs);
+    await killLeftoverClone(paths.clonePid);
     if (stopped !== state) {
       this.emit(stopped, state);
       this.logger.info({ workloadId: id }, 'stopped workload');
@@ -486,7 +488,9 @@ export class ProcessRuntime implements Runtime {
       return exitedState(state, exit, await tailFile(paths.log, LINES_IN_MESSAGES), new Date());
     }
     if (state.phase === 'preparing' && !(await this.preparerAlive(state))) {
-      return failedState(state, INTERRUPTED_PREPARATION_MESSAGE, new Date());
+      // Nothing runs and nothing failed: the next ensureRunning prepares it again (a reconciler
+      // restarts a stopped workload it wants running, but rightly leaves a failed one alone).
+      return { ...state, phase: 'stopped', message: INTERRUPTED_PREPARATION_MESSAGE, preparer: null, updatedAt: new Date().toISOString() };
     }
     return state;
   }

@@ -40,6 +40,8 @@ export interface WorkloadPaths {
   home: string;
   log: string;
   exitCode: string;
+  /** `<pid> <start time>` of the git clone under way, so a later runtime can end one left behind. */
+  clonePid: string;
 }
 
 export function workloadPaths(dataDir: string, id: string): WorkloadPaths {
@@ -51,6 +53,7 @@ export function workloadPaths(dataDir: string, id: string): WorkloadPaths {
     home: join(root, 'home'),
     log: join(root, 'output.log'),
     exitCode: join(root, 'exit-code'),
+    clonePid: join(root, 'clone.pid'),
   };
 }
 
