@@ -1,0 +1,28 @@
+import { LeastOutstanding } from './least-outstanding.js';
+
+describe('LeastOutstanding', () => {
+  it('sends each request to the replica with the fewest outstanding, spreading ties', () => {
+    const b = new LeastOutstanding();
+    const replicas = ['a', 'b', 'c'];
+    const picks = Array.from({ length: 6 }, () => b.pick(replicas));
+    expect(picks.filter((p) => p === 'a')).toHaveLength(2);
+    expect(picks.filter((p) => p === 'b')).toHaveLength(2);
+    expect(picks.filter((p) => p === 'c')).toHaveLength(2);
+  });
+
+  it('avoids a replica still busy with slow requests', () => {
+    const b = new LeastOutstanding();
+    b.pick(['a']);
+    b.pick(['a']);
+    for (let i = 0; i < 2; i++) expect(b.pick(['a', 'b'])).toBe('b');
+    expect(b.count('b')).toBe(2);
+    b.done('a');
+    b.done('a');
+    expect(b.count('a')).toBe(0);
+    expect(b.pick(['a', 'b'])).toBe('a');
+  });
+
+  it('has nothing to pick from no replicas', () => {
+    expect(new LeastOutstanding().pick([])).toBeNull();
+  });
+});

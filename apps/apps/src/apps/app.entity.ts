@@ -1,0 +1,54 @@
+import { Column, Entity, PrimaryColumn } from 'typeorm';
+import type { AppAccess, AppStatus, Repository } from '@launchpad/contracts';
+
+/** How an app runs, taken from its launcher and project at activation. */
+export interface AppRunSpec {
+  image: string;
+  /** The launcher environment's own command and args; empty: look for a Procfile. */
+  command: string[];
+  args: string[];
+  env: Record<string, string>;
+  port: number;
+  defaultUrl: string;
+  workingDirectory: string;
+  repositories: Repository[];
+}
+
+/** What the replicas run, once known (the launcher's command, or a Procfile's web line). */
+export interface ResolvedCommand {
+  source: 'launcher' | 'procfile';
+  repository: string | null;
+  line: string;
+  command: string[];
+  args: string[];
+  /** Served at its root: the activator removes `/a/<slug>` (a Procfile app expects to own `/`). */
+  stripPrefix: boolean;
+}
+
+@Entity({ name: 'apps' })
+export class AppEntity {
+  @PrimaryColumn({ name: 'launcher_id', type: 'uuid' }) launcherId!: string;
+  @Column({ name: 'project_id', type: 'text' }) projectId!: string;
+  @Column({ type: 'text' }) name!: string;
+  @Column({ type: 'text', unique: true }) slug!: string;
+  @Column({ type: 'text' }) status!: AppStatus;
+  @Column({ type: 'text', nullable: true }) message!: string | null;
+  @Column({ type: 'text' }) access!: AppAccess;
+  @Column({ name: 'min_replicas', type: 'int' }) minReplicas!: number;
+  @Column({ name: 'max_replicas', type: 'int' }) maxReplicas!: number;
+  @Column({ name: 'target_concurrency', type: 'int' }) targetConcurrency!: number;
+  @Column({ name: 'desired_replicas', type: 'int' }) desiredReplicas!: number;
+  /** Bumped whenever replicas must start afresh (a new activation with another spec, a retry after failing). */
+  @Column({ type: 'int' }) generation!: number;
+  @Column({ type: 'jsonb' }) spec!: AppRunSpec;
+  @Column({ name: 'spec_hash', type: 'text' }) specHash!: string;
+  @Column({ type: 'jsonb', nullable: true }) command!: ResolvedCommand | null;
+  /** Ready replicas in rotation, as the leader last saw them; what activators route to. */
+  @Column({ type: 'jsonb' }) endpoints!: string[];
+  @Column({ name: 'route_version', type: 'int' }) routeVersion!: number;
+  @Column({ name: 'last_request_at', type: 'timestamptz', nullable: true }) lastRequestAt!: Date | null;
+  @Column({ name: 'activated_at', type: 'timestamptz', nullable: true }) activatedAt!: Date | null;
+  @Column({ name: 'activated_by', type: 'text', nullable: true }) activatedBy!: string | null;
+  @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
+  @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+}

@@ -1,0 +1,72 @@
+import { resolve } from 'node:path';
+import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { z } from 'zod';
+
+const MINUTE = 60_000;
+
+const schema = z
+  .object({
+    PORT: envVars.port(3003),
+    DATABASE_URL: envVars.databaseUrl,
+    NATS_URL: envVars.natsUrl,
+    LOG_LEVEL: envVars.logLevel,
+    RUN_MIGRATIONS: envVars.boolean(true),
+    OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
+    RPC_TIMEOUT_MS: envVars.durationMs(5000),
+    APP_RUNTIME: z.enum(['process', 'kubernetes'], { message: 'must be "process" or "kubernetes"' }).default('process'),
+    RUNTIME_DATA_DIR: z.string().min(1).default('.launchpad/runtime/apps'),
+    RUNTIME_READINESS_TIMEOUT_MS: envVars.durationMs(120_000),
+    LEADER_ELECTION_INTERVAL_MS: envVars.durationMs(2000),
+    APP_RECONCILE_INTERVAL_MS: envVars.durationMs(5000),
+    APP_SCALER_TICK_MS: envVars.durationMs(1000),
+    APP_STABLE_WINDOW_MS: envVars.durationMs(60_000),
+    APP_PANIC_WINDOW_MS: envVars.durationMs(6000),
+    APP_PANIC_THRESHOLD: z.coerce.number().min(1, { message: 'must be at least 1 (2 panics at twice the capacity)' }).default(2),
+    APP_IDLE_GRACE_MS: envVars.durationMs(5 * MINUTE),
+    APP_DRAIN_MS: envVars.durationMs(5000),
+    APP_PROCFILE_TIMEOUT_MS: envVars.durationMs(60_000),
+    ACTIVATOR_QUEUE_LIMIT: z.coerce.number().int().min(1).default(1000),
+    ACTIVATOR_WAKE_TIMEOUT_MS: envVars.durationMs(60_000),
+    ACTIVATOR_REPORT_INTERVAL_MS: envVars.durationMs(1000),
+    ACTIVATOR_ROUTE_REFRESH_MS: envVars.durationMs(5000),
+  })
+  .superRefine((env, ctx) => {
+    if (env.APP_RUNTIME === 'kubernetes') {
+      ctx.addIssue({ code: 'custom', path: ['APP_RUNTIME'], message: 'the kubernetes runtime is not available in this release yet; use "process"' });
+    }
+    if (env.APP_PANIC_WINDOW_MS > env.APP_STABLE_WINDOW_MS) {
+      ctx.addIssue({ code: 'custom', path: ['APP_PANIC_WINDOW_MS'], message: `must not be longer than APP_STABLE_WINDOW_MS (${env.APP_STABLE_WINDOW_MS})` });
+    }
+  });
+
+export function loadAppsConfig(env: NodeJS.ProcessEnv = process.env) {
+  const e = loadConfigOrExit('apps', schema, env);
+  return {
+    http: { port: e.PORT },
+    database: { url: e.DATABASE_URL, schema: 'apps', runMigrations: e.RUN_MIGRATIONS },
+    nats: { url: e.NATS_URL },
+    logLevel: e.LOG_LEVEL,
+    outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
+    rpcTimeoutMs: e.RPC_TIMEOUT_MS,
+    runtime: { kind: e.APP_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS },
+    leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS,
+    replicas: { reconcileIntervalMs: e.APP_RECONCILE_INTERVAL_MS, drainMs: e.APP_DRAIN_MS, procfileTimeoutMs: e.APP_PROCFILE_TIMEOUT_MS },
+    scaler: {
+      tickMs: e.APP_SCALER_TICK_MS,
+      stableWindowMs: e.APP_STABLE_WINDOW_MS,
+      panicWindowMs: e.APP_PANIC_WINDOW_MS,
+      panicThreshold: e.APP_PANIC_THRESHOLD,
+      idleGraceMs: e.APP_IDLE_GRACE_MS,
+    },
+    activator: {
+      queueLimit: e.ACTIVATOR_QUEUE_LIMIT,
+      wakeTimeoutMs: e.ACTIVATOR_WAKE_TIMEOUT_MS,
+      reportIntervalMs: e.ACTIVATOR_REPORT_INTERVAL_MS,
+      routeRefreshMs: e.ACTIVATOR_ROUTE_REFRESH_MS,
+    },
+  };
+}
+export type AppsConfig = ReturnType<typeof loadAppsConfig>;
+
+export const APPS_CONFIG = Symbol('APPS_CONFIG');
+export const APP_RUNTIME = Symbol('APP_RUNTIME');
