@@ -97,6 +97,11 @@ export interface Runtime {
   list(): Promise<WorkloadStatus[]>;
   /** The last `lines` lines of its output (stdout and stderr together). Empty for an unknown id. */
   logs(id: string, lines: number): Promise<string[]>;
+  /**
+   * For following its output: with a null cursor, the last `lines` lines; with the cursor an
+   * earlier call returned, the lines written since. Either way, the cursor to pass next time.
+   */
+  logsAfter(id: string, cursor: string | null, lines: number): Promise<{ lines: string[]; cursor: string }>;
   /** Called on every phase change, so a reconciler can react without polling. Returns an unsubscribe. */
   watch(listener: (event: WorkloadEvent) => void): () => void;
   /** Stops watching and background work; leaves workloads running. */

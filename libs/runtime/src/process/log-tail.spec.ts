@@ -1,7 +1,7 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastLines, tailFile } from './log-tail.js';
+import { lastLines, linesAfter, tailFile, tailFileAt } from './log-tail.js';
 
 describe('lastLines', () => {
   it('drops the empty line after a final newline', () => {
@@ -50,5 +50,36 @@ describe('tailFile', () => {
 
   it('has no lines for a missing file', async () => {
     expect(await tailFile(join(dir, 'missing.log'), 10)).toEqual([]);
+  });
+});
+
+describe('following a file: tailFileAt and linesAfter', () => {
+  let dir: string;
+  beforeEach(() => (dir = mkdtempSync(join(tmpdir(), 'lp-follow-'))));
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('goes on from the tail with what is written after it, a line once it is complete', async () => {
+    const path = join(dir, 'out.log');
+    writeFileSync(path, 'one\ntwo\n');
+    const tail = await tailFileAt(path, 1);
+    expect(tail).toEqual({ lines: ['two'], size: 8 });
+    appendFileSync(path, 'three\nfou');
+    const next = await linesAfter(path, tail.size);
+    expect(next).toEqual({ lines: ['three'], next: 14 });
+    appendFileSync(path, 'r\n');
+    expect(await linesAfter(path, next.next)).toEqual({ lines: ['four'], next: 19 });
+    expect(await linesAfter(path, 19)).toEqual({ lines: [], next: 19 });
+  });
+
+  it('reads a bounded window at a time, and a replaced file from its start', async () => {
+    const path = join(dir, 'out.log');
+    writeFileSync(path, 'aaaa\nbbbb\ncccc\n');
+    const first = await linesAfter(path, 0, 12);
+    expect(first).toEqual({ lines: ['aaaa', 'bbbb'], next: 10 });
+    expect(await linesAfter(path, first.next, 12)).toEqual({ lines: ['cccc'], next: 15 });
+    writeFileSync(path, 'new\n');
+    expect(await linesAfter(path, 15)).toEqual({ lines: ['new'], next: 4 });
+    expect(await linesAfter(join(dir, 'missing.log'), 7)).toEqual({ lines: [], next: 0 });
+    expect(await tailFileAt(join(dir, 'missing.log'), 3)).toEqual({ lines: [], size: 0 });
   });
 });

@@ -17,16 +17,22 @@ export function lastLines(text: string, count: number): string[] {
  * then gives the end of its last line). A missing file has no lines.
  */
 export async function tailFile(path: string, count: number, maxBytes = 4 * 1024 * 1024): Promise<string[]> {
-  if (count <= 0) return [];
+  return (await tailFileAt(path, count, maxBytes)).lines;
+}
+
+/** `tailFile`, with the file's size when it was read: where a follower goes on from. */
+export async function tailFileAt(path: string, count: number, maxBytes = 4 * 1024 * 1024): Promise<{ lines: string[]; size: number }> {
   let handle;
   try {
     handle = await open(path, 'r');
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], size: 0 };
     throw error;
   }
   try {
-    let position = (await handle.stat()).size;
+    const size = (await handle.stat()).size;
+    if (count <= 0) return { lines: [], size };
+    let position = size;
     const chunks: Buffer[] = [];
     let bytes = 0;
     let newlines = 0;
@@ -42,7 +48,37 @@ export async function tailFile(path: string, count: number, maxBytes = 4 * 1024 
       for (const byte of chunk) if (byte === NEWLINE) newlines++;
     }
     // Decoded once, whole, so that a character split between two chunks is not garbled.
-    return lastLines(Buffer.concat(chunks).toString('utf8'), count);
+    return { lines: lastLines(Buffer.concat(chunks).toString('utf8'), count), size };
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * The complete lines written at or after byte `offset`, at most about `maxBytes` of them, and the
+ * offset to read from next time (after the last complete line: a line still being written is
+ * returned once it ends). A file now shorter than `offset` was replaced: it is read from its start.
+ */
+export async function linesAfter(path: string, offset: number, maxBytes = 256 * 1024): Promise<{ lines: string[]; next: number }> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], next: 0 };
+    throw error;
+  }
+  try {
+    const size = (await handle.stat()).size;
+    const from = size < offset ? 0 : offset;
+    const length = Math.min(size - from, maxBytes);
+    if (length <= 0) return { lines: [], next: from };
+    const buffer = Buffer.alloc(length);
+    const { bytesRead } = await handle.read(buffer, 0, length, from);
+    const read = buffer.subarray(0, bytesRead);
+    const end = read.lastIndexOf(NEWLINE);
+    // No line break in a whole window: one very long line, returned in pieces rather than never.
+    const complete = end >= 0 ? read.subarray(0, end + 1) : bytesRead === maxBytes ? read : read.subarray(0, 0);
+    return { lines: lastLines(complete.toString('utf8'), Number.MAX_SAFE_INTEGER), next: from + complete.length };
   } finally {
     await handle.close();
   }

@@ -274,6 +274,23 @@ describe('ProcessRuntime', () => {
     expect(await runtime.logs('never-heard-of-it', 10)).toEqual([]);
   });
 
+  it('logsAfter follows the output from its tail on, across a restart', async () => {
+    const runtime = fixture.runtime();
+    const spec = fixture.spec({ env: { PRINT_LINES: '3' } });
+    await runtime.ensureRunning(spec);
+    const port = new URL((await fixture.waitForPhase(runtime, spec.id, 'ready')).endpoint!).port;
+    const first = await runtime.logsAfter(spec.id, null, 2);
+    expect(first.lines).toEqual(['line 3', `listening on ${port}`]);
+    expect(await runtime.logsAfter(spec.id, first.cursor, 2)).toEqual({ lines: [], cursor: first.cursor });
+    await runtime.stop(spec.id);
+    await runtime.ensureRunning(spec);
+    const again = new URL((await fixture.waitForPhase(runtime, spec.id, 'ready')).endpoint!).port;
+    const next = await runtime.logsAfter(spec.id, first.cursor, 2);
+    expect(next.lines).toEqual(['line 1', 'line 2', 'line 3', `listening on ${again}`]);
+    expect(Number(next.cursor)).toBeGreaterThan(Number(first.cursor));
+    expect(await runtime.logsAfter('never-heard-of-it', null, 5)).toEqual({ lines: [], cursor: '0' });
+  });
+
   it('list reports every workload', async () => {
     const runtime = fixture.runtime();
     const good = fixture.spec({ id: 'a-good' });

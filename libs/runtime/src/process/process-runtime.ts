@@ -13,7 +13,7 @@ import {
 } from './failure-messages.js';
 import { freeLocalPort } from './free-port.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { tailFile } from './log-tail.js';
+import { linesAfter, tailFile, tailFileAt } from './log-tail.js';
 import {
   isProcessGroupRunning,
   isProcessRunning,
@@ -217,6 +217,19 @@ export class ProcessRuntime implements Runtime {
   async logs(id: string, lines: number): Promise<string[]> {
     if (!isValidWorkloadId(id)) return [];
     return tailFile(this.paths(id).log, lines);
+  }
+
+  /** The cursor is a byte offset into the workload's output file. */
+  async logsAfter(id: string, cursor: string | null, lines: number): Promise<{ lines: string[]; cursor: string }> {
+    if (!isValidWorkloadId(id)) return { lines: [], cursor: '0' };
+    const path = this.paths(id).log;
+    const offset = cursor === null ? null : Number(cursor);
+    if (offset === null || !Number.isSafeInteger(offset) || offset < 0) {
+      const tail = await tailFileAt(path, lines);
+      return { lines: tail.lines, cursor: String(tail.size) };
+    }
+    const after = await linesAfter(path, offset);
+    return { lines: after.lines, cursor: String(after.next) };
   }
 
   watch(listener: (event: WorkloadEvent) => void): () => void {
