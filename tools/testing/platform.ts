@@ -27,7 +27,9 @@ export async function startPlatform(
   const environments = await startService('environments', { ...common, ...extraEnv.environments });
   const services: Record<string, RunningService> = {};
   for (const name of options.services ?? []) services[name] = await startService(name, { ...common, ...extraEnv[name] });
-  const gateway = await startService('gateway', { NATS_URL: nats.url, AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...extraEnv.gateway });
+  // Share links go to the apps service's activator when it runs.
+  const activator = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};
+  const gateway = await startService('gateway', { NATS_URL: nats.url, AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...activator, ...extraEnv.gateway });
   return {
     db,
     nats,

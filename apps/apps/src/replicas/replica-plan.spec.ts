@@ -57,6 +57,14 @@ describe('planReplicas', () => {
     ]);
   });
 
+  it('tries a replica that did not become ready again while another one serves', () => {
+    const slow = workload(r(2), 'failed', { message: 'did not answer on port 4002 at / within 3 s' });
+    expect(planReplicas(app(), [workload(r(1), 'ready'), slow], 0, none, 5000)).toMatchObject({
+      actions: [{ kind: 'start', id: r(2), replacing: true }],
+      endpoints: ['http://127.0.0.1:4001'],
+    });
+  });
+
   it('takes replicas beyond the count out of rotation at once and stops them after the drain time', () => {
     const workloads = [workload(r(1), 'ready'), workload(r(2), 'ready'), workload(r(3), 'ready')];
     const first = planReplicas(app({ desiredReplicas: 1 }), workloads, 1000, none, 5000);

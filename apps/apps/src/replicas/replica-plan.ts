@@ -49,7 +49,8 @@ const isActive = (w: WorkloadStatus) => w.phase === 'preparing' || w.phase === '
  * traffic goes. Level-triggered: applied again and again, it converges from anything.
  * - inactive: every replica is removed; failed: every replica is stopped (its output kept to read);
  * - a wanted replica that is missing or stopped is started; one that failed after being ready
- *   (a crash, a kill) is started again; one that failed before it was ever ready fails the app;
+ *   (a crash, a kill) is started again; one that failed before it was ever ready fails the app,
+ *   unless another replica serves (then it is tried again);
  * - replicas beyond the count leave the rotation at once and are stopped after `drainMs`,
  *   their files kept for the next scale-up; replicas of an older generation are removed.
  */
@@ -97,6 +98,11 @@ export function planReplicas(
     }
   }
   for (const id of wanted) if (!seen.has(id)) actions.push({ kind: 'start', id, replacing: false });
+  // While another replica serves, one that did not become ready (a slow start under load) is tried
+  // again: the app fails only when it cannot serve at all.
+  if (ready.size > 0) {
+    for (const [i, action] of actions.entries()) if (action.kind === 'fail') actions[i] = { kind: 'start', id: action.id, replacing: true };
+  }
   const endpoints = [...ready.entries()].sort(([a], [b]) => a - b).map(([, endpoint]) => endpoint);
   return { actions, endpoints, running };
 }

@@ -1,0 +1,68 @@
+import type { AppRoute } from '@launchpad/contracts';
+
+export type RouteChange = { route: AppRoute; previous: AppRoute | undefined } | { deleted: string };
+
+/**
+ * The activator's view of every app's routing, by slug and by id. A copy replaces the one held
+ * only if it is at least as new (`version`), so broadcasts and database reads may arrive in any order.
+ */
+export class RouteTable {
+  private readonly byId = new Map<string, AppRoute>();
+  private readonly bySlug = new Map<string, AppRoute>();
+  /** Endpoints that refused a connection, left out until the route next changes. */
+  private readonly down = new Map<string, Set<string>>();
+
+  constructor(private readonly onChange: (change: RouteChange) => void = () => undefined) {}
+
+  apply(route: AppRoute): void {
+    if (route.deleted) return this.delete(route.appId);
+    const previous = this.byId.get(route.appId);
+    if (previous && previous.version > route.version) return;
+    if (previous && previous.slug !== route.slug) this.bySlug.delete(previous.slug);
+    this.byId.set(route.appId, route);
+    this.bySlug.set(route.slug, route);
+    if (!previous || previous.version !== route.version) this.down.delete(route.appId);
+    this.onChange({ route, previous });
+  }
+
+  /** Everything the database has: applies each, and forgets apps it no longer has. */
+  replaceAll(routes: readonly AppRoute[]): void {
+    const present = new Set(routes.map((r) => r.appId));
+    for (const id of [...this.byId.keys()]) if (!present.has(id)) this.delete(id);
+    for (const route of routes) this.apply(route);
+  }
+
+  bySlugName(slug: string): AppRoute | undefined {
+    return this.bySlug.get(slug);
+  }
+
+  byAppId(appId: string): AppRoute | undefined {
+    return this.byId.get(appId);
+  }
+
+  /** The ready replicas of an app, but those found down since its route last changed. */
+  endpoints(appId: string): string[] {
+    const route = this.byId.get(appId);
+    if (!route || route.status !== 'active') return [];
+    const down = this.down.get(appId);
+    return down ? route.endpoints.filter((e) => !down.has(e)) : route.endpoints;
+  }
+
+  markDown(appId: string, endpoint: string): void {
+    let set = this.down.get(appId);
+    if (!set) {
+      set = new Set();
+      this.down.set(appId, set);
+    }
+    set.add(endpoint);
+  }
+
+  private delete(appId: string): void {
+    const previous = this.byId.get(appId);
+    if (!previous) return;
+    this.byId.delete(appId);
+    if (this.bySlug.get(previous.slug)?.appId === appId) this.bySlug.delete(previous.slug);
+    this.down.delete(appId);
+    this.onChange({ deleted: appId });
+  }
+}

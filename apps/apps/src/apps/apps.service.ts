@@ -1,0 +1,176 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { CatalogueService, type CatalogueChange, canOperate } from '@launchpad/catalogue';
+import {
+  type ActivateAppInput,
+  type App,
+  APP_DEFAULT_SETTINGS,
+  appActivatedV1,
+  appDeactivatedV1,
+  type AppLogLine,
+  AppsError,
+  AppsErrorCode,
+  CommonErrorCode,
+  EnvironmentsErrorCode,
+  environmentsRpc,
+  type Launcher,
+  type Principal,
+  type Project,
+} from '@launchpad/contracts';
+import { OutboxWriter, RpcClient } from '@launchpad/messaging';
+import type { Runtime } from '@launchpad/runtime';
+import { DataSource, type EntityManager, Like } from 'typeorm';
+import { APP_RUNTIME } from '../config.js';
+import { launcherCommand } from '../procfile/command-resolver.js';
+import { replicaLabel } from '../replicas/replica-plan.js';
+import { Routes } from '../routing/route-source.js';
+import { AppEntity } from './app.entity.js';
+import { neverActivated, runSpecFrom, specHash, toApp, workloadsOf } from './app-view.js';
+import { appSlug } from './slug.js';
+
+/** Bytes of output read per call when following, for all replicas together (an RPC reply stays well under NATS's 1 MiB). */
+const FOLLOW_BUDGET_BYTES = 512 * 1024;
+
+/** The use cases people drive through the API; the scaler and the replica reconciler do the rest. */
+@Injectable()
+export class AppsService {
+  constructor(
+    private readonly dataSource: DataSource,
+    private readonly rpc: RpcClient,
+    private readonly outbox: OutboxWriter,
+    private readonly catalogue: CatalogueService,
+    private readonly routes: Routes,
+    @Inject(APP_RUNTIME) private readonly runtime: Runtime,
+  ) {}
+
+  async activate(launcherId: string, input: ActivateAppInput, caller: Principal): Promise<App> {
+    const { launcher, project } = await this.authorize(launcherId, caller, 'activate');
+    const row = await this.outbox.transaction(async (manager) => {
+      // Asking environments (rather than the read model) saw a launcher created a moment ago; keep that copy.
+      await this.catalogue.upsertLauncher(manager, launcher);
+      await this.catalogue.upsertProject(manager, project);
+      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:apps:${launcherId}`]);
+      const existing = await manager.findOne(AppEntity, { where: { launcherId }, lock: { mode: 'pessimistic_write' } });
+      const settings = {
+        minReplicas: input.minReplicas ?? existing?.minReplicas ?? APP_DEFAULT_SETTINGS.minReplicas,
+        maxReplicas: input.maxReplicas ?? existing?.maxReplicas ?? APP_DEFAULT_SETTINGS.maxReplicas,
+        targetConcurrency: input.targetConcurrency ?? existing?.targetConcurrency ?? APP_DEFAULT_SETTINGS.targetConcurrency,
+        access: input.access ?? existing?.access ?? APP_DEFAULT_SETTINGS.access,
+      };
+      if (settings.minReplicas > settings.maxReplicas) {
+        const message = `minReplicas (${settings.minReplicas}) cannot be more than maxReplicas (${settings.maxReplicas})`;
+        throw new AppsError(CommonErrorCode.VALIDATION_FAILED, `invalid app settings: ${message}`, [{ path: 'minReplicas', message }]);
+      }
+      const spec = runSpecFrom(launcher, project.repositories);
+      const hash = specHash(spec);
+      // A new run (first activation, after deactivation or failure, or with another spec): replicas start afresh.
+      const fresh = !existing || existing.status !== 'active' || existing.specHash !== hash;
+      const now = new Date();
+      const next = manager.create(AppEntity, {
+        launcherId,
+        projectId: launcher.projectId,
+        name: launcher.name,
+        slug: existing?.slug ?? (await this.freeSlug(manager, project.path, launcher)),
+        status: 'active',
+        message: null,
+        ...settings,
+        desiredReplicas: fresh ? settings.minReplicas : Math.min(settings.maxReplicas, Math.max(settings.minReplicas, existing.desiredReplicas)),
+        generation: fresh ? (existing?.generation ?? 0) + 1 : existing.generation,
+        spec,
+        specHash: hash,
+        command: fresh ? launcherCommand(spec) : existing.command,
+        endpoints: fresh ? [] : existing.endpoints,
+        routeVersion: (existing?.routeVersion ?? 0) + 1,
+        lastRequestAt: existing?.lastRequestAt ?? null,
+        activatedAt: now,
+        activatedBy: caller.userId,
+        createdAt: existing?.createdAt ?? now,
+        updatedAt: now,
+      });
+      await manager.save(next);
+      await this.outbox.append(manager, appActivatedV1, { launcherId, projectId: next.projectId, slug: next.slug, ...settings, activatedBy: caller.userId });
+      return next;
+    });
+    await this.routes.publish(launcherId);
+    return toApp(row, await this.runtime.list());
+  }
+
+  async deactivate(launcherId: string, caller: Principal): Promise<App> {
+    const { launcher } = await this.authorize(launcherId, caller, 'deactivate');
+    const row = await this.outbox.transaction(async (manager) => {
+      const row = await manager.findOne(AppEntity, { where: { launcherId }, lock: { mode: 'pessimistic_write' } });
+      if (!row || row.status === 'inactive') return row;
+      Object.assign(row, { status: 'inactive', message: null, desiredReplicas: 0, endpoints: [], routeVersion: row.routeVersion + 1, updatedAt: new Date() });
+      await manager.save(row);
+      await this.outbox.append(manager, appDeactivatedV1, { launcherId, projectId: row.projectId, slug: row.slug, reason: `deactivated by ${caller.userId}` });
+      return row;
+    });
+    if (!row) return neverActivated(launcher);
+    await this.routes.publish(launcherId);
+    return toApp(row, await this.runtime.list());
+  }
+
+  async get(launcherId: string, caller: Principal): Promise<App> {
+    const launcher = await this.rpc.call(environmentsRpc.getLauncher, { caller, id: launcherId });
+    this.assertApp(launcher);
+    const row = await this.dataSource.getRepository(AppEntity).findOneBy({ launcherId });
+    return row ? toApp(row, await this.runtime.list()) : neverActivated(launcher);
+  }
+
+  /**
+   * Every replica's output: without a cursor the last `lines` lines of each; with one, what each
+   * wrote since (a replica new since then from its first line).
+   */
+  async logs(launcherId: string, lines: number, cursor: Record<string, string> | null, caller: Principal): Promise<{ lines: AppLogLine[]; cursor: Record<string, string> }> {
+    await this.authorize(launcherId, caller, 'read the logs of');
+    const replicas = workloadsOf(launcherId, await this.runtime.list());
+    const out: AppLogLine[] = [];
+    const next: Record<string, string> = {};
+    const budget = Math.max(4096, Math.floor(FOLLOW_BUDGET_BYTES / Math.max(1, replicas.length)));
+    for (const replica of replicas) {
+      const from = cursor === null ? null : (cursor[replica.id] ?? '0');
+      const read = await this.runtime.logsAfter(replica.id, from, from === null ? lines : Math.ceil(budget / 80));
+      next[replica.id] = read.cursor;
+      for (const text of read.lines) out.push({ replica: replicaLabel(replica.id), text });
+    }
+    return { lines: out, cursor: next };
+  }
+
+  /** The launcher is gone: so is its app (deactivated first, if it was on). Runs in the consumer's transaction. */
+  async retire({ manager, afterCommit }: CatalogueChange, launcherId: string): Promise<void> {
+    const row = await manager.findOne(AppEntity, { where: { launcherId }, lock: { mode: 'pessimistic_write' } });
+    if (!row) return;
+    if (row.status !== 'inactive') {
+      await this.outbox.append(manager, appDeactivatedV1, { launcherId, projectId: row.projectId, slug: row.slug, reason: 'its launcher was deleted' });
+    }
+    await manager.delete(AppEntity, { launcherId });
+    afterCommit(() => void this.routes.publish(launcherId));
+  }
+
+  /** The launcher, as the caller may see it (404 otherwise), an app launcher, in a project where the caller may run things. */
+  private async authorize(launcherId: string, caller: Principal, what: string): Promise<{ launcher: Launcher; project: Project }> {
+    const launcher = await this.rpc.call(environmentsRpc.getLauncher, { caller, id: launcherId });
+    this.assertApp(launcher);
+    const { role, ...project } = await this.rpc.call(environmentsRpc.getProject, { caller, projectId: launcher.projectId });
+    if (!canOperate(role, caller)) {
+      throw new AppsError(
+        EnvironmentsErrorCode.INSUFFICIENT_PROJECT_ROLE,
+        `to ${what} app "${launcher.name}" you need the developer role or above in project ${project.path}; you are ${role ? `a ${role}` : 'not a member'}`,
+      );
+    }
+    return { launcher, project };
+  }
+
+  private assertApp(launcher: Launcher): void {
+    if (launcher.kind !== 'app') {
+      throw new AppsError(AppsErrorCode.NOT_AN_APP_LAUNCHER, `launcher "${launcher.name}" starts sessions, not an app: start it with POST /api/v1/sessions instead`);
+    }
+  }
+
+  private async freeSlug(manager: EntityManager, projectPath: string, launcher: Launcher): Promise<string> {
+    // Two first activations at once must not pick the same name.
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('launchpad:apps:slugs'))`);
+    const probe = appSlug(projectPath, launcher.name, launcher.id, () => false);
+    const taken = new Set((await manager.find(AppEntity, { select: { slug: true }, where: { slug: Like(`${probe}%`) } })).map((a) => a.slug));
+    return appSlug(projectPath, launcher.name, launcher.id, (slug) => taken.has(slug));
+  }
+}

@@ -1,0 +1,31 @@
+import './instrument.js';
+import 'reflect-metadata';
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import { Logger } from 'nestjs-pino';
+import { Activator } from './activator/activator.js';
+import { loadAppsConfig } from './config.js';
+import { AppsModule } from './apps.module.js';
+
+async function main(): Promise<void> {
+  const config = loadAppsConfig();
+  // No body parsing anywhere: the activator streams bodies through to the apps.
+  const app = await NestFactory.create<NestExpressApplication>(AppsModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  app.useLogger(app.get(Logger));
+  app.enableShutdownHooks();
+  app.disable('x-powered-by');
+  const activator = app.get(Activator);
+  app.use('/a/', activator.middleware);
+  await app.listen(config.http.port, '0.0.0.0');
+  const server = app.getHttpServer();
+  server.on('upgrade', activator.upgrade);
+  // Streams (SSE) and slow apps: no server-side limit on how long a request may take.
+  server.requestTimeout = 0;
+  server.keepAliveTimeout = 65_000;
+  app.get(Logger).log(`apps service ready: activator on :${config.http.port}/a/<slug>/, health, readiness and metrics on :${config.http.port}`);
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'apps', msg: 'failed to start', err: String((error as Error)?.stack ?? error) })}\n`);
+  process.exit(1);
+});
