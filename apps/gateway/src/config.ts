@@ -16,6 +16,7 @@ const schema = z
     AUTH_AUDIENCE: z.string().min(1).optional(),
     AUTH_ADMIN_ROLE: z.string().min(1).default('launchpad-admin'),
     AUTH_USER_CLAIM: z.string().min(1).default('sub'),
+    APPS_ACTIVATOR_URL: z.url({ message: 'must be the URL of the apps service activator, e.g. http://apps:3003' }).default('http://127.0.0.1:3003'),
   })
   .superRefine((env, ctx) => {
     if (!env.AUTH_JWKS_URL && !env.AUTH_DEV_SIGNING_KEY) {
@@ -39,6 +40,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     /** How often, at most, the proxy tells the sessions service that a session is in use. */
     sessionActivityReportMs: e.SESSION_ACTIVITY_REPORT_MS,
     logLevel: e.LOG_LEVEL,
+    /** Share links `/a/<slug>/` are passed to the apps service's activator here. */
+    apps: { activatorUrl: e.APPS_ACTIVATOR_URL.replace(/\/+$/, '') },
     auth: {
       jwksUrl: e.AUTH_JWKS_URL,
       devSigningKey: e.AUTH_DEV_SIGNING_KEY,

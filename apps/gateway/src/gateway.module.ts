@@ -2,6 +2,9 @@ import { type DynamicModule, Module } from '@nestjs/common';
 import { APP_FILTER, APP_GUARD } from '@nestjs/core';
 import { MessagingModule, NatsModule } from '@launchpad/messaging';
 import { TelemetryModule } from '@launchpad/telemetry';
+import { AppProxy } from './app-proxy/app-proxy.js';
+import { AppLogStream } from './apps/app-logs.stream.js';
+import { AppsController } from './apps/apps.controller.js';
 import { AuthGuard } from './auth/auth.guard.js';
 import { GATEWAY_CONFIG, TokenVerifier } from './auth/token-verifier.js';
 import { BuildsController } from './builds/builds.controller.js';
@@ -26,12 +29,14 @@ export class GatewayModule {
         NatsModule.forRoot({ url: config.nats.url, name: 'gateway', streams: [] }),
         MessagingModule.forClient(config.rpcTimeoutMs),
       ],
-      controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController],
+      controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController, AppsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         TokenVerifier,
         SessionProgressStream,
         SessionProxy,
+        AppProxy,
+        AppLogStream,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
       ],

@@ -1,4 +1,6 @@
 import './instrument.js';
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -9,6 +11,7 @@ import { loadGatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
 import { problemErrorMiddleware } from './problems/problem.filter.js';
 import { SessionProxy } from './session-proxy/session-proxy.js';
+import { AppProxy } from './app-proxy/app-proxy.js';
 import { requestId, requireJsonBodies, traceRequests } from './http/request-pipeline.js';
 
 async function main(): Promise<void> {
@@ -21,6 +24,9 @@ async function main(): Promise<void> {
   // Session traffic streams through untouched: mounted before any body parsing.
   const sessionProxy = app.get(SessionProxy);
   app.use('/sessions', sessionProxy.middleware);
+  // Share links of apps, anonymous or signed in, to the apps service's activator.
+  const appProxy = app.get(AppProxy);
+  app.use('/a', appProxy.middleware);
   app.use(requireJsonBodies);
   app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }));
   app.use(problemErrorMiddleware());
@@ -38,7 +44,9 @@ async function main(): Promise<void> {
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
 
   await app.listen(config.http.port, '0.0.0.0');
-  app.getHttpServer().on('upgrade', sessionProxy.upgrade);
+  app.getHttpServer().on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
+    appProxy.handles(req) ? appProxy.upgrade(req, socket, head) : sessionProxy.upgrade(req, socket, head),
+  );
   app.get(Logger).log(`gateway listening: API ${config.http.publicUrl}/api/v1, docs ${config.http.publicUrl}/api/docs`);
 }
 

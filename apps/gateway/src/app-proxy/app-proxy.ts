@@ -1,0 +1,154 @@
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { Duplex } from 'node:stream';
+import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
+import { APP_CALLER_HEADER, CommonErrorCode, DomainError, type Principal } from '@launchpad/contracts';
+import { counter } from '@launchpad/telemetry';
+import { parseCookie, stringifySetCookie } from 'cookie';
+import type { NextFunction, Request, Response } from 'express';
+import { createProxyServer } from 'http-proxy-3';
+import { decodeJwt } from 'jose';
+import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
+import type { GatewayConfig } from '../config.js';
+import { sendProblem } from '../problems/problem.filter.js';
+
+export const APP_COOKIE = 'launchpad_app';
+const TOKEN_PARAM = 'token';
+
+const proxied = counter('launchpad_app_proxy_requests_total', 'Requests the gateway passed to the apps activator', ['kind', 'outcome']);
+
+/** `/a/<slug>...` → the slug, or undefined for any other path. */
+export function appSlugOf(url: string): string | undefined {
+  const match = /^\/a\/([^/?#]+)/.exec(url);
+  return match?.[1];
+}
+
+/**
+ * Share links `/a/<slug>/...` (HTTP, streamed bodies, SSE and WebSocket), passed on to the apps
+ * service's activator, which knows the app and decides who may open it. Signing in is optional:
+ * a bearer token, or the cookie a `?token=` link left; the verified caller travels in an internal
+ * header that is removed from whatever the client sent. The app gets neither token nor cookie.
+ */
+@Injectable()
+export class AppProxy implements OnApplicationShutdown {
+  private readonly logger = new Logger(AppProxy.name);
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
+  private readonly proxy = createProxyServer({ xfwd: true, ws: true, agent: this.agent });
+
+  constructor(
+    private readonly verifier: TokenVerifier,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {
+    this.proxy.on('error', (error, req, target) => {
+      this.logger.warn(`passing ${req.url ?? ''} to the apps activator failed: ${error.message}`);
+      if (target && 'writeHead' in target) {
+        const res = target as ServerResponse;
+        if (res.headersSent) return void res.end();
+        proxied.inc({ kind: 'http', outcome: 'activator-down' });
+        sendProblem(new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the apps service is not answering; try again in a moment'), req as Request, res as Response, this.logger);
+      } else {
+        (target as Duplex | undefined)?.destroy();
+      }
+    });
+  }
+
+  onApplicationShutdown(): void {
+    this.proxy.close();
+    this.agent.destroy();
+  }
+
+  /** Express middleware for `/a`, mounted before body parsing so bodies stream through. */
+  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
+    const slug = appSlugOf(req.originalUrl);
+    if (!slug) return next();
+    this.handleHttp(slug, req, res).catch((error: unknown) => {
+      proxied.inc({ kind: 'http', outcome: 'refused' });
+      sendProblem(error, req, res, this.logger);
+    });
+  };
+
+  /** Whether an upgrade request is for an app (the server's `upgrade` listener dispatches on it). */
+  handles(req: IncomingMessage): boolean {
+    return appSlugOf(req.url ?? '') !== undefined;
+  }
+
+  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+    socket.on('error', () => socket.destroy());
+    this.authenticate(req).then(
+      (caller) => {
+        prepare(req, caller);
+        proxied.inc({ kind: 'ws', outcome: 'passed' });
+        this.proxy.ws(req, socket, head, { target: this.config.apps.activatorUrl });
+      },
+      () => {
+        proxied.inc({ kind: 'ws', outcome: 'refused' });
+        socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      },
+    );
+  };
+
+  private async handleHttp(slug: string, req: Request, res: Response): Promise<void> {
+    const url = new URL(req.originalUrl, 'http://gateway');
+    const token = url.searchParams.get(TOKEN_PARAM);
+    if (token) {
+      // A link with a token once: keep it in a cookie for this app only, and out of the address bar.
+      await this.verifier.verify(`Bearer ${token}`);
+      url.searchParams.delete(TOKEN_PARAM);
+      res.setHeader('Set-Cookie', this.cookieFor(slug, token));
+      res.redirect(303, `${url.pathname}${url.search}`);
+      return;
+    }
+    const caller = await this.authenticate(req);
+    // Mounted at /a, express trimmed req.url; the activator reads the whole share link.
+    req.url = req.originalUrl;
+    prepare(req, caller);
+    proxied.inc({ kind: 'http', outcome: 'passed' });
+    this.proxy.web(req, res, { target: this.config.apps.activatorUrl });
+  }
+
+  /**
+   * Who is asking, if anyone: a bearer token must be valid (401 otherwise); a cookie that no
+   * longer is (expired) counts as nobody, as a link opened without signing in does.
+   */
+  private async authenticate(req: IncomingMessage): Promise<Principal | null> {
+    if (req.headers.authorization) return this.verifier.verify(req.headers.authorization);
+    const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[APP_COOKIE] : undefined;
+    if (!cookie) return null;
+    return this.verifier.verify(`Bearer ${cookie}`).catch(() => null);
+  }
+
+  private cookieFor(slug: string, token: string): string {
+    let exp: number | undefined;
+    try {
+      exp = decodeJwt(token).exp;
+    } catch {
+      exp = undefined;
+    }
+    return stringifySetCookie(APP_COOKIE, token, {
+      path: `/a/${slug}/`,
+      httpOnly: true,
+      sameSite: 'lax',
+      secure: this.config.http.publicUrl.startsWith('https:'),
+      ...(exp ? { maxAge: Math.max(0, exp - Math.floor(Date.now() / 1000)) } : {}),
+    });
+  }
+}
+
+/**
+ * What the activator and the app get: the caller as the gateway verified it (and only as the
+ * gateway says: a client's own copy of the header is dropped), and none of the caller's
+ * credentials, which the app (user code) must never see.
+ */
+function prepare(req: IncomingMessage, caller: Principal | null): void {
+  delete req.headers[APP_CALLER_HEADER];
+  if (caller) req.headers[APP_CALLER_HEADER] = JSON.stringify({ userId: caller.userId, admin: caller.admin });
+  delete req.headers.authorization;
+  if (req.headers.cookie) {
+    // Textually: parsing and re-serialising would re-encode the app's own cookie values.
+    const remaining = req.headers.cookie
+      .split(';')
+      .map((c) => c.trim())
+      .filter((c) => c && !c.startsWith(`${APP_COOKIE}=`));
+    if (remaining.length > 0) req.headers.cookie = remaining.join('; ');
+    else delete req.headers.cookie;
+  }
+}

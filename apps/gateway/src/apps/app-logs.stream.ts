@@ -1,0 +1,60 @@
+import { Injectable, Logger } from '@nestjs/common';
+import { type AppLogLine, appsRpc, type Principal } from '@launchpad/contracts';
+import { RpcClient } from '@launchpad/messaging';
+import type { Request, Response } from 'express';
+
+const POLL_MS = 1000;
+const HEARTBEAT_MS = 15_000;
+
+export const prefixed = (line: AppLogLine) => `[${line.replica}] ${line.text}`;
+
+/**
+ * Follows an app's output as server-sent events: the last lines of every replica first, then
+ * what they write, asked for once a second with the cursor the apps service returns (replicas
+ * that start meanwhile join with their first line). Each event: `{replica, line}`.
+ */
+@Injectable()
+export class AppLogStream {
+  private readonly logger = new Logger(AppLogStream.name);
+
+  constructor(private readonly rpc: RpcClient) {}
+
+  async stream(caller: Principal, launcherId: string, lines: number, req: Request, res: Response): Promise<void> {
+    // Authorises the caller before a single byte is streamed (a refusal is an ordinary problem+json).
+    const first = await this.rpc.call(appsRpc.logs, { caller, launcherId, lines, cursor: null });
+    res.status(200);
+    res.setHeader('Content-Type', 'text/event-stream');
+    res.setHeader('Cache-Control', 'no-cache, no-transform');
+    res.setHeader('Connection', 'keep-alive');
+    res.setHeader('X-Accel-Buffering', 'no');
+    res.flushHeaders();
+    let closed = false;
+    let cursor = first.cursor;
+    const send = (batch: AppLogLine[]) => {
+      for (const line of batch) res.write(`event: log\ndata: ${JSON.stringify({ replica: line.replica, line: prefixed(line) })}\n\n`);
+    };
+    send(first.lines);
+    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      res.end();
+    };
+    req.on('close', close);
+    while (!closed) {
+      await new Promise((r) => setTimeout(r, POLL_MS));
+      if (closed) break;
+      try {
+        const next = await this.rpc.call(appsRpc.logs, { caller, launcherId, lines, cursor });
+        cursor = next.cursor;
+        send(next.lines);
+      } catch (error) {
+        // The app or its launcher went, or the caller lost access: say so and end.
+        this.logger.debug(`log stream of app ${launcherId} ended: ${(error as Error).message}`);
+        res.write(`event: end\ndata: ${JSON.stringify({ reason: (error as Error).message })}\n\n`);
+        close();
+      }
+    }
+  }
+}

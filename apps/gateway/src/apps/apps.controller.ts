@@ -1,0 +1,71 @@
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
+import { activateAppInputSchema, type App, appsRpc as rpc, type Principal, uuidSchema } from '@launchpad/contracts';
+import { RpcClient } from '@launchpad/messaging';
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { Caller } from '../auth/auth.guard.js';
+import { GATEWAY_CONFIG } from '../auth/token-verifier.js';
+import type { GatewayConfig } from '../config.js';
+import { openApiSchema, ZodPipe } from '../http/zod.pipe.js';
+import { AppLogStream, prefixed } from './app-logs.stream.js';
+
+const launcherId = new ZodPipe(uuidSchema, 'launcher id');
+const activateBody = new ZodPipe(activateAppInputSchema.optional(), 'app settings');
+const logsQuery = new ZodPipe(
+  z.strictObject({
+    lines: z.coerce.number().int().min(1, { message: 'lines must be at least 1' }).max(5000, { message: 'lines can be at most 5000' }).default(200),
+    follow: z.enum(['true', 'false'], { message: 'follow must be true or false' }).default('false').transform((v) => v === 'true'),
+  }),
+  'logs query',
+);
+
+/** Apps are addressed by their launcher's id: an app launcher has exactly one app, on or off. */
+@ApiTags('apps')
+@ApiBearerAuth()
+@Controller('apps')
+export class AppsController {
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly logs: AppLogStream,
+    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
+  ) {}
+
+  /** Turns the app on (developer or above): reachable at its share link, 0..N replicas by load. Again: new settings. */
+  @Post(':launcherId/activate')
+  @HttpCode(200)
+  @ApiBody({ schema: openApiSchema(activateAppInputSchema), required: false })
+  async activate(@Caller() caller: Principal, @Param('launcherId', launcherId) id: string, @Body(activateBody) input: z.output<typeof activateAppInputSchema> | undefined) {
+    return this.withUrl(await this.rpc.call(rpc.activate, { caller, launcherId: id, input: input ?? {} }, 15_000));
+  }
+
+  /** Turns the app off (developer or above): every replica stops, the share link says the app is off. */
+  @Post(':launcherId/deactivate')
+  @HttpCode(200)
+  async deactivate(@Caller() caller: Principal, @Param('launcherId', launcherId) id: string) {
+    return this.withUrl(await this.rpc.call(rpc.deactivate, { caller, launcherId: id }, 15_000));
+  }
+
+  @Get(':launcherId')
+  async get(@Caller() caller: Principal, @Param('launcherId', launcherId) id: string) {
+    return this.withUrl(await this.rpc.call(rpc.get, { caller, launcherId: id }));
+  }
+
+  /** Recent lines of every replica, each as `[r1] ...`; `?follow=true` streams them as server-sent events. */
+  @Get(':launcherId/logs')
+  async logsOf(
+    @Caller() caller: Principal,
+    @Param('launcherId', launcherId) id: string,
+    @Query(logsQuery) query: { lines: number; follow: boolean },
+    @Req() req: Request,
+    @Res() res: Response,
+  ): Promise<void> {
+    if (query.follow) return this.logs.stream(caller, id, query.lines, req, res);
+    const { lines } = await this.rpc.call(rpc.logs, { caller, launcherId: id, lines: query.lines, cursor: null });
+    res.json({ lines: lines.map(prefixed) });
+  }
+
+  private withUrl(app: App): App & { url: string | null } {
+    return { ...app, url: app.path ? `${this.config.http.publicUrl}${app.path}` : null };
+  }
+}
