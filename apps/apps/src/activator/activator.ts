@@ -152,11 +152,12 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
   // --- the chain -------------------------------------------------------------------------
 
   private async serveHttp(target: Target, req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const route = await this.admit(target, req);
-    if ('code' in route) {
-      requests.inc({ kind: 'http', outcome: route.code });
-      return sendPage(req, res, route);
+    const admitted = await this.admit(target, req);
+    if ('code' in admitted) {
+      requests.inc({ kind: 'http', outcome: admitted.code });
+      return sendPage(req, res, admitted);
     }
+    let route = admitted;
     if (target.rest === '' || target.rest.startsWith('?')) {
       // The share link without its slash: relative links of the app would miss it.
       res.writeHead(308, { Location: `/a/${encodeURIComponent(target.slug)}/${target.rest}` }).end();
@@ -178,6 +179,8 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
       return sendPage(req, res, page);
     }
     this.meter.started(appId);
+    // Waiting, the route may have changed (its command was found meanwhile, and with it where it is served).
+    route = this.table.byAppId(appId) ?? route;
     const forwarding: Forwarding = { waitedMs, prefix: route.stripPrefix ? `/a/${route.slug}` : null };
     this.forwarding.set(req, forwarding);
     this.rewrite(req, route, target);
@@ -217,11 +220,12 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async serveUpgrade(target: Target, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const route = await this.admit(target, req);
-    if ('code' in route) {
-      requests.inc({ kind: 'ws', outcome: route.code });
-      return refuseUpgrade(socket, route.status, route.title);
+    const admitted = await this.admit(target, req);
+    if ('code' in admitted) {
+      requests.inc({ kind: 'ws', outcome: admitted.code });
+      return refuseUpgrade(socket, admitted.status, admitted.title);
     }
+    let route = admitted;
     const appId = route.appId;
     this.meter.arrived(appId);
     const abort = new AbortController();
@@ -238,6 +242,7 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
       return;
     }
     this.meter.started(appId);
+    route = this.table.byAppId(appId) ?? route;
     // An open WebSocket is a request in flight for as long as it lives: the app keeps a replica.
     socket.once('close', () => {
       this.balancer.done(endpoint);

@@ -1,0 +1,157 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { isRunning, ROOT, waitFor } from '../tools/testing/harness.js';
+import { makeRepository } from '../tools/testing/programs/make-repository.js';
+import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { readStream } from '../tools/testing/streams.js';
+
+const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
+
+/** What goes wrong with apps, and what a person is told: crashes, programs that never answer, full queues, nothing to run. */
+describe('apps when things go wrong', () => {
+  let p: TestPlatform;
+  let dataDir: string;
+  let admin: string, dana: string;
+  const notes = makeRepository('notes', { 'README.md': '# notes\n' });
+
+  const appLauncher = async (name: string, env: Record<string, string> = {}, command: string[] = [process.execPath, PROGRAM]) => {
+    const res = await call(`${p.api}/projects/601/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name, kind: 'app', environment: { kind: 'custom', image: 'ghcr.io/lab/app:1', port: 8000, command, env } },
+    });
+    expect(res.status).toBe(201);
+    return res.body.id as string;
+  };
+  const activate = async (id: string, settings: Record<string, unknown> = {}) => {
+    const res = await call(`${p.api}/apps/${id}/activate`, { method: 'POST', token: dana, body: settings });
+    expect(res.status).toBe(200);
+    return res.body;
+  };
+  const status = async (id: string) => (await call(`${p.api}/apps/${id}`, { token: dana })).body;
+  const settled = (id: string, what: string, test: (app: any) => boolean) =>
+    waitFor(`app ${id} ${what}`, async () => {
+      const app = await status(id);
+      return test(app) ? app : undefined;
+    });
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'lp-apps-failures-'));
+    p = await startPlatform(
+      {
+        apps: {
+          RUNTIME_DATA_DIR: dataDir,
+          RUNTIME_READINESS_TIMEOUT_MS: '4000',
+          ACTIVATOR_WAKE_TIMEOUT_MS: '2500',
+          ACTIVATOR_QUEUE_LIMIT: '3',
+          APP_SCALER_TICK_MS: '250',
+          ACTIVATOR_REPORT_INTERVAL_MS: '250',
+          APP_RECONCILE_INTERVAL_MS: '1000',
+          LEADER_ELECTION_INTERVAL_MS: '500',
+        },
+      },
+      { services: ['apps'] },
+    );
+    [admin, dana] = await Promise.all([p.token('root', true), p.token('dana')]);
+    const project = await call(`${p.api}/projects/601`, {
+      method: 'PUT',
+      token: admin,
+      body: { path: 'lab/trouble', name: 'Trouble', visibility: 'public', repositories: [{ url: notes.url }] },
+    });
+    expect(project.status).toBe(200);
+    expect((await call(`${p.api}/projects/601/members/dana`, { method: 'PUT', token: admin, body: { role: 'maintainer' } })).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    if (process.env.SHOW_LOGS) console.log(p.services.apps?.logs().slice(-10000));
+    await p?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    rmSync(join(notes.dir, '..'), { recursive: true, force: true });
+  });
+
+  it('replaces a replica that is killed', async () => {
+    const id = await appLauncher('Sturdy');
+    const app = await activate(id, { minReplicas: 1 });
+    await settled(id, 'to have its replica ready', (a) => a.readyReplicas === 1);
+    const link = `${p.gateway.url}${app.path}`;
+    const before = await (await fetch(link)).json();
+    process.kill(before.pid, 'SIGKILL');
+    const after = await waitFor('a new replica to answer', async () => {
+      const res = await fetch(link);
+      if (res.status !== 200) return undefined;
+      const seen = await res.json();
+      return seen.pid !== before.pid ? seen : undefined;
+    });
+    expect(isRunning(before.pid)).toBe(false);
+    expect(after.pid).not.toBe(before.pid);
+    expect(await status(id)).toMatchObject({ status: 'active', readyReplicas: 1, replicas: [expect.objectContaining({ phase: 'ready' })] });
+  });
+
+  it('reports an app whose replica never becomes ready, with its last log lines, and answers 503 while it waits', async () => {
+    const id = await appLauncher('Never ready', { APP_NEVER_LISTEN: '1' });
+    const app = await activate(id);
+    const link = `${p.gateway.url}${app.path}`;
+    // The wake deadline (2.5 s) comes before the readiness deadline (4 s).
+    const waiting = await fetch(link);
+    expect(waiting.status).toBe(503);
+    expect(waiting.headers.get('retry-after')).toBe('10');
+    expect(await waiting.text()).toMatch(/did not start within 3 s/);
+    const failed = await settled(id, 'to fail', (a) => a.status === 'failed');
+    expect(failed.message).toMatch(/^replica r1 did not become ready: did not answer on port \d+ at \/a\/lab-trouble-never-ready\/ within 4 s; last output:/);
+    expect(failed.message).toMatch(/loading the model, this takes forever/);
+    expect(failed).toMatchObject({ desiredReplicas: 0, readyReplicas: 0 });
+    const page = await fetch(link);
+    expect(page.status).toBe(502);
+    expect(await page.text()).toMatch(/This app could not start/);
+    const logs = await call(`${p.api}/apps/${id}/logs`, { token: dana });
+    expect(logs.body.lines).toContain('[r1] app program: loading the model, this takes forever');
+    const nc = await connect({ servers: p.nats.url });
+    try {
+      const events = await waitFor('apps.app.failed', async () => {
+        const found = (await readStream(nc, 'APPS', 'apps.app.failed')).filter((e) => e.data.data.launcherId === id);
+        return found.length > 0 ? found : undefined;
+      });
+      expect(events[0]!.data.data.message).toBe(failed.message);
+    } finally {
+      await nc.close();
+    }
+  });
+
+  it('holds at most the queue limit of requests while the app wakes, and refuses the others with Retry-After', async () => {
+    const id = await appLauncher('Slow starter', { APP_START_DELAY_MS: '1500' });
+    const app = await activate(id);
+    const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(`${p.gateway.url}${app.path}`)));
+    const statuses = answers.map((r) => r.status).sort();
+    expect(statuses).toEqual([200, 200, 200, 503, 503]);
+    const refused = answers.find((r) => r.status === 503)!;
+    expect(refused.headers.get('retry-after')).toBe('5');
+    expect(await refused.text()).toMatch(/3 requests are already waiting for it to start/);
+    for (const ok of answers.filter((r) => r.status === 200)) expect(ok.headers.get('x-launchpad-activation')).toMatch(/^cold-start; waited=\d+ms$/);
+  });
+
+  it('fails an app with nothing to run, saying exactly that, and runs it once a Procfile is there', async () => {
+    const id = await appLauncher('Empty', {}, []);
+    await activate(id);
+    const failed = await settled(id, 'to fail', (a) => a.status === 'failed');
+    expect(failed.message).toBe(
+      'nothing to run: launcher "Empty" has no command, and no repository of its project has a Procfile with a "web:" line (looked in "notes"). ' +
+        'Give the launcher a command, or add a Procfile with a line such as "web: python app.py" to the repository.',
+    );
+    expect(failed.command).toBeNull();
+    // The fix: a Procfile in the repository, then activate again.
+    writeFileSync(join(notes.dir, 'Procfile'), 'web: node app.js\n');
+    writeFileSync(join(notes.dir, 'app.js'), `import(${JSON.stringify(pathToFileURL(PROGRAM).href)});\n`);
+    execFileSync('git', ['-C', notes.dir, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'add', '.']);
+    execFileSync('git', ['-C', notes.dir, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-m', 'serve it']);
+    const again = await activate(id);
+    expect(again).toMatchObject({ status: 'active', message: null });
+    const res = await fetch(`${p.gateway.url}${again.path}`);
+    expect(res.status).toBe(200);
+    expect((await res.json()).url).toBe('/');
+    expect((await status(id)).command).toEqual({ source: 'procfile', repository: 'notes', line: 'node app.js' });
+  });
+});

@@ -1,0 +1,79 @@
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, waitFor } from '../tools/testing/harness.js';
+import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+
+const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
+
+/** A burst at an app with no replica: every request answered, by no more replicas than the target and the cap allow. */
+describe('apps under a burst', () => {
+  let p: TestPlatform;
+  let dataDir: string;
+  let dana: string;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'lp-apps-scale-'));
+    p = await startPlatform(
+      {
+        apps: {
+          RUNTIME_DATA_DIR: dataDir,
+          APP_STABLE_WINDOW_MS: '3000',
+          APP_PANIC_WINDOW_MS: '1000',
+          APP_IDLE_GRACE_MS: '2000',
+          APP_SCALER_TICK_MS: '250',
+          ACTIVATOR_REPORT_INTERVAL_MS: '250',
+          APP_DRAIN_MS: '300',
+          LEADER_ELECTION_INTERVAL_MS: '500',
+        },
+      },
+      { services: ['apps'] },
+    );
+    const admin = await p.token('root', true);
+    dana = await p.token('dana');
+    expect((await call(`${p.api}/projects/701`, { method: 'PUT', token: admin, body: { path: 'lab/popular', name: 'Popular', visibility: 'public' } })).status).toBe(200);
+    expect((await call(`${p.api}/projects/701/members/dana`, { method: 'PUT', token: admin, body: { role: 'developer' } })).status).toBe(200);
+  });
+
+  afterAll(async () => {
+    if (process.env.SHOW_LOGS) console.log(p.services.apps?.logs().slice(-10000));
+    await p?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('answers 200 concurrent requests to an app at zero replicas, none dropped, with at most min(ceil(200 / target), max) replicas', async () => {
+    const launcher = await call(`${p.api}/projects/701/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name: 'Model endpoint', kind: 'app', environment: { kind: 'custom', image: 'ghcr.io/lab/model:1', port: 8000, command: [process.execPath], args: [PROGRAM] } },
+    });
+    const id = launcher.body.id as string;
+    const target = 40;
+    const max = 4;
+    const activated = await call(`${p.api}/apps/${id}/activate`, { method: 'POST', token: dana, body: { targetConcurrency: target, maxReplicas: max } });
+    expect(activated.body).toMatchObject({ status: 'active', desiredReplicas: 0 });
+    // Held open for a while each, so that the burst is still there when the scaler looks.
+    const answers = await Promise.all(
+      Array.from({ length: 200 }, async (_, i) => {
+        const res = await fetch(`${p.gateway.url}${activated.body.path}work/${i}?delay=1500`);
+        return { status: res.status, woke: res.headers.get('x-launchpad-activation'), body: res.status === 200 ? await res.json() : await res.text() };
+      }),
+    );
+    expect(answers.filter((a) => a.status !== 200)).toEqual([]);
+    expect(answers.map((a) => a.body.url).sort()).toEqual(Array.from({ length: 200 }, (_, i) => `/a/lab-popular-model-endpoint/work/${i}?delay=1500`).sort());
+    expect(answers.filter((a) => a.woke !== null).length).toBeGreaterThan(0);
+    const cap = Math.min(Math.ceil(200 / target), max);
+    const replicasThatExisted = readdirSync(dataDir).filter((d) => d.startsWith(id));
+    expect(replicasThatExisted.length).toBeGreaterThanOrEqual(1);
+    expect(replicasThatExisted.length).toBeLessThanOrEqual(cap);
+    expect(new Set(answers.map((a) => a.body.pid)).size).toBeLessThanOrEqual(cap);
+    const app = (await call(`${p.api}/apps/${id}`, { token: dana })).body;
+    expect(app.desiredReplicas).toBeLessThanOrEqual(cap);
+    // And back to zero once the burst is over.
+    await waitFor('the app to scale back to zero', async () => {
+      const s = (await call(`${p.api}/apps/${id}`, { token: dana })).body;
+      return s.desiredReplicas === 0 && s.readyReplicas === 0;
+    }, 30_000);
+    expect(readdirSync(dataDir).filter((d) => d.startsWith(id)).length).toBeLessThanOrEqual(cap);
+  });
+});
