@@ -138,6 +138,7 @@ export class AppScaler implements OnApplicationBootstrap, OnApplicationShutdown 
       { ...this.config.scaler, targetConcurrency: app.target, minReplicas: app.min, maxReplicas: app.max },
     );
     state.panicUntil = decision.panicUntil;
+    this.logger.debug({ appId: app.id, ready: app.ready, desired: app.desired, decision }, `scaler: app ${app.slug}`);
     desiredGauge.set({ app: app.id }, decision.desired);
     observedGauge.set({ app: app.id }, observed.average);
     if (decision.desired !== app.desired) {

@@ -1,0 +1,111 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT, type RunningService, startService, waitFor } from '../tools/testing/harness.js';
+import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+
+const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
+
+/** Two replicas of the apps service: both activators serve and report, one scaler decides, and the other takes over. */
+describe('two replicas of the apps service', () => {
+  let p: TestPlatform;
+  let dataDir: string;
+  let first: RunningService;
+  let second: RunningService;
+  let dana: string;
+  let path: string;
+  let launcherId: string;
+  const env: Record<string, string> = {};
+
+  const leaderMetric = async (service: RunningService) => {
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    return Number(/^launchpad_apps_scaler_leader (\d)/m.exec(metrics)?.[1]);
+  };
+  const decisions = async (service: RunningService) => {
+    const metrics = await (await fetch(`${service.url}/metrics`)).text();
+    return [...metrics.matchAll(/^launchpad_app_scaler_decisions_total\{[^}]*\} (\d+)/gm)].reduce((sum, m) => sum + Number(m[1]), 0);
+  };
+  const status = async () => (await call(`${p.api}/apps/${launcherId}`, { token: dana })).body;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'lp-apps-leader-'));
+    Object.assign(env, {
+      RUNTIME_DATA_DIR: dataDir,
+      APP_STABLE_WINDOW_MS: '2000',
+      APP_PANIC_WINDOW_MS: '1000',
+      APP_IDLE_GRACE_MS: '2000',
+      APP_SCALER_TICK_MS: '250',
+      APP_DRAIN_MS: '300',
+      ACTIVATOR_REPORT_INTERVAL_MS: '250',
+      APP_RECONCILE_INTERVAL_MS: '1000',
+      LEADER_ELECTION_INTERVAL_MS: '300',
+    });
+    p = await startPlatform({ apps: env }, { services: ['apps'] });
+    first = p.services.apps!;
+    second = await startService('apps', { DATABASE_URL: p.db.url, NATS_URL: p.nats.url, ...env });
+    const admin = await p.token('root', true);
+    dana = await p.token('dana');
+    expect((await call(`${p.api}/projects/801`, { method: 'PUT', token: admin, body: { path: 'lab/shared', name: 'Shared', visibility: 'public' } })).status).toBe(200);
+    expect((await call(`${p.api}/projects/801/members/dana`, { method: 'PUT', token: admin, body: { role: 'owner' } })).status).toBe(200);
+    const launcher = await call(`${p.api}/projects/801/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name: 'Board', kind: 'app', environment: { kind: 'custom', image: 'ghcr.io/lab/board:1', port: 8000, command: [process.execPath], args: [PROGRAM] } },
+    });
+    launcherId = launcher.body.id;
+    const activated = await call(`${p.api}/apps/${launcherId}/activate`, { method: 'POST', token: dana });
+    expect(activated.status).toBe(200);
+    path = activated.body.path;
+  });
+
+  afterAll(async () => {
+    if (process.env.SHOW_LOGS) console.log(first.logs().slice(-6000), second.logs().slice(-6000));
+    await second?.kill();
+    await p?.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  let leader: RunningService;
+  let follower: RunningService;
+
+  it('has exactly one scaler leader', async () => {
+    const [a, b] = await waitFor('one leader', async () => {
+      const both = [await leaderMetric(first), await leaderMetric(second)];
+      return both[0]! + both[1]! === 1 ? both : undefined;
+    });
+    [leader, follower] = a === 1 ? [first, second] : [second, first];
+    expect([a, b].sort()).toEqual([0, 1]);
+  });
+
+  it('serves the app through both activators, and only the leader decides its scale', async () => {
+    // A cold start through the follower's activator: its wake reaches the leader's scaler.
+    const viaFollower = await fetch(`${follower.url}${path}`);
+    expect(viaFollower.status).toBe(200);
+    expect(viaFollower.headers.get('x-launchpad-activation')).toMatch(/^cold-start/);
+    const viaLeader = await fetch(`${leader.url}${path}`);
+    expect(viaLeader.status).toBe(200);
+    expect((await viaLeader.json()).pid).toBe((await viaFollower.json()).pid);
+    // Load through the follower alone is seen by the leader's scaler (reported every 250 ms), which scales up.
+    const burst = Array.from({ length: 60 }, () => fetch(`${follower.url}${path}?delay=1500`).then((r) => r.status));
+    await waitFor('the leader to scale up for load it only heard of', async () => (await status()).desiredReplicas > 1);
+    expect(await Promise.all(burst)).toEqual(Array(60).fill(200));
+    expect(await decisions(leader)).toBeGreaterThan(0);
+    expect(await decisions(follower)).toBe(0);
+  });
+
+  it('moves the scaler to the other replica when the leader is killed, and the app keeps working', async () => {
+    await leader.kill('SIGKILL');
+    await waitFor('the other replica to lead', async () => (await leaderMetric(follower)) === 1);
+    // The replicas the dead leader started keep serving, now watched by the new leader.
+    expect((await fetch(`${follower.url}${path}`)).status).toBe(200);
+    // The new leader scales the app to zero once idle, and wakes it for the next request.
+    await waitFor('the new leader to scale the app to zero', async () => {
+      const s = await status();
+      return s.desiredReplicas === 0 && s.readyReplicas === 0;
+    }, 30_000);
+    const woken = await fetch(`${follower.url}${path}`);
+    expect(woken.status).toBe(200);
+    expect(woken.headers.get('x-launchpad-activation')).toMatch(/^cold-start/);
+    expect(await decisions(follower)).toBeGreaterThan(0);
+  });
+});
