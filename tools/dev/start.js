@@ -12,6 +12,7 @@ import { devSigningKey, devToken, ROOT, STATE_DIR } from './dev-key.js';
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/launchpad';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const GATEWAY_PORT = Number(process.env.GATEWAY_PORT ?? 8080);
+const APPS_PORT = Number(process.env.APPS_PORT ?? 3003);
 const SERVICES = [
   { name: 'environments', port: Number(process.env.ENVIRONMENTS_PORT ?? 3001) },
   // Session programs run as local processes; their files live under .launchpad/runtime/<database>,
@@ -21,9 +22,16 @@ const SERVICES = [
     port: Number(process.env.SESSIONS_PORT ?? 3002),
     env: { RUNTIME_DATA_DIR: process.env.RUNTIME_DATA_DIR ?? join(STATE_DIR, 'runtime', new URL(DATABASE_URL).pathname.slice(1) || 'launchpad', 'sessions') },
   },
+  // App replicas run as local processes too, under .launchpad/runtime/<database>/apps; the gateway
+  // passes share links (/a/<slug>/) to the activator on this service's port.
+  {
+    name: 'apps',
+    port: APPS_PORT,
+    env: { RUNTIME_DATA_DIR: process.env.APPS_RUNTIME_DATA_DIR ?? join(STATE_DIR, 'runtime', new URL(DATABASE_URL).pathname.slice(1) || 'launchpad', 'apps') },
+  },
   // GitLab webhooks and build records; set GITLAB_URL, GITLAB_API_TOKEN, BUILD_REGISTRY... to reach a real GitLab.
   { name: 'builds', port: Number(process.env.BUILDS_PORT ?? 3004) },
-  { name: 'gateway', port: GATEWAY_PORT },
+  { name: 'gateway', port: GATEWAY_PORT, env: { APPS_ACTIVATOR_URL: process.env.APPS_ACTIVATOR_URL ?? `http://127.0.0.1:${APPS_PORT}` } },
 ];
 
 const children = [];
