@@ -1,9 +1,10 @@
 import './instrument.js';
 import 'reflect-metadata';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { Logger } from 'nestjs-pino';
-import { Activator } from './activator/activator.js';
+import { Activator, isAppTraffic } from './activator/activator.js';
 import { loadAppsConfig } from './config.js';
 import { AppsModule } from './apps.module.js';
 
@@ -15,10 +16,14 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   app.disable('x-powered-by');
   const activator = app.get(Activator);
-  app.use('/a/', activator.middleware);
-  await app.listen(config.http.port, '0.0.0.0');
+  // App traffic goes straight to the activator, ahead of Express and Nest (it needs neither, and
+  // every request of every app passes here); the rest (health, metrics) is Nest's as usual.
   const server = app.getHttpServer();
+  const nest = server.listeners('request')[0] as (req: IncomingMessage, res: ServerResponse) => void;
+  server.removeAllListeners('request');
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => (isAppTraffic(req.url) ? activator.serve(req, res) : nest(req, res)));
   server.on('upgrade', activator.upgrade);
+  await app.listen(config.http.port, '0.0.0.0');
   // Streams (SSE) and slow apps: no server-side limit on how long a request may take.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;

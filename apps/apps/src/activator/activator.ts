@@ -49,6 +49,9 @@ interface Target {
   rest: string;
 }
 
+/** Whether a request is for an app (`/a/<slug>...`), rather than for the service itself. */
+export const isAppTraffic = (url: string | undefined) => url !== undefined && url.startsWith('/a/');
+
 export function parseTarget(url: string): Target | null {
   const match = /^\/a\/([^/?#]+)(.*)$/s.exec(url);
   return match ? { slug: decodeURIComponent(match[1]!), rest: match[2] ?? '' } : null;
@@ -127,11 +130,10 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
     this.agent.destroy();
   }
 
-  /** Express middleware for `/a/...`, mounted before any body parsing, so bodies stream through. */
-  readonly middleware = (req: IncomingMessage & { originalUrl?: string }, res: ServerResponse, next: () => void): void => {
-    req.url = req.originalUrl ?? req.url;
+  /** The HTTP server's handler for `/a/...` (see isAppTraffic): nothing parses the body, it streams through. */
+  readonly serve = (req: IncomingMessage, res: ServerResponse): void => {
     const target = parseTarget(req.url ?? '');
-    if (!target) return next();
+    if (!target) return sendPage(req, res, NO_APP(''));
     this.serveHttp(target, req, res).catch((error: unknown) => {
       this.logger.error({ err: error }, `activator failed on ${req.url}: ${(error as Error).message}`);
       sendPage(req, res, APP_UNAVAILABLE(target.slug, 'something went wrong in the activator', 1));

@@ -1,0 +1,145 @@
+#!/usr/bin/env node
+// `npm run bench -- apps`: what the apps service costs.
+//   (a) warm:  throughput and p50/p99 latency of the same replica of a warm app, straight to it,
+//              through the activator, and through the gateway's share link, in the same run
+//   (b) cold:  time to first byte of a request to an app at zero replicas, through the share link,
+//              minus the app program's own start-to-listen time (the same program started bare,
+//              measured in the same run): p50/p99 over 20 cold starts
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { Agent, request } from 'node:http';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { ROOT } from '../dev/dev-key.js';
+import { measure, ratio, startPlatform, summarize } from './lib.js';
+
+const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
+const REQUESTS = Number(process.env.BENCH_APP_REQUESTS ?? 5000);
+const CONCURRENCY = Number(process.env.BENCH_APP_CONCURRENCY ?? 32);
+const COLD_STARTS = Number(process.env.BENCH_APP_COLD_STARTS ?? 20);
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
+/** GET with a keep-alive agent; resolves at the first byte of the body (the answer has begun) and then reads it whole. */
+function get(url, { firstByte } = {}) {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { agent }, (res) => {
+      const chunks = [];
+      res.once('data', () => firstByte?.());
+      res.on('data', (c) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, body: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+async function ok(url) {
+  const res = await get(url);
+  if (res.status !== 200) throw new Error(`${url}: ${res.status} ${res.body.slice(0, 300)}`);
+  return res;
+}
+
+/** The program alone: spawn to first HTTP answer, polled every 5 ms. */
+async function bareStart() {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [PROGRAM], { env: { PATH: process.env.PATH, PORT: String(port) }, stdio: 'ignore' });
+  try {
+    for (;;) {
+      const answered = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false);
+      if (answered) return performance.now() - started;
+      await sleep(5);
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
+}
+
+const dataDir = mkdtempSync(join(tmpdir(), 'lp-bench-apps-'));
+const platform = await startPlatform({
+  APPS_RUNTIME_DATA_DIR: dataDir,
+  // Short windows, so that an idle app is at zero again within a couple of seconds.
+  APP_STABLE_WINDOW_MS: '1000',
+  APP_PANIC_WINDOW_MS: '500',
+  APP_IDLE_GRACE_MS: '500',
+  APP_SCALER_TICK_MS: '100',
+  APP_DRAIN_MS: '100',
+  ACTIVATOR_REPORT_INTERVAL_MS: '100',
+});
+const headers = { authorization: `Bearer ${platform.token}`, 'content-type': 'application/json' };
+const api = async (path, init = {}) => {
+  const res = await fetch(`${platform.api}${path}`, { headers, ...init });
+  const body = await res.json();
+  if (!res.ok) throw new Error(`${path}: ${res.status} ${JSON.stringify(body)}`);
+  return body;
+};
+
+try {
+  console.log(`\nApps benchmark (process runtime): ${REQUESTS} requests at ${CONCURRENCY} in flight to a warm app; ${COLD_STARTS} cold starts\n`);
+  await api('/projects/bench', { method: 'PUT', body: JSON.stringify({ path: 'bench/apps', name: 'Bench', visibility: 'public' }) });
+  const launcher = async (name) =>
+    api('/projects/bench/launchers', {
+      method: 'POST',
+      body: JSON.stringify({ name, kind: 'app', environment: { kind: 'custom', image: 'bench/app:1', port: 8000, command: [process.execPath], args: [PROGRAM] } }),
+    });
+
+  // (a) One replica, kept warm (min = max = 1), reached three ways.
+  const warm = await launcher('warm');
+  const warmApp = await api(`/apps/${warm.id}/activate`, { method: 'POST', body: JSON.stringify({ minReplicas: 1, maxReplicas: 1, targetConcurrency: 1000 }) });
+  for (let s = await api(`/apps/${warm.id}`); s.readyReplicas < 1; s = await api(`/apps/${warm.id}`)) await sleep(50);
+  const replica = readdirSync(dataDir).find((d) => d.startsWith(warm.id));
+  const { port } = JSON.parse(readFileSync(join(dataDir, replica, 'state.json'), 'utf8'));
+  const direct = `http://127.0.0.1:${port}/`;
+  const viaActivator = `http://127.0.0.1:${platform.ports.apps}${warmApp.path}`;
+  const viaGateway = `${platform.gateway}${warmApp.path}`;
+  for (const url of [direct, viaActivator, viaGateway]) for (let i = 0; i < 300; i++) await ok(url); // warm-up: JIT, sockets
+  const d = await measure('warm app, straight to the replica', REQUESTS, CONCURRENCY, () => ok(direct));
+  const a = await measure('warm app, through the activator', REQUESTS, CONCURRENCY, () => ok(viaActivator));
+  const g = await measure('warm app, through the gateway share link', REQUESTS, CONCURRENCY, () => ok(viaGateway));
+  ratio('ratio activator / direct', a, d);
+  ratio('ratio gateway + activator / direct', g, d);
+  await api(`/apps/${warm.id}/deactivate`, { method: 'POST' });
+
+  // (b) Cold starts: the program alone, then the same program woken by a request to an app at zero.
+  const bare = [];
+  for (let i = 0; i < COLD_STARTS; i++) bare.push(await bareStart());
+  const baseline = summarize('baseline: the program alone, spawn to first answer', bare);
+  const cold = await launcher('cold');
+  const coldApp = await api(`/apps/${cold.id}/activate`, { method: 'POST', body: '{}' });
+  const link = `${platform.gateway}${coldApp.path}`;
+  await ok(link); // the first start also makes the replica's directory; the rest start a stopped replica, as after idling
+  const ttfb = [];
+  const waited = [];
+  for (let i = 0; i < COLD_STARTS; i++) {
+    for (;;) {
+      const s = await api(`/apps/${cold.id}`);
+      if (s.desiredReplicas === 0 && s.readyReplicas === 0 && s.replicas.every((r) => r.phase === 'stopped')) break;
+      await sleep(50);
+    }
+    const started = performance.now();
+    let first = 0;
+    const res = await get(link, { firstByte: () => (first = performance.now()) });
+    if (res.status !== 200) throw new Error(`cold start ${i}: ${res.status} ${res.body}`);
+    ttfb.push(first - started);
+    waited.push(Number(/waited=(\d+)ms/.exec(res.headers['x-launchpad-activation'] ?? '')?.[1] ?? NaN));
+  }
+  const c = summarize('cold start: request at zero replicas to first byte', ttfb);
+  summarize('  activator wait (X-Launchpad-Activation waited=)', waited);
+  summarize('  overhead: first byte minus the program\'s own start (p50)', ttfb.map((t) => t - baseline.p50));
+  console.log(`${'ratio cold start / program start'.padEnd(54)} p50 x${(c.p50 / baseline.p50).toFixed(1)}  p99 x${(c.p99 / baseline.p99).toFixed(1)}`);
+} finally {
+  agent.destroy();
+  await platform.stop();
+  rmSync(dataDir, { recursive: true, force: true });
+}
