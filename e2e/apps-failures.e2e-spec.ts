@@ -2,14 +2,12 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { connect } from '@nats-io/transport-node';
-import { isRunning, ROOT, waitFor } from '../tools/testing/harness.js';
+import { isRunning, waitFor } from '../tools/testing/harness.js';
+import { APP_JS, appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readStream } from '../tools/testing/streams.js';
-
-const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
 
 /** What goes wrong with apps, and what a person is told: crashes, programs that never answer, full queues, nothing to run. */
 describe('apps when things go wrong', () => {
@@ -18,12 +16,9 @@ describe('apps when things go wrong', () => {
   let admin: string, dana: string;
   const notes = makeRepository('notes', { 'README.md': '# notes\n' });
 
-  const appLauncher = async (name: string, env: Record<string, string> = {}, command: string[] = [process.execPath, PROGRAM]) => {
-    const res = await call(`${p.api}/projects/601/launchers`, {
-      method: 'POST',
-      token: dana,
-      body: { name, kind: 'app', environment: { kind: 'custom', image: 'ghcr.io/lab/app:1', port: 8000, command, env } },
-    });
+  const appLauncher = async (name: string, env: Record<string, string> = {}, runs: 'program' | 'nothing' = 'program') => {
+    const environment = runs === 'program' ? appProgramEnvironment(env) : { ...appProgramEnvironment(env), command: [], args: [] };
+    const res = await call(`${p.api}/projects/601/launchers`, { method: 'POST', token: dana, body: { name, kind: 'app', environment } });
     expect(res.status).toBe(201);
     return res.body.id as string;
   };
@@ -41,21 +36,8 @@ describe('apps when things go wrong', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lp-apps-failures-'));
-    p = await startPlatform(
-      {
-        apps: {
-          RUNTIME_DATA_DIR: dataDir,
-          RUNTIME_READINESS_TIMEOUT_MS: '4000',
-          ACTIVATOR_WAKE_TIMEOUT_MS: '2500',
-          ACTIVATOR_QUEUE_LIMIT: '3',
-          APP_SCALER_TICK_MS: '250',
-          ACTIVATOR_REPORT_INTERVAL_MS: '250',
-          APP_RECONCILE_INTERVAL_MS: '1000',
-          LEADER_ELECTION_INTERVAL_MS: '500',
-        },
-      },
-      { services: ['apps'] },
-    );
+    const apps = quickAppsEnv(dataDir, { RUNTIME_READINESS_TIMEOUT_MS: '4000', ACTIVATOR_WAKE_TIMEOUT_MS: '2500', ACTIVATOR_QUEUE_LIMIT: '3' });
+    p = await startPlatform({ apps }, { services: ['apps'] });
     [admin, dana] = await Promise.all([p.token('root', true), p.token('dana')]);
     const project = await call(`${p.api}/projects/601`, {
       method: 'PUT',
@@ -134,7 +116,7 @@ describe('apps when things go wrong', () => {
   });
 
   it('fails an app with nothing to run, saying exactly that, and runs it once a Procfile is there', async () => {
-    const id = await appLauncher('Empty', {}, []);
+    const id = await appLauncher('Empty', {}, 'nothing');
     await activate(id);
     const failed = await settled(id, 'to fail', (a) => a.status === 'failed');
     expect(failed.message).toBe(
@@ -144,7 +126,7 @@ describe('apps when things go wrong', () => {
     expect(failed.command).toBeNull();
     // The fix: a Procfile in the repository, then activate again.
     writeFileSync(join(notes.dir, 'Procfile'), 'web: node app.js\n');
-    writeFileSync(join(notes.dir, 'app.js'), `import(${JSON.stringify(pathToFileURL(PROGRAM).href)});\n`);
+    writeFileSync(join(notes.dir, 'app.js'), APP_JS);
     execFileSync('git', ['-C', notes.dir, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'add', '.']);
     execFileSync('git', ['-C', notes.dir, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-m', 'serve it']);
     const again = await activate(id);

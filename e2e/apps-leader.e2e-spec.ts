@@ -1,10 +1,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, type RunningService, startService, waitFor } from '../tools/testing/harness.js';
+import { type RunningService, startService, waitFor } from '../tools/testing/harness.js';
+import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
-
-const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
 
 /** Two replicas of the apps service: both activators serve and report, one scaler decides, and the other takes over. */
 describe('two replicas of the apps service', () => {
@@ -29,17 +28,7 @@ describe('two replicas of the apps service', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lp-apps-leader-'));
-    Object.assign(env, {
-      RUNTIME_DATA_DIR: dataDir,
-      APP_STABLE_WINDOW_MS: '2000',
-      APP_PANIC_WINDOW_MS: '1000',
-      APP_IDLE_GRACE_MS: '2000',
-      APP_SCALER_TICK_MS: '250',
-      APP_DRAIN_MS: '300',
-      ACTIVATOR_REPORT_INTERVAL_MS: '250',
-      APP_RECONCILE_INTERVAL_MS: '1000',
-      LEADER_ELECTION_INTERVAL_MS: '300',
-    });
+    Object.assign(env, quickAppsEnv(dataDir, { LEADER_ELECTION_INTERVAL_MS: '300' }));
     p = await startPlatform({ apps: env }, { services: ['apps'] });
     first = p.services.apps!;
     second = await startService('apps', { DATABASE_URL: p.db.url, NATS_URL: p.nats.url, ...env });
@@ -50,7 +39,7 @@ describe('two replicas of the apps service', () => {
     const launcher = await call(`${p.api}/projects/801/launchers`, {
       method: 'POST',
       token: dana,
-      body: { name: 'Board', kind: 'app', environment: { kind: 'custom', image: 'ghcr.io/lab/board:1', port: 8000, command: [process.execPath], args: [PROGRAM] } },
+      body: { name: 'Board', kind: 'app', environment: appProgramEnvironment() },
     });
     launcherId = launcher.body.id;
     const activated = await call(`${p.api}/apps/${launcherId}/activate`, { method: 'POST', token: dana });

@@ -1,10 +1,9 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT, waitFor } from '../tools/testing/harness.js';
+import { waitFor } from '../tools/testing/harness.js';
+import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
-
-const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
 
 /** A burst at an app with no replica: every request answered, by no more replicas than the target and the cap allow. */
 describe('apps under a burst', () => {
@@ -14,21 +13,7 @@ describe('apps under a burst', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lp-apps-scale-'));
-    p = await startPlatform(
-      {
-        apps: {
-          RUNTIME_DATA_DIR: dataDir,
-          APP_STABLE_WINDOW_MS: '3000',
-          APP_PANIC_WINDOW_MS: '1000',
-          APP_IDLE_GRACE_MS: '2000',
-          APP_SCALER_TICK_MS: '250',
-          ACTIVATOR_REPORT_INTERVAL_MS: '250',
-          APP_DRAIN_MS: '300',
-          LEADER_ELECTION_INTERVAL_MS: '500',
-        },
-      },
-      { services: ['apps'] },
-    );
+    p = await startPlatform({ apps: quickAppsEnv(dataDir, { APP_STABLE_WINDOW_MS: '3000' }) }, { services: ['apps'] });
     const admin = await p.token('root', true);
     dana = await p.token('dana');
     expect((await call(`${p.api}/projects/701`, { method: 'PUT', token: admin, body: { path: 'lab/popular', name: 'Popular', visibility: 'public' } })).status).toBe(200);
@@ -45,7 +30,7 @@ describe('apps under a burst', () => {
     const launcher = await call(`${p.api}/projects/701/launchers`, {
       method: 'POST',
       token: dana,
-      body: { name: 'Model endpoint', kind: 'app', environment: { kind: 'custom', image: 'ghcr.io/lab/model:1', port: 8000, command: [process.execPath], args: [PROGRAM] } },
+      body: { name: 'Model endpoint', kind: 'app', environment: appProgramEnvironment() },
     });
     const id = launcher.body.id as string;
     const target = 40;

@@ -1,16 +1,14 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { connect } from '@nats-io/transport-node';
 import WebSocket from 'ws';
-import { isRunning, ROOT, waitFor } from '../tools/testing/harness.js';
+import { isRunning, waitFor } from '../tools/testing/harness.js';
+import { APP_JS, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readSse } from '../tools/testing/sse.js';
 import { readStream } from '../tools/testing/streams.js';
-
-const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
 
 /**
  * An app as a new user meets it: its code in a project repository with a Procfile, activated by a
@@ -25,29 +23,14 @@ describe('apps through the gateway', () => {
   let link: string;
   const repo = makeRepository('study', {
     Procfile: '# how Heroku would run it\nweb: node app.js\nworker: node worker.js\n',
-    'app.js': `import(${JSON.stringify(pathToFileURL(PROGRAM).href)});\n`,
+    'app.js': APP_JS,
   });
 
   const app = async () => (await call(`${p.api}/apps/${launcherId}`, { token: dana })).body;
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lp-apps-'));
-    p = await startPlatform(
-      {
-        apps: {
-          RUNTIME_DATA_DIR: dataDir,
-          APP_STABLE_WINDOW_MS: '2000',
-          APP_PANIC_WINDOW_MS: '1000',
-          APP_IDLE_GRACE_MS: '2000',
-          APP_SCALER_TICK_MS: '250',
-          APP_DRAIN_MS: '300',
-          ACTIVATOR_REPORT_INTERVAL_MS: '250',
-          APP_RECONCILE_INTERVAL_MS: '1000',
-          LEADER_ELECTION_INTERVAL_MS: '500',
-        },
-      },
-      { services: ['apps'] },
-    );
+    p = await startPlatform({ apps: quickAppsEnv(dataDir) }, { services: ['apps'] });
     [admin, dana, eve] = await Promise.all([p.token('root', true), p.token('dana'), p.token('eve')]);
     const project = await call(`${p.api}/projects/501`, {
       method: 'PUT',

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { type FileHandle, open } from 'node:fs/promises';
 
 const CHUNK_BYTES = 64 * 1024;
 const NEWLINE = 0x0a;
@@ -22,13 +22,8 @@ export async function tailFile(path: string, count: number, maxBytes = 4 * 1024 
 
 /** `tailFile`, with the file's size when it was read: where a follower goes on from. */
 export async function tailFileAt(path: string, count: number, maxBytes = 4 * 1024 * 1024): Promise<{ lines: string[]; size: number }> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], size: 0 };
-    throw error;
-  }
+  const handle = await openIfExists(path);
+  if (!handle) return { lines: [], size: 0 };
   try {
     const size = (await handle.stat()).size;
     if (count <= 0) return { lines: [], size };
@@ -60,13 +55,8 @@ export async function tailFileAt(path: string, count: number, maxBytes = 4 * 102
  * returned once it ends). A file now shorter than `offset` was replaced: it is read from its start.
  */
 export async function linesAfter(path: string, offset: number, maxBytes = 256 * 1024): Promise<{ lines: string[]; next: number }> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lines: [], next: 0 };
-    throw error;
-  }
+  const handle = await openIfExists(path);
+  if (!handle) return { lines: [], next: 0 };
   try {
     const size = (await handle.stat()).size;
     const from = size < offset ? 0 : offset;
@@ -81,5 +71,15 @@ export async function linesAfter(path: string, offset: number, maxBytes = 256 * 
     return { lines: lastLines(complete.toString('utf8'), Number.MAX_SAFE_INTEGER), next: from + complete.length };
   } finally {
     await handle.close();
+  }
+}
+
+/** A missing file (a workload that never wrote output) has nothing to read: null. */
+async function openIfExists(path: string): Promise<FileHandle | null> {
+  try {
+    return await open(path, 'r');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw error;
   }
 }
