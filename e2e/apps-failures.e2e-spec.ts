@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { isRunning, waitFor } from '../tools/testing/harness.js';
-import { APP_JS, appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
+import { APP_JS, appProgramEnvironment, killWorkloads, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readStream } from '../tools/testing/streams.js';
@@ -51,6 +51,7 @@ describe('apps when things go wrong', () => {
   afterAll(async () => {
     if (process.env.SHOW_LOGS) console.log(p.services.apps?.logs().slice(-10000));
     await p?.stop();
+    killWorkloads(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(join(notes.dir, '..'), { recursive: true, force: true });
   });

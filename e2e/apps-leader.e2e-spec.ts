@@ -2,7 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type RunningService, startService, waitFor } from '../tools/testing/harness.js';
-import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
+import { appProgramEnvironment, killWorkloads, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 
 /** Two replicas of the apps service: both activators serve and report, one scaler decides, and the other takes over. */
@@ -51,6 +51,7 @@ describe('two replicas of the apps service', () => {
     if (process.env.SHOW_LOGS) console.log(first.logs().slice(-6000), second.logs().slice(-6000));
     await second?.kill();
     await p?.stop();
+    killWorkloads(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

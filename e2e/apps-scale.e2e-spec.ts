@@ -2,7 +2,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { waitFor } from '../tools/testing/harness.js';
-import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
+import { appProgramEnvironment, killWorkloads, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 
 /** A burst at an app with no replica: every request answered, by no more replicas than the target and the cap allow. */
@@ -23,6 +23,7 @@ describe('apps under a burst', () => {
   afterAll(async () => {
     if (process.env.SHOW_LOGS) console.log(p.services.apps?.logs().slice(-10000));
     await p?.stop();
+    killWorkloads(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import WebSocket from 'ws';
 import { isRunning, waitFor } from '../tools/testing/harness.js';
-import { APP_JS, quickAppsEnv } from '../tools/testing/programs/apps.js';
+import { APP_JS, killWorkloads, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readSse } from '../tools/testing/sse.js';
@@ -51,6 +51,7 @@ describe('apps through the gateway', () => {
   afterAll(async () => {
     if (process.env.SHOW_LOGS) console.log(p.services.apps?.logs().slice(-10000), p.gateway.logs().slice(-3000));
     await p?.stop();
+    killWorkloads(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(join(repo.dir, '..'), { recursive: true, force: true });
   });

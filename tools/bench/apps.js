@@ -142,5 +142,14 @@ try {
 } finally {
   agent.destroy();
   await platform.stop();
+  // Replicas outlive the apps service by design (a restart adopts them): end the ones this run started.
+  for (const id of readdirSync(dataDir)) {
+    try {
+      const { pid } = JSON.parse(readFileSync(join(dataDir, id, 'state.json'), 'utf8'));
+      if (pid) process.kill(-pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+  }
   rmSync(dataDir, { recursive: true, force: true });
 }
