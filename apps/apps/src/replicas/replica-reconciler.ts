@@ -11,7 +11,7 @@ import { APP_RUNTIME, APPS_CONFIG, type AppsConfig } from '../config.js';
 import { CommandResolver } from '../procfile/command-resolver.js';
 import { Routes } from '../routing/route-source.js';
 import { Leadership } from './leadership.js';
-import { planReplicas, type ReplicaAction, replicaLabel } from './replica-plan.js';
+import { parseReplicaId, planReplicas, type ReplicaAction, replicaLabel } from './replica-plan.js';
 
 const actions = counter('launchpad_app_replica_actions_total', 'Steps the replica reconciler took', ['action']);
 
@@ -142,7 +142,11 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
         }
       }
       if (row && row.status === 'active' && !sameList(row.endpoints, plan.endpoints)) await this.setEndpoints(row, plan.endpoints);
-      for (const id of this.draining.keys()) if (!workloads.some((w) => w.id === id && w.phase !== 'stopped')) this.draining.delete(id);
+      // A replica wanted again is no longer draining; one that stopped is done draining.
+      for (const id of plan.running) this.draining.delete(id);
+      for (const id of this.draining.keys()) {
+        if (parseReplicaId(id)?.appId === appId && !workloads.some((w) => w.id === id && w.phase !== 'stopped')) this.draining.delete(id);
+      }
       if (plan.actions.length === 0) return;
       for (const action of plan.actions) {
         actions.inc({ action: action.kind });
