@@ -1,0 +1,42 @@
+import { rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { makeRepository } from '../../../../tools/testing/programs/make-repository.js';
+import type { AppRunSpec } from '../apps/app.entity.js';
+import type { AppsConfig } from '../config.js';
+import { CommandResolver } from './command-resolver.js';
+import { ProcfileReader } from './procfile-reader.js';
+
+const config = { replicas: { procfileTimeoutMs: 30_000 } } as AppsConfig;
+const spec = (over: Partial<AppRunSpec>): AppRunSpec => ({ image: 'i', command: [], args: [], env: {}, port: 8000, defaultUrl: '/', workingDirectory: '/work', repositories: [], ...over });
+
+describe('CommandResolver with real git repositories', () => {
+  const docs = makeRepository('docs', { 'README.md': '# docs\n', Procfile: 'worker: python work.py\n' });
+  const site = makeRepository('site', { Procfile: 'web: python -m http.server $PORT\n' });
+  const resolver = new CommandResolver(new ProcfileReader(config));
+  afterAll(() => {
+    for (const repo of [docs, site]) rmSync(join(repo.dir, '..'), { recursive: true, force: true });
+  });
+
+  it('takes the launcher’s own command first, served under its base URL', async () => {
+    const resolution = await resolver.resolve({ name: 'App', spec: spec({ command: ['streamlit'], args: ['run', 'app.py'], repositories: [{ name: 'site', url: site.url }] }) });
+    expect(resolution).toEqual({ kind: 'resolved', command: { source: 'launcher', repository: null, line: 'streamlit run app.py', command: ['streamlit'], args: ['run', 'app.py'], stripPrefix: false } });
+  });
+
+  it('else reads the web line of the first repository whose Procfile has one', async () => {
+    const resolution = await resolver.resolve({ name: 'App', spec: spec({ repositories: [{ name: 'docs', url: docs.url }, { name: 'site', url: site.url }] }) });
+    expect(resolution).toMatchObject({ kind: 'resolved', command: { source: 'procfile', repository: 'site', line: 'python -m http.server $PORT', command: ['sh'], stripPrefix: true } });
+  });
+
+  it('says there is nothing to run, naming where it looked', async () => {
+    expect(await resolver.resolve({ name: 'App', spec: spec({ repositories: [{ name: 'docs', url: docs.url }] }) })).toEqual({
+      kind: 'failed',
+      message: expect.stringMatching(/^nothing to run: launcher "App" has no command, and no repository of its project has a Procfile with a "web:" line \(looked in "docs"\)/),
+    });
+    expect(await resolver.resolve({ name: 'App', spec: spec({}) })).toMatchObject({ kind: 'failed', message: expect.stringMatching(/its project has no repository to look for a Procfile in/) });
+  });
+
+  it('says which repository could not be read', async () => {
+    const resolution = await resolver.resolve({ name: 'App', spec: spec({ repositories: [{ name: 'gone', url: 'file:///nonexistent/repo.git' }] }) });
+    expect(resolution).toMatchObject({ kind: 'failed', message: expect.stringMatching(/^looking for a Procfile: could not clone repository "gone" \(file:\/\/\/nonexistent\/repo\.git\): /) });
+  });
+});
