@@ -288,7 +288,8 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
     if (error instanceof PageError) return error.page(route.slug);
     if (error instanceof QueueFullError) return APP_UNAVAILABLE(route.slug, `${error.limit} requests are already waiting for it to start`, 5);
     if (error instanceof WakeTimeoutError) return APP_UNAVAILABLE(route.slug, `it did not start within ${Math.round(error.timeoutMs / 1000)} s`, 10);
-    throw error;
+    this.logger.error({ err: error }, `could not find a replica of app ${route.slug}: ${(error as Error).message}`);
+    return APP_UNAVAILABLE(route.slug, 'something went wrong in the activator', 1);
   }
 
   /** The app sees neither the gateway's word on the caller nor, when served at its root, the share link prefix. */
