@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningService, startService, waitFor } from '../tools/testing/harness.js';
-import { appProgramEnvironment, killWorkloads, quickAppsEnv } from '../tools/testing/programs/apps.js';
+import { killWorkloads, type RunningService, startService, waitFor } from '../tools/testing/harness.js';
+import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 
 /** Two replicas of the apps service: both activators serve and report, one scaler decides, and the other takes over. */

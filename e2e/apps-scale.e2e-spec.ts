@@ -1,8 +1,8 @@
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { waitFor } from '../tools/testing/harness.js';
-import { appProgramEnvironment, killWorkloads, quickAppsEnv } from '../tools/testing/programs/apps.js';
+import { killWorkloads, waitFor } from '../tools/testing/harness.js';
+import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 
 /** A burst at an app with no replica: every request answered, by no more replicas than the target and the cap allow. */

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { SignJWT } from 'jose';
 import { devSigningKey } from '../tools/dev/dev-key.js';
+import { killWorkloads } from '../tools/testing/harness.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 
 /**
@@ -37,6 +38,7 @@ describe('bad input through the gateway', () => {
 
   afterAll(async () => {
     await p?.stop();
+    killWorkloads(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

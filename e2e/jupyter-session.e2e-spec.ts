@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import WebSocket from 'ws';
-import { waitFor } from '../tools/testing/harness.js';
+import { killWorkloads, waitFor } from '../tools/testing/harness.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 
 function jupyterInstalled(): boolean {
@@ -40,7 +40,10 @@ describe('a Jupyter session from the default environment', () => {
 
   afterAll(async () => {
     await p?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir) {
+      killWorkloads(dataDir);
+      rmSync(dataDir, { recursive: true, force: true });
+    }
   });
 
   it('starts, opens through the gateway, runs code on a kernel, hibernates, resumes and is deleted', async () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readlinkSync, rmSync } from 'node
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { isRunning, ROOT, startService, type RunningService, waitFor } from '../tools/testing/harness.js';
+import { isRunning, killWorkloads, ROOT, type RunningService, startService, waitFor } from '../tools/testing/harness.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readSse } from '../tools/testing/sse.js';
@@ -101,6 +101,7 @@ describe('the session reconciler converges', () => {
   afterAll(async () => {
     await second?.kill();
     await p?.stop();
+    killWorkloads(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pipelineHook } from '../tools/testing/gitlab.js';
-import { ROOT, waitFor } from '../tools/testing/harness.js';
+import { killWorkloads, ROOT, waitFor } from '../tools/testing/harness.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readSse } from '../tools/testing/sse.js';
 
@@ -55,6 +55,7 @@ describe('sessions of launchers made from code', () => {
 
   afterAll(async () => {
     await p?.stop();
+    killWorkloads(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
   });
 

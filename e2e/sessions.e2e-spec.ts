@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import pg from 'pg';
-import { isRunning, ROOT, waitFor } from '../tools/testing/harness.js';
+import { isRunning, killWorkloads, ROOT, waitFor } from '../tools/testing/harness.js';
 import { readStream } from '../tools/testing/streams.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
@@ -59,6 +59,7 @@ describe('sessions through the gateway', () => {
   afterAll(async () => {
     if (process.env.SHOW_LOGS) console.log(p.services.sessions?.logs().slice(-8000), p.gateway.logs().slice(-4000));
     await p?.stop();
+    killWorkloads(dataDir);
     rmSync(dataDir, { recursive: true, force: true });
     rmSync(join(repo.dir, '..'), { recursive: true, force: true });
   });
@@ -276,6 +277,16 @@ describe('sessions through the gateway', () => {
     } finally {
       await db.end();
     }
+  });
+
+  it('stops and deletes the sessions of a launcher that is deleted', async () => {
+    const id = await customLauncher('Short-lived');
+    const started = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id } });
+    await settled(started.body.id, dana, ['running']);
+    const { pid } = await (await fetch(`${p.gateway.url}/sessions/${started.body.id}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    expect((await call(`${p.api}/launchers/${id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await waitFor('the session to go with its launcher', async () => (await call(`${p.api}/sessions/${started.body.id}`, { token: dana })).status === 404);
+    expect(isRunning(pid)).toBe(false);
   });
 
   it('deletes a session: its process and its files go, and the launcher can be started afresh', async () => {

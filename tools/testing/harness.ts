@@ -5,7 +5,7 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
@@ -184,5 +184,27 @@ export function isRunning(pid: number): boolean {
     return state !== 'Z' && state !== 'X';
   } catch {
     return false;
+  }
+}
+
+/**
+ * Ends every program the process runtime started under `dataDir` (each leads its own process
+ * group), once the platform is stopped: sessions and app replicas outlive their service by design.
+ */
+export function killWorkloads(dataDir: string): void {
+  let entries;
+  try {
+    entries = readdirSync(dataDir, { withFileTypes: true });
+  } catch {
+    return;
+  }
+  for (const entry of entries) {
+    if (!entry.isDirectory()) continue;
+    try {
+      const { pid } = JSON.parse(readFileSync(join(dataDir, entry.name, 'state.json'), 'utf8')) as { pid: number | null };
+      if (pid) process.kill(-pid, 'SIGKILL');
+    } catch {
+      // no state, or the group is gone already
+    }
   }
 }

@@ -3,10 +3,8 @@ import { DEADLETTER_STREAM, ENVIRONMENTS_STREAM, SESSIONS_STREAM } from '@launch
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
 import { PersistenceModule } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
-import { CatalogueService } from './catalogue/catalogue.service.js';
-import { CatalogueProjection } from './catalogue/catalogue.projection.js';
-import { LauncherView, MemberView, ProjectView } from './catalogue/catalogue.entity.js';
-import { CreateCatalogue1764000001200 } from './catalogue/migrations/1764000001200-CreateCatalogue.js';
+import { catalogueEntities, catalogueProviders, CreateCatalogue1764000000100 } from '@launchpad/catalogue';
+import { SessionsCatalogueHooks } from './catalogue/sessions-catalogue.hooks.js';
 import type { SessionsConfig } from './config.js';
 import { ImageBuildGate } from './reconciler/image-build-gate.js';
 import { sessionRuntimeProvider } from './reconciler/runtime.provider.js';
@@ -27,16 +25,14 @@ export const sessionsEntities = [
   ResourcePoolEntity,
   ResourceClassEntity,
   ResourcePoolUserEntity,
-  LauncherView,
-  ProjectView,
-  MemberView,
+  ...catalogueEntities,
   SessionEntity,
   SessionProgressEntity,
 ];
 export const sessionsMigrations = [
   CreateMessagingTables1764000000000,
+  CreateCatalogue1764000000100,
   CreateResourcePools1764000001100,
-  CreateCatalogue1764000001200,
   CreateSessions1764000001300,
 ];
 
@@ -71,8 +67,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         { provide: SESSIONS_CULLING, useValue: config.culling },
         sessionRuntimeProvider,
         ResourcePoolsService,
-        CatalogueService,
-        CatalogueProjection,
+        ...catalogueProviders({ service: 'sessions' }, SessionsCatalogueHooks),
         SessionTransitions,
         SessionsService,
         SessionActivitySubscriber,

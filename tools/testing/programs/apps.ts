@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { ROOT } from '../harness.js';
@@ -33,20 +32,4 @@ export function quickAppsEnv(dataDir: string, overrides: Record<string, string> 
     LEADER_ELECTION_INTERVAL_MS: '500',
     ...overrides,
   };
-}
-
-/**
- * Ends every program the process runtime started under `dataDir` (each is the leader of its own
- * process group), after the platform is stopped: replicas outlive the apps service by design.
- */
-export function killWorkloads(dataDir: string): void {
-  for (const entry of readdirSync(dataDir, { withFileTypes: true })) {
-    if (!entry.isDirectory()) continue;
-    try {
-      const { pid } = JSON.parse(readFileSync(join(dataDir, entry.name, 'state.json'), 'utf8')) as { pid: number | null };
-      if (pid) process.kill(-pid, 'SIGKILL');
-    } catch {
-      // no state, or the group is gone already
-    }
-  }
 }

@@ -12,11 +12,11 @@ import {
   SessionsErrorCode,
   type updateSessionInputSchema,
 } from '@launchpad/contracts';
+import { CatalogueService } from '@launchpad/catalogue';
 import { OutboxWriter, RpcClient } from '@launchpad/messaging';
 import type { Runtime } from '@launchpad/runtime';
 import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
 import type { z } from 'zod';
-import { CatalogueService } from '../catalogue/catalogue.service.js';
 import { ResourcePoolsService } from '../resource-pools/resource-pools.service.js';
 import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './session.entity.js';
 import { SessionTransitions } from './session-transitions.js';
