@@ -5,29 +5,17 @@
 //   (b) cold:  time to first byte of a request to an app at zero replicas, through the share link,
 //              minus the app program's own start-to-listen time (the same program started bare,
 //              measured in the same run): p50/p99 over 20 cold starts
-import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ROOT } from '../dev/dev-key.js';
-import { measure, ratio, startPlatform, summarize } from './lib.js';
+import { bareStart as bareStartOf, measure, ratio, sleep, startPlatform, summarize } from './lib.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
 const REQUESTS = Number(process.env.BENCH_APP_REQUESTS ?? 5000);
 const CONCURRENCY = Number(process.env.BENCH_APP_CONCURRENCY ?? 32);
 const COLD_STARTS = Number(process.env.BENCH_APP_COLD_STARTS ?? 20);
-
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
 /** GET with a keep-alive agent; resolves at the first byte of the body (the answer has begun) and then reads it whole. */
@@ -51,20 +39,7 @@ async function ok(url) {
 }
 
 /** The program alone: spawn to first HTTP answer, polled every 5 ms. */
-async function bareStart() {
-  const port = await freePort();
-  const started = performance.now();
-  const child = spawn(process.execPath, [PROGRAM], { env: { PATH: process.env.PATH, PORT: String(port) }, stdio: 'ignore' });
-  try {
-    for (;;) {
-      const answered = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false);
-      if (answered) return performance.now() - started;
-      await sleep(5);
-    }
-  } finally {
-    child.kill('SIGKILL');
-  }
-}
+const bareStart = () => bareStartOf(PROGRAM, (port) => ({ PORT: String(port) }));
 
 const dataDir = mkdtempSync(join(tmpdir(), 'lp-bench-apps-'));
 const platform = await startPlatform({

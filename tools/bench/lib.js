@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { connect as tcpConnect } from 'node:net';
+import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -36,6 +36,36 @@ export async function startNats(port) {
       rmSync(store, { recursive: true, force: true });
     },
   };
+}
+
+export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+export const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer();
+    s.listen(0, '127.0.0.1', () => {
+      const { port } = s.address();
+      s.close(() => resolve(port));
+    });
+  });
+
+/**
+ * A program's own start-to-listen time: spawned bare (no platform) with `env(port)`, until its
+ * first 2xx answer at `path`, polled every 5 ms. The baseline a launch's overhead is measured against.
+ */
+export async function bareStart(program, env, path = '/') {
+  const port = await freePort();
+  const started = performance.now();
+  const child = spawn(process.execPath, [program], { env: { PATH: process.env.PATH, ...env(port) }, stdio: 'ignore' });
+  try {
+    for (;;) {
+      const answered = await fetch(`http://127.0.0.1:${port}${path}`).then((r) => r.ok, () => false);
+      if (answered) return performance.now() - started;
+      await sleep(5);
+    }
+  } finally {
+    child.kill('SIGKILL');
+  }
 }
 
 export const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];

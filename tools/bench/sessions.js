@@ -5,45 +5,20 @@
 //                    concurrent launches, on the process runtime
 //   memory:          the sessions service's resident memory with 1,000 sessions in its tables,
 //                    beside the same process before they were added
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { devSigningKey, devToken, ROOT } from '../dev/dev-key.js';
-import { startPlatform, summarize } from './lib.js';
+import { bareStart as bareStartOf, sleep, startPlatform, summarize } from './lib.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
 const SEQUENTIAL = Number(process.env.BENCH_SESSION_LAUNCHES ?? 20);
 const CONCURRENT = Number(process.env.BENCH_SESSION_CONCURRENCY ?? 50);
 const TABLE_ROWS = Number(process.env.BENCH_SESSION_ROWS ?? 1000);
 
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const freePort = () =>
-  new Promise((resolve) => {
-    const s = createServer();
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address();
-      s.close(() => resolve(port));
-    });
-  });
-
-/** The program alone: spawn to first HTTP answer, polled as tightly as is sensible (5 ms). */
-async function bareStart() {
-  const port = await freePort();
-  const started = performance.now();
-  const child = spawn(process.execPath, [PROGRAM], { env: { PATH: process.env.PATH, LAUNCHPAD_PORT: String(port), LAUNCHPAD_BASE_URL: '/' }, stdio: 'ignore' });
-  try {
-    for (;;) {
-      const ok = await fetch(`http://127.0.0.1:${port}/`).then((r) => r.ok, () => false);
-      if (ok) return performance.now() - started;
-      await sleep(5);
-    }
-  } finally {
-    child.kill('SIGKILL');
-  }
-}
+/** The program alone: spawn to first HTTP answer. */
+const bareStart = () => bareStartOf(PROGRAM, (port) => ({ LAUNCHPAD_PORT: String(port), LAUNCHPAD_BASE_URL: '/' }));
 
 const dataDir = mkdtempSync(join(tmpdir(), 'lp-bench-sessions-'));
 const platform = await startPlatform({ RUNTIME_DATA_DIR: dataDir, DEFAULT_POOL_QUOTA_CPU: '100000', DEFAULT_POOL_QUOTA_MEMORY_GB: '100000' });

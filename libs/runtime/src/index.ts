@@ -1,2 +1,3 @@
 export * from './runtime.js';
 export * from './process/process-runtime.js';
+export * from './reconcile-queue.js';

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { APP_ROUTE_SUBJECT, appFailedV1 } from '@launchpad/contracts';
 import { jsonOf, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
-import type { Runtime, WorkloadSpec } from '@launchpad/runtime';
+import { ReconcileQueue, type Runtime, type WorkloadSpec } from '@launchpad/runtime';
 import { counter, HealthRegistry } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
 import { AppEntity } from '../apps/app.entity.js';
@@ -28,8 +28,10 @@ const MAX_STEPS_PER_WAKE = 10;
 @Injectable()
 export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReplicaReconciler.name);
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly again = new Set<string>();
+  private readonly queue = new ReconcileQueue(
+    (appId) => this.reconcile(appId),
+    (appId, error) => this.logger.error({ err: error, appId }, `reconciling app ${appId} failed: ${(error as Error).message}`),
+  );
   /** Replicas this replica's runtime was handed since it became leader, so that it watches them. */
   private readonly handedOver = new Set<string>();
   /** Replicas out of rotation, and since when: stopped once the drain time is over. */
@@ -81,25 +83,15 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
     clearInterval(this.timer);
     this.subscription?.unsubscribe();
     this.unwatch?.();
-    await Promise.allSettled([...this.inFlight.values()]);
+    await this.queue.settle();
     // Replicas keep running while this service restarts; the next leader adopts them.
     await this.runtime.close();
   }
 
-  /** Reconciles one app soon; a wake for an app being reconciled runs once more after it. */
+  /** Reconciles one app soon (only on the leader); see ReconcileQueue. */
   wake(appId: string): void {
     if (this.closed || !this.leadership.isLeader) return;
-    if (this.inFlight.has(appId)) {
-      this.again.add(appId);
-      return;
-    }
-    const run = this.reconcile(appId)
-      .catch((error: unknown) => this.logger.error({ err: error, appId }, `reconciling app ${appId} failed: ${(error as Error).message}`))
-      .finally(() => {
-        this.inFlight.delete(appId);
-        if (this.again.delete(appId)) this.wake(appId);
-      });
-    this.inFlight.set(appId, run);
+    this.queue.wake(appId);
   }
 
   /** Every app, and every app's workload whose app is gone. */

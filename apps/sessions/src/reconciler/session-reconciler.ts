@@ -3,7 +3,7 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { sessionStartingV1, sessionStoppingV1 } from '@launchpad/contracts';
 import { eventDataId, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
 import { LeaderElection } from '@launchpad/persistence';
-import type { Runtime, WorkloadSpec, WorkloadStatus } from '@launchpad/runtime';
+import { ReconcileQueue, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
 import { counter, gauge, HealthRegistry } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
 import type { SessionsConfig } from '../config.js';
@@ -32,8 +32,10 @@ const MAX_STEPS_PER_WAKE = 8;
 export class SessionReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SessionReconciler.name);
   private readonly leader: LeaderElection;
-  private readonly inFlight = new Map<string, Promise<void>>();
-  private readonly again = new Set<string>();
+  private readonly queue = new ReconcileQueue(
+    (id) => this.reconcile(id),
+    (id, error) => this.logger.error({ err: error, sessionId: id }, `reconciling session ${id} failed: ${(error as Error).message}`),
+  );
   /** Workloads this replica has handed to its runtime since it became leader, so that its runtime watches them. */
   private readonly handedOver = new Set<string>();
   private subscriptions: Subscription[] = [];
@@ -104,26 +106,16 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     clearInterval(this.timer);
     for (const sub of this.subscriptions) sub.unsubscribe();
     this.unwatch?.();
-    await Promise.allSettled([...this.inFlight.values()]);
+    await this.queue.settle();
     await this.leader.stop();
     // Sessions keep running while this replica restarts; the next leader adopts them.
     await this.runtime.close();
   }
 
-  /** Reconciles one session soon; wakes for a session already being reconciled run once more after it. */
+  /** Reconciles one session soon (only on the leader); see ReconcileQueue. */
   wake(id: string): void {
     if (this.closed || !this.leader.isLeader) return;
-    if (this.inFlight.has(id)) {
-      this.again.add(id);
-      return;
-    }
-    const run = this.reconcile(id)
-      .catch((error: unknown) => this.logger.error({ err: error, sessionId: id }, `reconciling session ${id} failed: ${(error as Error).message}`))
-      .finally(() => {
-        this.inFlight.delete(id);
-        if (this.again.delete(id)) this.wake(id);
-      });
-    this.inFlight.set(id, run);
+    this.queue.wake(id);
   }
 
   private async wakeWaitingForImages(): Promise<void> {
