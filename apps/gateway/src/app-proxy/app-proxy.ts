@@ -3,12 +3,12 @@ import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CALLER_HEADER, CommonErrorCode, DomainError, type Principal } from '@launchpad/contracts';
 import { counter } from '@launchpad/telemetry';
-import { parseCookie, stringifySetCookie } from 'cookie';
+import { parseCookie } from 'cookie';
 import type { NextFunction, Request, Response } from 'express';
 import { createProxyServer } from 'http-proxy-3';
-import { decodeJwt } from 'jose';
 import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
+import { credentialCookie, redirectWithoutToken, stripCredentials } from '../http/credentials.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
 export const APP_COOKIE = 'launchpad_app';
@@ -92,9 +92,8 @@ export class AppProxy implements OnApplicationShutdown {
     if (token) {
       // A link with a token once: keep it in a cookie for this app only, and out of the address bar.
       await this.verifier.verify(`Bearer ${token}`);
-      url.searchParams.delete(TOKEN_PARAM);
-      res.setHeader('Set-Cookie', this.cookieFor(slug, token));
-      res.redirect(303, `${url.pathname}${url.search}`);
+      res.setHeader('Set-Cookie', credentialCookie(APP_COOKIE, token, `/a/${slug}/`, this.config.http.publicUrl.startsWith('https:')));
+      res.redirect(303, redirectWithoutToken(url, TOKEN_PARAM, `/a/${slug}/`));
       return;
     }
     const caller = await this.authenticate(req);
@@ -115,22 +114,6 @@ export class AppProxy implements OnApplicationShutdown {
     if (!cookie) return null;
     return this.verifier.verify(`Bearer ${cookie}`).catch(() => null);
   }
-
-  private cookieFor(slug: string, token: string): string {
-    let exp: number | undefined;
-    try {
-      exp = decodeJwt(token).exp;
-    } catch {
-      exp = undefined;
-    }
-    return stringifySetCookie(APP_COOKIE, token, {
-      path: `/a/${slug}/`,
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.config.http.publicUrl.startsWith('https:'),
-      ...(exp ? { maxAge: Math.max(0, exp - Math.floor(Date.now() / 1000)) } : {}),
-    });
-  }
 }
 
 /**
@@ -141,14 +124,5 @@ export class AppProxy implements OnApplicationShutdown {
 function prepare(req: IncomingMessage, caller: Principal | null): void {
   delete req.headers[APP_CALLER_HEADER];
   if (caller) req.headers[APP_CALLER_HEADER] = JSON.stringify({ userId: caller.userId, admin: caller.admin });
-  delete req.headers.authorization;
-  if (req.headers.cookie) {
-    // Textually: parsing and re-serialising would re-encode the app's own cookie values.
-    const remaining = req.headers.cookie
-      .split(';')
-      .map((c) => c.trim())
-      .filter((c) => c && !c.startsWith(`${APP_COOKIE}=`));
-    if (remaining.length > 0) req.headers.cookie = remaining.join('; ');
-    else delete req.headers.cookie;
-  }
+  stripCredentials(req, APP_COOKIE);
 }

@@ -1,6 +1,7 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { type AppLogLine, appsRpc, type Principal } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
+import { openEventStream } from '../http/event-stream.js';
 import type { Request, Response } from 'express';
 
 const POLL_MS = 1000;
@@ -22,12 +23,7 @@ export class AppLogStream {
   async stream(caller: Principal, launcherId: string, lines: number, req: Request, res: Response): Promise<void> {
     // Authorises the caller before a single byte is streamed (a refusal is an ordinary problem+json).
     const first = await this.rpc.call(appsRpc.logs, { caller, launcherId, lines, cursor: null });
-    res.status(200);
-    res.setHeader('Content-Type', 'text/event-stream');
-    res.setHeader('Cache-Control', 'no-cache, no-transform');
-    res.setHeader('Connection', 'keep-alive');
-    res.setHeader('X-Accel-Buffering', 'no');
-    res.flushHeaders();
+    openEventStream(res);
     let closed = false;
     let cursor = first.cursor;
     const send = (batch: AppLogLine[]) => {

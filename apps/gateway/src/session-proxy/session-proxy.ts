@@ -15,12 +15,12 @@ import {
 } from '@launchpad/contracts';
 import { eventDataId, NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
 import { counter } from '@launchpad/telemetry';
-import { parseCookie, stringifySetCookie } from 'cookie';
+import { parseCookie } from 'cookie';
 import type { NextFunction, Request, Response } from 'express';
 import { createProxyServer } from 'http-proxy-3';
-import { decodeJwt } from 'jose';
 import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
+import { credentialCookie, redirectWithoutToken, stripCredentials } from '../http/credentials.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
 export const SESSION_COOKIE = 'launchpad_session';
@@ -130,11 +130,8 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
       // into their session, on our origin.
       const caller = await this.verifier.verify(`Bearer ${token}`);
       await this.rpc.call(rpc.get, { caller, id });
-      url.searchParams.delete(TOKEN_PARAM);
-      const base = `/sessions/${id}/`;
-      const path = url.pathname.startsWith(base) ? url.pathname : base;
-      res.setHeader('Set-Cookie', this.cookieFor(id, token));
-      res.redirect(303, `${path}${url.search}`);
+      res.setHeader('Set-Cookie', credentialCookie(SESSION_COOKIE, token, `/sessions/${id}/`, this.config.http.publicUrl.startsWith('https:')));
+      res.redirect(303, redirectWithoutToken(url, TOKEN_PARAM, `/sessions/${id}/`));
       return;
     }
     const caller = await this.authenticate(req);
@@ -142,7 +139,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     this.noteActivity(id);
     // Mounted at /sessions, express trimmed req.url; the program expects its whole base URL.
     req.url = req.originalUrl;
-    stripCredentials(req);
+    withoutCredentials(req);
     proxied.inc({ kind: 'http', outcome: 'proxied' });
     this.proxy.web(req, res, { target: endpoint });
   }
@@ -151,7 +148,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     const caller = await this.authenticate(req);
     const endpoint = await this.endpointFor(id, caller);
     this.noteActivity(id);
-    stripCredentials(req);
+    withoutCredentials(req);
     // A kernel's traffic is use: count it while the socket lives, not only when it opens.
     socket.on('data', () => this.noteActivity(id));
     proxied.inc({ kind: 'ws', outcome: 'proxied' });
@@ -200,17 +197,6 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
       this.logger.debug(`activity of session ${id} not sent: ${(error as Error).message}`);
     }
   }
-
-  private cookieFor(id: string, token: string): string {
-    const exp = safeExpiry(token);
-    return stringifySetCookie(SESSION_COOKIE, token, {
-      path: `/sessions/${id}/`,
-      httpOnly: true,
-      sameSite: 'lax',
-      secure: this.config.http.publicUrl.startsWith('https:'),
-      ...(exp ? { maxAge: Math.max(0, exp - Math.floor(Date.now() / 1000)) } : {}),
-    });
-  }
 }
 
 export function sessionIdOf(url: string): string | undefined {
@@ -218,18 +204,9 @@ export function sessionIdOf(url: string): string | undefined {
   return match && uuidSchema.safeParse(match[1]).success ? match[1] : undefined;
 }
 
-/** The session's program is the user's own code: it gets neither their API token nor our cookie. */
-function stripCredentials(req: IncomingMessage): void {
-  delete req.headers.authorization;
-  if (req.headers.cookie) {
-    // Textually: parsing and re-serialising would re-encode the program's own cookie values.
-    const remaining = req.headers.cookie
-      .split(';')
-      .map((c) => c.trim())
-      .filter((c) => c && !c.startsWith(`${SESSION_COOKIE}=`));
-    if (remaining.length > 0) req.headers.cookie = remaining.join('; ');
-    else delete req.headers.cookie;
-  }
+/** The session's program is the user's own code: it gets neither their API token nor our cookie, nor the ?token= link. */
+function withoutCredentials(req: IncomingMessage): void {
+  stripCredentials(req, SESSION_COOKIE);
   const url = new URL(req.url ?? '/', 'http://gateway');
   if (url.searchParams.has(TOKEN_PARAM)) {
     url.searchParams.delete(TOKEN_PARAM);
@@ -237,13 +214,6 @@ function stripCredentials(req: IncomingMessage): void {
   }
 }
 
-function safeExpiry(token: string): number | undefined {
-  try {
-    return decodeJwt(token).exp;
-  } catch {
-    return undefined;
-  }
-}
 
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);

@@ -11,6 +11,7 @@ import {
 } from '@launchpad/contracts';
 import { eventDataId, jsonOf, NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
 import type { Response } from 'express';
+import { openEventStream } from '../http/event-stream.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -76,12 +77,7 @@ export class SessionProgressStream {
       // Authorises the caller (404 for anyone but the owner) before a single byte is streamed.
       const history = await this.rpc.call(rpc.progress, { caller, id: sessionId, afterSeq });
       if (closed) return;
-      res.status(200);
-      res.setHeader('Content-Type', 'text/event-stream');
-      res.setHeader('Cache-Control', 'no-cache, no-transform');
-      res.setHeader('Connection', 'keep-alive');
-      res.setHeader('X-Accel-Buffering', 'no');
-      res.flushHeaders();
+      openEventStream(res);
       for (const p of history.items) send(p);
       live = true;
       for (const p of buffered.sort((a, b) => a.seq - b.seq)) send(p);
