@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { waitFor } from '../tools/testing/harness.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readStream } from '../tools/testing/streams.js';
-import { pipelineHook, systemHook } from '../tools/testing/gitlab.js';
+import { jobHook, pipelineHook, pushHook, systemHook, tagPipelineHook } from '../tools/testing/gitlab.js';
 
 const SYSTEM_SECRET = 'gitlab-system-hook-secret';
 const SECRET = 'project-74-webhook-secret';
@@ -157,6 +157,56 @@ describe('GitLab system hooks and launchers made from code', () => {
     const unknown = await call(`${p.api}/projects/74/launchers`, { method: 'POST', token: admin, body: { name: 'X', kind: 'session', environment: { kind: 'code', sha: 'abcdef12', port: 8000 } } });
     expect(unknown.status).toBe(409);
     expect(unknown.body.detail).toMatch(/no image build of commit abcdef12/);
+  });
+
+  describe('a project with several pipelines per commit', () => {
+    const lab = { id: 75, path: 'lab/pins' };
+    const LAB_SECRET = 'project-75-webhook-secret';
+    const hook = (body: unknown, event = 'Pipeline Hook') =>
+      call(`${p.api}/webhooks/gitlab`, { method: 'POST', body, headers: { 'x-gitlab-event': event, 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-token': LAB_SECRET } });
+    const succeeded = (commit: string, pipelineId: number) => hook(pipelineHook(lab, { sha: commit, pipelineId, status: 'success', imageJob: { id: pipelineId * 10, status: 'success' } }));
+    const launcher = async (name: string, environment: Record<string, unknown>) =>
+      waitFor(`launcher ${name}`, async () => {
+        const res = await call(`${p.api}/projects/${lab.id}/launchers`, { method: 'POST', token: admin, body: { name, kind: 'session', environment: { kind: 'code', port: 8000, ...environment } } });
+        return res.status === 201 ? res.body : undefined;
+      });
+    const updateOf = async (id: string) => (await call(`${p.api}/launchers/${id}`, { token: admin })).body.updateAvailable?.sha ?? null;
+
+    beforeAll(async () => {
+      expect((await call(`${p.api}/projects/${lab.id}`, { method: 'PUT', token: admin, body: { path: lab.path, name: 'Pins', visibility: 'private' } })).status).toBe(200);
+      expect((await call(`${p.api}/projects/${lab.id}/webhook-secret`, { method: 'PUT', token: admin, body: { secret: LAB_SECRET } })).status).toBe(200);
+    });
+
+    it('a tag pipeline without the image job leaves the commit the newest succeeded build of its branch', async () => {
+      const commit = sha();
+      await succeeded(commit, 300);
+      await hook(tagPipelineHook(lab, { sha: commit, tagName: 'v1.0', pipelineId: 301, status: 'success' }));
+      const pinned = await launcher('Tagged', {});
+      expect(pinned.pin).toEqual({ ref: 'main', sha: commit, image: `registry.example.com/${lab.path}:${commit.slice(0, 8)}` });
+      const build = (await call(`${p.api}/projects/${lab.id}/builds?sha=${commit}`, { token: admin })).body.items[0];
+      expect(build).toMatchObject({ status: 'succeeded', ref: 'main', tag: false, pipelineId: 300 });
+    });
+
+    it('a launcher pinned to a pushed commit whose pipeline is unknown is offered no other commit; once its pipeline is known, the newer build is', async () => {
+      const [older, old, pushed, newer] = [sha(), sha(), sha(), sha()];
+      await succeeded(older, 310);
+      const onOlder = await launcher('On older', { sha: older });
+      await hook(jobHook(lab, { sha: old, pipelineId: 320, jobId: 3200, status: 'running' }), 'Job Hook');
+      await hook(pushHook(lab, { after: pushed }), 'Push Hook');
+      const onPushed = await launcher('On pushed', { sha: pushed });
+      expect(onPushed.pin.sha).toBe(pushed);
+      // An older pipeline's build succeeds late: the launcher on `older` is offered it, the one on the pushed commit is not.
+      await hook(jobHook(lab, { sha: old, pipelineId: 320, jobId: 3200, status: 'success' }), 'Job Hook');
+      await waitFor('the launcher on older to be offered old', async () => (await updateOf(onOlder.id)) === old);
+      expect(await updateOf(onPushed.id)).toBeNull();
+      // A newer one succeeds while the pushed commit's pipeline is still unknown: not offered either.
+      await succeeded(newer, 340);
+      await waitFor('the launcher on older to be offered newer', async () => (await updateOf(onOlder.id)) === newer);
+      expect(await updateOf(onPushed.id)).toBeNull();
+      // The pushed commit's pipeline reports (330 < 340): now `newer` is an update for it.
+      await hook(pipelineHook(lab, { sha: pushed, pipelineId: 330, status: 'created', imageJob: { id: 3300, status: 'created' } }));
+      await waitFor('the launcher on the pushed commit to be offered newer', async () => (await updateOf(onPushed.id)) === newer);
+    });
   });
 
   it('project_destroy deletes the project and its launchers, each with its event; a late rename does not bring it back', async () => {

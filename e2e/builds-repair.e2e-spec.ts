@@ -18,14 +18,20 @@ describe('the repair loop finds what webhooks never said', () => {
   let nc: NatsConnection;
   let admin: string;
 
-  const deliver = (body: unknown, event: string) =>
-    call(`${p.api}/webhooks/gitlab`, { method: 'POST', body, headers: { 'x-gitlab-event': event, 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-token': SECRET } });
-  const build = async (commit: string) => (await call(`${p.api}/projects/${project.id}/builds?sha=${commit}`, { token: admin })).body.items[0];
+  const deliver = (body: unknown, event: string, secret = SECRET) =>
+    call(`${p.api}/webhooks/gitlab`, { method: 'POST', body, headers: { 'x-gitlab-event': event, 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-token': secret } });
+  const build = async (commit: string, of = project) => (await call(`${p.api}/projects/${of.id}/builds?sha=${commit}`, { token: admin })).body.items[0];
   const settled = (commit: string, status: string) =>
     waitFor(`build ${commit.slice(0, 8)} to be ${status}`, async () => {
       const b = await build(commit);
       return b?.status === status ? b : undefined;
     }, 15_000);
+  /** Another project with its own webhook secret. */
+  const anotherProject = async (id: number, path: string) => {
+    await call(`${p.api}/projects/${id}`, { method: 'PUT', token: admin, body: { path, name: path, visibility: 'internal' } });
+    expect((await call(`${p.api}/projects/${id}/webhook-secret`, { method: 'PUT', token: admin, body: { secret: `project-${id}-webhook-secret` } })).status).toBe(200);
+    return { id, path, secret: `project-${id}-webhook-secret` };
+  };
   const pipelines = () => gitlab.pipelines.get(project.id)!;
 
   beforeAll(async () => {
@@ -90,6 +96,35 @@ describe('the repair loop finds what webhooks never said', () => {
     const commit = sha();
     await deliver(pushHook(project, { after: commit }), 'Push Hook');
     expect((await settled(commit, 'failed')).failureReason).toMatch(/GitLab ran no pipeline for commit .* is CI configured/);
+  });
+
+  it('a project whose GitLab answers an HTML page (a sign-in proxy) does not keep other builds from being repaired', async () => {
+    const odd = await anotherProject(2003, 'lab/behind-proxy');
+    gitlab.html.add(odd.id);
+    const [stuck, fine] = [sha(), sha()];
+    await deliver(pushHook(odd, { after: stuck }), 'Push Hook', odd.secret);
+    await waitFor('the repair loop to ask about the proxied project', async () => gitlab.requests.some((r) => r.includes(stuck)));
+    pipelines().push({ id: 305, sha: fine, ref: 'main', status: 'success', jobs: [{ id: 3051, name: 'image_build', status: 'success' }] });
+    await deliver(pushHook(project, { after: fine }), 'Push Hook');
+    await settled(fine, 'succeeded');
+    expect((await build(stuck, odd)).status).toBe('pending');
+    expect(p.services.builds!.logs()).toMatch(/cannot repair build .* something other than JSON \(text\/html/);
+  });
+
+  it('never sends the API token on to where GitLab redirects', async () => {
+    const elsewhere = await startGitLabStandIn('another-token');
+    try {
+      const moved = await anotherProject(2004, 'lab/moved');
+      gitlab.redirects.set(moved.id, elsewhere.url);
+      const commit = sha();
+      await deliver(pushHook(moved, { after: commit }), 'Push Hook', moved.secret);
+      await waitFor('the repair loop to meet the redirect', async () => /answered 302 .* not followed/.test(p.services.builds!.logs()));
+      expect(elsewhere.tokens).not.toContain(API_TOKEN);
+      expect(elsewhere.requests).toEqual([]);
+      expect((await build(commit, moved)).status).toBe('pending');
+    } finally {
+      await elsewhere.close();
+    }
   });
 
   it('keeps running while GitLab is down, and repairs once it is back', async () => {

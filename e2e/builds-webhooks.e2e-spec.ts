@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readStream } from '../tools/testing/streams.js';
-import { DOC_PIPELINE_EVENT, jobHook, pipelineHook, pushHook } from '../tools/testing/gitlab.js';
+import { DOC_GROUP_HOOKS, DOC_PIPELINE_EVENT, GROUP_HOOK_EVENTS, jobHook, mergeRequestPipelineHook, pipelineHook, pushHook, scheduledPipelineHook, tagPipelineHook } from '../tools/testing/gitlab.js';
 
 const SECRET = 'project-1001-webhook-secret';
 const project = { id: 1001, path: 'lab/imaging' };
@@ -27,18 +27,21 @@ describe('GitLab webhooks become build records and events', () => {
   let nc: NatsConnection;
   let admin: string, maintainer: string, dev: string, stranger: string;
 
-  const deliver = (body: unknown, o: { event?: string; token?: string | null; uuid?: string } = {}) =>
+  const deliver = (body: unknown, o: { event?: string; token?: string | null; uuid?: string; idempotencyKey?: string } = {}) =>
     call(`${p.api}/webhooks/gitlab`, {
       method: 'POST',
       body,
       headers: {
         'x-gitlab-event': o.event ?? 'Pipeline Hook',
         'x-gitlab-event-uuid': o.uuid ?? randomUUID(),
+        ...(o.idempotencyKey ? { 'idempotency-key': o.idempotencyKey } : {}),
         ...(o.token === null ? {} : { 'x-gitlab-token': o.token ?? SECRET }),
       },
     });
-  const builds = async (commit: string) => (await call(`${p.api}/projects/${project.id}/builds?sha=${commit}`, { token: dev })).body.items;
-  const events = async (commit: string) => (await readStream(nc, 'BUILDS', 'builds.build.>')).filter((e) => e.data.data.sha === commit);
+  const builds = async (commit: string, of: { id: number } = project) => (await call(`${p.api}/projects/${of.id}/builds?sha=${commit}`, { token: admin })).body.items;
+  const allEvents = async (commit: string) => (await readStream(nc, 'BUILDS', 'builds.build.>')).filter((e) => e.data.data.sha === commit);
+  /** The status events (builds.build.<status>), without builds.build.updated. */
+  const events = async (commit: string) => (await allEvents(commit)).filter((e) => e.subject !== 'builds.build.updated');
 
   beforeAll(async () => {
     p = await startPlatform({ builds: { BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.test', GITLAB_URL: 'http://gitlab.test' } }, { services: ['builds'] });
@@ -70,20 +73,90 @@ describe('GitLab webhooks become build records and events', () => {
     expect(JSON.stringify(set.body)).not.toContain(SECRET);
   });
 
-  it('answers 401 to a wrong or missing token, and to a project without a secret, and changes nothing', async () => {
+  it('answers 401 to a wrong or missing token, and to a project without a secret, in the same words, and changes nothing', async () => {
     const commit = sha();
     const hook = pipelineHook(project, { sha: commit, pipelineId: 50, status: 'running', imageJob: { id: 500, status: 'running' } });
+    const answers = [];
     for (const token of ['wrong-token-wrong-token', null]) {
       const res = await deliver(hook, { token });
       expect(res.status).toBe(401);
       expect(res.headers.get('content-type')).toMatch(/application\/problem\+json/);
       expect(res.body.code).toBe('WEBHOOK_TOKEN_INVALID');
+      answers.push(res.body.detail);
     }
+    // A project that has no secret here is not told apart from a wrong secret (no project enumeration).
     const other = await deliver(pipelineHook({ id: 999, path: 'x/y' }, { sha: commit, pipelineId: 50, status: 'running' }));
     expect(other.status).toBe(401);
-    expect(other.body.detail).toMatch(/has no webhook secret/);
+    answers.push(other.body.detail);
+    expect(new Set(answers).size).toBe(1);
+    expect(answers[0]).not.toMatch(/999|1001/);
     expect(await builds(commit)).toEqual([]);
-    expect(await events(commit)).toEqual([]);
+    expect(await allEvents(commit)).toEqual([]);
+  });
+
+  it("refuses (422) a delivery whose project.id and project_id disagree: one project's secret never writes another's builds", async () => {
+    const victim = { id: 3002, path: 'lab/victim' };
+    await call(`${p.api}/projects/${victim.id}`, { method: 'PUT', token: admin, body: { path: victim.path, name: 'Victim', visibility: 'private' } });
+    expect((await call(`${p.api}/projects/${victim.id}/webhook-secret`, { method: 'PUT', token: admin, body: { secret: 'project-3002-webhook-secret' } })).status).toBe(200);
+    const commit = sha();
+    // Signed with project 1001's secret, about project 1001 in `project`, but 3002 in `project_id`.
+    const forged = { ...jobHook({ id: project.id, path: 'mallory/tools' }, { sha: commit, pipelineId: 40, jobId: 400, status: 'success' }), project_id: victim.id };
+    const res = await deliver(forged, { event: 'Job Hook' });
+    expect(res.status).toBe(422);
+    expect(res.body).toMatchObject({ code: 'WEBHOOK_PAYLOAD_INVALID', detail: expect.stringMatching(/project\.id and project_id name different projects/) });
+    expect(await builds(commit, victim)).toEqual([]);
+    expect(await builds(commit)).toEqual([]);
+    expect(await allEvents(commit)).toEqual([]);
+  });
+
+  it("names the image after the path of the project the secret belongs to, not the payload's", async () => {
+    const commit = sha();
+    const res = await deliver(jobHook({ id: project.id, path: 'lab/victim' }, { sha: commit, pipelineId: 41, jobId: 410, status: 'success' }), { event: 'Job Hook' });
+    expect(res.body.outcome).toBe('applied');
+    const [build] = await builds(commit);
+    expect(build).toMatchObject({ projectId: String(project.id), projectPath: project.path, image: `registry.test/${project.path}:${commit.slice(0, 8)}` });
+  });
+
+  it('answers 200 "ignored", without a token and in the same words, to group hooks and other kinds that cannot change a build', async () => {
+    const answers = [];
+    for (const name of Object.keys(DOC_GROUP_HOOKS) as (keyof typeof DOC_GROUP_HOOKS)[]) {
+      const res = await deliver(DOC_GROUP_HOOKS[name], { event: GROUP_HOOK_EVENTS[name], token: null });
+      expect([name, res.status, res.body.outcome]).toEqual([name, 200, 'ignored']);
+      answers.push(res.body.detail);
+    }
+    const issue = await deliver({ object_kind: 'issue', project: { id: 424242 } }, { event: 'Issue Hook', token: 'not-a-secret-of-anyone' });
+    expect([issue.status, issue.body.outcome]).toEqual([200, 'ignored']);
+    answers.push(issue.body.detail);
+    expect(new Set(answers).size).toBe(1);
+  });
+
+  it('takes a pipeline hook of 400 jobs (over the 256 KiB API body limit) and reads its image job', async () => {
+    const commit = sha();
+    const hook = pipelineHook(project, { sha: commit, pipelineId: 45, status: 'running', imageJob: { id: 450, status: 'running' }, extraJobs: 400 });
+    expect(JSON.stringify(hook).length).toBeGreaterThan(256 * 1024);
+    const res = await deliver(hook);
+    expect([res.status, res.body.outcome]).toEqual([200, 'applied']);
+    expect((await builds(commit))[0]).toMatchObject({ status: 'running', pipelineId: 45, jobId: 450 });
+  });
+
+  it('keys deliveries on Idempotency-Key when GitLab sends one (a resend keeps it, with a new X-Gitlab-Event-UUID)', async () => {
+    const commit = sha();
+    const body = jobHook(project, { sha: commit, pipelineId: 46, jobId: 460, status: 'running' });
+    const key = randomUUID();
+    const first = await deliver(body, { event: 'Job Hook', idempotencyKey: key, uuid: randomUUID() });
+    const resent = await deliver(body, { event: 'Job Hook', idempotencyKey: key, uuid: randomUUID() });
+    expect([first.body.outcome, resent.body.outcome]).toEqual(['applied', 'duplicate']);
+  });
+
+  it("labels the deliveries metric with GitLab's event names only: any other X-Gitlab-Event counts as other", async () => {
+    for (const event of ['Totally Made Up Hook 1', 'Totally Made Up Hook 2']) {
+      await deliver({ object_kind: 'nothing' }, { event, token: null });
+      await deliver(pipelineHook(project, { sha: sha(), pipelineId: 47, status: 'running' }), { event, token: 'wrong-token-wrong-token' });
+    }
+    const metrics = await (await fetch(`${p.services.builds!.url}/metrics`)).text();
+    const labels = new Set([...metrics.matchAll(/launchpad_gitlab_webhook_deliveries_total\{[^}]*event="([^"]*)"/g)].map((m) => m[1]));
+    expect(labels.has('other')).toBe(true);
+    expect([...labels].filter((l) => !['Push Hook', 'Pipeline Hook', 'Job Hook', 'System Hook', 'other'].includes(l!))).toEqual([]);
   });
 
   it('refuses malformed deliveries with 4xx problem+json and ignores well-formed irrelevant ones with 200', async () => {
@@ -187,12 +260,63 @@ describe('GitLab webhooks become build records and events', () => {
     expect(statuses(await waitForEvents(commit, 3))).toEqual(['failed', 'running', 'succeeded']);
   });
 
-  it("reads the documented pipeline event verbatim (the image job named as in GitLab's example)", async () => {
+  it("reads the documented pipeline event verbatim (the image job named as in GitLab's example), naming the image after the project's own path", async () => {
     const doc = { ...DOC_PIPELINE_EVENT, project: { ...DOC_PIPELINE_EVENT.project, id: project.id } };
     const res = await deliver(doc);
     expect(res.body).toMatchObject({ outcome: 'applied' });
     const [build] = await builds(DOC_PIPELINE_EVENT.object_attributes.sha);
-    expect(build).toMatchObject({ status: 'succeeded', pipelineId: 31, jobId: 376, ref: 'master', image: 'registry.test/gitlab-org/gitlab-test:bcbb5ec3' });
+    expect(build).toMatchObject({ status: 'succeeded', pipelineId: 31, jobId: 376, ref: 'master', image: `registry.test/${project.path}:bcbb5ec3` });
+  });
+
+  it('a tag, merge request or scheduled pipeline without the image job leaves a succeeded build as it was, on its branch', async () => {
+    const commit = sha();
+    await deliver(pipelineHook(project, { sha: commit, pipelineId: 110, status: 'success', imageJob: { id: 1100, status: 'success' } }));
+    await deliver(tagPipelineHook(project, { sha: commit, tagName: 'v1.0', pipelineId: 111, status: 'success' }));
+    await deliver(mergeRequestPipelineHook(project, { sha: commit, iid: 7, sourceBranch: 'main', pipelineId: 112, status: 'failed' }));
+    await deliver(scheduledPipelineHook(project, { sha: commit, pipelineId: 113, status: 'success' }));
+    // A tag pipeline that does run the image job, and fails it, cannot undo the image either.
+    await deliver(tagPipelineHook(project, { sha: commit, tagName: 'v1.0', pipelineId: 114, status: 'failed', imageJob: { id: 1140, status: 'failed' } }));
+    const [build] = await builds(commit);
+    expect(build).toMatchObject({ status: 'succeeded', ref: 'main', tag: false, pipelineId: 110, jobId: 1100, failureReason: null });
+    expect(statuses(await waitForEvents(commit, 1))).toEqual(['succeeded']);
+    expect((await allEvents(commit)).map((e) => e.subject)).toEqual(['builds.build.succeeded']);
+  });
+
+  it('a pipeline without the image job that finishes first does not keep the build from the one that has it', async () => {
+    const commit = sha();
+    await deliver(mergeRequestPipelineHook(project, { sha: commit, iid: 8, sourceBranch: 'feature', pipelineId: 121, status: 'success' }));
+    expect((await builds(commit))[0]).toMatchObject({ status: 'failed', failureReason: expect.stringMatching(/without a job named build-image/) });
+    // The branch pipeline (an older id: created at the push) reports its image job afterwards.
+    await deliver(jobHook(project, { sha: commit, ref: 'feature', pipelineId: 120, jobId: 1200, status: 'running' }), { event: 'Job Hook' });
+    await deliver(tagPipelineHook(project, { sha: commit, tagName: 'v2.0', pipelineId: 122, status: 'success' }));
+    await deliver(jobHook(project, { sha: commit, ref: 'feature', pipelineId: 120, jobId: 1200, status: 'success' }), { event: 'Job Hook' });
+    expect((await builds(commit))[0]).toMatchObject({ status: 'succeeded', ref: 'feature', tag: false, pipelineId: 120, jobId: 1200, failureReason: null });
+  });
+
+  it('a commit first built by its tag pipeline moves to its branch when the branch says so, and stays there', async () => {
+    const commit = sha();
+    await deliver(tagPipelineHook(project, { sha: commit, tagName: 'v3.0', pipelineId: 131, status: 'running', imageJob: { id: 1310, status: 'success' } }));
+    expect((await builds(commit))[0]).toMatchObject({ status: 'succeeded', ref: 'v3.0', tag: true });
+    await deliver(pushHook(project, { after: commit, ref: 'release' }), { event: 'Push Hook' });
+    expect((await builds(commit))[0]).toMatchObject({ status: 'succeeded', ref: 'release', tag: false, pipelineId: 131 });
+    await deliver(pipelineHook(project, { sha: commit, ref: 'other', pipelineId: 132, status: 'running', imageJob: null }));
+    expect((await builds(commit))[0]).toMatchObject({ ref: 'release', tag: false });
+    expect((await waitForAllEvents(commit, 2)).map((e) => e.subject)).toEqual(['builds.build.succeeded', 'builds.build.updated']);
+  });
+
+  it('announces the pipeline of a commit a push announced (builds.build.updated), and a new failure reason', async () => {
+    const commit = sha();
+    await deliver(pushHook(project, { after: commit }), { event: 'Push Hook' });
+    await deliver(pipelineHook(project, { sha: commit, pipelineId: 140, status: 'created', imageJob: { id: 1400, status: 'created' } }));
+    await deliver(jobHook(project, { sha: commit, pipelineId: 140, jobId: 1400, status: 'failed', failure_reason: 'script_failure' }), { event: 'Job Hook' });
+    await deliver(jobHook(project, { sha: commit, pipelineId: 140, jobId: 1401, status: 'failed', failure_reason: 'runner_system_failure' }), { event: 'Job Hook' });
+    const found = await waitForAllEvents(commit, 4);
+    expect(found.map((e) => [e.subject, e.data.data.pipelineId, e.data.data.failureReason])).toEqual([
+      ['builds.build.pending', null, null],
+      ['builds.build.updated', 140, null],
+      ['builds.build.failed', 140, 'script_failure'],
+      ['builds.build.updated', 140, 'runner_system_failure'],
+    ]);
   });
 
   it('answers the sessions service: the image of a commit, or BUILD_NOT_FOUND', async () => {
@@ -211,17 +335,18 @@ describe('GitLab webhooks become build records and events', () => {
     expect(bad.body.detail).toMatch(/sha/);
   });
 
-  async function waitForEvents(commit: string, atLeast: number, done: (found: any[]) => boolean = () => true) {
+  async function waitForEvents(commit: string, atLeast: number, done: (found: any[]) => boolean = () => true, read = events) {
     const deadline = Date.now() + 10_000;
     for (;;) {
-      const found = await events(commit);
+      const found = await read(commit);
       if (found.length >= atLeast && done(found)) {
         // The relay publishes in commit order; one more read shows whether anything extra follows.
         await new Promise((r) => setTimeout(r, 300));
-        return events(commit);
+        return read(commit);
       }
       if (Date.now() > deadline) throw new Error(`expected ${atLeast} events for ${commit}, got ${JSON.stringify(found.map((e) => e.subject))}`);
       await new Promise((r) => setTimeout(r, 100));
     }
   }
+  const waitForAllEvents = (commit: string, atLeast: number) => waitForEvents(commit, atLeast, () => true, allEvents);
 });

@@ -267,9 +267,47 @@ const projectFields = (p: ProjectRef) => ({
 });
 
 /** The documented pipeline event, about another project, commit and pipeline, with the image job (`build-image`) in the given state. */
-export function pipelineHook(p: ProjectRef, o: { sha: string; ref?: string; pipelineId: number; status: string; imageJob?: { id: number; status: string; failure_reason?: string | null } | null }) {
+export function pipelineHook(
+  p: ProjectRef,
+  o: {
+    sha: string;
+    ref?: string;
+    /** A tag pipeline (`ref` is then the tag). */
+    tag?: boolean;
+    /** `object_attributes.source`: push (the default), merge_request_event, schedule, web, api, trigger... */
+    source?: string;
+    /** For a merge request pipeline: the merge request it runs for. */
+    mergeRequest?: { iid: number; sourceBranch: string; targetBranch?: string };
+    pipelineId: number;
+    status: string;
+    imageJob?: { id: number; status: string; failure_reason?: string | null } | null;
+    /** This many more jobs, as GitLab lists them (for pipelines of hundreds of jobs). */
+    extraJobs?: number;
+  },
+) {
   const hook = clone(DOC_PIPELINE_EVENT) as any;
-  Object.assign(hook.object_attributes, { id: o.pipelineId, sha: o.sha, before_sha: o.sha, ref: o.ref ?? 'main', status: o.status, url: `http://gitlab.test/${p.path}/-/pipelines/${o.pipelineId}` });
+  Object.assign(hook.object_attributes, {
+    id: o.pipelineId,
+    sha: o.sha,
+    before_sha: o.sha,
+    ref: o.ref ?? 'main',
+    tag: o.tag ?? false,
+    source: o.source ?? 'push',
+    name: o.tag ? `Pipeline for tag: ${o.ref}` : `Pipeline for branch: ${o.ref ?? 'main'}`,
+    status: o.status,
+    url: `http://gitlab.test/${p.path}/-/pipelines/${o.pipelineId}`,
+  });
+  if (o.mergeRequest) {
+    Object.assign(hook.merge_request, {
+      iid: o.mergeRequest.iid,
+      source_branch: o.mergeRequest.sourceBranch,
+      target_branch: o.mergeRequest.targetBranch ?? p.defaultBranch ?? 'main',
+      source_project_id: p.id,
+      target_project_id: p.id,
+    });
+  } else {
+    hook.merge_request = null;
+  }
   Object.assign(hook.project, projectFields(p));
   hook.commit.id = o.sha;
   hook.builds = hook.builds.filter((b: any) => b.name !== 'build-image');
@@ -277,7 +315,36 @@ export function pipelineHook(p: ProjectRef, o: { sha: string; ref?: string; pipe
     const job = o.imageJob ?? { id: o.pipelineId * 10, status: 'created' };
     hook.builds.push(docPipelineJob({ id: job.id, stage: 'build', name: 'build-image', status: job.status, failure_reason: job.failure_reason ?? null }));
   }
+  for (let i = 0; i < (o.extraJobs ?? 0); i++) {
+    hook.builds.push(docPipelineJob({ id: o.pipelineId * 10_000 + i, stage: 'test', name: `test ${i + 1}/${o.extraJobs}`, status: 'success' }));
+  }
   return hook;
+}
+
+/** A tag pipeline (`ref` the tag, `tag: true`), as GitLab runs for a tag pushed on an existing commit; by default without the image job. */
+export function tagPipelineHook(p: ProjectRef, o: { sha: string; tagName: string; pipelineId: number; status: string; imageJob?: { id: number; status: string } | null }) {
+  return pipelineHook(p, { sha: o.sha, ref: o.tagName, tag: true, pipelineId: o.pipelineId, status: o.status, imageJob: o.imageJob ?? null });
+}
+
+/**
+ * A merge request pipeline (`source: merge_request_event`) for the head of the merge request's
+ * source branch; its ref is `refs/merge-requests/<iid>/head`. By default it runs tests only.
+ */
+export function mergeRequestPipelineHook(p: ProjectRef, o: { sha: string; iid: number; sourceBranch: string; pipelineId: number; status: string; imageJob?: { id: number; status: string } | null }) {
+  return pipelineHook(p, {
+    sha: o.sha,
+    ref: `refs/merge-requests/${o.iid}/head`,
+    source: 'merge_request_event',
+    mergeRequest: { iid: o.iid, sourceBranch: o.sourceBranch },
+    pipelineId: o.pipelineId,
+    status: o.status,
+    imageJob: o.imageJob ?? null,
+  });
+}
+
+/** A scheduled pipeline (`source: schedule`) of a branch; by default without the image job (a nightly test run). */
+export function scheduledPipelineHook(p: ProjectRef, o: { sha: string; ref?: string; pipelineId: number; status: string; imageJob?: { id: number; status: string } | null }) {
+  return pipelineHook(p, { sha: o.sha, ref: o.ref, source: 'schedule', pipelineId: o.pipelineId, status: o.status, imageJob: o.imageJob ?? null });
 }
 
 /** The documented job event for the image job (`build-image`). */
@@ -310,6 +377,22 @@ export function pushHook(p: ProjectRef, o: { after: string; ref?: string }) {
   return hook;
 }
 
+/**
+ * Group webhook events (webhook_events.md, "Group member events" and "Subgroup events"; Premium):
+ * they have no `object_kind` and name no project.
+ */
+export const DOC_GROUP_HOOKS = {
+  /** X-Gitlab-Event: Member Hook */
+  user_add_to_group: { created_at: '2020-12-11T04:57:22Z', updated_at: '2020-12-11T04:57:22Z', group_name: 'webhook-test', group_path: 'webhook-test', group_id: 100, user_username: 'test_user', user_name: 'Test User', user_email: 'testuser@webhooktest.com', user_id: 64, group_access: 'Guest', group_plan: null, expires_at: '2020-12-14T00:00:00Z', event_name: 'user_add_to_group' },
+  /** X-Gitlab-Event: Subgroup Hook */
+  subgroup_create: { created_at: '2021-01-20T09:40:12Z', updated_at: '2021-01-20T09:40:12Z', event_name: 'subgroup_create', name: 'subgroup1', path: 'subgroup1', full_path: 'group1/subgroup1', group_id: 10, parent_group_id: 7, parent_name: 'group1', parent_path: 'group1', parent_full_path: 'group1' },
+  /** X-Gitlab-Event: Project Hook ("Project events" of group webhooks, GitLab 17.6+) */
+  project_create: { event_name: 'project_create', created_at: '2024-10-07T10:43:48Z', updated_at: '2024-10-07T10:43:48Z', name: 'project1', path: 'project1', path_with_namespace: 'group1/project1', project_id: 22, project_namespace_id: 32, owners: [{ name: 'John', email: 'user1@example.com' }], project_visibility: 'private' },
+};
+
+/** The X-Gitlab-Event header GitLab sends with each group hook above. */
+export const GROUP_HOOK_EVENTS: Record<keyof typeof DOC_GROUP_HOOKS, string> = { user_add_to_group: 'Member Hook', subgroup_create: 'Subgroup Hook', project_create: 'Project Hook' };
+
 /** A documented system hook with other values. */
 export function systemHook<K extends keyof typeof DOC_SYSTEM_HOOKS>(name: K, fields: Record<string, unknown> = {}) {
   return { ...clone(DOC_SYSTEM_HOOKS[name]), ...fields };
@@ -321,6 +404,10 @@ export interface StandInPipeline {
   id: number;
   sha: string;
   ref: string;
+  /** A tag pipeline (`ref` is the tag). */
+  tag?: boolean;
+  /** push (the default), merge_request_event, schedule... */
+  source?: string;
   status: string;
   jobs: { id: number; name: string; status: string; failure_reason?: string | null }[];
 }
@@ -330,8 +417,14 @@ export interface GitLabStandIn {
   /** Pipelines per GitLab project id, as GitLab would list them. */
   pipelines: Map<number, StandInPipeline[]>;
   requests: string[];
+  /** Every request with the PRIVATE-TOKEN it carried (or null). */
+  tokens: (string | null)[];
   /** While true, every request gets a 502, as a GitLab behind a failing load balancer would. */
   down: boolean;
+  /** Projects whose API answers 200 with an HTML page (a sign-in page of a proxy in front of GitLab). */
+  html: Set<number>;
+  /** Projects whose API answers 302 to another address (e.g. a moved GitLab). */
+  redirects: Map<number, string>;
   close(): Promise<void>;
 }
 
@@ -343,16 +436,28 @@ export interface GitLabStandIn {
  * response fields the repair loop reads.
  */
 export async function startGitLabStandIn(token: string): Promise<GitLabStandIn> {
-  const state: GitLabStandIn = { url: '', pipelines: new Map(), requests: [], down: false, close: async () => undefined };
+  const state: GitLabStandIn = { url: '', pipelines: new Map(), requests: [], tokens: [], down: false, html: new Set(), redirects: new Map(), close: async () => undefined };
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://stand-in');
     state.requests.push(`${req.method} ${url.pathname}${url.search}`);
+    const presented = req.headers['private-token'];
+    state.tokens.push(typeof presented === 'string' ? presented : null);
     const send = (status: number, body: unknown, headers: Record<string, string> = {}) => {
       res.writeHead(status, { 'content-type': 'application/json', ...headers });
       res.end(JSON.stringify(body));
     };
     if (state.down) return send(502, { message: '502 Bad Gateway' });
-    if (req.headers['private-token'] !== token) return send(401, { message: '401 Unauthorized' });
+    const project = Number(/^\/api\/v4\/projects\/(\d+)\//.exec(url.pathname)?.[1]);
+    const redirect = state.redirects.get(project);
+    if (redirect) {
+      res.writeHead(302, { location: `${redirect}${url.pathname}${url.search}` });
+      return res.end();
+    }
+    if (state.html.has(project)) {
+      res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+      return res.end('<!DOCTYPE html><html><head><title>Sign in</title></head><body>Sign in to continue</body></html>');
+    }
+    if (presented !== token) return send(401, { message: '401 Unauthorized' });
     const m = /^\/api\/v4\/projects\/(\d+)\/pipelines(?:\/(\d+)\/jobs)?$/.exec(url.pathname);
     if (!m || req.method !== 'GET') return send(404, { error: '404 Not Found' });
     const pipelines = state.pipelines.get(Number(m[1]));
@@ -369,7 +474,7 @@ export async function startGitLabStandIn(token: string): Promise<GitLabStandIn> 
       const sha = url.searchParams.get('sha');
       const found = pipelines.filter((p) => !sha || p.sha === sha).sort((a, b) => b.id - a.id);
       return paginate(
-        found.map((p) => ({ id: p.id, iid: p.id, project_id: Number(m[1]), status: p.status, source: 'push', ref: p.ref, sha: p.sha, name: 'Build pipeline', web_url: `${webUrl}/-/pipelines/${p.id}`, created_at: '2016-08-11T11:28:34.085Z', updated_at: '2016-08-11T11:32:35.169Z' })),
+        found.map((p) => ({ id: p.id, iid: p.id, project_id: Number(m[1]), status: p.status, source: p.source ?? 'push', ref: p.ref, sha: p.sha, name: 'Build pipeline', web_url: `${webUrl}/-/pipelines/${p.id}`, created_at: '2016-08-11T11:28:34.085Z', updated_at: '2016-08-11T11:32:35.169Z' })),
       );
     }
     const pipeline = pipelines.find((p) => p.id === Number(m[2]));
@@ -384,7 +489,7 @@ export async function startGitLabStandIn(token: string): Promise<GitLabStandIn> 
           status: j.status,
           failure_reason: j.failure_reason ?? undefined,
           ref: pipeline.ref,
-          tag: false,
+          tag: pipeline.tag ?? false,
           allow_failure: false,
           created_at: '2015-12-24T15:51:21.727Z',
           started_at: j.status === 'created' || j.status === 'pending' ? null : '2015-12-24T17:54:24.729Z',

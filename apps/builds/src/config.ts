@@ -22,6 +22,11 @@ const schema = z.object({
   BUILD_JOB_NAME: z.string().min(1).max(255).default('image_build'),
   BUILD_REPAIR_AFTER_MS: envVars.durationMs(10 * 60 * 1000),
   BUILD_REPAIR_INTERVAL_MS: envVars.durationMs(60 * 1000),
+  BUILD_REPAIR_MAX_AGE_MS: envVars.durationMs(7 * 24 * 3600 * 1000),
+  WEBHOOK_SECRET_PEPPER: z
+    .string()
+    .min(32, { message: 'must be at least 32 characters: a random key, e.g. `openssl rand -base64 48`' })
+    .optional(),
   WEBHOOK_DELIVERY_RETENTION_MS: envVars.durationMs(30 * 24 * 3600 * 1000),
 });
 
@@ -40,7 +45,8 @@ export function loadBuildsConfig(env: NodeJS.ProcessEnv = process.env) {
       memberIdentity: e.GITLAB_MEMBER_IDENTITY,
     },
     builds: { registry: e.BUILD_REGISTRY, jobName: e.BUILD_JOB_NAME },
-    repair: { afterMs: e.BUILD_REPAIR_AFTER_MS, intervalMs: e.BUILD_REPAIR_INTERVAL_MS },
+    repair: { afterMs: e.BUILD_REPAIR_AFTER_MS, intervalMs: e.BUILD_REPAIR_INTERVAL_MS, maxAgeMs: e.BUILD_REPAIR_MAX_AGE_MS },
+    webhooks: { secretPepper: e.WEBHOOK_SECRET_PEPPER },
     deliveryRetentionMs: e.WEBHOOK_DELIVERY_RETENTION_MS,
   };
 }

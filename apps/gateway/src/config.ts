@@ -10,6 +10,14 @@ const schema = z
     RPC_TIMEOUT_MS: envVars.durationMs(5000),
     SESSION_ACTIVITY_REPORT_MS: envVars.durationMs(10_000),
     BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).max(10 * 1024 * 1024).default(256 * 1024),
+    // GitLab webhooks: a pipeline hook lists every job, so it may be larger than API bodies; it
+    // goes on over NATS (max_payload 1 MiB by default), trimmed, so it must stay below that.
+    WEBHOOK_BODY_LIMIT_BYTES: z.coerce
+      .number()
+      .int()
+      .min(1024)
+      .max(1_000_000, { message: 'must stay below NATS max_payload (1 MiB): at most 1000000' })
+      .default(960 * 1024),
     AUTH_JWKS_URL: z.url({ message: 'must be the JWKS URL of your OIDC provider, e.g. https://keycloak/realms/x/protocol/openid-connect/certs' }).optional(),
     AUTH_DEV_SIGNING_KEY: z.string().min(32, { message: 'must be at least 32 characters (npm start generates one)' }).optional(),
     AUTH_ISSUER: z.string().min(1).optional(),
@@ -34,7 +42,7 @@ const schema = z
 export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = loadConfigOrExit('gateway', schema, env);
   return {
-    http: { port: e.PORT, bodyLimitBytes: e.BODY_LIMIT_BYTES, publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}` },
+    http: { port: e.PORT, bodyLimitBytes: e.BODY_LIMIT_BYTES, webhookBodyLimitBytes: e.WEBHOOK_BODY_LIMIT_BYTES, publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}` },
     nats: { url: e.NATS_URL },
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     /** How often, at most, the proxy tells the sessions service that a session is in use. */

@@ -28,7 +28,10 @@ async function main(): Promise<void> {
   const appProxy = app.get(AppProxy);
   app.use('/a', appProxy.middleware);
   app.use(requireJsonBodies);
-  app.use(express.json({ limit: config.http.bodyLimitBytes, type: ['application/json', 'application/*+json'], strict: true }));
+  const json = (limit: number) => express.json({ limit, type: ['application/json', 'application/*+json'], strict: true });
+  // GitLab webhooks have their own limit (a pipeline hook lists every job); parsed here, the body is skipped by the next parser.
+  app.use('/api/v1/webhooks/gitlab', json(config.http.webhookBodyLimitBytes));
+  app.use(json(config.http.bodyLimitBytes));
   app.use(problemErrorMiddleware());
   app.setGlobalPrefix('api/v1', { exclude: ['healthz', 'readyz', 'metrics'] });
 

@@ -20,9 +20,36 @@ describe('build status ordering', () => {
     expect(supersedes(at('running', 7, 71), at('failed', 7, 70))).toBe(false);
   });
 
-  it('a newer pipeline for the same commit wins; an older one is stale', () => {
+  it('a newer pipeline with the image job wins over an unfinished or failed one; an older one is stale', () => {
     expect(supersedes(at('failed', 7, 70), at('pending', 8, 80))).toBe(true);
-    expect(supersedes(at('pending', 8, 80), at('succeeded', 7, 70))).toBe(false);
+    expect(supersedes(at('pending', 8, 80), at('failed', 7, 70))).toBe(false);
+    expect(supersedes(at('running', 8, 80), at('running', 7, 70))).toBe(false);
+  });
+
+  it('a succeeded build is final: no later pipeline of the commit, with or without the image job, changes it', () => {
+    expect(supersedes(at('succeeded', 10, 100), at('failed', 11, null))).toBe(false);
+    expect(supersedes(at('succeeded', 10, 100), at('pending', 11, null))).toBe(false);
+    expect(supersedes(at('succeeded', 10, 100), at('pending', 11, 110))).toBe(false);
+    expect(supersedes(at('succeeded', 10, 100), at('failed', 11, 110))).toBe(false);
+  });
+
+  it('a pipeline without the image job (tag, merge request, scheduled) never supersedes a build that has it', () => {
+    expect(supersedes(at('running', 10, 100), at('failed', 11, null))).toBe(false);
+    expect(supersedes(at('failed', 10, 100), at('failed', 11, null))).toBe(false);
+    expect(supersedes(at('pending', 10, 100), at('pending', 12, null))).toBe(false);
+  });
+
+  it('the image job, in any pipeline, supersedes what pipelines without it said', () => {
+    expect(supersedes(at('failed', 11, null), at('pending', 10, 100))).toBe(true);
+    expect(supersedes(at('pending', 11, null), at('running', 12, 120))).toBe(true);
+    // Between pipelines without it, the newer one speaks.
+    expect(supersedes(at('pending', 10, null), at('failed', 11, null))).toBe(true);
+    expect(supersedes(at('failed', 11, null), at('failed', 10, null))).toBe(false);
+  });
+
+  it('the image job succeeding in any pipeline makes the build succeeded: the image exists', () => {
+    expect(supersedes(at('pending', 11, 110), at('succeeded', 10, 100))).toBe(true);
+    expect(supersedes(at('failed', 11, 110), at('succeeded', 10, 100))).toBe(true);
   });
 
   it('a pipeline beats the push that announced the commit; a repeated push changes nothing', () => {

@@ -33,10 +33,14 @@ export const isTerminal = (status: BuildStatus): boolean => RANK[status] === 2;
 
 /**
  * Whether an observation moves a build forward. GitLab delivers hooks late, twice and out of order,
- * and a commit can be built again (a retried job gets a new job id; a new pipeline a new pipeline
- * id), so:
- *   - a newer pipeline wins, an older one is stale; a pipeline beats the push that announced it
- *     (and a record without a pipeline only moves forward);
+ * and runs several pipelines for one commit (a branch pipeline, merge request pipelines that only
+ * test, a tag pipeline, scheduled ones, a new branch made from the commit), so:
+ *   - `succeeded` is final: the image with that tag exists, whatever another pipeline says later;
+ *     and the image job succeeding in any pipeline makes the build succeeded;
+ *   - a pipeline without the image job never supersedes a build that has it (in any pipeline),
+ *     and the image job, in any pipeline, supersedes what pipelines without it said;
+ *   - otherwise a newer pipeline wins, an older one is stale; a pipeline beats the push that
+ *     announced it (and a record without a pipeline only moves forward);
  *   - within a pipeline a newer job wins (a retry may go failed -> running -> succeeded again),
  *     an older job is stale;
  *   - for the same job the status only moves forward: pending < running < terminal, and a
@@ -44,13 +48,18 @@ export const isTerminal = (status: BuildStatus): boolean => RANK[status] === 2;
  */
 export function supersedes(current: Position | null, next: Position): boolean {
   if (current === null) return true;
+  if (current.status === 'succeeded') return false;
+  // The image job succeeded (in this pipeline or another): the image exists. (For the job we already
+  // hold, GitLab cannot report success after a terminal status: that is ordering, handled below.)
+  if (next.status === 'succeeded' && next.jobId !== null && next.jobId !== current.jobId) return true;
   // No pipeline (a push, or the repair loop finding none): only ever over another such record.
   if (next.pipelineId === null) return current.pipelineId === null && RANK[next.status] > RANK[current.status];
-  if (current.pipelineId === null || next.pipelineId > current.pipelineId) return true;
-  if (next.pipelineId < current.pipelineId) return false;
+  if (current.pipelineId === null) return true;
+  const nextHasJob = next.jobId !== null;
+  const currentHasJob = current.jobId !== null;
+  if (nextHasJob !== currentHasJob) return nextHasJob;
+  if (next.pipelineId !== current.pipelineId) return next.pipelineId > current.pipelineId;
   if (next.jobId !== null && current.jobId !== null && next.jobId !== current.jobId) return next.jobId > current.jobId;
-  // The job itself is more specific than what the pipeline alone said (e.g. "it has no image job").
-  if (next.jobId !== null && current.jobId === null) return true;
   return RANK[next.status] > RANK[current.status];
 }
 
@@ -92,6 +101,15 @@ export function isFinishedPipeline(gitlabStatus: string): boolean {
 /** Why a finished pipeline without the image job gives no image. */
 export function noImageJobReason(pipelineId: number, pipelineStatus: string, jobName: string): string {
   return `pipeline ${pipelineId} finished (${pipelineStatus}) without a job named ${jobName}: add one to .gitlab-ci.yml that builds and pushes the image`;
+}
+
+/**
+ * The branch or tag a pipeline ran for, or null when it ran for something else: a merge request
+ * pipeline runs for `refs/merge-requests/<iid>/head` (or `/merge`, a merge commit on no branch),
+ * which must not become the commit's branch.
+ */
+export function branchOrTag(ref: string | null | undefined): string | null {
+  return ref && !ref.startsWith('refs/') ? ref : null;
 }
 
 /** `<registry>/<project path>:<short sha>`: what the image job pushes (registries want lowercase paths). */

@@ -28,6 +28,8 @@ export class BuildEntity {
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true }) startedAt!: Date | null;
   @Column({ name: 'finished_at', type: 'timestamptz', nullable: true }) finishedAt!: Date | null;
   @Column({ name: 'checked_at', type: 'timestamptz', nullable: true }) checkedAt!: Date | null;
+  /** Looks at GitLab's API in a row that found nothing new (the repair loop backs off on them). */
+  @Column({ name: 'repair_attempts', type: 'integer', default: 0 }) repairAttempts!: number;
 }
 
 export function toBuild(b: BuildEntity): Build {

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { type Build, BUILD_EVENTS, BuildsError, BuildsErrorCode, type buildSearchSchema } from '@launchpad/contracts';
+import { type Build, BUILD_EVENTS, BuildsError, BuildsErrorCode, type buildSearchSchema, buildUpdatedV1 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
@@ -9,8 +9,10 @@ import { imageFor, isTerminal, type Observation, supersedes } from './build-stat
 
 export interface Applied {
   build: Build;
-  /** The status changed (or the build is new): its event was written. */
+  /** The status changed (or the build is new): its status event was written. */
   transition: boolean;
+  /** The status stayed, but what consumers read changed (pipeline, job, failure reason, branch): builds.build.updated was written. */
+  updated: boolean;
 }
 
 @Injectable()
@@ -23,15 +25,27 @@ export class BuildsService {
 
   /**
    * Applies what GitLab said about a commit's image job, in the caller's transaction: the record
-   * moves only forward (see supersedes), and each status it enters is announced once with the
-   * whole record. Returns null when the observation was stale.
+   * moves only forward (see supersedes), each status it enters is announced once with the whole
+   * record, and any other change a consumer reads (its pipeline becoming known, another pipeline
+   * or job, a new failure reason) is announced as builds.build.updated. Returns null when the
+   * observation was stale.
    */
   async apply(manager: EntityManager, o: Observation): Promise<Applied | null> {
     // One writer per commit at a time, whether the first record exists yet or not.
     await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:builds:${o.projectId}:${o.sha}`]);
     const current = await manager.findOneBy(BuildEntity, { projectId: o.projectId, sha: o.sha });
-    if (!supersedes(current, o)) return null;
     const now = new Date();
+    if (!supersedes(current, o)) {
+      // Stale for the image job, but the first word that the commit is on a branch (the record
+      // knew only a tag, or no ref): a commit belongs to its branch, whichever pipeline built it.
+      if (current === null || (current.ref !== null && !current.tag) || o.ref === null || o.tag) return null;
+      Object.assign(current, { ref: o.ref, tag: false, revision: current.revision + 1, updatedAt: now });
+      await manager.save(BuildEntity, current);
+      const build = toBuild(current);
+      await this.outbox.append(manager, buildUpdatedV1, build);
+      return { build, transition: false, updated: true };
+    }
+    const before = current && { pipelineId: current.pipelineId, jobId: current.jobId, failureReason: current.failureReason, ref: current.ref, tag: current.tag };
     const sameJob = current !== null && current.pipelineId === o.pipelineId && current.jobId === o.jobId;
     const next = current ?? manager.create(BuildEntity, {
       projectId: o.projectId,
@@ -42,9 +56,12 @@ export class BuildsService {
       checkedAt: null,
     });
     const transition = current === null || current.status !== o.status;
+    // A commit stays on the branch it was first built for: a tag pipeline, a merge request
+    // pipeline or a new branch made from it must not move it off (launchers follow branches).
+    const bound = current !== null && current.ref !== null && !current.tag;
     Object.assign(next, {
-      ref: o.ref ?? next.ref ?? null,
-      tag: o.tag,
+      ref: bound ? current.ref : (o.ref ?? next.ref ?? null),
+      tag: bound ? false : o.ref !== null ? o.tag : (next.tag ?? false),
       projectPath: o.projectPath,
       defaultBranch: o.defaultBranch ?? next.defaultBranch ?? null,
       status: o.status,
@@ -57,11 +74,17 @@ export class BuildsService {
       finishedAt: isTerminal(o.status) ? (o.finishedAt ?? now) : null,
       revision: next.revision + 1,
       updatedAt: now,
+      repairAttempts: 0,
     });
     await manager.save(BuildEntity, next);
     const build = toBuild(next);
+    const updated =
+      !transition &&
+      before !== null &&
+      (before.pipelineId !== next.pipelineId || before.jobId !== next.jobId || before.failureReason !== next.failureReason || before.ref !== next.ref || before.tag !== next.tag);
     if (transition) await this.outbox.append(manager, BUILD_EVENTS[build.status], build);
-    return { build, transition };
+    else if (updated) await this.outbox.append(manager, buildUpdatedV1, build);
+    return { build, transition, updated };
   }
 
   async list(projectId: string, query: z.output<typeof buildSearchSchema>): Promise<Build[]> {

@@ -63,15 +63,33 @@ export class GitLabApi {
     const url = `${this.config.gitlab.url}/api/v4${path}`;
     let res: Response;
     try {
-      res = await fetch(url, { headers: { 'PRIVATE-TOKEN': this.config.gitlab.apiToken ?? '', accept: 'application/json' }, signal: AbortSignal.timeout(10_000) });
+      // Never follow a redirect: it would carry the PRIVATE-TOKEN to wherever it points.
+      res = await fetch(url, {
+        headers: { 'PRIVATE-TOKEN': this.config.gitlab.apiToken ?? '', accept: 'application/json' },
+        redirect: 'manual',
+        signal: AbortSignal.timeout(10_000),
+      });
     } catch (error) {
       throw new GitLabUnavailable(`GitLab at ${this.config.gitlab.url} could not be reached: ${(error as Error).message}`);
+    }
+    if (res.status >= 300 && res.status < 400) {
+      await res.body?.cancel().catch(() => undefined);
+      throw new GitLabRefused(
+        res.status,
+        `GitLab answered ${res.status} to GET ${path}, redirecting to ${res.headers.get('location') ?? '(nowhere)'}: not followed with the API token; set GITLAB_URL to the address GitLab answers at`,
+      );
     }
     if (res.status >= 500 || res.status === 429) throw new GitLabUnavailable(`GitLab answered ${res.status} to GET ${path}`);
     if (!res.ok) {
       const text = await res.text().catch(() => '');
       throw new GitLabRefused(res.status, `GitLab answered ${res.status} to GET ${path}: ${text.slice(0, 200)}`);
     }
-    return { body: await res.json(), nextPage: Boolean(res.headers.get('x-next-page')) };
+    const text = await res.text();
+    try {
+      return { body: JSON.parse(text) as unknown, nextPage: Boolean(res.headers.get('x-next-page')) };
+    } catch {
+      const type = res.headers.get('content-type') ?? 'no content type';
+      throw new GitLabRefused(res.status, `GitLab answered ${res.status} to GET ${path} with something other than JSON (${type}): is GITLAB_URL the base URL of GitLab?`);
+    }
   }
 }

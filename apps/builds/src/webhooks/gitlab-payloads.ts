@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { buildStatusOfJob, imageFor, isFinishedPipeline, noImageJobReason, type Observation } from '../builds/build-status.js';
+import { branchOrTag, buildStatusOfJob, imageFor, isFinishedPipeline, noImageJobReason, type Observation } from '../builds/build-status.js';
 
 /**
  * GitLab's project hook payloads (doc/user/project/integrations/webhook_events.md), read for what
@@ -38,6 +38,7 @@ export const pipelineHookSchema = z.looseObject({
     url: z.string().nullish(),
   }),
   project,
+  merge_request: z.looseObject({ source_branch: z.string().nullish() }).nullish(),
   builds: z.array(pipelineJob).default([]),
 });
 
@@ -74,11 +75,38 @@ export interface BuildSettings {
 /** What a project hook means for us. */
 export type ProjectHookMeaning = { kind: 'build'; observation: Observation; image: string } | { kind: 'ignored'; reason: string };
 
-/** The GitLab project a project hook is about: `project.id` (or `project_id`), as our project id. */
-export function projectIdOf(body: Record<string, unknown>): string | null {
-  const nested = (body.project as { id?: unknown } | undefined)?.id;
-  const id = typeof nested === 'number' ? nested : body.project_id;
-  return typeof id === 'number' && Number.isInteger(id) && id >= 0 ? String(id) : null;
+/**
+ * The project a delivery is about, once its token was verified against that project's secret: its
+ * id, and its path as we know it (null: we know none, take the payload's). Every reader writes
+ * under this id, whatever else the payload says.
+ */
+export interface DeliveryProject {
+  id: string;
+  path: string | null;
+}
+
+export type ProjectIdOf = { kind: 'found'; projectId: string } | { kind: 'missing' } | { kind: 'invalid'; reason: string; path: string };
+
+const isGitLabId = (value: unknown): value is number => typeof value === 'number' && Number.isInteger(value) && value >= 0;
+
+/**
+ * The GitLab project a project hook is about. GitLab names it as `project.id` and, in job and push
+ * events, again as `project_id`: both must be GitLab ids and agree, or the delivery is refused (a
+ * token verified for one project must not write under another).
+ */
+export function projectIdOf(body: Record<string, unknown>): ProjectIdOf {
+  const project = body.project;
+  const nested = project !== null && typeof project === 'object' ? (project as { id?: unknown }).id : undefined;
+  const named: { path: string; value: unknown }[] = [
+    { path: 'project.id', value: nested },
+    { path: 'project_id', value: body.project_id },
+  ].filter((n) => n.value !== undefined && n.value !== null);
+  if (named.length === 0) return { kind: 'missing' };
+  const bad = named.find((n) => !isGitLabId(n.value));
+  if (bad) return { kind: 'invalid', path: bad.path, reason: 'must be a GitLab project id (a non-negative integer)' };
+  const ids = new Set(named.map((n) => String(n.value)));
+  if (ids.size > 1) return { kind: 'invalid', path: 'project_id', reason: 'project.id and project_id name different projects' };
+  return { kind: 'found', projectId: [...ids][0]! };
 }
 
 /**
@@ -99,14 +127,15 @@ export function parseGitLabTime(value: string | null | undefined): Date | null {
 const jobUrl = (webUrl: string | null | undefined, jobId: number) => (webUrl ? `${webUrl}/-/jobs/${jobId}` : null);
 
 /** A pipeline hook: the image job's state in it (the newest job of that name), or "it has none" once the pipeline finished. */
-export function readPipelineHook(body: unknown, settings: BuildSettings): ProjectHookMeaning {
+export function readPipelineHook(body: unknown, settings: BuildSettings, project: DeliveryProject): ProjectHookMeaning {
   const hook = pipelineHookSchema.parse(body);
   const a = hook.object_attributes;
   const base = {
-    projectId: String(hook.project.id),
+    projectId: project.id,
     sha: a.sha,
-    projectPath: hook.project.path_with_namespace,
-    ref: a.ref ?? null,
+    projectPath: project.path ?? hook.project.path_with_namespace,
+    // A merge request pipeline's ref is the merge request's: its commit is the source branch's head.
+    ref: branchOrTag(a.ref) ?? (a.ref ? (hook.merge_request?.source_branch ?? null) : null),
     tag: a.tag ?? false,
     defaultBranch: hook.project.default_branch ?? null,
     pipelineId: a.id,
@@ -149,20 +178,20 @@ export function readPipelineHook(body: unknown, settings: BuildSettings): Projec
 }
 
 /** A job hook: only the image job's concern us. */
-export function readJobHook(body: unknown, settings: BuildSettings): ProjectHookMeaning {
+export function readJobHook(body: unknown, settings: BuildSettings, project: DeliveryProject): ProjectHookMeaning {
   const hook = jobHookSchema.parse(body);
   if (hook.build_name !== settings.jobName) return { kind: 'ignored', reason: `job ${hook.build_name} is not the image job (${settings.jobName})` };
   const state = buildStatusOfJob(hook.build_status, hook.build_failure_reason);
   if (!state) return { kind: 'ignored', reason: `job ${hook.build_id} has a status we do not know: ${hook.build_status}` };
-  const projectPath = hook.project.path_with_namespace;
+  const projectPath = project.path ?? hook.project.path_with_namespace;
   return {
     kind: 'build',
     image: imageFor(settings.registry, projectPath, hook.sha),
     observation: {
-      projectId: String(hook.project_id),
+      projectId: project.id,
       sha: hook.sha,
       projectPath,
-      ref: hook.ref ?? null,
+      ref: branchOrTag(hook.ref),
       tag: hook.tag ?? false,
       defaultBranch: hook.project.default_branch ?? null,
       ...state,
@@ -181,17 +210,17 @@ export function readJobHook(body: unknown, settings: BuildSettings): ProjectHook
  * (if none is known), so that a session can wait for it and the repair loop can ask GitLab about
  * it should the pipeline hooks be lost. Branch deletions and pushes of no new head are ignored.
  */
-export function readPushHook(body: unknown, settings: BuildSettings): ProjectHookMeaning {
+export function readPushHook(body: unknown, settings: BuildSettings, project: DeliveryProject): ProjectHookMeaning {
   const hook = pushHookSchema.parse(body);
   const head = hook.checkout_sha ?? hook.after;
   if (!/^[0-9a-f]{40}$|^[0-9a-f]{64}$/.test(head) || /^0+$/.test(head)) return { kind: 'ignored', reason: 'the push deleted the branch' };
   if (!hook.ref.startsWith('refs/heads/')) return { kind: 'ignored', reason: `${hook.ref} is not a branch` };
-  const projectPath = hook.project.path_with_namespace;
+  const projectPath = project.path ?? hook.project.path_with_namespace;
   return {
     kind: 'build',
     image: imageFor(settings.registry, projectPath, head),
     observation: {
-      projectId: String(hook.project_id),
+      projectId: project.id,
       sha: head,
       projectPath,
       ref: hook.ref.slice('refs/heads/'.length),
@@ -209,16 +238,22 @@ export function readPushHook(body: unknown, settings: BuildSettings): ProjectHoo
   };
 }
 
-/** Reads a project hook by its object_kind; kinds that have nothing to do with builds are ignored. */
-export function readProjectHook(body: Record<string, unknown>, settings: BuildSettings): ProjectHookMeaning {
+/** The kinds of project hook that can change a build; every other kind is answered "ignored" before anything else. */
+export const BUILD_HOOK_KINDS: ReadonlySet<unknown> = new Set(['pipeline', 'build', 'push']);
+
+/** Reads a project hook by its object_kind, under the verified project; kinds that have nothing to do with builds are ignored. */
+export function readProjectHook(body: Record<string, unknown>, settings: BuildSettings, project: DeliveryProject): ProjectHookMeaning {
   switch (body.object_kind) {
     case 'pipeline':
-      return readPipelineHook(body, settings);
+      return readPipelineHook(body, settings, project);
     case 'build':
-      return readJobHook(body, settings);
+      return readJobHook(body, settings, project);
     case 'push':
-      return readPushHook(body, settings);
+      return readPushHook(body, settings, project);
     default:
-      return { kind: 'ignored', reason: `${typeof body.object_kind === 'string' ? body.object_kind : 'this'} event has nothing to do with image builds` };
+      return { kind: 'ignored', reason: IGNORED_KIND };
   }
 }
+
+/** Said to every delivery of a kind we do not read: the same words whatever it was, so they tell nothing. */
+export const IGNORED_KIND = 'this kind of event has nothing to do with image builds; nothing changed';

@@ -9,7 +9,7 @@ import { BuildsService } from '../builds/builds.service.js';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { GitLabSyncService } from '../gitlab-sync/gitlab-sync.service.js';
 import { readSystemHook } from '../gitlab-sync/system-hooks.js';
-import { projectIdOf, readProjectHook } from './gitlab-payloads.js';
+import { BUILD_HOOK_KINDS, type DeliveryProject, IGNORED_KIND, projectIdOf, readProjectHook } from './gitlab-payloads.js';
 import { sameSecret } from './token-hash.js';
 import { invalid, WebhookSecrets } from './webhook-secrets.js';
 
@@ -19,11 +19,15 @@ type Outcome = z.output<typeof webhookOutcomeSchema>;
 const deliveries = counter('launchpad_gitlab_webhook_deliveries_total', 'GitLab webhook deliveries received', ['event', 'outcome']);
 
 const SYSTEM_HOOK = 'System Hook';
+/** The X-Gitlab-Event values a metric label may take: the header is the sender's to choose, a label set must stay bounded. */
+const EVENT_LABELS: ReadonlySet<string> = new Set(['Push Hook', 'Pipeline Hook', 'Job Hook', SYSTEM_HOOK]);
+export const eventLabel = (event: string | undefined): string => (event !== undefined && EVENT_LABELS.has(event) ? event : 'other');
 
 /**
  * One GitLab delivery: verify its token, read it, and record it together with what it changes in
- * one transaction, keyed by X-Gitlab-Event-UUID (GitLab resends a delivery with the same UUID), so
- * that it is applied once. GitLab is never called from here: the answer must be fast.
+ * one transaction, keyed by its Idempotency-Key (GitLab 17.4+; the same across retries and
+ * resends) or else its X-Gitlab-Event-UUID, so that it is applied once. GitLab is never called
+ * from here: the answer must be fast.
  */
 @Injectable()
 export class ReceiveWebhook {
@@ -38,7 +42,7 @@ export class ReceiveWebhook {
   ) {}
 
   async execute(headers: Headers, body: Record<string, unknown>): Promise<Outcome> {
-    const event = headers.event ?? 'unknown';
+    const event = eventLabel(headers.event);
     try {
       const outcome = await this.receive(headers, body);
       deliveries.inc({ event, outcome: outcome.outcome });
@@ -52,33 +56,45 @@ export class ReceiveWebhook {
   private async receive(headers: Headers, body: Record<string, unknown>): Promise<Outcome> {
     const system = headers.event === SYSTEM_HOOK;
     let scope: string;
+    let project: DeliveryProject | null = null;
     if (system) {
       const expected = this.config.gitlab.systemHookToken;
       if (!expected) throw invalid('system hooks are not accepted here: set GITLAB_SYSTEM_HOOK_TOKEN on the builds service to the system hook\'s Secret token');
       if (!headers.token || !sameSecret(headers.token, expected)) throw invalid('the X-Gitlab-Token does not match the system hook secret (GITLAB_SYSTEM_HOOK_TOKEN)');
       scope = 'system';
     } else {
-      const projectId = projectIdOf(body);
-      if (projectId === null) {
+      // Group and subgroup hooks, issues, notes...: nothing of ours can change, so no token is
+      // needed to say so, and the answer is the same whatever was sent.
+      if (!BUILD_HOOK_KINDS.has(body.object_kind)) return { outcome: 'ignored', detail: IGNORED_KIND };
+      const found = projectIdOf(body);
+      if (found.kind === 'missing') {
         throw new BuildsError(BuildsErrorCode.WEBHOOK_PAYLOAD_INVALID, 'the delivery names no GitLab project (project.id or project_id): is this a GitLab project webhook?', [
           { path: 'project.id', message: 'required' },
         ]);
       }
-      await this.secrets.verify(projectId, headers.token);
-      scope = `project:${projectId}`;
+      if (found.kind === 'invalid') {
+        throw new BuildsError(BuildsErrorCode.WEBHOOK_PAYLOAD_INVALID, `the delivery does not name one GitLab project: ${found.path}: ${found.reason}`, [
+          { path: found.path, message: found.reason },
+        ]);
+      }
+      const verified = await this.secrets.verify(found.projectId, headers.token);
+      if (verified.destroyed) return { outcome: 'ignored', detail: `GitLab destroyed project ${verified.projectId}; nothing changed` };
+      project = { id: verified.projectId, path: verified.path };
+      scope = `project:${verified.projectId}`;
     }
 
-    const apply = this.read(system, body);
+    const apply = this.read(system, body, project);
     if (apply.kind === 'ignored') {
-      this.logger.debug(`ignored ${headers.event ?? 'a'} delivery ${headers.eventUuid ?? ''}: ${apply.reason}`);
+      this.logger.debug(`ignored ${eventLabel(headers.event)} delivery ${headers.eventUuid ?? ''}: ${apply.reason}`);
       return { outcome: 'ignored', detail: apply.reason };
     }
-    // Without an X-Gitlab-Event-UUID (older GitLab, hand-made requests), the same body is the same delivery.
-    const deliveryId = headers.eventUuid ?? `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex')}`;
+    // Idempotency-Key stays the same when GitLab retries or someone resends a delivery; older
+    // GitLab sends only X-Gitlab-Event-UUID; without either, the same body is the same delivery.
+    const deliveryId = headers.idempotencyKey ?? headers.eventUuid ?? `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex')}`;
     return this.outbox.transaction(async (manager) => {
       const inserted: unknown[] = await manager.query(
         `INSERT INTO webhook_deliveries (scope, delivery_id, event, outcome) VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING RETURNING delivery_id`,
-        [scope, deliveryId, headers.event ?? String(body.object_kind ?? body.event_name ?? 'unknown')],
+        [scope, deliveryId, eventLabel(headers.event)],
       );
       if (inserted.length === 0) return { outcome: 'duplicate' as const, detail: `delivery ${deliveryId} was applied before` };
       const detail = await apply.run(manager);
@@ -87,17 +103,31 @@ export class ReceiveWebhook {
     });
   }
 
+  private systemPushProject(body: Record<string, unknown>): DeliveryProject {
+    const found = projectIdOf(body);
+    if (found.kind === 'found') return { id: found.projectId, path: null };
+    const path = found.kind === 'invalid' ? found.path : 'project_id';
+    throw new BuildsError(BuildsErrorCode.WEBHOOK_PAYLOAD_INVALID, `the push does not name one GitLab project (${path})`, [{ path, message: 'must name one GitLab project' }]);
+  }
+
   /** What the delivery means, as a transaction step; malformed payloads are refused (422), irrelevant ones ignored. */
-  private read(system: boolean, body: Record<string, unknown>): { kind: 'ignored'; reason: string } | { kind: 'apply'; run: (m: EntityManager) => Promise<string> } {
+  private read(
+    system: boolean,
+    body: Record<string, unknown>,
+    project: DeliveryProject | null,
+  ): { kind: 'ignored'; reason: string } | { kind: 'apply'; run: (m: EntityManager) => Promise<string> } {
     try {
-      const projectHook = !system || body.object_kind === 'push';
-      if (projectHook) {
-        const meaning = readProjectHook(body, this.config.builds);
+      if (project !== null || body.object_kind === 'push') {
+        // A project hook under the project its token was verified for; or a push the system hook
+        // reports (the system hook secret is the instance's, so its payload speaks for GitLab).
+        const about = project ?? this.systemPushProject(body);
+        const meaning = readProjectHook(body, this.config.builds, about);
         if (meaning.kind === 'ignored') return meaning;
         const o = meaning.observation;
         return {
           kind: 'apply',
           run: async (m) => {
+            if (project !== null && project.path === null) await this.secrets.learnPath(project.id, o.projectPath);
             const applied = await this.builds.apply(m, o);
             const what = `build of ${o.sha.slice(0, 8)} in project ${o.projectId}`;
             if (!applied) return `${what}: already past ${o.status} (pipeline ${o.pipelineId ?? '-'}, job ${o.jobId ?? '-'}); nothing changed`;

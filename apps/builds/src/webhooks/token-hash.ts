@@ -1,60 +1,59 @@
-import { createHash, createHmac, randomBytes, scrypt, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, timingSafeEqual } from 'node:crypto';
 
-/** scrypt with Node's default cost (N=16384, r=8, p=1): ~16 MiB and tens of milliseconds per guess. */
-const N = 16384;
-const R = 8;
-const P = 1;
-const KEY_LENGTH = 32;
+/**
+ * What is stored instead of a webhook secret: `hmac-sha256$<key id>$<digest>` (base64url), the
+ * HMAC-SHA256 of the secret under a server-side key (the pepper, WEBHOOK_SECRET_PEPPER).
+ *
+ * Why not a slow hash (scrypt, as before): a webhook secret is not a password a person remembers
+ * but a random token of at least 16 characters, so a slow hash buys nothing against guessing
+ * (there is nothing guessable to slow down), while every wrong token — which anyone on the
+ * internet can send — cost ~45 ms of the libuv thread pool, enough for a few requests a second to
+ * starve legitimate deliveries until GitLab disables the hook. An HMAC costs microseconds, so
+ * wrong tokens need no rate limit; and since the key is not in the database, a copy of the
+ * database alone does not let anyone test guesses offline (even of a weak secret someone chose).
+ * The key id says which pepper made a digest, so that a changed pepper is reported as such.
+ */
+const SCHEME = 'hmac-sha256';
 
-function derive(secret: string, salt: Buffer, n: number, r: number, p: number): Promise<Buffer> {
-  return new Promise((resolve, reject) =>
-    scrypt(secret, salt, KEY_LENGTH, { N: n, r, p, maxmem: 64 * 1024 * 1024 }, (error, key) => (error ? reject(error) : resolve(key))),
-  );
-}
+export class SecretDigests {
+  readonly keyId: string;
+  /** What an absent secret is compared against, so that "no secret" costs what "wrong secret" costs. */
+  private readonly nothing: Buffer;
 
-/** `scrypt$<N>$<r>$<p>$<salt>$<hash>` (base64url): what is stored instead of a webhook secret. */
-export async function hashSecret(secret: string): Promise<string> {
-  const salt = randomBytes(16);
-  const key = await derive(secret, salt, N, R, P);
-  return ['scrypt', N, R, P, salt.toString('base64url'), key.toString('base64url')].join('$');
-}
+  constructor(private readonly pepper: Buffer) {
+    this.keyId = createHmac('sha256', pepper).update('launchpad webhook secret key id').digest('base64url').slice(0, 8);
+    this.nothing = this.mac('');
+  }
 
-/** Whether a presented token matches a stored hash; the comparison takes the same time whatever matches. */
-export async function verifySecret(presented: string, stored: string): Promise<boolean> {
-  const [scheme, n, r, p, salt, hash] = stored.split('$');
-  if (scheme !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
-  const expected = Buffer.from(hash, 'base64url');
-  const actual = await derive(presented, Buffer.from(salt, 'base64url'), Number(n), Number(r), Number(p));
-  return actual.length === expected.length && timingSafeEqual(actual, expected);
+  private mac(secret: string): Buffer {
+    return createHmac('sha256', this.pepper).update(secret, 'utf8').digest();
+  }
+
+  digest(secret: string): string {
+    return [SCHEME, this.keyId, this.mac(secret).toString('base64url')].join('$');
+  }
+
+  /** Whether a stored digest was made with another key (e.g. the pepper was changed since). */
+  madeWithAnotherKey(stored: string): boolean {
+    const [scheme, keyId] = stored.split('$');
+    return scheme !== SCHEME || keyId !== this.keyId;
+  }
+
+  /**
+   * Whether the presented token is the secret behind the stored digest, in constant time; with no
+   * digest stored (or one made with another key) it does the same work and says no.
+   */
+  matches(presented: string, stored: string | null): boolean {
+    const actual = this.mac(presented);
+    const [scheme, keyId, encoded] = stored?.split('$') ?? [];
+    const decoded = scheme === SCHEME && keyId === this.keyId && encoded !== undefined ? Buffer.from(encoded, 'base64url') : null;
+    const usable = decoded !== null && decoded.length === actual.length;
+    const same = timingSafeEqual(actual, usable ? decoded : this.nothing);
+    return usable && same;
+  }
 }
 
 /** Constant-time equality of two strings of any length (compared as SHA-256 digests). */
 export function sameSecret(a: string, b: string): boolean {
   return timingSafeEqual(createHash('sha256').update(a).digest(), createHash('sha256').update(b).digest());
-}
-
-/**
- * Remembers tokens that verified, so that a busy project's hooks are not each charged a scrypt:
- * only a keyed digest of the token is kept (with a key that never leaves the process), per stored
- * hash, so changing the secret forgets it. Wrong tokens are never remembered: every guess pays.
- */
-export class VerifiedTokens {
-  private readonly key = randomBytes(32);
-  private readonly entries = new Map<string, Buffer>();
-
-  constructor(private readonly capacity = 10_000) {}
-
-  private digest(token: string): Buffer {
-    return createHmac('sha256', this.key).update(token).digest();
-  }
-
-  has(storedHash: string, token: string): boolean {
-    const known = this.entries.get(storedHash);
-    return known !== undefined && timingSafeEqual(known, this.digest(token));
-  }
-
-  remember(storedHash: string, token: string): void {
-    if (this.entries.size >= this.capacity) this.entries.delete(this.entries.keys().next().value as string);
-    this.entries.set(storedHash, this.digest(token));
-  }
 }

@@ -1,24 +1,39 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { randomBytes } from 'node:crypto';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BuildsError, BuildsErrorCode, environmentsRpc, type Principal } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
 import { DataSource } from 'typeorm';
-import { hashSecret, VerifiedTokens, verifySecret } from './token-hash.js';
+import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
+import { SecretDigests } from './token-hash.js';
 
 const ROLES_THAT_SET_SECRETS = ['maintainer', 'owner'];
+const STORED_PEPPER = 'webhook-secret-pepper';
+
+/** What a delivery's token was checked against, once it matched. */
+export interface VerifiedProject {
+  projectId: string;
+  /** The project's path as we know it (system hooks, or the projects service when the secret was set); null when we know none. */
+  path: string | null;
+  /** GitLab destroyed the project (system hook): its deliveries change nothing any more. */
+  destroyed: boolean;
+}
 
 /**
- * Per-project webhook secrets (GitLab's "Secret token"), stored as scrypt hashes. Who may set one
- * is asked of environments, which owns projects and members: maintainers and owners of the
- * project (as in GitLab, where they configure webhooks) and administrators.
+ * Per-project webhook secrets (GitLab's "Secret token"), stored as keyed HMAC-SHA256 digests (see
+ * token-hash.ts for why). Who may set one is asked of environments, which owns projects and
+ * members: maintainers and owners of the project (as in GitLab, where they configure webhooks)
+ * and administrators. The project's path is recorded with it, so that images are named after the
+ * project the secret belongs to, never after what a payload claims.
  */
 @Injectable()
 export class WebhookSecrets {
   private readonly logger = new Logger(WebhookSecrets.name);
-  private readonly verified = new VerifiedTokens();
+  private digests: Promise<SecretDigests> | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
     private readonly rpc: RpcClient,
+    @Inject(BUILDS_CONFIG) private readonly config: BuildsConfig,
   ) {}
 
   async set(projectId: string, secret: string, caller: Principal) {
@@ -30,30 +45,77 @@ export class WebhookSecrets {
         `to set the webhook secret of ${project.path} you need the maintainer or owner role; you are ${project.role ?? 'not a member'}`,
       );
     }
-    const hash = await hashSecret(secret);
+    const digest = (await this.secretDigests()).digest(secret);
     const [row] = await this.dataSource.query(
-      `INSERT INTO webhook_secrets (project_id, hash, updated_by) VALUES ($1, $2, $3)
-       ON CONFLICT (project_id) DO UPDATE SET hash = EXCLUDED.hash, updated_by = EXCLUDED.updated_by, updated_at = now()
+      `INSERT INTO webhook_secrets (project_id, hash, project_path, updated_by) VALUES ($1, $2, $3, $4)
+       ON CONFLICT (project_id) DO UPDATE SET hash = EXCLUDED.hash, project_path = EXCLUDED.project_path, updated_by = EXCLUDED.updated_by, updated_at = now()
        RETURNING updated_at`,
-      [projectId, hash, caller.userId],
+      [projectId, digest, project.path, caller.userId],
     );
     this.logger.log(`webhook secret of project ${project.path} (${projectId}) set by ${caller.userId}`);
     return { projectId, updatedBy: caller.userId, updatedAt: (row as { updated_at: Date }).updated_at.toISOString() };
   }
 
-  /** Throws WEBHOOK_TOKEN_INVALID unless the token is the project's secret. Tells nothing more to a wrong guess. */
-  async verify(projectId: string, token: string | undefined): Promise<void> {
-    if (!token) throw invalid(`the delivery has no X-Gitlab-Token header: set the project's webhook Secret token in GitLab`);
-    const rows: { hash: string }[] = await this.dataSource.query(`SELECT hash FROM webhook_secrets WHERE project_id = $1`, [projectId]);
-    const stored = rows[0]?.hash;
-    if (!stored) {
-      throw invalid(`project ${projectId} has no webhook secret here yet: set one with PUT /api/v1/projects/${projectId}/webhook-secret, and the same in GitLab`);
+  /**
+   * Throws WEBHOOK_TOKEN_INVALID unless the token is the project's secret, with the same words and
+   * the same work whether the project has no secret or the token is wrong: a caller learns nothing
+   * about which projects exist here.
+   */
+  async verify(projectId: string, token: string | undefined): Promise<VerifiedProject> {
+    const digests = await this.secretDigests();
+    const rows: { hash: string | null; path: string | null; destroyed: boolean | null }[] = await this.dataSource.query(
+      `SELECT s.hash, coalesce(g.path, s.project_path) AS path, g.destroyed
+         FROM (SELECT $1::text AS project_id) p
+         LEFT JOIN webhook_secrets s ON s.project_id = p.project_id
+         LEFT JOIN gitlab_projects g ON g.project_id = p.project_id`,
+      [projectId],
+    );
+    const row = rows[0];
+    const stored = row?.hash ?? null;
+    if (!digests.matches(token ?? '', stored) || !token) {
+      if (stored !== null && digests.madeWithAnotherKey(stored)) {
+        this.logger.warn(`the webhook secret of project ${projectId} was stored under another WEBHOOK_SECRET_PEPPER (or before it existed): set it again`);
+      }
+      throw invalid(PROJECT_TOKEN_INVALID);
     }
-    if (this.verified.has(stored, token)) return;
-    if (!(await verifySecret(token, stored))) throw invalid(`the X-Gitlab-Token does not match the webhook secret of project ${projectId}`);
-    this.verified.remember(stored, token);
+    return { projectId, path: row?.path ?? null, destroyed: row?.destroyed === true };
+  }
+
+  /** Records the path a verified delivery gave for a project whose secret was stored without one. */
+  async learnPath(projectId: string, path: string): Promise<void> {
+    await this.dataSource.query(`UPDATE webhook_secrets SET project_path = $2 WHERE project_id = $1 AND project_path IS NULL`, [projectId, path]);
+  }
+
+  /** The key digests are made with: WEBHOOK_SECRET_PEPPER, or (unset) a random one kept in our schema. */
+  private secretDigests(): Promise<SecretDigests> {
+    this.digests ??= this.loadPepper().then(
+      (pepper) => new SecretDigests(pepper),
+      (error: unknown) => {
+        this.digests = undefined;
+        throw error;
+      },
+    );
+    return this.digests;
+  }
+
+  private async loadPepper(): Promise<Buffer> {
+    const configured = this.config.webhooks.secretPepper;
+    if (configured) return Buffer.from(configured, 'utf8');
+    await this.dataSource.query(`INSERT INTO server_keys (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING`, [
+      STORED_PEPPER,
+      randomBytes(32).toString('base64url'),
+    ]);
+    const [row] = await this.dataSource.query(`SELECT value FROM server_keys WHERE name = $1`, [STORED_PEPPER]);
+    this.logger.warn(
+      'WEBHOOK_SECRET_PEPPER is not set: webhook secrets are keyed with a random key kept in the database; set WEBHOOK_SECRET_PEPPER in production (changing it later means setting every webhook secret again)',
+    );
+    return Buffer.from((row as { value: string }).value, 'utf8');
   }
 }
+
+/** The one answer to a project hook whose token does not match, whatever the reason. */
+export const PROJECT_TOKEN_INVALID =
+  "the X-Gitlab-Token does not match a webhook secret of this project: set the project's webhook secret with PUT /api/v1/projects/{id}/webhook-secret, and the same Secret token in GitLab";
 
 export function invalid(message: string): BuildsError {
   return new BuildsError(BuildsErrorCode.WEBHOOK_TOKEN_INVALID, message);

@@ -1,17 +1,18 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { BUILD_EVENTS, type Envelope, parseEnvelope } from '@launchpad/contracts';
+import { ALL_BUILD_EVENTS, type Envelope, parseEnvelope } from '@launchpad/contracts';
 import { applyOnce, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
 import { DataSource } from 'typeorm';
 import { LaunchersService } from '../launchers/launchers.service.js';
 import { ProjectBuilds } from './project-builds.js';
 
 export const BUILDS_DURABLE = 'environments-builds';
-const contracts = new Map(Object.values(BUILD_EVENTS).map((c) => [`${c.type}@${c.version}`, c]));
+const contracts = new Map(ALL_BUILD_EVENTS.map((c) => [`${c.type}@${c.version}`, c]));
 
 /**
- * `builds.build.*`: keeps the read model of project builds, and when a build succeeds, flags the
- * launchers pinned to an older build of its branch (*update available*), both in one transaction
- * with the processed-message row, so a redelivery changes nothing.
+ * `builds.build.*`: keeps the read model of project builds, and with each change of a build of a
+ * branch flags the launchers pinned to a commit older than the branch's newest succeeded build
+ * (*update available*) — a build that succeeds, or a pinned commit whose pipeline becomes known —
+ * both in one transaction with the processed-message row, so a redelivery changes nothing.
  */
 @Injectable()
 export class BuildsConsumer {
@@ -34,7 +35,7 @@ export class BuildsConsumer {
     });
     if (flagged > 0) {
       this.outbox.flush();
-      this.logger.log(`build ${build.sha.slice(0, 8)} of project ${build.projectId} succeeded: ${flagged} launcher(s) flagged update available`);
+      this.logger.log(`build ${build.sha.slice(0, 8)} of project ${build.projectId} is ${build.status}: ${flagged} launcher(s) flagged update available`);
     }
   }
 }

@@ -35,6 +35,16 @@ export class ProjectBuilds {
     return (await newest(true)) ?? (await newest(false));
   }
 
+  /** The newest succeeded build of a branch (the highest pipeline id), if any. */
+  async newestSucceededOnBranch(manager: EntityManager, projectId: string, ref: string): Promise<ProjectBuildEntity | null> {
+    return manager
+      .getRepository(ProjectBuildEntity)
+      .createQueryBuilder('b')
+      .where(`b.project_id = :projectId AND b.ref = :ref AND NOT b.tag AND b.status = 'succeeded' AND b.pipeline_id IS NOT NULL`, { projectId, ref })
+      .orderBy('b.pipeline_id', 'DESC')
+      .getOne();
+  }
+
   /** The build of a commit, by its full id or an abbreviation of it (the newest if several match). */
   async byCommit(manager: EntityManager, projectId: string, sha: string): Promise<ProjectBuildEntity | null> {
     return manager

@@ -16,6 +16,7 @@ import { OutboxWriter } from '@launchpad/messaging';
 import { isUniqueViolation } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
+import { ProjectBuildEntity } from '../builds/project-build.entity.js';
 import { ProjectBuilds } from '../builds/project-builds.js';
 import { EnvironmentEntity } from '../environments/environment.entity.js';
 import { canEditLaunchers } from '../projects/project-access.js';
@@ -94,10 +95,12 @@ export class LaunchersService {
 
   async update(id: string, input: UpdateInput, caller: Principal): Promise<Launcher> {
     return this.outbox.transaction(async (manager) => {
-      // Locked: a build that succeeds meanwhile may be flagging this launcher (offerUpdate).
+      // The project's launcher lock first, then the row (the order offerUpdate takes them in, so
+      // the two cannot deadlock): a build that succeeds meanwhile may be flagging this launcher.
+      const found = await manager.findOne(LauncherEntity, { where: { id }, select: { id: true, projectId: true }, loadEagerRelations: false });
+      if (found) await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${found.projectId}`]);
       const { entity, access } = await this.findReadable(manager, id, caller, true);
       this.requireEditor(access, caller, 'edit launchers');
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${entity.projectId}`]);
       if (input.environment) {
         const { environment, pin } = await this.resolveEnvironment(manager, entity.projectId, input.name ?? entity.name, input.environment, entity, caller);
         entity.environmentId = environment.id;
@@ -146,23 +149,33 @@ export class LaunchersService {
   }
 
   /**
-   * A build succeeded: every launcher pinned to an older build of its branch is told so (and
-   * nothing else about it changes). Runs in the caller's transaction; returns how many were flagged.
+   * A build changed: every launcher of its project and branch pinned to an older commit than the
+   * branch's newest succeeded build is told so (and nothing else about it changes). Older means a
+   * lower pipeline id than the pinned commit has *now* in the read model (a commit announced by a
+   * push learns its pipeline later, and a launcher may be pinned before that): while the pinned
+   * commit's pipeline is unknown, no other commit is offered, and once it becomes known the offer
+   * is made then. Runs in the caller's transaction, under the project's launcher lock (so a
+   * launcher created meanwhile is either seen here or pinned to this build); returns how many
+   * launchers were flagged.
    */
   async offerUpdate(manager: EntityManager, build: Build): Promise<number> {
-    if (build.status !== 'succeeded' || build.tag || build.ref === null || build.pipelineId === null) return 0;
+    if (build.tag || build.ref === null) return 0;
+    await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${build.projectId}`]);
+    const newest = await this.builds.newestSucceededOnBranch(manager, build.projectId, build.ref);
+    if (!newest || newest.pipelineId === null) return 0;
     const stale = await manager
       .getRepository(LauncherEntity)
       .createQueryBuilder('l')
       .setLock('pessimistic_write', undefined, ['l'])
       .innerJoinAndSelect('l.environment', 'e')
-      .where('l.project_id = :projectId AND l.pin_ref = :ref AND l.pin_sha <> :sha', { projectId: build.projectId, ref: build.ref, sha: build.sha })
-      .andWhere('(l.pin_pipeline_id IS NULL OR l.pin_pipeline_id < :pipelineId)', { pipelineId: build.pipelineId })
-      .andWhere('(l.update_pipeline_id IS NULL OR l.update_pipeline_id < :pipelineId)', { pipelineId: build.pipelineId })
+      .innerJoin(ProjectBuildEntity, 'pinned', 'pinned.project_id = l.project_id AND pinned.sha = l.pin_sha')
+      .where('l.project_id = :projectId AND l.pin_ref = :ref AND l.pin_sha <> :sha', { projectId: build.projectId, ref: build.ref, sha: newest.sha })
+      .andWhere('pinned.pipeline_id IS NOT NULL AND pinned.pipeline_id < :pipelineId', { pipelineId: newest.pipelineId })
+      .andWhere('(l.update_pipeline_id IS NULL OR l.update_pipeline_id < :pipelineId)', { pipelineId: newest.pipelineId })
       .getMany();
-    const at = new Date(build.finishedAt ?? build.updatedAt);
+    const at = newest.finishedAt ?? newest.createdAt;
     for (const launcher of stale) {
-      Object.assign(launcher, { updateSha: build.sha, updateImage: build.image, updatePipelineId: build.pipelineId, updateAt: at, updatedAt: new Date() });
+      Object.assign(launcher, { updateSha: newest.sha, updateImage: newest.image, updatePipelineId: newest.pipelineId, updateAt: at, updatedAt: new Date() });
       await manager.save(launcher);
       await this.outbox.append(manager, launcherUpdatedV2, toLauncher(launcher));
     }

@@ -5,6 +5,7 @@ import { RpcClient } from '@launchpad/messaging';
 import { Public } from '@launchpad/telemetry';
 import { z } from 'zod';
 import { openApiSchema, ZodPipe } from '../http/zod.pipe.js';
+import { forwardedWebhookBody } from './webhook-body.js';
 
 const webhookBody = new ZodPipe(z.record(z.string(), z.unknown(), { error: 'the webhook body must be a JSON object, as GitLab sends' }), 'webhook body');
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
@@ -24,19 +25,21 @@ export class WebhooksController {
   @HttpCode(200)
   @ApiHeader({ name: 'X-Gitlab-Token', required: true, description: "the project's webhook secret, or the system hook secret" })
   @ApiHeader({ name: 'X-Gitlab-Event', required: true, description: 'e.g. "Pipeline Hook", "Job Hook", "Push Hook", "System Hook"' })
-  @ApiHeader({ name: 'X-Gitlab-Event-UUID', required: false, description: 'GitLab resends a delivery with the same UUID; each is applied once' })
+  @ApiHeader({ name: 'X-Gitlab-Event-UUID', required: false, description: 'identifies a delivery when it has no Idempotency-Key' })
+  @ApiHeader({ name: 'Idempotency-Key', required: false, description: 'GitLab 17.4+: the same across retries and resends of a delivery; each delivery is applied once' })
   @ApiBody({ schema: { type: 'object', description: 'the payload as GitLab sends it' } })
   @ApiOkResponse({ schema: openApiSchema(buildsRpc.receiveGitLabWebhook.response, 'output') })
   gitlab(
     @Headers('x-gitlab-token') token: string | string[] | undefined,
     @Headers('x-gitlab-event') event: string | string[] | undefined,
     @Headers('x-gitlab-event-uuid') eventUuid: string | string[] | undefined,
+    @Headers('idempotency-key') idempotencyKey: string | string[] | undefined,
     @Body(webhookBody) body: Record<string, unknown>,
   ) {
-    const headers = { token: header(token), event: header(event), eventUuid: header(eventUuid) };
+    const headers = { token: header(token), event: header(event), eventUuid: header(eventUuid), idempotencyKey: header(idempotencyKey) };
     return this.rpc.call(buildsRpc.receiveGitLabWebhook, {
       headers: Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)),
-      body,
+      body: forwardedWebhookBody(body),
     });
   }
 }

@@ -2,7 +2,7 @@ import { defineEvent } from '../envelope.js';
 import { buildSchema } from './build.js';
 import { gitlabMemberRemovedSchema, gitlabMemberSchema, gitlabProjectDestroyedSchema, gitlabProjectSchema } from './gitlab.js';
 
-/** One event per status a build enters, each carrying the whole build record. */
+/** One event per status a build enters, each carrying the whole build record (see also buildUpdatedV1). */
 export const buildPendingV1 = defineEvent('builds.build.pending', 1, buildSchema);
 export const buildRunningV1 = defineEvent('builds.build.running', 1, buildSchema);
 export const buildSucceededV1 = defineEvent('builds.build.succeeded', 1, buildSchema);
@@ -16,6 +16,16 @@ export const BUILD_EVENTS = {
   failed: buildFailedV1,
   canceled: buildCanceledV1,
 } as const;
+
+/**
+ * The build changed without entering another status: its pipeline became known (a push announced
+ * the commit, then its pipeline reported), it moved to another pipeline or job, its failure reason
+ * changed, or it was bound to a branch. Carries the whole build record, as the status events do.
+ */
+export const buildUpdatedV1 = defineEvent('builds.build.updated', 1, buildSchema);
+
+/** Every event on `builds.build.>`, for consumers that keep builds. */
+export const ALL_BUILD_EVENTS = [...Object.values(BUILD_EVENTS), buildUpdatedV1] as const;
 
 /** GitLab system hooks, in GitLab's order: project_create, project_rename/transfer/update, project_destroy. */
 export const gitlabProjectCreatedV1 = defineEvent('builds.gitlab.project-created', 1, gitlabProjectSchema);

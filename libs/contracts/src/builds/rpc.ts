@@ -9,6 +9,8 @@ export const gitlabDeliveryHeadersSchema = z.object({
   token: z.string().max(1024).optional(),
   event: z.string().max(100).optional(),
   eventUuid: z.string().max(100).optional(),
+  /** `Idempotency-Key` (GitLab 17.4+): the same across automatic retries and manual resends of a delivery. */
+  idempotencyKey: z.string().max(100).optional(),
 });
 
 export const webhookOutcomeSchema = z.object({

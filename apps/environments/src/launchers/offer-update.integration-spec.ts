@@ -1,0 +1,131 @@
+import 'reflect-metadata';
+import { randomBytes } from 'node:crypto';
+import type { Build } from '@launchpad/contracts';
+import { OutboxWriter } from '@launchpad/messaging';
+import { createServiceDataSource, migrate } from '@launchpad/persistence';
+import type { DataSource, EntityManager } from 'typeorm';
+import { ADMIN_DATABASE_URL, uniqueSuffix, waitFor } from '../../../../tools/testing/harness.js';
+import { ProjectBuilds } from '../builds/project-builds.js';
+import { environmentsEntities, environmentsMigrations } from '../environments.module.js';
+import type { ProjectsService } from '../projects/projects.service.js';
+import { LaunchersService } from './launchers.service.js';
+
+/** Against the machine's Postgres, in a schema of its own: flagging launchers made from code (*update available*). */
+describe('offering updates to launchers made from code', () => {
+  const schema = `env_offers_${uniqueSuffix()}`;
+  let ds: DataSource;
+  let launchers: LaunchersService;
+  const builds = new ProjectBuilds();
+  const project = 'p-offers';
+  const sha = () => randomBytes(20).toString('hex');
+  let revision = 0;
+
+  const build = (commit: string, status: Build['status'], pipelineId: number | null, ref = 'main'): Build => ({
+    projectId: project,
+    sha: commit,
+    ref,
+    tag: false,
+    projectPath: 'lab/offers',
+    defaultBranch: 'main',
+    status,
+    image: `registry.test/lab/offers:${commit.slice(0, 8)}`,
+    pipelineId,
+    pipelineUrl: null,
+    jobId: pipelineId === null ? null : pipelineId * 10,
+    jobUrl: null,
+    failureReason: null,
+    revision: ++revision,
+    createdAt: new Date().toISOString(),
+    updatedAt: new Date().toISOString(),
+    startedAt: null,
+    finishedAt: null,
+  });
+
+  /** What the builds consumer does with one builds.build.* event. */
+  const consume = (b: Build) =>
+    ds.transaction(async (m) => {
+      await builds.record(m, b);
+      return launchers.offerUpdate(m, b);
+    });
+
+  /** What launcher creation writes, in the caller's transaction, holding the project's launcher lock as create() does. */
+  async function createPinned(m: EntityManager, name: string, commit: string): Promise<string> {
+    await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${project}`]);
+    const [env] = await m.query(
+      `INSERT INTO environments (kind, project_id, name, image, port, default_url, working_directory, mount_directory, uid, gid, created_by)
+       VALUES ('code', $1, $2, $3, 8000, '/', '/work', '/work', 1000, 100, 'test') RETURNING id`,
+      [project, `${name} environment`, `registry.test/lab/offers:${commit.slice(0, 8)}`],
+    );
+    const [launcher] = await m.query(
+      `INSERT INTO launchers (project_id, name, kind, environment_id, created_by, pin_ref, pin_sha, pin_image)
+       VALUES ($1, $2, 'session', $3, 'test', 'main', $4, $5) RETURNING id`,
+      [project, name, (env as { id: string }).id, commit, `registry.test/lab/offers:${commit.slice(0, 8)}`],
+    );
+    return (launcher as { id: string }).id;
+  }
+  const updateOf = async (id: string) => ((await ds.query(`SELECT update_sha FROM launchers WHERE id = $1`, [id]))[0] as { update_sha: string | null }).update_sha;
+
+  beforeAll(async () => {
+    ds = createServiceDataSource({ url: ADMIN_DATABASE_URL, schema, entities: environmentsEntities, migrations: environmentsMigrations, applicationName: 'offers-test' });
+    await ds.initialize();
+    await migrate(ds, schema);
+    await ds.query(`INSERT INTO projects (id, path, name, visibility) VALUES ($1, 'lab/offers', 'Offers', 'private')`, [project]);
+    launchers = new LaunchersService(ds, null as unknown as ProjectsService, new OutboxWriter(ds), builds);
+  });
+
+  afterAll(async () => {
+    await ds?.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await ds?.destroy();
+  });
+
+  it('a launcher created while a newer build succeeds is flagged: the offer waits for the creation to commit', async () => {
+    const [pinned, newer] = [sha(), sha()];
+    await consume(build(pinned, 'succeeded', 500));
+    // Creation has taken the project's launcher lock and written the launcher, not yet committed...
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    let offered: Promise<number> | undefined;
+    let launcherId: string;
+    try {
+      launcherId = await createPinned(runner.manager, 'Racing', pinned);
+      // ...when the newer build's event is consumed.
+      let done = false;
+      offered = consume(build(newer, 'succeeded', 510)).finally(() => (done = true));
+      await waitFor('the offer to finish or to wait for the launcher lock', async () => {
+        if (done) return true;
+        const waiting: unknown[] = await ds.query(
+          `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND l.locktype = 'advisory' AND a.application_name = 'offers-test'`,
+        );
+        return waiting.length > 0;
+      });
+      await runner.commitTransaction();
+    } finally {
+      await runner.release();
+    }
+    expect(await offered).toBe(1);
+    expect(await updateOf(launcherId)).toBe(newer);
+  });
+
+  it("compares with the pinned commit's pipeline as known now: unknown, no other commit is offered; once known, the newer build is", async () => {
+    const [older, pushed, newer] = [sha(), sha(), sha()];
+    await consume(build(pushed, 'pending', null));
+    const launcherId = await ds.transaction((m) => createPinned(m, 'On pushed', pushed));
+    await consume(build(older, 'succeeded', 520));
+    expect(await updateOf(launcherId)).toBeNull();
+    await consume(build(newer, 'succeeded', 540));
+    expect(await updateOf(launcherId)).toBeNull();
+    // The pushed commit's pipeline becomes known (builds.build.updated): 530 < 540.
+    expect(await consume(build(pushed, 'pending', 530))).toBe(1);
+    expect(await updateOf(launcherId)).toBe(newer);
+  });
+
+  it('never offers an older build than the pinned one, nor one of another branch', async () => {
+    const [pinned, older, elsewhere] = [sha(), sha(), sha()];
+    await consume(build(pinned, 'succeeded', 600));
+    const launcherId = await ds.transaction((m) => createPinned(m, 'Newest', pinned));
+    await consume(build(older, 'succeeded', 590));
+    await consume(build(elsewhere, 'succeeded', 610, 'feature'));
+    expect(await updateOf(launcherId)).toBeNull();
+  });
+});
