@@ -78,6 +78,18 @@ describe('GitLab system hooks and launchers made from code', () => {
     expect(renamed.body).toMatchObject({ name: 'StoreCloud 2', visibility: 'internal', repositories: [{ url: 'https://gitlab.example.com/jsmith/storecloud2.git', name: 'storecloud2' }] });
   });
 
+  it("user_rename moves a member named by username to the new name; user_destroy removes the user's memberships", async () => {
+    await system(systemHook('user_add_to_team', { user_username: 'old-boring-name', user_id: 58, access_level: 'Developer', updated_at: '2017-10-01T08:00:00Z' }));
+    await waitFor('old-boring-name to be a developer', async () => JSON.stringify(await members(74)) === JSON.stringify([['old-boring-name', 'developer']]));
+    const renamed = await system(systemHook('user_rename'));
+    expect([renamed.status, renamed.body.outcome]).toEqual([200, 'applied']);
+    await waitFor('the membership to move', async () => JSON.stringify(await members(74)) === JSON.stringify([['new-exciting-name', 'developer']]));
+    // A late add for the old name (older than the rename) does not bring it back.
+    expect((await system(systemHook('user_add_to_team', { user_username: 'old-boring-name', user_id: 58, updated_at: '2017-10-02T08:00:00Z' }))).body.detail).toMatch(/older than what we know/);
+    expect((await system(systemHook('user_destroy', { username: 'new-exciting-name', user_id: 58, updated_at: '2017-12-01T08:00:00Z' }))).body.outcome).toBe('applied');
+    await waitFor('the user to be gone', async () => JSON.stringify(await members(74)) === '[]');
+  });
+
   let codeLauncher: any;
   const shaA = sha();
   const shaB = sha();

@@ -248,6 +248,8 @@ export const DOC_SYSTEM_HOOKS = {
   user_add_to_team: { created_at: '2012-07-21T07:30:56Z', updated_at: '2012-07-21T07:38:22Z', event_name: 'user_add_to_team', access_level: 'Maintainer', project_id: 74, project_name: 'StoreCloud', project_path: 'storecloud', project_path_with_namespace: 'jsmith/storecloud', user_email: 'johnsmith@example.com', user_name: 'John Smith', user_username: 'johnsmith', user_id: 41, project_visibility: 'private' },
   user_remove_from_team: { created_at: '2012-07-21T07:30:56Z', updated_at: '2012-07-21T07:38:22Z', event_name: 'user_remove_from_team', access_level: 'Maintainer', project_id: 74, project_name: 'StoreCloud', project_path: 'storecloud', project_path_with_namespace: 'jsmith/storecloud', user_email: 'johnsmith@example.com', user_name: 'John Smith', user_username: 'johnsmith', user_id: 41, project_visibility: 'private' },
   user_update_for_team: { created_at: '2012-07-21T07:30:56Z', updated_at: '2012-07-21T07:38:22Z', event_name: 'user_update_for_team', access_level: 'Maintainer', project_id: 74, project_name: 'StoreCloud', project_path: 'storecloud', project_path_with_namespace: 'jsmith/storecloud', user_email: 'johnsmith@example.com', user_name: 'John Smith', user_username: 'johnsmith', user_id: 41, project_visibility: 'private' },
+  user_rename: { event_name: 'user_rename', created_at: '2017-11-01T11:21:04Z', updated_at: '2017-11-01T14:04:47Z', name: 'new-name', email: 'best-email@example.tld', user_id: 58, username: 'new-exciting-name', old_username: 'old-boring-name' },
+  user_destroy: { created_at: '2012-07-21T07:44:07Z', updated_at: '2012-07-21T07:38:22Z', email: 'js@gitlabhq.com', event_name: 'user_destroy', name: 'John Smith', username: 'js', user_id: 41 },
 };
 
 export interface ProjectRef {

@@ -6,6 +6,8 @@ import {
   gitlabProjectCreatedV1,
   gitlabProjectDestroyedV1,
   gitlabProjectRenamedV1,
+  gitlabUserDestroyedV1,
+  gitlabUserRenamedV1,
 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
 import type { EntityManager } from 'typeorm';
@@ -61,6 +63,39 @@ export class GitLabSyncService {
         if (!(await this.advanceMember(manager, change.projectId, change.userId, change.place, true))) return false;
         await this.outbox.append(manager, gitlabMemberRemovedV1, { projectId: change.projectId, userId: change.userId });
         return true;
+      case 'user-renamed': {
+        // The old name's memberships end here (so a late add for it is older and dropped), and
+        // the new name's begin, unless something newer is known of them.
+        // (TypeORM answers an UPDATE with [rows, count].)
+        const [moved]: [{ project_id: string }[], number] = await manager.query(
+          `UPDATE gitlab_members SET source_at = $2, source_rank = $3, removed = true
+           WHERE user_id = $1 AND NOT removed AND (source_at, source_rank) <= ($2, $3) RETURNING project_id`,
+          [change.from, change.place.at, change.place.rank],
+        );
+        for (const { project_id } of moved) await this.advanceMember(manager, project_id, change.to, change.place, false);
+        await this.outbox.append(manager, gitlabUserRenamedV1, { from: change.from, to: change.to });
+        return true;
+      }
+      case 'user-destroyed':
+        // Final whatever its place: a destroyed user has no memberships, and a late add is older still.
+        await manager.query(
+          `UPDATE gitlab_members SET source_at = greatest(source_at, $2), source_rank = $3, removed = true WHERE user_id = $1`,
+          [change.userId, change.place.at, change.place.rank],
+        );
+        await this.outbox.append(manager, gitlabUserDestroyedV1, { userId: change.userId });
+        return true;
+    }
+  }
+
+  /** How a change is named in a delivery's outcome. */
+  static describe(change: ProjectionChange): string {
+    switch (change.kind) {
+      case 'user-renamed':
+        return `user ${change.from} renamed ${change.to}`;
+      case 'user-destroyed':
+        return `user ${change.userId} destroyed`;
+      default:
+        return `${change.kind} ${change.projectId}`;
     }
   }
 

@@ -50,6 +50,16 @@ describe("reading GitLab's documented system hooks", () => {
     expect(readSystemHook({ ...DOC_SYSTEM_HOOKS.user_update_for_team, access_level: 'Admiral' }, 'username')).toMatchObject({ kind: 'ignored' });
   });
 
+  it('reads user_rename (members named by username move to the new name) and user_destroy', () => {
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.user_rename, 'username')).toEqual({
+      kind: 'projection',
+      change: { kind: 'user-renamed', from: 'old-boring-name', to: 'new-exciting-name', place: { at: new Date('2017-11-01T14:04:47Z'), rank: 1 } },
+    });
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.user_rename, 'id')).toMatchObject({ kind: 'ignored', reason: expect.stringMatching(/GitLab id/) });
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.user_destroy, 'username')).toMatchObject({ change: { kind: 'user-destroyed', userId: 'js', place: { rank: 2 } } });
+    expect(readSystemHook(DOC_SYSTEM_HOOKS.user_destroy, 'id')).toMatchObject({ change: { kind: 'user-destroyed', userId: '41' } });
+  });
+
   it('ignores system hooks about anything else', () => {
     expect(readSystemHook({ event_name: 'user_create', user_id: 41 }, 'username')).toMatchObject({ kind: 'ignored' });
   });

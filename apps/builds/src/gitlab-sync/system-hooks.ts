@@ -2,8 +2,8 @@ import type { ProjectRole } from '@launchpad/contracts';
 import { z } from 'zod';
 
 /**
- * GitLab's system hooks (doc/administration/system_hooks.md) about projects and their members,
- * read into projection changes. Each change has a place in GitLab's order — the hook's
+ * GitLab's system hooks (doc/administration/system_hooks.md) about projects, their members and
+ * users (renamed, destroyed), read into projection changes. Each change has a place in GitLab's order — the hook's
  * `updated_at`, then a rank for changes of the same second (create < update/rename < destroy;
  * add < update < remove) — so that deliveries that arrive late or out of order cannot undo a newer one.
  */
@@ -32,8 +32,17 @@ const memberHook = z.looseObject({
   updated_at: z.string().nullish(),
 });
 
+const userHook = z.looseObject({
+  event_name: z.enum(['user_rename', 'user_destroy']),
+  user_id: gitlabId,
+  username: z.string().min(1),
+  old_username: z.string().min(1).nullish(),
+  updated_at: z.string().nullish(),
+});
+
 export const PROJECT_EVENTS = new Set(['project_create', 'project_rename', 'project_transfer', 'project_update', 'project_destroy']);
 export const MEMBER_EVENTS = new Set(['user_add_to_team', 'user_update_for_team', 'user_remove_from_team']);
+export const USER_EVENTS = new Set(['user_rename', 'user_destroy']);
 
 /**
  * GitLab's access levels to our roles. System hooks spell them as words (`"Maintainer"`), the API
@@ -95,7 +104,11 @@ export type ProjectionChange =
       project: { path: string; name: string; visibility: 'private' | 'internal' | 'public' };
       place: Place;
     }
-  | { kind: 'member-removed'; projectId: string; userId: string; place: Place };
+  | { kind: 'member-removed'; projectId: string; userId: string; place: Place }
+  /** user_rename, with members named by username: `from`'s memberships are `to`'s. */
+  | { kind: 'user-renamed'; from: string; to: string; place: Place }
+  /** user_destroy: every membership of the user goes. */
+  | { kind: 'user-destroyed'; userId: string; place: Place };
 
 export type SystemHookMeaning = { kind: 'projection'; change: ProjectionChange } | { kind: 'ignored'; reason: string };
 
@@ -152,6 +165,16 @@ export function readSystemHook(body: Record<string, unknown>, identity: MemberId
         place: placeOf(hook.updated_at, added ? 0 : 1, now),
       },
     };
+  }
+  if (USER_EVENTS.has(event)) {
+    const hook = userHook.parse(body);
+    if (hook.event_name === 'user_destroy') {
+      const userId = identity === 'id' ? String(hook.user_id) : hook.username;
+      return { kind: 'projection', change: { kind: 'user-destroyed', userId, place: placeOf(hook.updated_at, 2, now) } };
+    }
+    if (identity === 'id') return { kind: 'ignored', reason: 'members are named by GitLab id (GITLAB_MEMBER_IDENTITY=id), which a rename does not change' };
+    if (!hook.old_username || hook.old_username === hook.username) return { kind: 'ignored', reason: 'the rename does not change the username' };
+    return { kind: 'projection', change: { kind: 'user-renamed', from: hook.old_username, to: hook.username, place: placeOf(hook.updated_at, 1, now) } };
   }
   return { kind: 'ignored', reason: `system hook ${event || '(without event_name)'} does not concern projects or their members` };
 }

@@ -140,7 +140,8 @@ export class ReceiveWebhook {
       const change = meaning.change;
       return {
         kind: 'apply',
-        run: async (m) => ((await this.sync.apply(m, change)) ? `${change.kind} ${change.projectId} applied` : `${change.kind} ${change.projectId} is older than what we know; nothing changed`),
+        run: async (m) =>
+          (await this.sync.apply(m, change)) ? `${GitLabSyncService.describe(change)} applied` : `${GitLabSyncService.describe(change)} is older than what we know; nothing changed`,
       };
     } catch (error) {
       if (error instanceof z.ZodError) {

@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import { type GitLabMember, type GitLabProject, type Repository, repositoryNameFromUrl } from '@launchpad/contracts';
 import type { EntityManager } from 'typeorm';
-import { ProjectEntity } from '../projects/project.entity.js';
+import { ProjectEntity, ProjectMemberEntity } from '../projects/project.entity.js';
 import { ProjectsService } from '../projects/projects.service.js';
 
 const GITLAB = 'gitlab';
@@ -38,6 +38,21 @@ export class GitLabProjection {
 
   async memberRemoved(manager: EntityManager, projectId: string, userId: string): Promise<void> {
     await this.projects.deleteMember(manager, projectId, userId);
+  }
+
+  /** user_rename: each membership of the old username becomes the new one's (unless it has one there already). */
+  async userRenamed(manager: EntityManager, from: string, to: string): Promise<void> {
+    const memberships = await manager.find(ProjectMemberEntity, { where: { userId: from }, order: { projectId: 'ASC' } });
+    for (const m of memberships) {
+      if (!(await manager.existsBy(ProjectMemberEntity, { projectId: m.projectId, userId: to }))) await this.projects.writeMember(manager, m.projectId, to, m.role);
+      await this.projects.deleteMember(manager, m.projectId, from);
+    }
+  }
+
+  /** user_destroy: every membership of the user goes. */
+  async userDestroyed(manager: EntityManager, userId: string): Promise<void> {
+    const memberships = await manager.find(ProjectMemberEntity, { where: { userId }, order: { projectId: 'ASC' } });
+    for (const m of memberships) await this.projects.deleteMember(manager, m.projectId, userId);
   }
 }
 

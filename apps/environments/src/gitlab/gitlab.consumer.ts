@@ -7,6 +7,8 @@ import {
   gitlabProjectCreatedV1,
   gitlabProjectDestroyedV1,
   gitlabProjectRenamedV1,
+  gitlabUserDestroyedV1,
+  gitlabUserRenamedV1,
   parseEnvelope,
 } from '@launchpad/contracts';
 import { applyOnce, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
@@ -46,6 +48,14 @@ export class GitLabConsumer {
     if (is(gitlabMemberRemovedV1)) {
       const data = parseEnvelope(gitlabMemberRemovedV1, envelope).data;
       return (m) => this.projection.memberRemoved(m, data.projectId, data.userId);
+    }
+    if (is(gitlabUserRenamedV1)) {
+      const data = parseEnvelope(gitlabUserRenamedV1, envelope).data;
+      return (m) => this.projection.userRenamed(m, data.from, data.to);
+    }
+    if (is(gitlabUserDestroyedV1)) {
+      const data = parseEnvelope(gitlabUserDestroyedV1, envelope).data;
+      return (m) => this.projection.userDestroyed(m, data.userId);
     }
     throw new PermanentMessageError(`${GITLAB_DURABLE} does not know ${envelope.type} v${envelope.version}`);
   }

@@ -1,6 +1,13 @@
 import { defineEvent } from '../envelope.js';
 import { buildSchema } from './build.js';
-import { gitlabMemberRemovedSchema, gitlabMemberSchema, gitlabProjectDestroyedSchema, gitlabProjectSchema } from './gitlab.js';
+import {
+  gitlabMemberRemovedSchema,
+  gitlabMemberSchema,
+  gitlabProjectDestroyedSchema,
+  gitlabProjectSchema,
+  gitlabUserDestroyedSchema,
+  gitlabUserRenamedSchema,
+} from './gitlab.js';
 
 /** One event per status a build enters, each carrying the whole build record (see also buildUpdatedV1). */
 export const buildPendingV1 = defineEvent('builds.build.pending', 1, buildSchema);
@@ -35,3 +42,6 @@ export const gitlabProjectDestroyedV1 = defineEvent('builds.gitlab.project-destr
 export const gitlabMemberAddedV1 = defineEvent('builds.gitlab.member-added', 1, gitlabMemberSchema);
 export const gitlabMemberUpdatedV1 = defineEvent('builds.gitlab.member-updated', 1, gitlabMemberSchema);
 export const gitlabMemberRemovedV1 = defineEvent('builds.gitlab.member-removed', 1, gitlabMemberRemovedSchema);
+/** user_rename (members named by username) and user_destroy. */
+export const gitlabUserRenamedV1 = defineEvent('builds.gitlab.user-renamed', 1, gitlabUserRenamedSchema);
+export const gitlabUserDestroyedV1 = defineEvent('builds.gitlab.user-destroyed', 1, gitlabUserDestroyedSchema);

@@ -35,3 +35,12 @@ export const gitlabMemberSchema = z.object({
 export type GitLabMember = z.infer<typeof gitlabMemberSchema>;
 
 export const gitlabMemberRemovedSchema = z.object({ projectId: projectIdSchema, userId: userIdSchema });
+
+/**
+ * user_rename: GitLab's username changed. With members named by username, the memberships of
+ * `from` are now `to`'s (with members named by GitLab id, a rename changes nothing and is not sent).
+ */
+export const gitlabUserRenamedSchema = z.object({ from: userIdSchema, to: userIdSchema });
+
+/** user_destroy: the user is gone from GitLab, and with it every membership. */
+export const gitlabUserDestroyedSchema = z.object({ userId: userIdSchema });
