@@ -219,6 +219,20 @@ describe('GitLab system hooks and launchers made from code', () => {
       await hook(pipelineHook(lab, { sha: pushed, pipelineId: 330, status: 'created', imageJob: { id: 3300, status: 'created' } }));
       await waitFor('the launcher on the pushed commit to be offered newer', async () => (await updateOf(onPushed.id)) === newer);
     });
+
+    it("a release tag whose pipeline builds an old commit's image (its branch build failed) is no update for the commits after it", async () => {
+      const [old, pinned, next] = [sha(), sha(), sha()];
+      await hook(pipelineHook(lab, { sha: old, pipelineId: 350, status: 'failed', imageJob: { id: 3500, status: 'failed', failure_reason: 'runner_system_failure' } }));
+      await succeeded(pinned, 360);
+      const onPinned = await launcher('After the release', { sha: pinned });
+      await hook(tagPipelineHook(lab, { sha: old, tagName: 'v0.9', pipelineId: 370, status: 'success', imageJob: { id: 3700, status: 'success' } }));
+      const built = (await call(`${p.api}/projects/${lab.id}/builds?sha=${old}`, { token: admin })).body.items[0];
+      expect(built).toMatchObject({ status: 'succeeded', ref: 'main', tag: false, pipelineId: 370, branchPipelineId: 350 });
+      await succeeded(next, 380);
+      await waitFor('the launcher to be offered the next commit', async () => (await updateOf(onPinned.id)) === next);
+      const offered = (await readStream(nc, 'ENVIRONMENTS', 'environments.launcher.updated')).filter((e) => e.data.data.id === onPinned.id).map((e) => e.data.data.updateAvailable?.sha);
+      expect(offered).toEqual([next]);
+    });
   });
 
   it('project_destroy deletes the project and its launchers, each with its event; a late rename does not bring it back', async () => {

@@ -8,6 +8,7 @@ import { BuildsRpcController } from './builds/builds.rpc-controller.js';
 import { BuildsService } from './builds/builds.service.js';
 import { CreateBuilds1764000001200 } from './builds/migrations/1764000001200-CreateBuilds.js';
 import { MultiplePipelinesAndKeyedSecrets1764000001210 } from './builds/migrations/1764000001210-MultiplePipelinesAndKeyedSecrets.js';
+import { AddBranchPipeline1764000001220 } from './builds/migrations/1764000001220-AddBranchPipeline.js';
 import { BUILDS_CONFIG, type BuildsConfig } from './config.js';
 import { GitLabSyncService } from './gitlab-sync/gitlab-sync.service.js';
 import { GitLabApi } from './repair/gitlab-api.js';
@@ -17,7 +18,12 @@ import { WebhookSecrets } from './webhooks/webhook-secrets.js';
 import { WebhooksRpcController } from './webhooks/webhooks.rpc-controller.js';
 
 export const buildsEntities = [BuildEntity];
-export const buildsMigrations = [CreateMessagingTables1764000000000, CreateBuilds1764000001200, MultiplePipelinesAndKeyedSecrets1764000001210];
+export const buildsMigrations = [
+  CreateMessagingTables1764000000000,
+  CreateBuilds1764000001200,
+  MultiplePipelinesAndKeyedSecrets1764000001210,
+  AddBranchPipeline1764000001220,
+];
 
 @Module({})
 export class BuildsModule {

@@ -5,6 +5,7 @@ import { PersistenceModule } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
 import type { EnvironmentsConfig } from './config.js';
 import { BuildsConsumer } from './builds/builds.consumer.js';
+import { AddBuildBranchPipeline1764000000600 } from './builds/migrations/1764000000600-AddBuildBranchPipeline.js';
 import { ProjectBuildEntity } from './builds/project-build.entity.js';
 import { ProjectBuilds } from './builds/project-builds.js';
 import { BuildsStreamConsumers } from './builds/builds-stream-consumers.js';
@@ -35,6 +36,7 @@ export const environmentsMigrations = [
   CreateLaunchers1764000000300,
   AddProjectRepositories1764000000400,
   AddLaunchersFromCode1764000000500,
+  AddBuildBranchPipeline1764000000600,
 ];
 
 @Module({})

@@ -1,4 +1,4 @@
-import { buildStatusOfJob, imageFor, type Position, supersedes } from './build-status.js';
+import { branchOrTag, buildStatusOfJob, imageFor, placement, type Position, supersedes } from './build-status.js';
 
 const at = (status: Position['status'], pipelineId: number | null, jobId: number | null): Position => ({ status, pipelineId, jobId });
 
@@ -61,6 +61,38 @@ describe('build status ordering', () => {
 
   it('the job itself beats what the pipeline said without it', () => {
     expect(supersedes(at('failed', 7, null), at('succeeded', 7, 70))).toBe(true);
+  });
+});
+
+describe('where a commit stands on its branch', () => {
+  const on = (ref: string | null, pipelineId: number | null, tag = false) => ({ ref, tag, pipelineId });
+
+  it('is bound to the branch it is first seen on; tags, merge requests and other branches do not move it', () => {
+    const pushed = placement(null, on('main', null));
+    expect(pushed).toEqual({ ref: 'main', tag: false, branchPipelineId: null });
+    const built = placement(pushed, on('main', 10));
+    expect(built).toEqual({ ref: 'main', tag: false, branchPipelineId: 10 });
+    expect(placement(built, on('v1.0', 11, true))).toEqual(built);
+    expect(placement(built, on(null, 12))).toEqual(built);
+    expect(placement(built, on('feature', 13))).toEqual(built);
+  });
+
+  it("stands at its first pipeline on the branch, whichever pipeline built its image", () => {
+    expect(placement({ ref: 'main', tag: false, branchPipelineId: 10 }, on('main', 14))).toEqual({ ref: 'main', tag: false, branchPipelineId: 10 });
+    expect(placement({ ref: 'main', tag: false, branchPipelineId: 14 }, on('main', 10))).toEqual({ ref: 'main', tag: false, branchPipelineId: 10 });
+  });
+
+  it('a commit known only by its tag moves to the first branch that names it', () => {
+    const tagged = placement(null, on('v2.0', 20, true));
+    expect(tagged).toEqual({ ref: 'v2.0', tag: true, branchPipelineId: null });
+    expect(placement(tagged, on('release', 21))).toEqual({ ref: 'release', tag: false, branchPipelineId: 21 });
+    expect(placement(tagged, on('release', null))).toEqual({ ref: 'release', tag: false, branchPipelineId: null });
+  });
+
+  it("a merge request pipeline's ref is no branch", () => {
+    expect(branchOrTag('refs/merge-requests/7/head')).toBeNull();
+    expect(branchOrTag('main')).toBe('main');
+    expect(branchOrTag(null)).toBeNull();
   });
 });
 

@@ -63,6 +63,34 @@ export function supersedes(current: Position | null, next: Position): boolean {
   return RANK[next.status] > RANK[current.status];
 }
 
+/** Where a commit stands among its branch's commits. */
+export interface Placement {
+  /** Its branch (or, until a branch is known, the tag it was built for). */
+  ref: string | null;
+  tag: boolean;
+  /** The first pipeline GitLab ran for it on that branch. */
+  branchPipelineId: number | null;
+}
+
+/**
+ * Where a commit stands once an observation is taken into account — whether or not the
+ * observation moves the image job's state. A commit stays on the branch it was first seen on (a
+ * tag pipeline, a merge request pipeline or a new branch made from it must not move it off:
+ * launchers follow branches); until a branch is known, a tag stands in. Its place on the branch
+ * is the first pipeline of that branch, so a later pipeline of another ref that builds its image
+ * (a release tag on an old commit) does not make it look newer than the commits after it.
+ */
+export function placement(current: Placement | null, o: Pick<Observation, 'ref' | 'tag' | 'pipelineId'>): Placement {
+  const bound = current !== null && current.ref !== null && !current.tag;
+  const ref = bound ? current.ref : (o.ref ?? current?.ref ?? null);
+  const tag = bound ? false : o.ref !== null ? o.tag : (current?.tag ?? false);
+  let branchPipelineId = current !== null && current.ref === ref && current.tag === tag ? current.branchPipelineId : null;
+  if (!tag && ref !== null && o.ref === ref && !o.tag && o.pipelineId !== null) {
+    branchPipelineId = branchPipelineId === null ? o.pipelineId : Math.min(branchPipelineId, o.pipelineId);
+  }
+  return { ref, tag, branchPipelineId };
+}
+
 /**
  * GitLab's job statuses (`created`, `waiting_for_resource`, `preparing`, `pending`, `scheduled`,
  * `manual`, `running`, `canceling`, `success`, `failed`, `canceled`, `skipped`) in our words, or null

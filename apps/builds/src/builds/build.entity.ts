@@ -18,6 +18,7 @@ export class BuildEntity {
   @Column({ type: 'text' }) status!: BuildStatus;
   @Column({ type: 'text' }) image!: string;
   @Column({ name: 'pipeline_id', type: 'bigint', nullable: true, transformer: bigintOrNull }) pipelineId!: number | null;
+  @Column({ name: 'branch_pipeline_id', type: 'bigint', nullable: true, transformer: bigintOrNull }) branchPipelineId!: number | null;
   @Column({ name: 'pipeline_url', type: 'text', nullable: true }) pipelineUrl!: string | null;
   @Column({ name: 'job_id', type: 'bigint', nullable: true, transformer: bigintOrNull }) jobId!: number | null;
   @Column({ name: 'job_url', type: 'text', nullable: true }) jobUrl!: string | null;
@@ -43,6 +44,7 @@ export function toBuild(b: BuildEntity): Build {
     status: b.status,
     image: b.image,
     pipelineId: b.pipelineId,
+    branchPipelineId: b.branchPipelineId,
     pipelineUrl: b.pipelineUrl,
     jobId: b.jobId,
     jobUrl: b.jobUrl,

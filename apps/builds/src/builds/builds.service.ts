@@ -5,7 +5,7 @@ import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { BuildEntity, toBuild } from './build.entity.js';
-import { imageFor, isTerminal, type Observation, supersedes } from './build-status.js';
+import { imageFor, isTerminal, type Observation, placement, supersedes } from './build-status.js';
 
 export interface Applied {
   build: Build;
@@ -27,25 +27,27 @@ export class BuildsService {
    * Applies what GitLab said about a commit's image job, in the caller's transaction: the record
    * moves only forward (see supersedes), each status it enters is announced once with the whole
    * record, and any other change a consumer reads (its pipeline becoming known, another pipeline
-   * or job, a new failure reason) is announced as builds.build.updated. Returns null when the
-   * observation was stale.
+   * or job, a new failure reason, where the commit stands on its branch) is announced as
+   * builds.build.updated. Returns null when the observation told nothing new.
    */
   async apply(manager: EntityManager, o: Observation): Promise<Applied | null> {
     // One writer per commit at a time, whether the first record exists yet or not.
     await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:builds:${o.projectId}:${o.sha}`]);
     const current = await manager.findOneBy(BuildEntity, { projectId: o.projectId, sha: o.sha });
     const now = new Date();
+    const place = placement(current, o);
+    const moved = current !== null && (place.ref !== current.ref || place.tag !== current.tag || place.branchPipelineId !== current.branchPipelineId);
     if (!supersedes(current, o)) {
-      // Stale for the image job, but the first word that the commit is on a branch (the record
-      // knew only a tag, or no ref): a commit belongs to its branch, whichever pipeline built it.
-      if (current === null || (current.ref !== null && !current.tag) || o.ref === null || o.tag) return null;
-      Object.assign(current, { ref: o.ref, tag: false, revision: current.revision + 1, updatedAt: now });
+      // Stale for the image job, but news of where the commit stands (its branch, its first
+      // pipeline there): a commit belongs to its branch, whichever pipeline built its image.
+      if (!moved) return null;
+      Object.assign(current, place, { revision: current.revision + 1, updatedAt: now });
       await manager.save(BuildEntity, current);
       const build = toBuild(current);
       await this.outbox.append(manager, buildUpdatedV1, build);
       return { build, transition: false, updated: true };
     }
-    const before = current && { pipelineId: current.pipelineId, jobId: current.jobId, failureReason: current.failureReason, ref: current.ref, tag: current.tag };
+    const before = current && { pipelineId: current.pipelineId, jobId: current.jobId, failureReason: current.failureReason };
     const sameJob = current !== null && current.pipelineId === o.pipelineId && current.jobId === o.jobId;
     const next = current ?? manager.create(BuildEntity, {
       projectId: o.projectId,
@@ -56,12 +58,8 @@ export class BuildsService {
       checkedAt: null,
     });
     const transition = current === null || current.status !== o.status;
-    // A commit stays on the branch it was first built for: a tag pipeline, a merge request
-    // pipeline or a new branch made from it must not move it off (launchers follow branches).
-    const bound = current !== null && current.ref !== null && !current.tag;
     Object.assign(next, {
-      ref: bound ? current.ref : (o.ref ?? next.ref ?? null),
-      tag: bound ? false : o.ref !== null ? o.tag : (next.tag ?? false),
+      ...place,
       projectPath: o.projectPath,
       defaultBranch: o.defaultBranch ?? next.defaultBranch ?? null,
       status: o.status,
@@ -79,9 +77,7 @@ export class BuildsService {
     await manager.save(BuildEntity, next);
     const build = toBuild(next);
     const updated =
-      !transition &&
-      before !== null &&
-      (before.pipelineId !== next.pipelineId || before.jobId !== next.jobId || before.failureReason !== next.failureReason || before.ref !== next.ref || before.tag !== next.tag);
+      !transition && before !== null && (moved || before.pipelineId !== next.pipelineId || before.jobId !== next.jobId || before.failureReason !== next.failureReason);
     if (transition) await this.outbox.append(manager, BUILD_EVENTS[build.status], build);
     else if (updated) await this.outbox.append(manager, buildUpdatedV1, build);
     return { build, transition, updated };

@@ -1,48 +1,60 @@
 import { Injectable } from '@nestjs/common';
 import type { Build } from '@launchpad/contracts';
 import type { EntityManager } from 'typeorm';
-import { ProjectBuildEntity } from './project-build.entity.js';
+import { BRANCH_PLACE, ProjectBuildEntity } from './project-build.entity.js';
 
-/** The read model of project builds. Newest means the highest GitLab pipeline id (pipelines are numbered as pushed). */
+/**
+ * The read model of project builds. Newest on a branch means the highest place on it: the first
+ * pipeline GitLab ran for the commit on that branch (pipelines are numbered as pushed), or, while
+ * none is known, the pipeline it follows.
+ */
 @Injectable()
 export class ProjectBuilds {
   /** Records a build unless a later revision of it is already known; true when it was recorded. */
   async record(manager: EntityManager, build: Build): Promise<boolean> {
     const rows: unknown[] = await manager.query(
-      `INSERT INTO project_builds (project_id, sha, ref, tag, default_branch, status, image, pipeline_id, revision, finished_at, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)
+      `INSERT INTO project_builds (project_id, sha, ref, tag, default_branch, status, image, pipeline_id, branch_pipeline_id, revision, finished_at, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
        ON CONFLICT (project_id, sha) DO UPDATE SET ref = EXCLUDED.ref, tag = EXCLUDED.tag, default_branch = EXCLUDED.default_branch,
-         status = EXCLUDED.status, image = EXCLUDED.image, pipeline_id = EXCLUDED.pipeline_id, revision = EXCLUDED.revision,
-         finished_at = EXCLUDED.finished_at
+         status = EXCLUDED.status, image = EXCLUDED.image, pipeline_id = EXCLUDED.pipeline_id, branch_pipeline_id = EXCLUDED.branch_pipeline_id,
+         revision = EXCLUDED.revision, finished_at = EXCLUDED.finished_at
        WHERE project_builds.revision < EXCLUDED.revision
        RETURNING sha`,
-      [build.projectId, build.sha, build.ref, build.tag, build.defaultBranch, build.status, build.image, build.pipelineId, build.revision, build.finishedAt, build.createdAt],
+      [
+        build.projectId,
+        build.sha,
+        build.ref,
+        build.tag,
+        build.defaultBranch,
+        build.status,
+        build.image,
+        build.pipelineId,
+        build.branchPipelineId ?? null,
+        build.revision,
+        build.finishedAt,
+        build.createdAt,
+      ],
     );
     return rows.length > 0;
   }
 
-  /** The newest build of a branch: a succeeded one if there is any, else the newest of any status. */
-  async newestOnBranch(manager: EntityManager, projectId: string, ref: string): Promise<ProjectBuildEntity | null> {
-    const newest = (succeededOnly: boolean) =>
-      manager
-        .getRepository(ProjectBuildEntity)
-        .createQueryBuilder('b')
-        .where('b.project_id = :projectId AND b.ref = :ref AND NOT b.tag', { projectId, ref })
-        .andWhere(succeededOnly ? `b.status = 'succeeded'` : 'TRUE')
-        .orderBy('b.pipeline_id', 'DESC', 'NULLS LAST')
-        .addOrderBy('b.created_at', 'DESC')
-        .getOne();
-    return (await newest(true)) ?? (await newest(false));
-  }
-
-  /** The newest succeeded build of a branch (the highest pipeline id), if any. */
-  async newestSucceededOnBranch(manager: EntityManager, projectId: string, ref: string): Promise<ProjectBuildEntity | null> {
+  private onBranch(manager: EntityManager, projectId: string, ref: string) {
     return manager
       .getRepository(ProjectBuildEntity)
       .createQueryBuilder('b')
-      .where(`b.project_id = :projectId AND b.ref = :ref AND NOT b.tag AND b.status = 'succeeded' AND b.pipeline_id IS NOT NULL`, { projectId, ref })
-      .orderBy('b.pipeline_id', 'DESC')
-      .getOne();
+      .where('b.project_id = :projectId AND b.ref = :ref AND NOT b.tag', { projectId, ref })
+      .orderBy(BRANCH_PLACE('b'), 'DESC', 'NULLS LAST')
+      .addOrderBy('b.created_at', 'DESC');
+  }
+
+  /** The newest build of a branch: a succeeded one if there is any, else the newest of any status. */
+  async newestOnBranch(manager: EntityManager, projectId: string, ref: string): Promise<ProjectBuildEntity | null> {
+    return (await this.newestSucceededOnBranch(manager, projectId, ref)) ?? (await this.onBranch(manager, projectId, ref).getOne());
+  }
+
+  /** The newest succeeded build of a branch, with a known place on it, if any. */
+  async newestSucceededOnBranch(manager: EntityManager, projectId: string, ref: string): Promise<ProjectBuildEntity | null> {
+    return this.onBranch(manager, projectId, ref).andWhere(`b.status = 'succeeded' AND ${BRANCH_PLACE('b')} IS NOT NULL`).getOne();
   }
 
   /** The build of a commit, by its full id or an abbreviation of it (the newest if several match). */

@@ -16,7 +16,7 @@ import { OutboxWriter } from '@launchpad/messaging';
 import { isUniqueViolation } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
-import { ProjectBuildEntity } from '../builds/project-build.entity.js';
+import { BRANCH_PLACE, branchPlaceOf, ProjectBuildEntity } from '../builds/project-build.entity.js';
 import { ProjectBuilds } from '../builds/project-builds.js';
 import { EnvironmentEntity } from '../environments/environment.entity.js';
 import { canEditLaunchers } from '../projects/project-access.js';
@@ -162,7 +162,9 @@ export class LaunchersService {
     if (build.tag || build.ref === null) return 0;
     await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${build.projectId}`]);
     const newest = await this.builds.newestSucceededOnBranch(manager, build.projectId, build.ref);
-    if (!newest || newest.pipelineId === null) return 0;
+    const place = newest && branchPlaceOf(newest);
+    if (!newest || place === null) return 0;
+    // Places on the branch (see ProjectBuilds): the pinned commit's as known now, not as it was when pinned.
     const stale = await manager
       .getRepository(LauncherEntity)
       .createQueryBuilder('l')
@@ -170,12 +172,12 @@ export class LaunchersService {
       .innerJoinAndSelect('l.environment', 'e')
       .innerJoin(ProjectBuildEntity, 'pinned', 'pinned.project_id = l.project_id AND pinned.sha = l.pin_sha')
       .where('l.project_id = :projectId AND l.pin_ref = :ref AND l.pin_sha <> :sha', { projectId: build.projectId, ref: build.ref, sha: newest.sha })
-      .andWhere('pinned.pipeline_id IS NOT NULL AND pinned.pipeline_id < :pipelineId', { pipelineId: newest.pipelineId })
-      .andWhere('(l.update_pipeline_id IS NULL OR l.update_pipeline_id < :pipelineId)', { pipelineId: newest.pipelineId })
+      .andWhere(`${BRANCH_PLACE('pinned')} < :place`, { place })
+      .andWhere('(l.update_pipeline_id IS NULL OR l.update_pipeline_id < :place)', { place })
       .getMany();
     const at = newest.finishedAt ?? newest.createdAt;
     for (const launcher of stale) {
-      Object.assign(launcher, { updateSha: newest.sha, updateImage: newest.image, updatePipelineId: newest.pipelineId, updateAt: at, updatedAt: new Date() });
+      Object.assign(launcher, { updateSha: newest.sha, updateImage: newest.image, updatePipelineId: place, updateAt: at, updatedAt: new Date() });
       await manager.save(launcher);
       await this.outbox.append(manager, launcherUpdatedV2, toLauncher(launcher));
     }

@@ -20,7 +20,7 @@ describe('offering updates to launchers made from code', () => {
   const sha = () => randomBytes(20).toString('hex');
   let revision = 0;
 
-  const build = (commit: string, status: Build['status'], pipelineId: number | null, ref = 'main'): Build => ({
+  const build = (commit: string, status: Build['status'], pipelineId: number | null, ref = 'main', branchPipelineId?: number): Build => ({
     projectId: project,
     sha: commit,
     ref,
@@ -30,6 +30,7 @@ describe('offering updates to launchers made from code', () => {
     status,
     image: `registry.test/lab/offers:${commit.slice(0, 8)}`,
     pipelineId,
+    ...(branchPipelineId === undefined ? {} : { branchPipelineId }),
     pipelineUrl: null,
     jobId: pipelineId === null ? null : pipelineId * 10,
     jobUrl: null,
@@ -127,5 +128,16 @@ describe('offering updates to launchers made from code', () => {
     await consume(build(older, 'succeeded', 590));
     await consume(build(elsewhere, 'succeeded', 610, 'feature'));
     expect(await updateOf(launcherId)).toBeNull();
+  });
+
+  it("places a commit on its branch by its first pipeline there: a tag pipeline that builds an old commit's image later does not make it newer", async () => {
+    const [old, pinned] = [sha(), sha()];
+    await consume(build(old, 'failed', 700, 'main', 700));
+    await consume(build(pinned, 'succeeded', 710, 'main', 710));
+    const launcherId = await ds.transaction((m) => createPinned(m, 'After the release', pinned));
+    // The release tag on `old` runs pipeline 720, whose image job succeeds: `old` still stands at 700.
+    expect(await consume(build(old, 'succeeded', 720, 'main', 700))).toBe(0);
+    expect(await updateOf(launcherId)).toBeNull();
+    expect((await builds.newestOnBranch(ds.manager, project, 'main'))?.sha).toBe(pinned);
   });
 });

@@ -31,7 +31,14 @@ export const buildSchema = z.object({
   status: buildStatusSchema,
   /** `<registry>/<project path>:<short sha>`; exists once the build succeeded. */
   image: z.string(),
+  /** The pipeline whose image job the record follows: any of the commit's pipelines (branch, tag, merge request...). */
   pipelineId: z.number().int().nullable(),
+  /**
+   * The first pipeline GitLab ran for the commit on its branch (`ref`): where the commit stands
+   * among the branch's commits, whichever pipeline built its image. Null until one is seen; absent
+   * from events written before it was added.
+   */
+  branchPipelineId: z.number().int().nullable().optional(),
   pipelineUrl: z.string().nullable(),
   jobId: z.number().int().nullable(),
   jobUrl: z.string().nullable(),
