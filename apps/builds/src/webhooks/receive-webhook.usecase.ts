@@ -83,7 +83,7 @@ export class ReceiveWebhook {
       scope = `project:${verified.projectId}`;
     }
 
-    const apply = this.read(system, body, project);
+    const apply = this.read(body, project);
     if (apply.kind === 'ignored') {
       this.logger.debug(`ignored ${eventLabel(headers.event)} delivery ${headers.eventUuid ?? ''}: ${apply.reason}`);
       return { outcome: 'ignored', detail: apply.reason };
@@ -112,8 +112,8 @@ export class ReceiveWebhook {
 
   /** What the delivery means, as a transaction step; malformed payloads are refused (422), irrelevant ones ignored. */
   private read(
-    system: boolean,
     body: Record<string, unknown>,
+    /** The verified project of a project hook; null for a system hook. */
     project: DeliveryProject | null,
   ): { kind: 'ignored'; reason: string } | { kind: 'apply'; run: (m: EntityManager) => Promise<string> } {
     try {
@@ -127,7 +127,7 @@ export class ReceiveWebhook {
         return {
           kind: 'apply',
           run: async (m) => {
-            if (project !== null && project.path === null) await this.secrets.learnPath(project.id, o.projectPath);
+            if (project !== null && project.path === null) await this.secrets.learnPath(m, project.id, o.projectPath);
             const applied = await this.builds.apply(m, o);
             const what = `build of ${o.sha.slice(0, 8)} in project ${o.projectId}`;
             if (!applied) return `${what}: already past ${o.status} (pipeline ${o.pipelineId ?? '-'}, job ${o.jobId ?? '-'}); nothing changed`;

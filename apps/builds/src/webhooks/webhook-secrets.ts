@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BuildsError, BuildsErrorCode, environmentsRpc, type Principal } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { SecretDigests } from './token-hash.js';
 
@@ -82,8 +82,8 @@ export class WebhookSecrets {
   }
 
   /** Records the path a verified delivery gave for a project whose secret was stored without one. */
-  async learnPath(projectId: string, path: string): Promise<void> {
-    await this.dataSource.query(`UPDATE webhook_secrets SET project_path = $2 WHERE project_id = $1 AND project_path IS NULL`, [projectId, path]);
+  async learnPath(manager: EntityManager, projectId: string, path: string): Promise<void> {
+    await manager.query(`UPDATE webhook_secrets SET project_path = $2 WHERE project_id = $1 AND project_path IS NULL`, [projectId, path]);
   }
 
   /** The key digests are made with: WEBHOOK_SECRET_PEPPER, or (unset) a random one kept in our schema. */
