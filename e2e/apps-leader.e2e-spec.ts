@@ -31,7 +31,7 @@ describe('two replicas of the apps service', () => {
     Object.assign(env, quickAppsEnv(dataDir, { LEADER_ELECTION_INTERVAL_MS: '300' }));
     p = await startPlatform({ apps: env }, { services: ['apps'] });
     first = p.services.apps!;
-    second = await startService('apps', { DATABASE_URL: p.db.url, NATS_URL: p.nats.url, ...env });
+    second = await startService('apps', { DATABASE_URL: p.db.url, NATS_URL: p.nats.url, APPS_CALLER_SECRET: p.appsCallerSecret, ...env });
     const admin = await p.token('root', true);
     dana = await p.token('dana');
     expect((await call(`${p.api}/projects/801`, { method: 'PUT', token: admin, body: { path: 'lab/shared', name: 'Shared', visibility: 'public' } })).status).toBe(200);

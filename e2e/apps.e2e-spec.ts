@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import WebSocket from 'ws';
+import { signCaller } from '@launchpad/contracts';
 import { isRunning, killWorkloads, waitFor } from '../tools/testing/harness.js';
 import { APP_JS, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
@@ -92,6 +93,23 @@ describe('apps through the gateway', () => {
     const status = await app();
     expect(status).toMatchObject({ status: 'active', desiredReplicas: 1, readyReplicas: 1 });
     expect(status.replicas).toEqual([expect.objectContaining({ phase: 'ready' })]);
+  });
+
+  it('answers a malformed share link 404 and goes on serving, through the gateway and straight to the activator', async () => {
+    const activator = p.services.apps!.url;
+    for (const base of [p.gateway.url, activator]) {
+      expect((await fetch(`${base}/a/%E0%A4%A/`)).status).toBe(404);
+      expect((await fetch(`${base}/a/lab-study-dashboard%ZZ/`)).status).toBe(404);
+      const refused = await new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(`${base.replace('http', 'ws')}/a/%E0%A4%A/`);
+        socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        socket.once('open', () => reject(new Error('a WebSocket to a malformed link opened')));
+        socket.once('error', () => undefined);
+      });
+      expect(refused).toBe(404);
+    }
+    expect((await fetch(`${activator}/readyz`)).status).toBe(200);
+    expect((await fetch(link)).status).toBe(200);
   });
 
   it('keeps the app’s paths under the share link: redirects, the link without its slash', async () => {
@@ -196,9 +214,19 @@ describe('apps through the gateway', () => {
     const withCookie = await fetch(link, { headers: { cookie: `${cookie.split(';')[0]}; theme=dark` } });
     expect(withCookie.status).toBe(200);
     expect((await withCookie.json()).headers.cookie).toBe('theme=dark');
-    // Someone forging the gateway's header is nobody.
-    const forged = await fetch(link, { headers: { 'x-launchpad-caller': JSON.stringify({ userId: 'dana', admin: true }) } });
-    expect(forged.status).toBe(404);
+    // Someone forging the gateway's header is nobody, through the gateway or straight to the
+    // activator (as an app replica on the same machine could): only the gateway's signature counts.
+    const forgedCaller = { 'x-launchpad-caller': JSON.stringify({ userId: 'dana', admin: true }) };
+    expect((await fetch(link, { headers: forgedCaller })).status).toBe(404);
+    const direct = `${p.services.apps!.url}/a/lab-study-dashboard/`;
+    expect((await fetch(direct, { headers: forgedCaller })).status).toBe(404);
+    const badSignature = { ...forgedCaller, 'x-launchpad-caller-signature': `t=${Date.now()},v1=${'0'.repeat(64)}` };
+    expect((await fetch(direct, { headers: badSignature })).status).toBe(404);
+    const otherSecret = signCaller('not-the-secret-the-gateway-and-apps-share', { userId: 'root', admin: true }, 'GET', '/a/lab-study-dashboard/');
+    expect((await fetch(direct, { headers: otherSecret })).status).toBe(404);
+    // Signed as the gateway signs, the same request opens it.
+    const vouched = signCaller(p.appsCallerSecret, { userId: 'dana', admin: false }, 'GET', '/a/lab-study-dashboard/');
+    expect((await fetch(direct, { headers: vouched })).status).toBe(200);
   });
 
   it('announces what happened to the app on the APPS stream', async () => {

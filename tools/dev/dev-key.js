@@ -9,14 +9,25 @@ import { SignJWT } from 'jose';
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const STATE_DIR = join(ROOT, '.launchpad');
 const KEY_FILE = join(STATE_DIR, 'dev-signing-key');
+const APPS_CALLER_SECRET_FILE = join(STATE_DIR, 'apps-caller-secret');
+
+/** A random secret kept in `file` (made on first use), unless `variable` is set. */
+function secretOf(variable, file) {
+  if (process.env[variable]) return process.env[variable];
+  if (!existsSync(file)) {
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(file, randomBytes(32).toString('base64url'), { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
 
 export function devSigningKey() {
-  if (process.env.AUTH_DEV_SIGNING_KEY) return process.env.AUTH_DEV_SIGNING_KEY;
-  if (!existsSync(KEY_FILE)) {
-    mkdirSync(STATE_DIR, { recursive: true });
-    writeFileSync(KEY_FILE, randomBytes(32).toString('base64url'), { mode: 0o600 });
-  }
-  return readFileSync(KEY_FILE, 'utf8').trim();
+  return secretOf('AUTH_DEV_SIGNING_KEY', KEY_FILE);
+}
+
+/** What the gateway signs share-link callers with and the apps activator checks (APPS_CALLER_SECRET). */
+export function appsCallerSecret() {
+  return secretOf('APPS_CALLER_SECRET', APPS_CALLER_SECRET_FILE);
 }
 
 /** A token shaped like Keycloak's: the user in `sub`, admin as a realm role. */

@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { devSigningKey, devToken, ROOT, STATE_DIR } from './dev-key.js';
+import { appsCallerSecret, devSigningKey, devToken, ROOT, STATE_DIR } from './dev-key.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/launchpad';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -156,8 +156,11 @@ process.on('SIGTERM', () => shutdown(0));
 await ensurePostgres();
 await ensureNats();
 const key = devSigningKey();
+// The gateway signs the caller of a share link with it; the apps activator believes only that.
+const callerSecret = appsCallerSecret();
 for (const service of SERVICES) {
-  startService(service, { DATABASE_URL, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key, ...service.env });
+  const shared = service.name === 'gateway' || service.name === 'apps' ? { APPS_CALLER_SECRET: callerSecret } : {};
+  startService(service, { DATABASE_URL, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key, ...shared, ...service.env });
   await waitReady(service);
 }
 const token = await devToken({ user: 'alice', admin: true, key });

@@ -1,4 +1,5 @@
 /** The whole platform for an end-to-end suite: its own database and NATS, every service, the gateway. */
+import { randomBytes } from 'node:crypto';
 import { devSigningKey, devToken } from '../dev/dev-key.js';
 import { createTestDatabase, startNats, startService, type RunningService, type TestDatabase, type TestNats } from './harness.js';
 
@@ -10,6 +11,8 @@ export interface TestPlatform {
   /** The optional services asked for, by name (e.g. `sessions`, `builds`). */
   services: Record<string, RunningService>;
   api: string;
+  /** APPS_CALLER_SECRET of the gateway and the apps service (for another apps replica a suite starts). */
+  appsCallerSecret: string;
   token(user: string, admin?: boolean): Promise<string>;
   stop(): Promise<void>;
 }
@@ -24,12 +27,14 @@ export async function startPlatform(
   const nats = await startNats();
   const common = { DATABASE_URL: db.url, NATS_URL: nats.url };
   const key = devSigningKey();
+  // What the gateway signs share-link callers with, and the apps service's activator checks.
+  const callerSecret = { APPS_CALLER_SECRET: randomBytes(32).toString('base64url') };
   const environments = await startService('environments', { ...common, ...extraEnv.environments });
   const services: Record<string, RunningService> = {};
-  for (const name of options.services ?? []) services[name] = await startService(name, { ...common, ...extraEnv[name] });
+  for (const name of options.services ?? []) services[name] = await startService(name, { ...common, ...(name === 'apps' ? callerSecret : {}), ...extraEnv[name] });
   // Share links go to the apps service's activator when it runs.
   const activator = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};
-  const gateway = await startService('gateway', { NATS_URL: nats.url, AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...activator, ...extraEnv.gateway });
+  const gateway = await startService('gateway', { NATS_URL: nats.url, AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...callerSecret, ...activator, ...extraEnv.gateway });
   return {
     db,
     nats,
@@ -37,6 +42,7 @@ export async function startPlatform(
     gateway,
     services,
     api: `${gateway.url}/api/v1`,
+    appsCallerSecret: callerSecret.APPS_CALLER_SECRET,
     token: (user, admin = false) => devToken({ user, admin, key }),
     async stop() {
       await Promise.all([gateway.kill(), environments.kill(), ...Object.values(services).map((s) => s.kill())]);

@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
-import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { envVars, loadConfigOrExit, parseEnv } from '@launchpad/config';
+import { APP_CALLER_SECRET_MIN_LENGTH } from '@launchpad/contracts';
 import { z } from 'zod';
 
 const MINUTE = 60_000;
@@ -7,6 +8,10 @@ const MINUTE = 60_000;
 const schema = z
   .object({
     PORT: envVars.port(3003),
+    LISTEN_HOST: z.string().min(1).default('0.0.0.0'),
+    APPS_CALLER_SECRET: z
+      .string({ message: 'required: the secret the gateway signs callers with (the same value as its APPS_CALLER_SECRET; npm start generates one)' })
+      .min(APP_CALLER_SECRET_MIN_LENGTH, { message: `must be at least ${APP_CALLER_SECRET_MIN_LENGTH} characters, the same value as the gateway's` }),
     DATABASE_URL: envVars.databaseUrl,
     NATS_URL: envVars.natsUrl,
     LOG_LEVEL: envVars.logLevel,
@@ -23,7 +28,7 @@ const schema = z
     APP_PANIC_WINDOW_MS: envVars.durationMs(6000),
     APP_PANIC_THRESHOLD: z.coerce.number().min(1, { message: 'must be at least 1 (2 panics at twice the capacity)' }).default(2),
     APP_IDLE_GRACE_MS: envVars.durationMs(5 * MINUTE),
-    APP_DRAIN_MS: envVars.durationMs(5000),
+    APP_DRAIN_MS: envVars.durationMs(10_000),
     APP_PROCFILE_TIMEOUT_MS: envVars.durationMs(60_000),
     ACTIVATOR_QUEUE_LIMIT: z.coerce.number().int().min(1).default(1000),
     ACTIVATOR_WAKE_TIMEOUT_MS: envVars.durationMs(60_000),
@@ -34,15 +39,31 @@ const schema = z
     if (env.APP_RUNTIME === 'kubernetes') {
       ctx.addIssue({ code: 'custom', path: ['APP_RUNTIME'], message: 'the kubernetes runtime is not available in this release yet; use "process"' });
     }
+    // A replica taken out of rotation must outlive the activators' old copies of the route (a lost
+    // broadcast is made good by the next read of every route) and their last report about it.
+    const heard = env.ACTIVATOR_ROUTE_REFRESH_MS + env.ACTIVATOR_REPORT_INTERVAL_MS;
+    if (env.APP_DRAIN_MS <= heard) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['APP_DRAIN_MS'],
+        message: `must be longer than ACTIVATOR_ROUTE_REFRESH_MS + ACTIVATOR_REPORT_INTERVAL_MS (${env.ACTIVATOR_ROUTE_REFRESH_MS} + ${env.ACTIVATOR_REPORT_INTERVAL_MS} = ${heard}), so that every activator has stopped sending requests to a replica before it stops`,
+      });
+    }
     if (env.APP_PANIC_WINDOW_MS > env.APP_STABLE_WINDOW_MS) {
       ctx.addIssue({ code: 'custom', path: ['APP_PANIC_WINDOW_MS'], message: `must not be longer than APP_STABLE_WINDOW_MS (${env.APP_STABLE_WINDOW_MS})` });
     }
   });
 
 export function loadAppsConfig(env: NodeJS.ProcessEnv = process.env) {
-  const e = loadConfigOrExit('apps', schema, env);
+  return appsConfigFrom(loadConfigOrExit('apps', schema, env));
+}
+
+/** The same, throwing a ConfigError that lists every problem (for tests). */
+export const parseAppsConfig = (env: NodeJS.ProcessEnv) => appsConfigFrom(parseEnv('apps', schema, env));
+
+function appsConfigFrom(e: z.output<typeof schema>) {
   return {
-    http: { port: e.PORT },
+    http: { port: e.PORT, host: e.LISTEN_HOST },
     database: { url: e.DATABASE_URL, schema: 'apps', runMigrations: e.RUN_MIGRATIONS },
     nats: { url: e.NATS_URL },
     logLevel: e.LOG_LEVEL,
@@ -63,6 +84,8 @@ export function loadAppsConfig(env: NodeJS.ProcessEnv = process.env) {
       wakeTimeoutMs: e.ACTIVATOR_WAKE_TIMEOUT_MS,
       reportIntervalMs: e.ACTIVATOR_REPORT_INTERVAL_MS,
       routeRefreshMs: e.ACTIVATOR_ROUTE_REFRESH_MS,
+      /** Shared with the gateway: only a caller it signed is anyone (see verifyCaller). */
+      callerSecret: e.APPS_CALLER_SECRET,
     },
   };
 }

@@ -23,11 +23,11 @@ async function main(): Promise<void> {
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => (isAppTraffic(req.url) ? activator.serve(req, res) : nest(req, res)));
   server.on('upgrade', activator.upgrade);
-  await app.listen(config.http.port, '0.0.0.0');
+  await app.listen(config.http.port, config.http.host);
   // Streams (SSE) and slow apps: no server-side limit on how long a request may take.
   server.requestTimeout = 0;
   server.keepAliveTimeout = 65_000;
-  app.get(Logger).log(`apps service ready: activator on :${config.http.port}/a/<slug>/, health, readiness and metrics on :${config.http.port}`);
+  app.get(Logger).log(`apps service ready: activator on ${config.http.host}:${config.http.port}/a/<slug>/, health, readiness and metrics on the same port`);
 }
 
 main().catch((error: unknown) => {

@@ -1,4 +1,5 @@
 import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { APP_CALLER_SECRET_MIN_LENGTH } from '@launchpad/contracts';
 import { z } from 'zod';
 
 const schema = z
@@ -25,6 +26,9 @@ const schema = z
     AUTH_ADMIN_ROLE: z.string().min(1).default('launchpad-admin'),
     AUTH_USER_CLAIM: z.string().min(1).default('sub'),
     APPS_ACTIVATOR_URL: z.url({ message: 'must be the URL of the apps service activator, e.g. http://apps:3003' }).default('http://127.0.0.1:3003'),
+    APPS_CALLER_SECRET: z
+      .string({ message: 'required: the secret share-link callers are signed with for the apps activator (the same value as the apps service\'s; npm start generates one)' })
+      .min(APP_CALLER_SECRET_MIN_LENGTH, { message: `must be at least ${APP_CALLER_SECRET_MIN_LENGTH} characters, the same value as the apps service's` }),
   })
   .superRefine((env, ctx) => {
     if (!env.AUTH_JWKS_URL && !env.AUTH_DEV_SIGNING_KEY) {
@@ -49,7 +53,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     sessionActivityReportMs: e.SESSION_ACTIVITY_REPORT_MS,
     logLevel: e.LOG_LEVEL,
     /** Share links `/a/<slug>/` are passed to the apps service's activator here. */
-    apps: { activatorUrl: e.APPS_ACTIVATOR_URL.replace(/\/+$/, '') },
+    apps: { activatorUrl: e.APPS_ACTIVATOR_URL.replace(/\/+$/, ''), callerSecret: e.APPS_CALLER_SECRET },
     auth: {
       jwksUrl: e.AUTH_JWKS_URL,
       devSigningKey: e.AUTH_DEV_SIGNING_KEY,

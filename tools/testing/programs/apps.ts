@@ -26,8 +26,10 @@ export function quickAppsEnv(dataDir: string, overrides: Record<string, string> 
     APP_PANIC_WINDOW_MS: '1000',
     APP_IDLE_GRACE_MS: '2000',
     APP_SCALER_TICK_MS: '250',
-    APP_DRAIN_MS: '300',
+    // Longer than the route refresh plus a report interval, as the service requires.
+    APP_DRAIN_MS: '1000',
     ACTIVATOR_REPORT_INTERVAL_MS: '250',
+    ACTIVATOR_ROUTE_REFRESH_MS: '500',
     APP_RECONCILE_INTERVAL_MS: '1000',
     LEADER_ELECTION_INTERVAL_MS: '500',
     ...overrides,

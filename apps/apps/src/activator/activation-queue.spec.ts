@@ -61,6 +61,15 @@ describe('ActivationQueue', () => {
     await staying;
   });
 
+  it('does not queue a request whose client went away already', async () => {
+    const { queue, wakes } = make();
+    const abort = new AbortController();
+    abort.abort(new Error('client closed'));
+    await expect(queue.wait('app', abort.signal)).rejects.toThrow('client closed');
+    expect(queue.waiting('app')).toBe(0);
+    expect(wakes).toEqual([]);
+  });
+
   it('answers everyone waiting when the app cannot be served', async () => {
     const { queue } = make();
     const waits = [queue.wait('app'), queue.wait('app')];

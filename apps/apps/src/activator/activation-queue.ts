@@ -39,6 +39,8 @@ export class ActivationQueue {
 
   /** Resolves when `ready(appId)` is called; rejects when full, on timeout, on `fail`, or when `signal` aborts. */
   wait(appId: string, signal?: AbortSignal): Promise<void> {
+    // An abort that happened already would never be heard: the request would sit out its deadline.
+    if (signal?.aborted) return Promise.reject(signal.reason instanceof Error ? signal.reason : new Error('the client went away'));
     let set = this.waiters.get(appId);
     if ((set?.size ?? 0) >= this.options.limit) return Promise.reject(new QueueFullError(this.options.limit));
     if (!set) {

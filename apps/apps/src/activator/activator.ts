@@ -7,6 +7,7 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import {
   APP_ACTIVATION_HEADER,
   APP_CALLER_HEADER,
+  APP_CALLER_SIGNATURE_HEADER,
   APP_CONCURRENCY_SUBJECT,
   APP_ROUTE_SUBJECT,
   APP_WAKE_SUBJECT,
@@ -14,7 +15,7 @@ import {
   type AppRoute,
   appRouteSchema,
   type Principal,
-  principalSchema,
+  verifyCaller,
 } from '@launchpad/contracts';
 import { jsonOf, NATS_CONNECTION } from '@launchpad/messaging';
 import { counter, histogram } from '@launchpad/telemetry';
@@ -52,9 +53,14 @@ interface Target {
 /** Whether a request is for an app (`/a/<slug>...`), rather than for the service itself. */
 export const isAppTraffic = (url: string | undefined) => url !== undefined && url.startsWith('/a/');
 
+/** What a slug can be (see apps/slug.ts); nothing is decoded, so nothing can fail to decode. */
+const SLUG = /^[a-z0-9-]{1,100}$/;
+
+/** The app and the rest of the path of `/a/<slug>...`; null for anything else, a malformed slug included (404). */
 export function parseTarget(url: string): Target | null {
   const match = /^\/a\/([^/?#]+)(.*)$/s.exec(url);
-  return match ? { slug: decodeURIComponent(match[1]!), rest: match[2] ?? '' } : null;
+  if (!match || !SLUG.test(match[1]!)) return null;
+  return { slug: match[1]!, rest: match[2] ?? '' };
 }
 
 interface Forwarding {
@@ -96,6 +102,14 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
       timeoutMs: config.activator.wakeTimeoutMs,
       wake: (appId) => this.publish(APP_WAKE_SUBJECT, { appId, activator: this.id, at: new Date().toISOString() }),
     });
+    // Errors of a request are handled by its own callback (see serveHttp, serveUpgrade); what the
+    // proxy emits besides (a WebSocket client's socket failing, say) must not reach its default
+    // listener, which throws.
+    this.proxy.on('error', (error, req, target) => {
+      this.logger.debug(`proxying ${req?.url ?? ''} failed: ${error.message}`);
+      if (target && 'writeHead' in target) answer(req, target as ServerResponse, APP_UNAVAILABLE('', 'the app did not answer', 1));
+      else (target as Duplex | undefined)?.destroy();
+    });
     this.proxy.on('proxyRes', (proxyRes, req) => {
       const forwarding = this.forwarding.get(req);
       if (!forwarding) return;
@@ -130,45 +144,74 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
     this.agent.destroy();
   }
 
-  /** The HTTP server's handler for `/a/...` (see isAppTraffic): nothing parses the body, it streams through. */
+  /**
+   * The HTTP server's handler for `/a/...` (see isAppTraffic): nothing parses the body, it streams
+   * through. Nothing may be thrown out of it (it would end the process): what goes wrong is a page.
+   */
   readonly serve = (req: IncomingMessage, res: ServerResponse): void => {
-    const target = parseTarget(req.url ?? '');
-    if (!target) return sendPage(req, res, NO_APP(''));
-    this.serveHttp(target, req, res).catch((error: unknown) => {
-      this.logger.error({ err: error }, `activator failed on ${req.url}: ${(error as Error).message}`);
-      sendPage(req, res, APP_UNAVAILABLE(target.slug, 'something went wrong in the activator', 1));
-    });
+    try {
+      const target = parseTarget(req.url ?? '');
+      if (!target) return answer(req, res, NO_APP(''));
+      this.serveHttp(target, req, res).catch((error: unknown) => this.failed(error, req, () => answer(req, res, APP_UNAVAILABLE(target.slug, 'something went wrong in the activator', 1))));
+    } catch (error) {
+      this.failed(error, req, () => answer(req, res, APP_UNAVAILABLE('', 'something went wrong in the activator', 1)));
+    }
   };
 
-  /** The HTTP server's `upgrade` listener: WebSockets to the app. */
+  /** The HTTP server's `upgrade` listener: WebSockets to the app. Never throws, as `serve`. */
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
-    socket.on('error', () => undefined);
-    const target = parseTarget(req.url ?? '');
-    if (!target) return refuseUpgrade(socket, 404, 'Not Found');
-    this.serveUpgrade(target, req, socket, head).catch((error: unknown) => {
-      this.logger.error({ err: error }, `activator failed on a WebSocket to ${req.url}: ${(error as Error).message}`);
-      refuseUpgrade(socket, 503, 'Service Unavailable');
-    });
+    // Before anything else: a reset socket without an 'error' listener would end the process.
+    socket.on('error', () => socket.destroy());
+    try {
+      const target = parseTarget(req.url ?? '');
+      if (!target) return refuseUpgrade(socket, 404, 'Not Found');
+      this.serveUpgrade(target, req, socket, head).catch((error: unknown) => this.failed(error, req, () => refuseUpgrade(socket, 503, 'Service Unavailable')));
+    } catch (error) {
+      this.failed(error, req, () => refuseUpgrade(socket, 503, 'Service Unavailable'));
+    }
   };
+
+  /** Logs an unexpected error and answers with `reply`, which must not throw either. */
+  private failed(error: unknown, req: IncomingMessage, reply: () => void): void {
+    try {
+      this.logger.error({ err: error }, `activator failed on ${req.method ?? ''} ${req.url ?? ''}: ${(error as Error)?.message}`);
+    } catch {
+      // a logger that throws changes nothing about the answer
+    }
+    reply();
+  }
+
+  /** What requests for the app hold in this activator now: counted as in flight or queued, plus replica slots taken. */
+  holding(appId: string): number {
+    const endpoints = this.table.byAppId(appId)?.endpoints ?? [];
+    return this.meter.current(appId) + endpoints.reduce((sum, e) => sum + this.balancer.count(e), 0);
+  }
 
   // --- the chain -------------------------------------------------------------------------
 
   private async serveHttp(target: Target, req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Listened for before anything is awaited: a client that leaves at any point releases what
+    // it holds (see `release`), exactly once.
+    const abort = new AbortController();
+    let release = () => undefined as void;
+    res.once('close', () => {
+      abort.abort(new Error('the client went away'));
+      release();
+    });
     const admitted = await this.admit(target, req);
+    if (abort.signal.aborted) return;
     if ('code' in admitted) {
       requests.inc({ kind: 'http', outcome: admitted.code });
-      return sendPage(req, res, admitted);
+      return answer(req, res, admitted);
     }
     let route = admitted;
     if (target.rest === '' || target.rest.startsWith('?')) {
       // The share link without its slash: relative links of the app would miss it.
-      res.writeHead(308, { Location: `/a/${encodeURIComponent(target.slug)}/${target.rest}` }).end();
+      res.writeHead(308, { Location: `/a/${target.slug}/${target.rest}` }).end();
       return;
     }
     const appId = route.appId;
     this.meter.arrived(appId);
-    const abort = new AbortController();
-    res.once('close', () => abort.abort(new Error('the client went away')));
     let endpoint: string;
     let waitedMs: number | null;
     try {
@@ -178,19 +221,23 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
       if (abort.signal.aborted) return;
       const page = this.refusal(error, route);
       requests.inc({ kind: 'http', outcome: page.code });
-      return sendPage(req, res, page);
+      return answer(req, res, page);
     }
     this.meter.started(appId);
+    // The replica the request holds now (null between two tries), given back when the client leaves.
+    let current: string | null = endpoint;
+    release = () => {
+      release = () => undefined;
+      if (current) this.balancer.done(current);
+      this.meter.finished(appId);
+    };
+    // Resumed only after a microtask: a client gone meanwhile left nothing to give back to.
+    if (abort.signal.aborted) return release();
     // Waiting, the route may have changed (its command was found meanwhile, and with it where it is served).
     route = this.table.byAppId(appId) ?? route;
     const forwarding: Forwarding = { waitedMs, prefix: route.stripPrefix ? `/a/${route.slug}` : null };
     this.forwarding.set(req, forwarding);
     this.rewrite(req, route, target);
-    let current: string | null = endpoint;
-    res.once('close', () => {
-      if (current) this.balancer.done(current);
-      this.meter.finished(appId);
-    });
     const attempt = (replica: string, left: number) => {
       this.proxy.web(req, res, { target: replica }, (error) => {
         const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
@@ -199,22 +246,20 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
           // It just stopped (scaled down, crashed): nothing reached it, so another replica may answer.
           this.balancer.done(replica);
           current = null;
-          this.replicaFor(appId, abort.signal).then(
-            (next) => {
+          this.replicaFor(appId, abort.signal)
+            .then((next) => {
               current = next.endpoint;
               if (next.waitedMs !== null) forwarding.waitedMs = (forwarding.waitedMs ?? 0) + next.waitedMs;
               attempt(next.endpoint, left - 1);
-            },
-            (failure: unknown) => {
-              if (!abort.signal.aborted) sendPage(req, res, this.refusal(failure, route));
-            },
-          );
+            })
+            .catch((failure: unknown) => {
+              if (!abort.signal.aborted) answer(req, res, this.refusal(failure, route));
+            });
           return;
         }
         requests.inc({ kind: 'http', outcome: 'replica-error' });
         this.logger.warn({ appId }, `replica ${replica} of app ${route.slug} failed a request: ${(error as Error).message}`);
-        if (!res.headersSent) sendPage(req, res, APP_UNAVAILABLE(route.slug, 'the app did not answer', 1));
-        else res.destroy();
+        answer(req, res, APP_UNAVAILABLE(route.slug, 'the app did not answer', 1));
       });
     };
     requests.inc({ kind: 'http', outcome: waitedMs === null ? 'forwarded' : 'forwarded-after-wake' });
@@ -222,7 +267,19 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
   }
 
   private async serveUpgrade(target: Target, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    // As for HTTP: listened for before anything is awaited, released exactly once. Until the
+    // socket is handed to the replica, a client that ends its side has left: the server keeps
+    // upgraded sockets half-open, so without this it would never close.
+    const abort = new AbortController();
+    let release = () => undefined as void;
+    socket.once('close', () => {
+      abort.abort(new Error('the client went away'));
+      release();
+    });
+    const leftEarly = () => socket.destroy();
+    socket.once('end', leftEarly);
     const admitted = await this.admit(target, req);
+    if (abort.signal.aborted) return;
     if ('code' in admitted) {
       requests.inc({ kind: 'ws', outcome: admitted.code });
       return refuseUpgrade(socket, admitted.status, admitted.title);
@@ -230,8 +287,6 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
     let route = admitted;
     const appId = route.appId;
     this.meter.arrived(appId);
-    const abort = new AbortController();
-    socket.once('close', () => abort.abort(new Error('the client went away')));
     let endpoint: string;
     try {
       ({ endpoint } = await this.replicaFor(appId, abort.signal));
@@ -244,13 +299,16 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
       return;
     }
     this.meter.started(appId);
-    route = this.table.byAppId(appId) ?? route;
     // An open WebSocket is a request in flight for as long as it lives: the app keeps a replica.
-    socket.once('close', () => {
+    release = () => {
+      release = () => undefined;
       this.balancer.done(endpoint);
       this.meter.finished(appId);
-    });
+    };
+    if (abort.signal.aborted || socket.destroyed) return release();
+    route = this.table.byAppId(appId) ?? route;
     this.rewrite(req, route, target);
+    socket.off('end', leftEarly);
     requests.inc({ kind: 'ws', outcome: 'forwarded' });
     this.proxy.ws(req, socket, head, { target: endpoint }, (error) => {
       this.logger.warn({ appId }, `WebSocket to replica ${endpoint} of app ${route.slug} failed: ${(error as Error).message}`);
@@ -295,6 +353,7 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
   /** The app sees neither the gateway's word on the caller nor, when served at its root, the share link prefix. */
   private rewrite(req: IncomingMessage, route: AppRoute, target: Target): void {
     delete req.headers[APP_CALLER_HEADER];
+    delete req.headers[APP_CALLER_SIGNATURE_HEADER];
     if (route.stripPrefix) {
       req.url = target.rest.startsWith('/') ? target.rest : `/${target.rest}`;
       req.headers['x-forwarded-prefix'] = `/a/${route.slug}`;
@@ -303,15 +362,14 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
 
   // --- who --------------------------------------------------------------------------------
 
+  /** The caller the gateway vouches for (a valid signature for this very request), or nobody. */
   private callerOf(req: IncomingMessage): Principal | null {
-    const header = req.headers[APP_CALLER_HEADER];
-    if (typeof header !== 'string') return null;
-    try {
-      const parsed = principalSchema.safeParse(JSON.parse(header));
-      return parsed.success ? parsed.data : null;
-    } catch {
-      return null;
-    }
+    return verifyCaller(
+      this.config.activator.callerSecret,
+      { caller: req.headers[APP_CALLER_HEADER], signature: req.headers[APP_CALLER_SIGNATURE_HEADER] },
+      req.method ?? 'GET',
+      req.url ?? '',
+    );
   }
 
   private async mayOpen(route: AccessRule & { projectId: string }, caller: Principal | null): Promise<boolean> {
@@ -374,6 +432,19 @@ function hasBody(req: IncomingMessage): boolean {
   return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
+/** The page, or (once the app's response has begun) the end of the connection. Never throws. */
+function answer(req: IncomingMessage, res: ServerResponse, page: Page): void {
+  try {
+    sendPage(req, res, page);
+  } catch {
+    res.destroy();
+  }
+}
+
 function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  try {
+    if (!socket.destroyed) socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+  } catch {
+    socket.destroy();
+  }
 }

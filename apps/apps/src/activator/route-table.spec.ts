@@ -1,5 +1,5 @@
 import type { AppRoute } from '@launchpad/contracts';
-import { type RouteChange, RouteTable } from './route-table.js';
+import { DOWN_FOR_MS, type RouteChange, RouteTable } from './route-table.js';
 
 const route = (over: Partial<AppRoute> = {}): AppRoute => ({
   appId: '11111111-2222-4333-8444-555555555555',
@@ -40,6 +40,23 @@ describe('RouteTable', () => {
     expect(table.endpoints(route().appId)).toEqual(['http://127.0.0.1:2']);
     table.apply(route({ version: 2, endpoints: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] }));
     expect(table.endpoints(route().appId)).toHaveLength(2);
+  });
+
+  it('takes a replica that refused once back into rotation after a few seconds, the route unchanged', () => {
+    let now = 1_000_000;
+    const table = new RouteTable(undefined, () => now);
+    table.apply(route({ endpoints: ['http://127.0.0.1:1', 'http://127.0.0.1:2'] }));
+    table.markDown(route().appId, 'http://127.0.0.1:1');
+    now += DOWN_FOR_MS - 1;
+    expect(table.endpoints(route().appId)).toEqual(['http://127.0.0.1:2']);
+    now += 1;
+    expect(table.endpoints(route().appId)).toEqual(['http://127.0.0.1:1', 'http://127.0.0.1:2']);
+    // The only replica, refused: none for now, and it again later.
+    table.apply(route({ version: 2, endpoints: ['http://127.0.0.1:1'] }));
+    table.markDown(route().appId, 'http://127.0.0.1:1');
+    expect(table.endpoints(route().appId)).toEqual([]);
+    now += DOWN_FOR_MS;
+    expect(table.endpoints(route().appId)).toEqual(['http://127.0.0.1:1']);
   });
 
   it('forgets deleted apps, by broadcast or because the database no longer has them', () => {

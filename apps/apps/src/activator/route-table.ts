@@ -3,16 +3,26 @@ import type { AppRoute } from '@launchpad/contracts';
 export type RouteChange = { route: AppRoute; previous: AppRoute | undefined } | { deleted: string };
 
 /**
+ * How long an endpoint that refused a connection stays out of rotation. A replica that stopped is
+ * soon out of the route anyway; one that refused once (a full backlog, a restart on the same
+ * port) is tried again after this, not left out until the route happens to change.
+ */
+export const DOWN_FOR_MS = 3000;
+
+/**
  * The activator's view of every app's routing, by slug and by id. A copy replaces the one held
  * only if it is at least as new (`version`), so broadcasts and database reads may arrive in any order.
  */
 export class RouteTable {
   private readonly byId = new Map<string, AppRoute>();
   private readonly bySlug = new Map<string, AppRoute>();
-  /** Endpoints that refused a connection, left out until the route next changes. */
-  private readonly down = new Map<string, Set<string>>();
+  /** Endpoints that refused a connection, and until when they are left out (or until the route next changes). */
+  private readonly down = new Map<string, Map<string, number>>();
 
-  constructor(private readonly onChange: (change: RouteChange) => void = () => undefined) {}
+  constructor(
+    private readonly onChange: (change: RouteChange) => void = () => undefined,
+    private readonly clock: () => number = Date.now,
+  ) {}
 
   apply(route: AppRoute): void {
     if (route.deleted) return this.delete(route.appId);
@@ -40,21 +50,25 @@ export class RouteTable {
     return this.byId.get(appId);
   }
 
-  /** The ready replicas of an app, but those found down since its route last changed. */
+  /** The ready replicas of an app, but those found down in the last DOWN_FOR_MS (and since its route last changed). */
   endpoints(appId: string): string[] {
     const route = this.byId.get(appId);
     if (!route || route.status !== 'active') return [];
     const down = this.down.get(appId);
-    return down ? route.endpoints.filter((e) => !down.has(e)) : route.endpoints;
+    if (!down) return route.endpoints;
+    const now = this.clock();
+    for (const [endpoint, until] of down) if (until <= now) down.delete(endpoint);
+    if (down.size === 0) this.down.delete(appId);
+    return route.endpoints.filter((e) => !down.has(e));
   }
 
   markDown(appId: string, endpoint: string): void {
-    let set = this.down.get(appId);
-    if (!set) {
-      set = new Set();
-      this.down.set(appId, set);
+    let marks = this.down.get(appId);
+    if (!marks) {
+      marks = new Map();
+      this.down.set(appId, marks);
     }
-    set.add(endpoint);
+    marks.set(endpoint, this.clock() + DOWN_FOR_MS);
   }
 
   private delete(appId: string): void {

@@ -3,6 +3,7 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { APP_CONCURRENCY_SUBJECT, type AppConcurrencyReport, appConcurrencyReportSchema } from '@launchpad/contracts';
 import { jsonOf, NATS_CONNECTION } from '@launchpad/messaging';
 import { APPS_CONFIG, type AppsConfig } from '../config.js';
+import { Leadership } from '../replicas/leadership.js';
 
 export interface Observed {
   /** Sum over the activators of their average concurrency in their last interval. */
@@ -17,7 +18,13 @@ interface Received {
   apps: Map<string, AppConcurrencyReport['apps'][number]>;
 }
 
-/** What every activator says about every app, kept as the last report of each; old reports (a dead activator) count for nothing. */
+/**
+ * What every activator says about every app, kept as the last report of each; old reports (a dead
+ * activator) count for nothing and are forgotten. A wake counts as a request waiting until the
+ * activators have had time to report it (a few intervals), never longer: an app woken and then
+ * left alone still goes idle. Every replica of the service collects, so that a new leader starts
+ * with recent reports; what it heard before it became leader (or stopped being it) is dropped.
+ */
 @Injectable()
 export class ConcurrencyCollector implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ConcurrencyCollector.name);
@@ -28,7 +35,13 @@ export class ConcurrencyCollector implements OnApplicationBootstrap, OnApplicati
   constructor(
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(APPS_CONFIG) private readonly config: AppsConfig,
-  ) {}
+    leadership: Leadership,
+  ) {
+    leadership.onChange(() => {
+      this.reports.clear();
+      this.wakes.clear();
+    });
+  }
 
   onApplicationBootstrap(): void {
     this.subscription = this.nc.subscribe(APP_CONCURRENCY_SUBJECT, {
@@ -48,27 +61,28 @@ export class ConcurrencyCollector implements OnApplicationBootstrap, OnApplicati
     this.subscription?.unsubscribe();
   }
 
+  /** How long a report (an activator's word) or a wake (a request waiting) counts. */
+  private get freshForMs(): number {
+    return 3 * this.config.activator.reportIntervalMs;
+  }
+
   record(report: AppConcurrencyReport, receivedAt: number): void {
     this.reports.set(report.activator, { at: receivedAt, apps: new Map(report.apps.map((a) => [a.appId, a])) });
+    this.prune(receivedAt);
   }
 
   /** An activator asked for the app: a request is waiting, whatever the next report says about it. */
   woken(appId: string, at: number): void {
     this.wakes.set(appId, at);
+    this.prune(at);
   }
 
   observe(appId: string, now: number): Observed {
-    const fresh = now - 3 * this.config.activator.reportIntervalMs;
+    this.prune(now);
     let average = 0;
     let current = 0;
     let lastRequestAt: number | null = null;
-    let reportedSince = 0;
-    for (const [activator, received] of this.reports) {
-      if (received.at < fresh) {
-        this.reports.delete(activator);
-        continue;
-      }
-      reportedSince = Math.max(reportedSince, received.at);
+    for (const received of this.reports.values()) {
       const app = received.apps.get(appId);
       if (!app) continue;
       average += app.average;
@@ -79,9 +93,20 @@ export class ConcurrencyCollector implements OnApplicationBootstrap, OnApplicati
     const wake = this.wakes.get(appId);
     if (wake !== undefined) {
       if (lastRequestAt === null || wake > lastRequestAt) lastRequestAt = wake;
-      if (wake >= reportedSince - this.config.activator.reportIntervalMs) current = Math.max(current, 1);
-      else this.wakes.delete(appId);
+      current = Math.max(current, 1);
     }
     return { average, current, lastRequestAt };
+  }
+
+  /** Reports and wakes older than freshForMs: dead activators, requests long since reported on. */
+  private prune(now: number): void {
+    const oldest = now - this.freshForMs;
+    for (const [activator, received] of this.reports) if (received.at < oldest) this.reports.delete(activator);
+    for (const [appId, at] of this.wakes) if (at < oldest) this.wakes.delete(appId);
+  }
+
+  /** How many activators and wakes it holds (for tests and debugging). */
+  get size(): { reports: number; wakes: number } {
+    return { reports: this.reports.size, wakes: this.wakes.size };
   }
 }

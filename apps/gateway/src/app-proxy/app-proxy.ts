@@ -1,7 +1,7 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
-import { APP_CALLER_HEADER, CommonErrorCode, DomainError, type Principal } from '@launchpad/contracts';
+import { APP_CALLER_HEADER, APP_CALLER_SIGNATURE_HEADER, CommonErrorCode, DomainError, type Principal, signCaller } from '@launchpad/contracts';
 import { counter } from '@launchpad/telemetry';
 import { parseCookie } from 'cookie';
 import type { NextFunction, Request, Response } from 'express';
@@ -26,7 +26,8 @@ export function appSlugOf(url: string): string | undefined {
  * Share links `/a/<slug>/...` (HTTP, streamed bodies, SSE and WebSocket), passed on to the apps
  * service's activator, which knows the app and decides who may open it. Signing in is optional:
  * a bearer token, or the cookie a `?token=` link left; the verified caller travels in an internal
- * header that is removed from whatever the client sent. The app gets neither token nor cookie.
+ * header, signed with the secret the gateway shares with the apps service (the activator believes
+ * nothing else), and removed from whatever the client sent. The app gets neither token nor cookie.
  */
 @Injectable()
 export class AppProxy implements OnApplicationShutdown {
@@ -73,17 +74,22 @@ export class AppProxy implements OnApplicationShutdown {
 
   readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     socket.on('error', () => socket.destroy());
-    this.authenticate(req).then(
-      (caller) => {
-        prepare(req, caller);
-        proxied.inc({ kind: 'ws', outcome: 'passed' });
-        this.proxy.ws(req, socket, head, { target: this.config.apps.activatorUrl });
-      },
-      () => {
-        proxied.inc({ kind: 'ws', outcome: 'refused' });
-        socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-      },
-    );
+    this.authenticate(req)
+      .then(
+        (caller) => {
+          prepare(req, caller, this.config.apps.callerSecret);
+          proxied.inc({ kind: 'ws', outcome: 'passed' });
+          this.proxy.ws(req, socket, head, { target: this.config.apps.activatorUrl });
+        },
+        () => {
+          proxied.inc({ kind: 'ws', outcome: 'refused' });
+          socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+        },
+      )
+      .catch((error: unknown) => {
+        this.logger.warn(`passing a WebSocket to ${req.url ?? ''} on failed: ${(error as Error).message}`);
+        socket.destroy();
+      });
   };
 
   private async handleHttp(slug: string, req: Request, res: Response): Promise<void> {
@@ -99,7 +105,7 @@ export class AppProxy implements OnApplicationShutdown {
     const caller = await this.authenticate(req);
     // Mounted at /a, express trimmed req.url; the activator reads the whole share link.
     req.url = req.originalUrl;
-    prepare(req, caller);
+    prepare(req, caller, this.config.apps.callerSecret);
     proxied.inc({ kind: 'http', outcome: 'passed' });
     this.proxy.web(req, res, { target: this.config.apps.activatorUrl });
   }
@@ -117,12 +123,13 @@ export class AppProxy implements OnApplicationShutdown {
 }
 
 /**
- * What the activator and the app get: the caller as the gateway verified it (and only as the
- * gateway says: a client's own copy of the header is dropped), and none of the caller's
+ * What the activator and the app get: the caller as the gateway verified it, signed for this
+ * method and path (a client's own copy of the headers is dropped), and none of the caller's
  * credentials, which the app (user code) must never see.
  */
-function prepare(req: IncomingMessage, caller: Principal | null): void {
+export function prepare(req: IncomingMessage, caller: Principal | null, secret: string): void {
   delete req.headers[APP_CALLER_HEADER];
-  if (caller) req.headers[APP_CALLER_HEADER] = JSON.stringify({ userId: caller.userId, admin: caller.admin });
+  delete req.headers[APP_CALLER_SIGNATURE_HEADER];
+  if (caller) Object.assign(req.headers, signCaller(secret, caller, req.method ?? 'GET', req.url ?? ''));
   stripCredentials(req, APP_COOKIE);
 }

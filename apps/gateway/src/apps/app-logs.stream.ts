@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { type AppLogLine, appsRpc, type Principal } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
 import { openEventStream } from '../http/event-stream.js';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 
 const POLL_MS = 1000;
 const HEARTBEAT_MS = 15_000;
@@ -20,32 +20,53 @@ export class AppLogStream {
 
   constructor(private readonly rpc: RpcClient) {}
 
-  async stream(caller: Principal, launcherId: string, lines: number, req: Request, res: Response): Promise<void> {
-    // Authorises the caller before a single byte is streamed (a refusal is an ordinary problem+json).
-    const first = await this.rpc.call(appsRpc.logs, { caller, launcherId, lines, cursor: null });
-    openEventStream(res);
+  async stream(caller: Principal, launcherId: string, lines: number, res: Response): Promise<void> {
     let closed = false;
+    let heartbeat: NodeJS.Timeout | undefined;
+    let wake: (() => void) | undefined;
+    const close = () => {
+      if (closed) return;
+      closed = true;
+      clearInterval(heartbeat);
+      wake?.();
+      if (!res.writableEnded) res.end();
+    };
+    // Registered before anything is awaited: a client that leaves while the first lines are read
+    // must still end the polling (see SessionProgressStream).
+    res.on('close', close);
+    let first: { lines: AppLogLine[]; cursor: Record<string, string> };
+    try {
+      // Authorises the caller before a single byte is streamed (a refusal is an ordinary problem+json).
+      first = await this.rpc.call(appsRpc.logs, { caller, launcherId, lines, cursor: null });
+    } catch (error) {
+      closed = true;
+      throw error;
+    }
+    if (closed) return;
+    openEventStream(res);
     let cursor = first.cursor;
     const send = (batch: AppLogLine[]) => {
       for (const line of batch) res.write(`event: log\ndata: ${JSON.stringify({ replica: line.replica, line: prefixed(line) })}\n\n`);
     };
     send(first.lines);
-    const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
-    const close = () => {
-      if (closed) return;
-      closed = true;
-      clearInterval(heartbeat);
-      res.end();
-    };
-    req.on('close', close);
+    heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     while (!closed) {
-      await new Promise((r) => setTimeout(r, POLL_MS));
+      // The pause is cut short when the client leaves.
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, POLL_MS);
+        wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
       if (closed) break;
       try {
         const next = await this.rpc.call(appsRpc.logs, { caller, launcherId, lines, cursor });
+        if (closed) break;
         cursor = next.cursor;
         send(next.lines);
       } catch (error) {
+        if (closed) break;
         // The app or its launcher went, or the caller lost access: say so and end.
         this.logger.debug(`log stream of app ${launcherId} ended: ${(error as Error).message}`);
         res.write(`event: end\ndata: ${JSON.stringify({ reason: (error as Error).message })}\n\n`);

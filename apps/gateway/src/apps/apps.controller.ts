@@ -1,8 +1,8 @@
-import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Req, Res } from '@nestjs/common';
+import { Body, Controller, Get, HttpCode, Inject, Param, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiTags } from '@nestjs/swagger';
 import { activateAppInputSchema, type App, appsRpc as rpc, type Principal, uuidSchema } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
-import type { Request, Response } from 'express';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { Caller } from '../auth/auth.guard.js';
 import { GATEWAY_CONFIG } from '../auth/token-verifier.js';
@@ -57,10 +57,9 @@ export class AppsController {
     @Caller() caller: Principal,
     @Param('launcherId', launcherId) id: string,
     @Query(logsQuery) query: { lines: number; follow: boolean },
-    @Req() req: Request,
     @Res() res: Response,
   ): Promise<void> {
-    if (query.follow) return this.logs.stream(caller, id, query.lines, req, res);
+    if (query.follow) return this.logs.stream(caller, id, query.lines, res);
     const { lines } = await this.rpc.call(rpc.logs, { caller, launcherId: id, lines: query.lines, cursor: null });
     res.json({ lines: lines.map(prefixed) });
   }

@@ -89,13 +89,5 @@ export type App = z.infer<typeof appSchema>;
 export const appLogLineSchema = z.object({ replica: z.string(), text: z.string() });
 export type AppLogLine = z.infer<typeof appLogLineSchema>;
 
-/**
- * Set by the gateway on what it forwards to the activator: the caller it verified, as JSON
- * `{"userId": "...", "admin": false}`; absent for an anonymous visitor. The gateway removes it
- * from every incoming request, so only the gateway can set it; the activator removes it before
- * the app sees the request.
- */
-export const APP_CALLER_HEADER = 'x-launchpad-caller';
-
 /** On a response that waited for the app to wake: `cold-start; waited=<ms>ms`. */
 export const APP_ACTIVATION_HEADER = 'x-launchpad-activation';

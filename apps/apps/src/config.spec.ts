@@ -1,0 +1,37 @@
+import { ConfigError } from '@launchpad/config';
+import { parseAppsConfig } from './config.js';
+
+const SECRET = { APPS_CALLER_SECRET: 'x'.repeat(32) };
+
+const problemsOf = (env: NodeJS.ProcessEnv): string[] => {
+  try {
+    parseAppsConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+};
+
+describe('the apps service configuration', () => {
+  it('starts on the defaults with a caller secret, listening on every address unless told otherwise', () => {
+    const config = parseAppsConfig(SECRET);
+    expect(config.http).toEqual({ port: 3003, host: '0.0.0.0' });
+    expect(config.activator.callerSecret).toBe(SECRET.APPS_CALLER_SECRET);
+    expect(config.replicas.drainMs).toBeGreaterThan(config.activator.routeRefreshMs + config.activator.reportIntervalMs);
+    expect(parseAppsConfig({ ...SECRET, LISTEN_HOST: '127.0.0.1' }).http.host).toBe('127.0.0.1');
+  });
+
+  it('refuses to start without the secret it shares with the gateway, or with a short one', () => {
+    expect(problemsOf({})).toEqual([expect.stringMatching(/^APPS_CALLER_SECRET: required: the secret the gateway signs callers with/)]);
+    expect(problemsOf({ APPS_CALLER_SECRET: 'short' })).toEqual([expect.stringMatching(/^APPS_CALLER_SECRET: must be at least 32 characters/)]);
+  });
+
+  it('refuses a drain time no longer than it takes every activator to hear that a replica left', () => {
+    const problems = problemsOf({ ...SECRET, APP_DRAIN_MS: '5000', ACTIVATOR_ROUTE_REFRESH_MS: '5000', ACTIVATOR_REPORT_INTERVAL_MS: '1000' });
+    expect(problems).toEqual([
+      'APP_DRAIN_MS: must be longer than ACTIVATOR_ROUTE_REFRESH_MS + ACTIVATOR_REPORT_INTERVAL_MS (5000 + 1000 = 6000), so that every activator has stopped sending requests to a replica before it stops (got "5000")',
+    ]);
+    expect(problemsOf({ ...SECRET, APP_DRAIN_MS: '6001', ACTIVATOR_ROUTE_REFRESH_MS: '5000', ACTIVATOR_REPORT_INTERVAL_MS: '1000' })).toEqual([]);
+  });
+});
