@@ -4,9 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { isRunning, killWorkloads, waitFor } from '../tools/testing/harness.js';
-import { APP_JS, appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
+import { APP_JS, APP_PROGRAM, appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { readSse } from '../tools/testing/sse.js';
 import { readStream } from '../tools/testing/streams.js';
 
 /** What goes wrong with apps, and what a person is told: crashes, programs that never answer, full queues, nothing to run. */
@@ -114,6 +115,34 @@ describe('apps when things go wrong', () => {
     expect(refused.headers.get('retry-after')).toBe('5');
     expect(await refused.text()).toMatch(/3 requests are already waiting for it to start/);
     for (const ok of answers.filter((r) => r.status === 200)) expect(ok.headers.get('x-launchpad-activation')).toMatch(/^cold-start; waited=\d+ms$/);
+  });
+
+  it('answers the logs of an app that wrote megabytes, within one reply, and follows them', async () => {
+    // 6000 lines of about 310 bytes before it listens: 5000 of them are 1.5 MB, more than NATS carries in one message.
+    const script = `i=0; while [ $i -lt 6000 ]; do printf 'line %d %0300d\\n' "$i" 0; i=$((i+1)); done; exec "${process.execPath}" "${APP_PROGRAM}"`;
+    const res = await call(`${p.api}/projects/601/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name: 'Chatty', kind: 'app', environment: { ...appProgramEnvironment(), command: ['sh', '-c'], args: [script] } },
+    });
+    expect(res.status).toBe(201);
+    const id = res.body.id as string;
+    await activate(id, { minReplicas: 1 });
+    await settled(id, 'to have its replica ready', (a) => a.readyReplicas === 1);
+    const logs = await call(`${p.api}/apps/${id}/logs?lines=5000`, { token: dana });
+    expect(logs.status).toBe(200);
+    const lines: string[] = logs.body.lines;
+    expect(lines.length).toBeGreaterThan(100);
+    expect(lines.length).toBeLessThan(5000);
+    // The last lines, whole: the program's own, after the last one the script wrote.
+    expect(lines.slice(-5)).toEqual(expect.arrayContaining([expect.stringMatching(/^\[r1\] app program listening on \d+$/)]));
+    expect(lines.filter((l) => l.startsWith('[r1] line ')).every((l) => /^\[r1\] line \d+ 0{300}$/.test(l))).toBe(true);
+    expect(lines).toContain(`[r1] line 5999 ${'0'.repeat(300)}`);
+    const followed = await readSse(`${p.api}/apps/${id}/logs?follow=true&lines=5000`, { authorization: `Bearer ${dana}` }, (events) => events.length >= 100);
+    expect(followed.status).toBe(200);
+    // The apps service is still there to answer.
+    expect((await fetch(`${p.services.apps!.url}/readyz`)).status).toBe(200);
+    expect((await call(`${p.api}/apps/${id}/logs?lines=10`, { token: dana })).body.lines).toHaveLength(10);
   });
 
   it('fails an app with nothing to run, saying exactly that, and runs it once a Procfile is there', async () => {

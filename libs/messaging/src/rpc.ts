@@ -136,7 +136,8 @@ export class RpcServer implements OnApplicationBootstrap, OnApplicationShutdown 
           this.logger.error(`subscription ${contract.subject} failed: ${err.message}`);
           return;
         }
-        void this.handle(contract, handler, msg);
+        // handle() answers every failure itself; this only keeps a bug from ending the process.
+        this.handle(contract, handler, msg).catch((error: unknown) => this.logger.error({ err: error }, `${contract.subject}: could not answer a request`));
       },
     });
     this.subscriptions.push(sub);
@@ -156,7 +157,32 @@ export class RpcServer implements OnApplicationBootstrap, OnApplicationShutdown 
       }
     });
     end({ outcome: reply.ok ? 'ok' : reply.error.code });
-    if (msg.reply) msg.respond(encoder.encode(JSON.stringify(reply)));
+    if (msg.reply) this.respond(contract, msg, reply);
+  }
+
+  /**
+   * Sends the reply; one that cannot be sent (larger than the server's max_payload: respond
+   * throws) becomes an INTERNAL error, so that the caller hears something and nothing escapes.
+   */
+  private respond(contract: RpcContract, msg: Msg, reply: RpcReply): void {
+    let bytes = 0;
+    try {
+      const data = encoder.encode(JSON.stringify(reply));
+      bytes = data.length;
+      msg.respond(data);
+    } catch (error) {
+      const tooLarge = bytes > 0;
+      this.logger.error({ err: error }, `${contract.subject}: could not send the reply${tooLarge ? ` of ${bytes} bytes` : ''}: ${(error as Error).message}`);
+      const failure: RpcReply = {
+        ok: false,
+        error: { code: CommonErrorCode.INTERNAL, message: tooLarge ? 'the reply was too large to send; ask for less' : 'the reply could not be sent; it has been logged' },
+      };
+      try {
+        msg.respond(encoder.encode(JSON.stringify(failure)));
+      } catch {
+        // the connection is gone: the caller's deadline answers it
+      }
+    }
   }
 
   onApplicationShutdown(): void {

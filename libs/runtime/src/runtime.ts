@@ -100,8 +100,10 @@ export interface Runtime {
   /**
    * For following its output: with a null cursor, the last `lines` lines; with the cursor an
    * earlier call returned, the lines written since. Either way, the cursor to pass next time.
+   * At most about `maxBytes` of output in whole lines (a driver's own limit when not given); with
+   * a cursor, the rest comes next time.
    */
-  logsAfter(id: string, cursor: string | null, lines: number): Promise<{ lines: string[]; cursor: string }>;
+  logsAfter(id: string, cursor: string | null, lines: number, maxBytes?: number): Promise<{ lines: string[]; cursor: string }>;
   /** Called on every phase change, so a reconciler can react without polling. Returns an unsubscribe. */
   watch(listener: (event: WorkloadEvent) => void): () => void;
   /** Stops watching and background work; leaves workloads running. */

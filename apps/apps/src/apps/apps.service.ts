@@ -6,7 +6,6 @@ import {
   APP_DEFAULT_SETTINGS,
   appActivatedV1,
   appDeactivatedV1,
-  type AppLogLine,
   AppsError,
   AppsErrorCode,
   CommonErrorCode,
@@ -24,11 +23,9 @@ import { launcherCommand } from '../procfile/command-resolver.js';
 import { replicaLabel } from '../replicas/replica-plan.js';
 import { Routes } from '../routing/route-source.js';
 import { AppEntity } from './app.entity.js';
+import { type AppLogs, readAppLogs } from './app-logs.js';
 import { neverActivated, runSpecFrom, specHash, toApp, workloadsOf } from './app-view.js';
 import { appSlug } from './slug.js';
-
-/** Bytes of output read per call when following, for all replicas together (an RPC reply stays well under NATS's 1 MiB). */
-const FOLLOW_BUDGET_BYTES = 512 * 1024;
 
 /** The use cases people drive through the API; the scaler and the replica reconciler do the rest. */
 @Injectable()
@@ -116,23 +113,11 @@ export class AppsService {
     return row ? toApp(row, await this.runtime.list()) : neverActivated(launcher);
   }
 
-  /**
-   * Every replica's output: without a cursor the last `lines` lines of each; with one, what each
-   * wrote since (a replica new since then from its first line).
-   */
-  async logs(launcherId: string, lines: number, cursor: Record<string, string> | null, caller: Principal): Promise<{ lines: AppLogLine[]; cursor: Record<string, string> }> {
+  /** Every replica's output, within one reply: see readAppLogs. */
+  async logs(launcherId: string, lines: number, cursor: Record<string, string> | null, caller: Principal): Promise<AppLogs> {
     await this.authorize(launcherId, caller, 'read the logs of');
-    const replicas = workloadsOf(launcherId, await this.runtime.list());
-    const out: AppLogLine[] = [];
-    const next: Record<string, string> = {};
-    const budget = Math.max(4096, Math.floor(FOLLOW_BUDGET_BYTES / Math.max(1, replicas.length)));
-    for (const replica of replicas) {
-      const from = cursor === null ? null : (cursor[replica.id] ?? '0');
-      const read = await this.runtime.logsAfter(replica.id, from, from === null ? lines : Math.ceil(budget / 80));
-      next[replica.id] = read.cursor;
-      for (const text of read.lines) out.push({ replica: replicaLabel(replica.id), text });
-    }
-    return { lines: out, cursor: next };
+    const replicas = workloadsOf(launcherId, await this.runtime.list()).map((w) => ({ id: w.id, label: replicaLabel(w.id) }));
+    return readAppLogs((id, from, count, maxBytes) => this.runtime.logsAfter(id, from, count, maxBytes), replicas, lines, cursor);
   }
 
   /** The launcher is gone: so is its app (deactivated first, if it was on). Runs in the consumer's transaction. */

@@ -48,6 +48,15 @@ describe('tailFile', () => {
     expect(await tailFile(path, 2, 1000)).toEqual(['x'.repeat(1000)]);
   });
 
+  it('gives whole lines only when the byte limit cuts the window short', async () => {
+    const path = join(dir, 'long-lines.log');
+    const lines = Array.from({ length: 50 }, (_, i) => `${String(i).padStart(2, '0')} ${'y'.repeat(97)}`);
+    writeFileSync(path, `${lines.join('\n')}\n`);
+    // 1000 bytes hold the last 9 lines (100 bytes each and a newline) and a piece of the 10th.
+    expect(await tailFile(path, 20, 1000)).toEqual(lines.slice(-9));
+    expect(await tailFileAt(path, 5, 1000)).toEqual({ lines: lines.slice(-5), size: 5050 });
+  });
+
   it('has no lines for a missing file', async () => {
     expect(await tailFile(join(dir, 'missing.log'), 10)).toEqual([]);
   });

@@ -13,8 +13,8 @@ export function lastLines(text: string, count: number): string[] {
 
 /**
  * The last `count` lines of a file, read backwards from its end in chunks, so that a large log
- * costs about as much as its tail. Reads at most `maxBytes` (a log with no line breaks at all
- * then gives the end of its last line). A missing file has no lines.
+ * costs about as much as its tail. Reads at most `maxBytes`: then fewer lines, whole ones (a log
+ * with no line breaks at all gives the end of its last line). A missing file has no lines.
  */
 export async function tailFile(path: string, count: number, maxBytes = 4 * 1024 * 1024): Promise<string[]> {
   return (await tailFileAt(path, count, maxBytes)).lines;
@@ -42,8 +42,14 @@ export async function tailFileAt(path: string, count: number, maxBytes = 4 * 102
       bytes += bytesRead;
       for (const byte of chunk) if (byte === NEWLINE) newlines++;
     }
+    let read = Buffer.concat(chunks);
+    if (position > 0 && newlines <= count) {
+      // Cut short by maxBytes: the window starts inside a line; leave that piece out, unless it is all there is.
+      const firstBreak = read.indexOf(NEWLINE);
+      if (firstBreak >= 0 && firstBreak < read.length - 1) read = read.subarray(firstBreak + 1);
+    }
     // Decoded once, whole, so that a character split between two chunks is not garbled.
-    return { lines: lastLines(Buffer.concat(chunks).toString('utf8'), count), size };
+    return { lines: lastLines(read.toString('utf8'), count), size };
   } finally {
     await handle.close();
   }

@@ -220,15 +220,15 @@ export class ProcessRuntime implements Runtime {
   }
 
   /** The cursor is a byte offset into the workload's output file. */
-  async logsAfter(id: string, cursor: string | null, lines: number): Promise<{ lines: string[]; cursor: string }> {
+  async logsAfter(id: string, cursor: string | null, lines: number, maxBytes?: number): Promise<{ lines: string[]; cursor: string }> {
     if (!isValidWorkloadId(id)) return { lines: [], cursor: '0' };
     const path = this.paths(id).log;
     const offset = cursor === null ? null : Number(cursor);
     if (offset === null || !Number.isSafeInteger(offset) || offset < 0) {
-      const tail = await tailFileAt(path, lines);
+      const tail = await tailFileAt(path, lines, maxBytes);
       return { lines: tail.lines, cursor: String(tail.size) };
     }
-    const after = await linesAfter(path, offset);
+    const after = await linesAfter(path, offset, maxBytes);
     return { lines: after.lines, cursor: String(after.next) };
   }
 
