@@ -22,7 +22,7 @@ export class AppLogStream {
 
   async stream(caller: Principal, launcherId: string, lines: number, res: Response): Promise<void> {
     let closed = false;
-    let heartbeat: NodeJS.Timeout | undefined;
+    let heartbeat: NodeJS.Timeout | undefined = undefined;
     let wake: (() => void) | undefined;
     const close = () => {
       if (closed) return;
