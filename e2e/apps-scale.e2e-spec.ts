@@ -62,4 +62,36 @@ describe('apps under a burst', () => {
     }, 30_000);
     expect(readdirSync(dataDir).filter((d) => d.startsWith(id)).length).toBeLessThanOrEqual(cap);
   });
+
+  it('lets the requests in flight on a replica it scales away finish before it stops the replica', async () => {
+    const launcher = await call(`${p.api}/projects/701/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name: 'Slow reports', kind: 'app', environment: appProgramEnvironment() },
+    });
+    const id = launcher.body.id as string;
+    const activated = await call(`${p.api}/apps/${id}/activate`, { method: 'POST', token: dana, body: { minReplicas: 2, maxReplicas: 2 } });
+    const status = async () => (await call(`${p.api}/apps/${id}`, { token: dana })).body;
+    await waitFor('two ready replicas', async () => (await status()).readyReplicas === 2);
+    // One long request on each replica (least outstanding spreads them): longer than APP_DRAIN_MS.
+    const slow = [1, 2].map(async (n) => {
+      const res = await fetch(`${p.gateway.url}${activated.body.path}report/${n}?delay=4000`);
+      return { status: res.status, body: res.status === 200 ? await res.json() : await res.text() };
+    });
+    await waitFor('both requests to reach a replica', async () => {
+      const lines: string[] = (await call(`${p.api}/apps/${id}/logs?lines=50`, { token: dana })).body.lines;
+      return ['r1', 'r2'].every((r) => lines.some((l) => l.startsWith(`[${r}] GET /a/`) && l.includes('delay=4000')));
+    });
+    // One replica now: r2 leaves the rotation while its request still runs.
+    const scaled = await call(`${p.api}/apps/${id}/activate`, { method: 'POST', token: dana, body: { minReplicas: 1, maxReplicas: 1 } });
+    expect(scaled.body).toMatchObject({ desiredReplicas: 1 });
+    const answers = await Promise.all(slow);
+    expect(answers.map((a) => a.status)).toEqual([200, 200]);
+    expect(new Set(answers.map((a) => a.body.pid)).size).toBe(2);
+    // And then it is stopped.
+    await waitFor('r2 to stop', async () => {
+      const s = await status();
+      return s.readyReplicas === 1 && s.replicas.some((r: { id: string; phase: string }) => r.id.endsWith('-r2') && r.phase === 'stopped');
+    });
+  });
 });

@@ -33,5 +33,6 @@ describe('the apps service configuration', () => {
       'APP_DRAIN_MS: must be longer than ACTIVATOR_ROUTE_REFRESH_MS + ACTIVATOR_REPORT_INTERVAL_MS (5000 + 1000 = 6000), so that every activator has stopped sending requests to a replica before it stops (got "5000")',
     ]);
     expect(problemsOf({ ...SECRET, APP_DRAIN_MS: '6001', ACTIVATOR_ROUTE_REFRESH_MS: '5000', ACTIVATOR_REPORT_INTERVAL_MS: '1000' })).toEqual([]);
+    expect(problemsOf({ ...SECRET, APP_DRAIN_MS: '20000', APP_DRAIN_MAX_MS: '15000' })).toEqual(['APP_DRAIN_MAX_MS: must not be shorter than APP_DRAIN_MS (20000) (got "15000")']);
   });
 });

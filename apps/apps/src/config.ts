@@ -29,6 +29,7 @@ const schema = z
     APP_PANIC_THRESHOLD: z.coerce.number().min(1, { message: 'must be at least 1 (2 panics at twice the capacity)' }).default(2),
     APP_IDLE_GRACE_MS: envVars.durationMs(5 * MINUTE),
     APP_DRAIN_MS: envVars.durationMs(10_000),
+    APP_DRAIN_MAX_MS: envVars.durationMs(300_000),
     APP_PROCFILE_TIMEOUT_MS: envVars.durationMs(60_000),
     ACTIVATOR_QUEUE_LIMIT: z.coerce.number().int().min(1).default(1000),
     ACTIVATOR_WAKE_TIMEOUT_MS: envVars.durationMs(60_000),
@@ -48,6 +49,9 @@ const schema = z
         path: ['APP_DRAIN_MS'],
         message: `must be longer than ACTIVATOR_ROUTE_REFRESH_MS + ACTIVATOR_REPORT_INTERVAL_MS (${env.ACTIVATOR_ROUTE_REFRESH_MS} + ${env.ACTIVATOR_REPORT_INTERVAL_MS} = ${heard}), so that every activator has stopped sending requests to a replica before it stops`,
       });
+    }
+    if (env.APP_DRAIN_MAX_MS < env.APP_DRAIN_MS) {
+      ctx.addIssue({ code: 'custom', path: ['APP_DRAIN_MAX_MS'], message: `must not be shorter than APP_DRAIN_MS (${env.APP_DRAIN_MS})` });
     }
     if (env.APP_PANIC_WINDOW_MS > env.APP_STABLE_WINDOW_MS) {
       ctx.addIssue({ code: 'custom', path: ['APP_PANIC_WINDOW_MS'], message: `must not be longer than APP_STABLE_WINDOW_MS (${env.APP_STABLE_WINDOW_MS})` });
@@ -71,7 +75,7 @@ function appsConfigFrom(e: z.output<typeof schema>) {
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     runtime: { kind: e.APP_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS },
     leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS,
-    replicas: { reconcileIntervalMs: e.APP_RECONCILE_INTERVAL_MS, drainMs: e.APP_DRAIN_MS, procfileTimeoutMs: e.APP_PROCFILE_TIMEOUT_MS },
+    replicas: { reconcileIntervalMs: e.APP_RECONCILE_INTERVAL_MS, drainMs: e.APP_DRAIN_MS, drainMaxMs: e.APP_DRAIN_MAX_MS, procfileTimeoutMs: e.APP_PROCFILE_TIMEOUT_MS },
     scaler: {
       tickMs: e.APP_SCALER_TICK_MS,
       stableWindowMs: e.APP_STABLE_WINDOW_MS,

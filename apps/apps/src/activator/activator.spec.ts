@@ -45,6 +45,8 @@ describe('Activator', () => {
   let lookups: Deferred<{ role: string }[]>[];
   let lookupStarted: Deferred<void>;
   let clientGone: Deferred<void>;
+  let endpoint: string;
+  let published: { subject: string; body: unknown }[];
 
   beforeEach(async () => {
     replica = createServer((req, res) => res.end(`replica saw ${req.url}`));
@@ -53,7 +55,7 @@ describe('Activator', () => {
       socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n');
       socket.pipe(socket);
     });
-    const endpoint = await listen(replica);
+    endpoint = await listen(replica);
     const route: AppRoute = {
       appId: APP,
       version: 1,
@@ -76,7 +78,11 @@ describe('Activator', () => {
         return lookup.promise;
       },
     } as unknown as DataSource;
-    const nc = { subscribe: () => ({ unsubscribe: () => undefined }), publish: () => undefined } as unknown as NatsConnection;
+    published = [];
+    const nc = {
+      subscribe: () => ({ unsubscribe: () => undefined }),
+      publish: (subject: string, body: string) => published.push({ subject, body: JSON.parse(body) }),
+    } as unknown as NatsConnection;
     const config = { activator: { queueLimit: 10, wakeTimeoutMs: 60_000, reportIntervalMs: 60_000, routeRefreshMs: 60_000, callerSecret: SECRET } } as AppsConfig;
     activator = new Activator({ all: async () => [route] } as unknown as Routes, dataSource, nc, config);
     await activator.onApplicationBootstrap();
@@ -188,6 +194,9 @@ describe('Activator', () => {
     const switched = new Promise<string>((resolve) => socket.once('data', (d: Buffer) => resolve(d.toString().split('\r\n')[0]!)));
     expect(await switched).toBe('HTTP/1.1 101 Switching Protocols');
     expect(activator.holding(APP)).toBe(2);
+    // The scaler hears which replica it is on (a draining one is kept until nobody uses it).
+    (activator as unknown as { report(): void }).report();
+    expect(published.at(-1)).toMatchObject({ subject: 'apps.signal.concurrency', body: { outstanding: { [endpoint]: 1 }, apps: [{ appId: APP, current: 1 }] } });
     socket.end();
     expect(await answered).toBe('HTTP/1.1 101 Switching Protocols');
     await clientGone.promise;

@@ -407,14 +407,16 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
     }
   }
 
-  /** Per app: in flight plus queued, averaged over the interval, for the scaler's leader. */
+  /** Per app: in flight plus queued, averaged over the interval; per replica, what is in flight there: for the scaler's leader. */
   private report(): void {
     const apps = this.meter.report();
-    if (apps.length === 0) return;
+    const outstanding = this.balancer.all();
+    if (apps.length === 0 && Object.keys(outstanding).length === 0) return;
     const report: AppConcurrencyReport = {
       activator: this.id,
       at: new Date().toISOString(),
       apps: apps.map((a) => ({ ...a, lastRequestAt: a.lastRequestAt === null ? null : new Date(a.lastRequestAt).toISOString() })),
+      outstanding,
     };
     this.publish(APP_CONCURRENCY_SUBJECT, report);
   }

@@ -32,4 +32,9 @@ export class LeastOutstanding {
   count(endpoint: string): number {
     return this.outstanding.get(endpoint) ?? 0;
   }
+
+  /** Every endpoint with requests outstanding, and how many. */
+  all(): Record<string, number> {
+    return Object.fromEntries(this.outstanding);
+  }
 }

@@ -86,6 +86,26 @@ describe('planReplicas', () => {
     expect(planReplicas(app({ desiredReplicas: 3 }), workloads, 6000, draining, 5000)).toMatchObject({ actions: [], endpoints: expect.arrayContaining(['http://127.0.0.1:4003']) });
   });
 
+  it('keeps a draining replica that still serves requests until they end, at most the longest drain', () => {
+    const workloads = [workload(r(1), 'ready'), workload(r(2), 'ready'), workload(r(3), 'ready')];
+    const draining = new Map([
+      [r(2), 1000],
+      [r(3), 1000],
+    ]);
+    // r2 has a request in flight (a slow download, an open WebSocket); r3 has none.
+    const busy = (w: WorkloadStatus) => w.id === r(2);
+    const options = { busy, maxMs: 60_000 };
+    expect(planReplicas(app({ desiredReplicas: 1 }), workloads, 5999, draining, 5000, options).actions).toEqual([]);
+    expect(planReplicas(app({ desiredReplicas: 1 }), workloads, 6000, draining, 5000, options).actions).toEqual([{ kind: 'stop', id: r(3) }]);
+    expect(planReplicas(app({ desiredReplicas: 1 }), workloads, 60_999, draining, 5000, options).actions).toEqual([{ kind: 'stop', id: r(3) }]);
+    expect(planReplicas(app({ desiredReplicas: 1 }), workloads, 61_000, draining, 5000, options).actions).toEqual([
+      { kind: 'stop', id: r(2) },
+      { kind: 'stop', id: r(3) },
+    ]);
+    // Its request done, it stops at the next look.
+    expect(planReplicas(app({ desiredReplicas: 1 }), workloads, 7000, draining, 5000, { busy: () => false, maxMs: 60_000 }).actions).toHaveLength(2);
+  });
+
   it('leaves stopped replicas beyond the count alone (their files serve the next scale-up)', () => {
     expect(planReplicas(app({ desiredReplicas: 0 }), [workload(r(1), 'stopped'), workload(r(2), 'failed')], 0, none, 5000).actions).toEqual([]);
   });

@@ -41,6 +41,13 @@ export interface ReplicaPlan {
   running: string[];
 }
 
+export interface DrainOptions {
+  /** Whether requests are still in flight on the replica (an activator reports them). */
+  busy?: (workload: WorkloadStatus) => boolean;
+  /** The longest a busy replica is kept draining (at least `drainMs`). */
+  maxMs?: number;
+}
+
 const isActive = (w: WorkloadStatus) => w.phase === 'preparing' || w.phase === 'starting' || w.phase === 'ready';
 
 /**
@@ -51,8 +58,10 @@ const isActive = (w: WorkloadStatus) => w.phase === 'preparing' || w.phase === '
  * - a wanted replica that is missing or stopped is started; one that failed after being ready
  *   (a crash, a kill) is started again; one that failed before it was ever ready fails the app,
  *   unless another replica serves (then it is tried again);
- * - replicas beyond the count leave the rotation at once and are stopped after `drainMs`,
- *   their files kept for the next scale-up; replicas of an older generation are removed.
+ * - replicas beyond the count leave the rotation at once and are stopped after `drainMs`, or,
+ *   while an activator still has requests on them (`busy`), once those end but at the latest
+ *   after `maxMs`; their files are kept for the next scale-up; replicas of an older generation
+ *   are removed.
  */
 export function planReplicas(
   app: PlannedApp | null,
@@ -60,6 +69,7 @@ export function planReplicas(
   now: number,
   draining: ReadonlyMap<string, number>,
   drainMs: number,
+  { busy = () => false, maxMs = drainMs }: DrainOptions = {},
 ): ReplicaPlan {
   const actions: ReplicaAction[] = [];
   const running: string[] = [];
@@ -94,7 +104,7 @@ export function planReplicas(
     } else if (isActive(w)) {
       const since = draining.get(w.id);
       if (since === undefined) actions.push({ kind: 'drain', id: w.id });
-      else if (now - since >= drainMs) actions.push({ kind: 'stop', id: w.id });
+      else if (now - since >= drainMs && (now - since >= maxMs || !busy(w))) actions.push({ kind: 'stop', id: w.id });
     }
   }
   for (const id of wanted) if (!seen.has(id)) actions.push({ kind: 'start', id, replacing: false });

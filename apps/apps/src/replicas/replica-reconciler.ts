@@ -10,6 +10,7 @@ import { appBasePath, workloadsOf } from '../apps/app-view.js';
 import { APP_RUNTIME, APPS_CONFIG, type AppsConfig } from '../config.js';
 import { CommandResolver } from '../procfile/command-resolver.js';
 import { Routes } from '../routing/route-source.js';
+import { ConcurrencyCollector } from '../scaler/concurrency-collector.js';
 import { Leadership } from './leadership.js';
 import { parseReplicaId, planReplicas, type ReplicaAction, replicaLabel } from './replica-plan.js';
 
@@ -48,6 +49,7 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
     private readonly routes: Routes,
     private readonly resolver: CommandResolver,
     private readonly leadership: Leadership,
+    private readonly concurrency: ConcurrencyCollector,
     @Inject(APP_RUNTIME) private readonly runtime: Runtime,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(APPS_CONFIG) private readonly config: AppsConfig,
@@ -125,6 +127,11 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
         Date.now(),
         this.draining,
         this.config.replicas.drainMs,
+        {
+          // Requests still in flight on a draining replica are let finish, up to APP_DRAIN_MAX_MS.
+          busy: (w) => w.endpoint !== null && this.concurrency.outstanding(w.endpoint, Date.now()) > 0,
+          maxMs: this.config.replicas.drainMaxMs,
+        },
       );
       // After a change of leader, the replicas already under way are ours to watch.
       for (const id of plan.running) {

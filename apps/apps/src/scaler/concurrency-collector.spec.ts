@@ -55,6 +55,19 @@ describe('ConcurrencyCollector', () => {
     expect(c.size).toEqual({ reports: 1, wakes: 1 });
   });
 
+  it('adds up what every activator has in flight on a replica, forgetting dead activators', () => {
+    const { c } = collector();
+    const r1 = 'http://127.0.0.1:4001';
+    c.record({ ...report('a', T0, 1), outstanding: { [r1]: 2 } }, T0);
+    c.record({ ...report('b', T0, 1), outstanding: { [r1]: 1, 'http://127.0.0.1:4002': 4 } }, T0);
+    // An activator of an older release says nothing about replicas.
+    c.record(report('c', T0, 1), T0);
+    expect(c.outstanding(r1, T0 + 10)).toBe(3);
+    expect(c.outstanding('http://127.0.0.1:4003', T0 + 10)).toBe(0);
+    c.record({ ...report('b', T0 + 2500, 0), outstanding: {} }, T0 + 2500);
+    expect(c.outstanding(r1, T0 + 3 * INTERVAL + 1)).toBe(0);
+  });
+
   it('starts afresh when leadership changes: a new leader does not inherit what it heard as a follower', () => {
     const { c, becomeLeader } = collector();
     c.woken(APP, T0);

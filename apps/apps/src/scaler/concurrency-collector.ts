@@ -16,6 +16,7 @@ export interface Observed {
 interface Received {
   at: number;
   apps: Map<string, AppConcurrencyReport['apps'][number]>;
+  outstanding: Record<string, number>;
 }
 
 /**
@@ -67,7 +68,7 @@ export class ConcurrencyCollector implements OnApplicationBootstrap, OnApplicati
   }
 
   record(report: AppConcurrencyReport, receivedAt: number): void {
-    this.reports.set(report.activator, { at: receivedAt, apps: new Map(report.apps.map((a) => [a.appId, a])) });
+    this.reports.set(report.activator, { at: receivedAt, apps: new Map(report.apps.map((a) => [a.appId, a])), outstanding: report.outstanding ?? {} });
     this.prune(receivedAt);
   }
 
@@ -96,6 +97,14 @@ export class ConcurrencyCollector implements OnApplicationBootstrap, OnApplicati
       current = Math.max(current, 1);
     }
     return { average, current, lastRequestAt };
+  }
+
+  /** Requests in flight on a replica's endpoint, over every activator that reported lately. */
+  outstanding(endpoint: string, now: number): number {
+    this.prune(now);
+    let sum = 0;
+    for (const received of this.reports.values()) sum += received.outstanding[endpoint] ?? 0;
+    return sum;
   }
 
   /** Reports and wakes older than freshForMs: dead activators, requests long since reported on. */

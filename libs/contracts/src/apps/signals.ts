@@ -15,7 +15,9 @@ export type AppWake = z.infer<typeof appWakeSchema>;
 
 /**
  * Every activator, about once a second: per app, its average concurrency over the interval
- * (requests in flight plus queued, time-weighted), the concurrency now, and the last request.
+ * (requests in flight plus queued, time-weighted), the concurrency now, and the last request;
+ * and per replica endpoint, the requests it has in flight there (so that a draining replica is
+ * stopped once nobody uses it).
  */
 export const APP_CONCURRENCY_SUBJECT = 'apps.signal.concurrency';
 export const appConcurrencyReportSchema = z.object({
@@ -31,6 +33,8 @@ export const appConcurrencyReportSchema = z.object({
       lastRequestAt: z.iso.datetime({ offset: true }).nullable(),
     }),
   ),
+  /** Requests in flight per replica endpoint (those with any); absent from older activators. */
+  outstanding: z.record(z.string(), z.number().int().min(0)).optional(),
 });
 export type AppConcurrencyReport = z.infer<typeof appConcurrencyReportSchema>;
 
