@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { catalogueEntities, catalogueProviders, CreateCatalogue1764000000100 } from '@launchpad/catalogue';
+import { catalogueEntities, catalogueProviders, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200 } from '@launchpad/catalogue';
 import { APPS_STREAM, DEADLETTER_STREAM, ENVIRONMENTS_STREAM } from '@launchpad/contracts';
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
 import { PersistenceModule } from '@launchpad/persistence';
@@ -20,7 +20,7 @@ import { AppScaler } from './scaler/app-scaler.js';
 import { ConcurrencyCollector } from './scaler/concurrency-collector.js';
 
 export const appsEntities = [...catalogueEntities, AppEntity];
-export const appsMigrations = [CreateMessagingTables1764000000000, CreateCatalogue1764000000100, CreateApps1764000002100];
+export const appsMigrations = [CreateMessagingTables1764000000000, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200, CreateApps1764000002100];
 
 @Module({})
 export class AppsModule {
@@ -46,7 +46,8 @@ export class AppsModule {
       providers: [
         { provide: APPS_CONFIG, useValue: config },
         appRuntimeProvider,
-        ...catalogueProviders({ service: 'apps' }, AppsCatalogueHooks),
+        // Tombstones: an activation racing the launcher's deletion must not outlive it.
+        ...catalogueProviders({ service: 'apps', tombstones: true }, AppsCatalogueHooks),
         Routes,
         AppsService,
         ProcfileReader,

@@ -17,15 +17,10 @@ import {
 } from '@launchpad/contracts';
 import { applyOnce, DurableConsumers, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
 import { DataSource, type EntityManager } from 'typeorm';
+import { CATALOGUE_OPTIONS, type CatalogueOptions } from './catalogue.options.js';
 import { CatalogueService } from './catalogue.service.js';
 
-export const CATALOGUE_OPTIONS = Symbol('CATALOGUE_OPTIONS');
 export const CATALOGUE_HOOKS = Symbol('CATALOGUE_HOOKS');
-
-export interface CatalogueOptions {
-  /** The service that keeps the copy: it names the durable consumers `<service>-launchers`, `-projects`, `-environments`. */
-  service: string;
-}
 
 /** What happens in a change's own transaction; `afterCommit` runs once it committed. */
 export interface CatalogueChange {

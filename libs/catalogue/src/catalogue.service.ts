@@ -1,7 +1,8 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { Launcher, LauncherV1, Project, ProjectMember } from '@launchpad/contracts';
 import type { EntityManager } from 'typeorm';
 import { LauncherView, MemberView, ProjectView } from './catalogue.entity.js';
+import { CATALOGUE_OPTIONS, type CatalogueOptions } from './catalogue.options.js';
 
 /**
  * Writes to the read model. Every write keeps the newest version it has seen, so an older event
@@ -9,7 +10,15 @@ import { LauncherView, MemberView, ProjectView } from './catalogue.entity.js';
  */
 @Injectable()
 export class CatalogueService {
+  private readonly tombstones: boolean;
+
+  constructor(@Optional() @Inject(CATALOGUE_OPTIONS) options?: CatalogueOptions | null) {
+    this.tombstones = options?.tombstones ?? false;
+  }
+
+  /** Keeps the copy (a launcher known to be deleted stays deleted, with tombstones). */
   async upsertLauncher(manager: EntityManager, l: Launcher | LauncherV1): Promise<void> {
+    if (await this.isLauncherDeleted(manager, l.id)) return;
     await manager.query(
       `INSERT INTO catalogue_launchers (id, project_id, name, kind, environment, pin, resource_class_id, updated_at)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -22,6 +31,14 @@ export class CatalogueService {
 
   async deleteLauncher(manager: EntityManager, id: string): Promise<void> {
     await manager.delete(LauncherView, { id });
+    if (this.tombstones) await manager.query(`INSERT INTO catalogue_deleted_launchers (id) VALUES ($1) ON CONFLICT (id) DO NOTHING`, [id]);
+  }
+
+  /** Whether the launcher was deleted (always false without tombstones: see CatalogueOptions). */
+  async isLauncherDeleted(manager: EntityManager, id: string): Promise<boolean> {
+    if (!this.tombstones) return false;
+    const rows: unknown[] = await manager.query(`SELECT 1 FROM catalogue_deleted_launchers WHERE id = $1`, [id]);
+    return rows.length > 0;
   }
 
   /** A global environment changed: every launcher using it runs the new settings from its next start. */

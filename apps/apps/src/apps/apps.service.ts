@@ -45,7 +45,12 @@ export class AppsService {
       // Asking environments (rather than the read model) saw a launcher created a moment ago; keep that copy.
       await this.catalogue.upsertLauncher(manager, launcher);
       await this.catalogue.upsertProject(manager, project);
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:apps:${launcherId}`]);
+      // One at a time with the launcher's deletion (see retire; both take the copy's row first, then
+      // this lock): whichever comes second sees the other, the deletion's tombstone or the app.
+      await lockApp(manager, launcherId);
+      if (await this.catalogue.isLauncherDeleted(manager, launcherId)) {
+        throw new AppsError(EnvironmentsErrorCode.LAUNCHER_NOT_FOUND, `launcher "${launcher.name}" was deleted`);
+      }
       const existing = await manager.findOne(AppEntity, { where: { launcherId }, lock: { mode: 'pessimistic_write' } });
       const settings = {
         minReplicas: input.minReplicas ?? existing?.minReplicas ?? APP_DEFAULT_SETTINGS.minReplicas,
@@ -122,6 +127,8 @@ export class AppsService {
 
   /** The launcher is gone: so is its app (deactivated first, if it was on). Runs in the consumer's transaction. */
   async retire({ manager, afterCommit }: CatalogueChange, launcherId: string): Promise<void> {
+    // After an activation under way, which then committed (its row is seen and removed), or before it (it sees the tombstone).
+    await lockApp(manager, launcherId);
     const row = await manager.findOne(AppEntity, { where: { launcherId }, lock: { mode: 'pessimistic_write' } });
     if (!row) return;
     if (row.status !== 'inactive') {
@@ -158,4 +165,9 @@ export class AppsService {
     const taken = new Set((await manager.find(AppEntity, { select: { slug: true }, where: { slug: Like(`${probe}%`) } })).map((a) => a.slug));
     return appSlug(projectPath, launcher.name, launcher.id, (slug) => taken.has(slug));
   }
+}
+
+/** Serialises what changes one app's existence in the caller's transaction (released at commit). */
+async function lockApp(manager: EntityManager, launcherId: string): Promise<void> {
+  await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:apps:${launcherId}`]);
 }
