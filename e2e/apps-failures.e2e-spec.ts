@@ -37,7 +37,7 @@ describe('apps when things go wrong', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lp-apps-failures-'));
-    const apps = quickAppsEnv(dataDir, { RUNTIME_READINESS_TIMEOUT_MS: '4000', ACTIVATOR_WAKE_TIMEOUT_MS: '2500', ACTIVATOR_QUEUE_LIMIT: '3' });
+    const apps = quickAppsEnv(dataDir, { RUNTIME_READINESS_TIMEOUT_MS: '4000', ACTIVATOR_WAKE_TIMEOUT_MS: '2500', ACTIVATOR_QUEUE_LIMIT: '3', APP_CRASH_LIMIT: '3' });
     p = await startPlatform({ apps }, { services: ['apps'] });
     [admin, dana] = await Promise.all([p.token('root', true), p.token('dana')]);
     const project = await call(`${p.api}/projects/601`, {
@@ -73,6 +73,27 @@ describe('apps when things go wrong', () => {
     expect(isRunning(before.pid)).toBe(false);
     expect(after.pid).not.toBe(before.pid);
     expect(await status(id)).toMatchObject({ status: 'active', readyReplicas: 1, replicas: [expect.objectContaining({ phase: 'ready' })] });
+  });
+
+  it('fails an app whose replica keeps crashing soon after it starts, with its last output, after restarting it a few times', async () => {
+    // Ready within a second, then ended by `timeout` (exit code 124), again and again.
+    const script = `echo "app program: the model does not fit in memory"; exec timeout 1 "${process.execPath}" "${APP_PROGRAM}"`;
+    const res = await call(`${p.api}/projects/601/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name: 'Crashy', kind: 'app', environment: { ...appProgramEnvironment(), command: ['sh', '-c'], args: [script] } },
+    });
+    expect(res.status).toBe(201);
+    const id = res.body.id as string;
+    await activate(id, { minReplicas: 1 });
+    const failed = await settled(id, 'to fail', (a) => a.status === 'failed');
+    expect(failed.message).toMatch(/^replica r1 keeps crashing: it stopped 3 times in a row, each within 60 s of starting; the last time it exited with code 124; last output:\n/);
+    expect(failed.message).toMatch(/app program: the model does not fit in memory/);
+    expect(failed).toMatchObject({ desiredReplicas: 0, readyReplicas: 0 });
+    // It was started three times (each run says so first), and not again once failed.
+    const logs = await call(`${p.api}/apps/${id}/logs?lines=200`, { token: dana });
+    expect(logs.body.lines.filter((l: string) => l === '[r1] app program: the model does not fit in memory').length).toBeGreaterThanOrEqual(3);
+    expect((await fetch(`${p.gateway.url}${failed.path}`)).status).toBe(502);
   });
 
   it('reports an app whose replica never becomes ready, with its last log lines, and answers 503 while it waits', async () => {

@@ -31,6 +31,7 @@ export function quickAppsEnv(dataDir: string, overrides: Record<string, string> 
     ACTIVATOR_REPORT_INTERVAL_MS: '250',
     ACTIVATOR_ROUTE_REFRESH_MS: '500',
     APP_RECONCILE_INTERVAL_MS: '1000',
+    APP_RESTART_BACKOFF_MS: '100',
     LEADER_ELECTION_INTERVAL_MS: '500',
     ...overrides,
   };

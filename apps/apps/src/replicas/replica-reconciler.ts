@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { APP_ROUTE_SUBJECT, appFailedV1 } from '@launchpad/contracts';
 import { jsonOf, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
-import { ReconcileQueue, type Runtime, type WorkloadSpec } from '@launchpad/runtime';
+import { ReconcileQueue, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
 import { counter, HealthRegistry } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
 import { AppEntity } from '../apps/app.entity.js';
@@ -11,6 +11,7 @@ import { APP_RUNTIME, APPS_CONFIG, type AppsConfig } from '../config.js';
 import { CommandResolver } from '../procfile/command-resolver.js';
 import { Routes } from '../routing/route-source.js';
 import { ConcurrencyCollector } from '../scaler/concurrency-collector.js';
+import { afterCrash, type CrashPolicy } from './crash-loop.js';
 import { Leadership } from './leadership.js';
 import { parseReplicaId, planReplicas, type ReplicaAction, replicaLabel } from './replica-plan.js';
 
@@ -20,6 +21,8 @@ const actions = counter('launchpad_app_replica_actions_total', 'Steps the replic
 const REPLICA_RESOURCES = { cpu: 1, memoryMb: 1024, gpu: 0, diskGb: 5 };
 /** Enough steps for any path (resolve → start → stop the extra ones); more means a loop. */
 const MAX_STEPS_PER_WAKE = 10;
+/** The longest pause before a crashed replica is started again. */
+const MAX_RESTART_BACKOFF_MS = 5 * 60_000;
 
 /**
  * Makes the runtime run, for every app, the replicas the scaler asks for, and tells the activators
@@ -37,6 +40,9 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
   private readonly handedOver = new Set<string>();
   /** Replicas out of rotation, and since when: stopped once the drain time is over. */
   private readonly draining = new Map<string, number>();
+  /** Replicas that stopped on their own: quick crashes in a row, and when the last one may be started again. */
+  private readonly crashes = new Map<string, { crashes: number; notBefore: number; run: string }>();
+  private readonly crashPolicy: CrashPolicy;
   private subscription: Subscription | undefined;
   private unwatch: (() => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
@@ -55,9 +61,11 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
     @Inject(APPS_CONFIG) private readonly config: AppsConfig,
     health: HealthRegistry,
   ) {
+    this.crashPolicy = { ...config.replicas.crashes, maxBackoffMs: MAX_RESTART_BACKOFF_MS };
     leadership.onChange((isLeader) => {
       this.handedOver.clear();
       this.draining.clear();
+      this.crashes.clear();
       if (isLeader) void this.pass();
     });
     health.register('runtime', async () => {
@@ -147,44 +155,83 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
         if (parseReplicaId(id)?.appId === appId && !workloads.some((w) => w.id === id && w.phase !== 'stopped')) this.draining.delete(id);
       }
       if (plan.actions.length === 0) return;
+      let acted = false;
       for (const action of plan.actions) {
-        actions.inc({ action: action.kind });
-        await this.execute(row, action);
+        if (await this.execute(row, action, workloads)) {
+          actions.inc({ action: action.kind });
+          acted = true;
+        }
       }
+      // Only restarts that must wait (see mayRestart): a timer looks again.
+      if (!acted) return;
     }
     this.logger.warn({ appId }, `app ${appId} did not settle after ${MAX_STEPS_PER_WAKE} steps; the next pass continues`);
   }
 
-  private async execute(row: AppEntity | null, action: ReplicaAction): Promise<void> {
+  /** Carries the action out; false when it must wait (a crashed replica's restart pause). */
+  private async execute(row: AppEntity | null, action: ReplicaAction, workloads: readonly WorkloadStatus[]): Promise<boolean> {
     switch (action.kind) {
       case 'start':
-        if (!row) return;
-        if (action.replacing) this.logger.warn({ appId: row.launcherId, replica: action.id }, `replacing replica ${action.id} of app ${row.slug}: it stopped`);
-        else this.logger.log({ appId: row.launcherId, replica: action.id }, `starting replica ${action.id} of app ${row.slug}`);
+        if (!row) return true;
+        if (action.replacing) {
+          if (!(await this.mayRestart(row, action.id, workloads.find((w) => w.id === action.id)))) return false;
+          this.logger.warn({ appId: row.launcherId, replica: action.id }, `replacing replica ${action.id} of app ${row.slug}: it stopped`);
+        } else {
+          this.logger.log({ appId: row.launcherId, replica: action.id }, `starting replica ${action.id} of app ${row.slug}`);
+        }
         await this.runtime.ensureRunning(this.workloadSpec(row, action.id));
         this.handedOver.add(action.id);
-        return;
+        return true;
       case 'drain':
         this.draining.set(action.id, Date.now());
         // Look again once it has had its drain time.
         setTimeout(() => row && this.wake(row.launcherId), this.config.replicas.drainMs + 50).unref();
-        return;
+        return true;
       case 'stop':
         this.logger.log({ replica: action.id }, `stopping replica ${action.id}, keeping its files for the next scale-up`);
         this.draining.delete(action.id);
         this.handedOver.delete(action.id);
+        this.crashes.delete(action.id);
         await this.runtime.stop(action.id);
-        return;
+        return true;
       case 'remove':
         this.logger.log({ replica: action.id }, `removing replica ${action.id}`);
         this.draining.delete(action.id);
         this.handedOver.delete(action.id);
+        this.crashes.delete(action.id);
         await this.runtime.remove(action.id);
-        return;
+        return true;
       case 'fail':
         if (row) await this.fail(row, `replica ${replicaLabel(action.id)} did not become ready: ${action.message}`);
-        return;
+        return true;
     }
+  }
+
+  /**
+   * A wanted replica stopped on its own: whether to start it now. Each crash is judged once
+   * (afterCrash): started again after a pause that grows with each quick crash in a row, and
+   * after APP_CRASH_LIMIT of them the app has failed, with the replica's last output.
+   */
+  private async mayRestart(row: AppEntity, id: string, crashed: WorkloadStatus | undefined): Promise<boolean> {
+    const now = Date.now();
+    const run = crashed?.startedAt ?? '';
+    let known = this.crashes.get(id);
+    if (!known || known.run !== run) {
+      const ranMs = crashed?.startedAt ? now - Date.parse(crashed.startedAt) : 0;
+      const verdict = afterCrash(known?.crashes ?? 0, ranMs, now, this.crashPolicy);
+      if (verdict.kind === 'fail') {
+        this.crashes.delete(id);
+        const within = Math.round(this.crashPolicy.windowMs / 100) / 10;
+        await this.fail(row, `replica ${replicaLabel(id)} keeps crashing: it stopped ${verdict.crashes} times in a row, each within ${within} s of starting; the last time it ${crashed?.message ?? 'stopped'}`);
+        return false;
+      }
+      known = { crashes: verdict.crashes, notBefore: verdict.notBefore, run };
+      this.crashes.set(id, known);
+      const waitMs = verdict.notBefore - now;
+      this.logger.warn({ appId: row.launcherId, replica: id }, `replica ${id} of app ${row.slug} stopped (crash ${verdict.crashes} in a row): starting it again in ${waitMs} ms`);
+      setTimeout(() => this.wake(row.launcherId), waitMs + 10).unref();
+    }
+    return now >= known.notBefore;
   }
 
   private async resolveCommand(seen: AppEntity): Promise<void> {
