@@ -17,8 +17,10 @@ describe('apps when things go wrong', () => {
   let admin: string, dana: string;
   const notes = makeRepository('notes', { 'README.md': '# notes\n' });
 
-  const appLauncher = async (name: string, env: Record<string, string> = {}, runs: 'program' | 'nothing' = 'program') => {
-    const environment = runs === 'program' ? appProgramEnvironment(env) : { ...appProgramEnvironment(env), command: [], args: [] };
+  /** An app launcher that runs the stand-in app with `env`, nothing at all, or a shell script (`sh -c <script>`). */
+  const appLauncher = async (name: string, env: Record<string, string> = {}, runs: 'program' | 'nothing' | { script: string } = 'program') => {
+    const command = runs === 'program' ? {} : runs === 'nothing' ? { command: [], args: [] } : { command: ['sh', '-c'], args: [runs.script] };
+    const environment = { ...appProgramEnvironment(env), ...command };
     const res = await call(`${p.api}/projects/601/launchers`, { method: 'POST', token: dana, body: { name, kind: 'app', environment } });
     expect(res.status).toBe(201);
     return res.body.id as string;
@@ -78,13 +80,7 @@ describe('apps when things go wrong', () => {
   it('fails an app whose replica keeps crashing soon after it starts, with its last output, after restarting it a few times', async () => {
     // Ready within a second, then ended by `timeout` (exit code 124), again and again.
     const script = `echo "app program: the model does not fit in memory"; exec timeout 1 "${process.execPath}" "${APP_PROGRAM}"`;
-    const res = await call(`${p.api}/projects/601/launchers`, {
-      method: 'POST',
-      token: dana,
-      body: { name: 'Crashy', kind: 'app', environment: { ...appProgramEnvironment(), command: ['sh', '-c'], args: [script] } },
-    });
-    expect(res.status).toBe(201);
-    const id = res.body.id as string;
+    const id = await appLauncher('Crashy', {}, { script });
     await activate(id, { minReplicas: 1 });
     const failed = await settled(id, 'to fail', (a) => a.status === 'failed');
     expect(failed.message).toMatch(/^replica r1 keeps crashing: it stopped 3 times in a row, each within 60 s of starting; the last time it exited with code 124; last output:\n/);
@@ -141,13 +137,7 @@ describe('apps when things go wrong', () => {
   it('answers the logs of an app that wrote megabytes, within one reply, and follows them', async () => {
     // 6000 lines of about 310 bytes before it listens: 5000 of them are 1.5 MB, more than NATS carries in one message.
     const script = `i=0; while [ $i -lt 6000 ]; do printf 'line %d %0300d\\n' "$i" 0; i=$((i+1)); done; exec "${process.execPath}" "${APP_PROGRAM}"`;
-    const res = await call(`${p.api}/projects/601/launchers`, {
-      method: 'POST',
-      token: dana,
-      body: { name: 'Chatty', kind: 'app', environment: { ...appProgramEnvironment(), command: ['sh', '-c'], args: [script] } },
-    });
-    expect(res.status).toBe(201);
-    const id = res.body.id as string;
+    const id = await appLauncher('Chatty', {}, { script });
     await activate(id, { minReplicas: 1 });
     await settled(id, 'to have its replica ready', (a) => a.readyReplicas === 1);
     const logs = await call(`${p.api}/apps/${id}/logs?lines=5000`, { token: dana });

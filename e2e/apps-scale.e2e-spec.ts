@@ -20,6 +20,13 @@ describe('apps under a burst', () => {
     expect((await call(`${p.api}/projects/701/members/dana`, { method: 'PUT', token: admin, body: { role: 'developer' } })).status).toBe(200);
   });
 
+  /** An app launcher of the project that runs the stand-in app. */
+  const appLauncher = async (name: string) => {
+    const launcher = await call(`${p.api}/projects/701/launchers`, { method: 'POST', token: dana, body: { name, kind: 'app', environment: appProgramEnvironment() } });
+    expect(launcher.status).toBe(201);
+    return launcher.body.id as string;
+  };
+
   afterAll(async () => {
     if (process.env.SHOW_LOGS) console.log(p.services.apps?.logs().slice(-10000));
     await p?.stop();
@@ -28,12 +35,7 @@ describe('apps under a burst', () => {
   });
 
   it('answers 200 concurrent requests to an app at zero replicas, none dropped, with at most min(ceil(200 / target), max) replicas', async () => {
-    const launcher = await call(`${p.api}/projects/701/launchers`, {
-      method: 'POST',
-      token: dana,
-      body: { name: 'Model endpoint', kind: 'app', environment: appProgramEnvironment() },
-    });
-    const id = launcher.body.id as string;
+    const id = await appLauncher('Model endpoint');
     const target = 40;
     const max = 4;
     const activated = await call(`${p.api}/apps/${id}/activate`, { method: 'POST', token: dana, body: { targetConcurrency: target, maxReplicas: max } });
@@ -64,12 +66,7 @@ describe('apps under a burst', () => {
   });
 
   it('lets the requests in flight on a replica it scales away finish before it stops the replica', async () => {
-    const launcher = await call(`${p.api}/projects/701/launchers`, {
-      method: 'POST',
-      token: dana,
-      body: { name: 'Slow reports', kind: 'app', environment: appProgramEnvironment() },
-    });
-    const id = launcher.body.id as string;
+    const id = await appLauncher('Slow reports');
     const activated = await call(`${p.api}/apps/${id}/activate`, { method: 'POST', token: dana, body: { minReplicas: 2, maxReplicas: 2 } });
     const status = async () => (await call(`${p.api}/apps/${id}`, { token: dana })).body;
     await waitFor('two ready replicas', async () => (await status()).readyReplicas === 2);

@@ -224,6 +224,27 @@ describe('apps through the gateway', () => {
     expect((await fetch(direct, { headers: badSignature })).status).toBe(404);
     const otherSecret = signCaller('not-the-secret-the-gateway-and-apps-share', { userId: 'root', admin: true }, 'GET', '/a/lab-study-dashboard/');
     expect((await fetch(direct, { headers: otherSecret })).status).toBe(404);
+    // WebSockets too: the gateway signs the upgrade for a member; nobody else gets one.
+    const wsLink = `${link.replace('http', 'ws')}socket`;
+    const echoed = await new Promise<string>((resolve, reject) => {
+      const socket = new WebSocket(wsLink, { headers: { authorization: `Bearer ${dana}` } });
+      socket.once('open', () => socket.send('members only'));
+      socket.once('message', (data) => {
+        resolve(String(data));
+        socket.close();
+      });
+      socket.once('error', reject);
+    });
+    expect(echoed).toBe('echo: members only');
+    for (const headers of [{}, forgedCaller]) {
+      const refused = await new Promise<number>((resolve, reject) => {
+        const socket = new WebSocket(wsLink, { headers });
+        socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+        socket.once('open', () => reject(new Error('a WebSocket to a members-only app opened for nobody')));
+        socket.once('error', () => undefined);
+      });
+      expect(refused).toBe(404);
+    }
     // Signed as the gateway signs, the same request opens it.
     const vouched = signCaller(p.appsCallerSecret, { userId: 'dana', admin: false }, 'GET', '/a/lab-study-dashboard/');
     expect((await fetch(direct, { headers: vouched })).status).toBe(200);

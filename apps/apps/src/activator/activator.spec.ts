@@ -164,27 +164,26 @@ describe('Activator', () => {
     expect(activator.holding(APP)).toBe(0);
   });
 
+  /** A member's request whose client leaves while the membership is looked up: once the lookup answers, nothing is held. */
+  const leavesDuringLookup = async (leave: () => Promise<unknown>) => {
+    await lookupStarted.promise;
+    await leave();
+    await clientGone.promise;
+    lookups[0]!.resolve([{ role: 'developer' }]);
+    await settle();
+    expect(activator.holding(APP)).toBe(0);
+  };
+
   it('holds nothing for a client that leaves while its membership is looked up (HTTP)', async () => {
     const req = request(`${url}/a/lab-study-board/slow`, { headers: signed('/a/lab-study-board/slow') });
     req.on('error', () => undefined);
     req.end();
-    await lookupStarted.promise;
-    req.destroy();
-    await clientGone.promise;
-    lookups[0]!.resolve([{ role: 'developer' }]);
-    await settle();
-    expect(activator.holding(APP)).toBe(0);
+    await leavesDuringLookup(async () => req.destroy());
   });
 
   it('holds nothing for a client that leaves while its membership is looked up (WebSocket)', async () => {
     const { socket, answered } = upgrade('/a/lab-study-board/socket', signed('/a/lab-study-board/socket'));
-    await lookupStarted.promise;
-    socket.destroy();
-    await answered;
-    await clientGone.promise;
-    lookups[0]!.resolve([{ role: 'developer' }]);
-    await settle();
-    expect(activator.holding(APP)).toBe(0);
+    await leavesDuringLookup(() => (socket.destroy(), answered));
   });
 
   it('holds a replica for as long as a WebSocket is open, and gives it back once', async () => {
