@@ -3,7 +3,7 @@ import { DEADLETTER_STREAM, ENVIRONMENTS_STREAM, SESSIONS_STREAM } from '@launch
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
 import { PersistenceModule } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
-import { catalogueEntities, catalogueProviders, CreateCatalogue1764000000100 } from '@launchpad/catalogue';
+import { catalogueEntities, catalogueProviders, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200 } from '@launchpad/catalogue';
 import { SessionsCatalogueHooks } from './catalogue/sessions-catalogue.hooks.js';
 import type { SessionsConfig } from './config.js';
 import { ImageBuildGate } from './reconciler/image-build-gate.js';
@@ -32,6 +32,7 @@ export const sessionsEntities = [
 export const sessionsMigrations = [
   CreateMessagingTables1764000000000,
   CreateCatalogue1764000000100,
+  CreateLauncherTombstones1764000000200,
   CreateResourcePools1764000001100,
   CreateSessions1764000001300,
 ];
@@ -67,7 +68,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         { provide: SESSIONS_CULLING, useValue: config.culling },
         sessionRuntimeProvider,
         ResourcePoolsService,
-        ...catalogueProviders({ service: 'sessions' }, SessionsCatalogueHooks),
+        ...catalogueProviders({ service: 'sessions', tombstones: true }, SessionsCatalogueHooks),
         SessionTransitions,
         SessionsService,
         SessionActivitySubscriber,

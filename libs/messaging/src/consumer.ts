@@ -63,8 +63,16 @@ export class DurableConsumers implements OnApplicationShutdown {
     const consumer = await jetstream(this.nc).consumers.get(options.stream, options.durable);
     const messages = await consumer.consume({ max_messages: 64 });
     const loop = (async () => {
-      for await (const msg of messages) await this.handle(options, maxDeliver, msg);
-    })();
+      for await (const msg of messages) {
+        try {
+          await this.handle(options, maxDeliver, msg);
+        } catch (error) {
+          // An ack or nak that fails (the connection is closing or reconnecting) is not ours to
+          // crash over: the message was not acknowledged, so JetStream delivers it again.
+          this.logger.warn(`${options.durable}: could not settle ${msg.subject} (#${msg.seq}): ${(error as Error).message}; it will be redelivered`);
+        }
+      }
+    })().catch((error: unknown) => this.logger.error(`${options.durable}: consuming stopped: ${(error as Error).message}`));
     this.running.push({ messages, loop });
     this.logger.log(`consuming ${options.filterSubjects.join(', ')} from ${options.stream} as ${options.durable}`);
   }

@@ -1,5 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import {
+  EnvironmentsErrorCode,
   environmentsRpc,
   type Launcher,
   type launchSessionInputSchema,
@@ -13,6 +14,7 @@ import {
   type updateSessionInputSchema,
 } from '@launchpad/contracts';
 import { CatalogueService } from '@launchpad/catalogue';
+import { launcherLock } from '../catalogue/sessions-catalogue.hooks.js';
 import { OutboxWriter, RpcClient } from '@launchpad/messaging';
 import type { Runtime } from '@launchpad/runtime';
 import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
@@ -65,6 +67,12 @@ export class SessionsService {
     return this.outbox.transaction(async (manager) => {
       await this.catalogue.upsertLauncher(manager, launcher);
       await this.catalogue.upsertProject(manager, project);
+      // One at a time with the launcher's deletion (see SessionsCatalogueHooks): whichever comes
+      // second sees the other, the tombstone or the session to retire.
+      await manager.query(`SELECT pg_advisory_xact_lock_shared(hashtext($1))`, [launcherLock(launcher.id)]);
+      if (await this.catalogue.isLauncherDeleted(manager, launcher.id)) {
+        throw new SessionsError(EnvironmentsErrorCode.LAUNCHER_NOT_FOUND, `launcher "${launcher.name}" was deleted`);
+      }
       // Two clicks on "start" must not make two sessions.
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:sessions:${caller.userId}:${launcher.id}`]);
       const existing = await manager.findOneBy(SessionEntity, { userId: caller.userId, launcherId: launcher.id, desiredState: Not('deleted' as const) });
