@@ -49,7 +49,8 @@ const platform = await startPlatform({
   APP_PANIC_WINDOW_MS: '500',
   APP_IDLE_GRACE_MS: '500',
   APP_SCALER_TICK_MS: '100',
-  APP_DRAIN_MS: '100',
+  APP_DRAIN_MS: '700',
+  ACTIVATOR_ROUTE_REFRESH_MS: '500',
   ACTIVATOR_REPORT_INTERVAL_MS: '100',
 });
 const headers = { authorization: `Bearer ${platform.token}`, 'content-type': 'application/json' };
