@@ -301,4 +301,15 @@ describe('sessions through the gateway', () => {
     expect(fresh.status).toBe(201);
     expect(fresh.body.id).not.toBe(sessionId);
   });
+
+  it('hibernates the sessions of a member removed from a private project, and refuses to resume them', async () => {
+    const [session] = (await call(`${p.api}/sessions`, { token: dana })).body.items;
+    await settled(session.id, dana, ['running']);
+    expect((await call(`${p.api}/projects/301/members/dana`, { method: 'DELETE', token: admin })).status).toBe(204);
+    const hibernated = await settled(session.id, dana, ['hibernated']);
+    expect(hibernated.hibernationReason).toBe('membership of project lab/analysis removed');
+    const resume = await call(`${p.api}/sessions/${session.id}`, { method: 'PATCH', token: dana, body: { state: 'running' } });
+    expect(resume.status).toBe(404);
+    expect(resume.body.detail).toMatch(/not found/);
+  });
 });

@@ -31,6 +31,8 @@ export interface CatalogueChange {
 /** A service's own reaction to catalogue changes, applied in the same transaction as the change. */
 export interface CatalogueHooks {
   launcherDeleted?(change: CatalogueChange, launcherId: string): Promise<void>;
+  /** A member left a project (or was removed); the project's visibility says whether they can still read it. */
+  memberRemoved?(change: CatalogueChange, projectId: string, userId: string): Promise<void>;
 }
 
 type Apply = (change: CatalogueChange, envelope: Envelope) => Promise<void>;
@@ -68,7 +70,8 @@ export class CatalogueProjection implements OnApplicationBootstrap {
       if (is(envelope, environmentUpdatedV1)) await this.catalogue.updateEnvironment(manager, parseEnvelope(environmentUpdatedV1, envelope).data);
       // Created and deleted global environments change no launcher: launchers carry their own copy.
     });
-    await this.consume('projects', 'environments.project.>', async ({ manager }, envelope) => {
+    await this.consume('projects', 'environments.project.>', async (change, envelope) => {
+      const { manager } = change;
       if (is(envelope, projectUpsertedV2)) await this.catalogue.upsertProject(manager, parseEnvelope(projectUpsertedV2, envelope).data);
       else if (is(envelope, projectUpsertedV1)) await this.catalogue.upsertProject(manager, parseEnvelope(projectUpsertedV1, envelope).data);
       else if (is(envelope, projectDeletedV1)) await this.catalogue.deleteProject(manager, parseEnvelope(projectDeletedV1, envelope).data.id);
@@ -76,6 +79,7 @@ export class CatalogueProjection implements OnApplicationBootstrap {
       else if (is(envelope, projectMemberRemovedV1)) {
         const { projectId, userId } = parseEnvelope(projectMemberRemovedV1, envelope).data;
         await this.catalogue.removeMember(manager, projectId, userId);
+        await this.hooks?.memberRemoved?.(change, projectId, userId);
       } else this.unknownEvent(envelope);
     });
   }
