@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Logger } from '@nestjs/common';
 import { trace } from '@opentelemetry/api';
 import type { Params } from 'nestjs-pino';
 import pino from 'pino';
@@ -51,4 +52,18 @@ export function loggerParams(service: string, level: string): Params {
 /** For code that runs outside Nest (CLI tools, start-up failures). */
 export function createLogger(service: string, level = process.env.LOG_LEVEL ?? 'info'): pino.Logger {
   return pino({ name: service, level, mixin: traceMixin });
+}
+
+/** The pino-shaped logger libraries take (`info(obj, msg)`), writing through Nest's logger under `context`. */
+export function structuredLogger(context: string): {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+  error(obj: object, msg: string): void;
+} {
+  const logger = new Logger(context);
+  return {
+    info: (obj, msg) => logger.log({ ...obj }, msg),
+    warn: (obj, msg) => logger.warn({ ...obj }, msg),
+    error: (obj, msg) => logger.error({ ...obj }, msg),
+  };
 }

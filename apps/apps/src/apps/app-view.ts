@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { type App, APP_DEFAULT_SETTINGS, type Launcher, type Repository } from '@launchpad/contracts';
+import { type App, APP_DEFAULT_SETTINGS, type Launcher, type Repository, runSettingsOf } from '@launchpad/contracts';
 import type { WorkloadStatus } from '@launchpad/runtime';
 import { parseReplicaId } from '../replicas/replica-plan.js';
 import type { AppEntity, AppRunSpec } from './app.entity.js';
@@ -11,12 +11,7 @@ export function runSpecFrom(launcher: Pick<Launcher, 'environment'>, repositorie
   const e = launcher.environment;
   return {
     image: e.image,
-    command: e.command,
-    args: e.args,
-    env: e.env,
-    port: e.port,
-    defaultUrl: e.defaultUrl,
-    workingDirectory: e.workingDirectory,
+    ...runSettingsOf(e),
     repositories: repositories.map((r) => ({ name: r.name, url: r.url })),
   };
 }

@@ -1,16 +1,12 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { AppAccess, AppStatus, Repository } from '@launchpad/contracts';
+import type { AppAccess, AppStatus, Repository, RunSettings } from '@launchpad/contracts';
 
-/** How an app runs, taken from its launcher and project at activation. */
-export interface AppRunSpec {
+/**
+ * How an app runs, taken from its launcher and project at activation. An empty `command` (the
+ * launcher environment's own) means: look for a Procfile.
+ */
+export interface AppRunSpec extends RunSettings {
   image: string;
-  /** The launcher environment's own command and args; empty: look for a Procfile. */
-  command: string[];
-  args: string[];
-  env: Record<string, string>;
-  port: number;
-  defaultUrl: string;
-  workingDirectory: string;
   repositories: Repository[];
 }
 

@@ -71,10 +71,6 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     });
   }
 
-  get isLeader(): boolean {
-    return this.leader.isLeader;
-  }
-
   onApplicationBootstrap(): void {
     this.leader.start();
     this.unwatch = this.runtime.watch((event) => this.wake(event.id));

@@ -1,16 +1,10 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import type { Repository, SessionPhase, SessionStatus } from '@launchpad/contracts';
+import type { Repository, RunSettings, SessionPhase, SessionStatus } from '@launchpad/contracts';
 
 export type DesiredState = 'running' | 'hibernated' | 'deleted';
 
 /** How to run the session, copied from its launcher's environment and project when it was launched or resumed. */
-export interface SessionRunSpec {
-  command: string[];
-  args: string[];
-  env: Record<string, string>;
-  port: number;
-  defaultUrl: string;
-  workingDirectory: string;
+export interface SessionRunSpec extends RunSettings {
   repositories: Repository[];
   /** For a launcher made from code: the commit whose image it runs, which may still be building. */
   build?: { projectId: string; sha: string } | null;

@@ -3,6 +3,7 @@ import {
   EnvironmentsErrorCode,
   environmentsRpc,
   type Launcher,
+  runSettingsOf,
   type launchSessionInputSchema,
   type Principal,
   type Project,
@@ -32,12 +33,7 @@ export function runSpecFrom(launcher: Pick<Launcher, 'environment' | 'pin' | 'pr
   const e = launcher.environment;
   return {
     build: e.kind === 'code' && launcher.pin ? { projectId: launcher.projectId, sha: launcher.pin.sha } : null,
-    command: e.command,
-    args: e.args,
-    env: e.env,
-    port: e.port,
-    defaultUrl: e.defaultUrl,
-    workingDirectory: e.workingDirectory,
+    ...runSettingsOf(e),
     repositories,
   };
 }

@@ -100,3 +100,10 @@ export const environmentSearchSchema = z.strictObject({
   q: z.string().trim().max(100).optional(),
   keyword: z.string().trim().max(40).optional(),
 });
+
+/** What a runtime needs of an environment to run it, besides its image. */
+export type RunSettings = Pick<Environment, 'command' | 'args' | 'env' | 'port' | 'defaultUrl' | 'workingDirectory'>;
+
+export function runSettingsOf(e: RunSettings): RunSettings {
+  return { command: e.command, args: e.args, env: e.env, port: e.port, defaultUrl: e.defaultUrl, workingDirectory: e.workingDirectory };
+}
