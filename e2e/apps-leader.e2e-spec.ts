@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { killWorkloads, type RunningService, startService, waitFor } from '../tools/testing/harness.js';
 import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { devSigningKey } from '../tools/dev/dev-key.js';
 
 /** Two replicas of the apps service: both activators serve and report, one scaler decides, and the other takes over. */
 describe('two replicas of the apps service', () => {
@@ -11,6 +12,8 @@ describe('two replicas of the apps service', () => {
   let dataDir: string;
   let first: RunningService;
   let second: RunningService;
+  /** A gateway that knows both activators (APPS_ACTIVATOR_URL with two URLs). */
+  let gateway: RunningService;
   let dana: string;
   let path: string;
   let launcherId: string;
@@ -32,6 +35,12 @@ describe('two replicas of the apps service', () => {
     p = await startPlatform({ apps: env }, { services: ['apps'] });
     first = p.services.apps!;
     second = await startService('apps', { DATABASE_URL: p.db.url, NATS_URL: p.nats.url, APPS_CALLER_SECRET: p.appsCallerSecret, ...env });
+    gateway = await startService('gateway', {
+      NATS_URL: p.nats.url,
+      AUTH_DEV_SIGNING_KEY: devSigningKey(),
+      APPS_CALLER_SECRET: p.appsCallerSecret,
+      APPS_ACTIVATOR_URL: `${first.url},${second.url}/`,
+    });
     const admin = await p.token('root', true);
     dana = await p.token('dana');
     expect((await call(`${p.api}/projects/801`, { method: 'PUT', token: admin, body: { path: 'lab/shared', name: 'Shared', visibility: 'public' } })).status).toBe(200);
@@ -49,6 +58,7 @@ describe('two replicas of the apps service', () => {
 
   afterAll(async () => {
     if (process.env.SHOW_LOGS) console.log(first.logs().slice(-6000), second.logs().slice(-6000));
+    await gateway?.kill();
     await second?.kill();
     await p?.stop();
     killWorkloads(dataDir);
@@ -84,7 +94,12 @@ describe('two replicas of the apps service', () => {
   });
 
   it('moves the scaler to the other replica when the leader is killed, and the app keeps working', async () => {
+    expect((await fetch(`${gateway.url}${path}`)).status).toBe(200);
     await leader.kill('SIGKILL');
+    // A gateway that knows both activators passes every share link to the one still running.
+    const viaGateway = await Promise.all(Array.from({ length: 10 }, () => fetch(`${gateway.url}${path}`).then((r) => r.status)));
+    expect(viaGateway).toEqual(Array(10).fill(200));
+    expect(gateway.logs()).toMatch(/apps activator \S+ is not answering/);
     await waitFor('the other replica to lead', async () => (await leaderMetric(follower)) === 1);
     // The replicas the dead leader started keep serving, now watched by the new leader.
     expect((await fetch(`${follower.url}${path}`)).status).toBe(200);

@@ -1,6 +1,7 @@
 import { envVars, loadConfigOrExit } from '@launchpad/config';
 import { APP_CALLER_SECRET_MIN_LENGTH } from '@launchpad/contracts';
 import { z } from 'zod';
+import { parseActivatorUrls } from './app-proxy/activator-upstreams.js';
 
 const schema = z
   .object({
@@ -25,7 +26,16 @@ const schema = z
     AUTH_AUDIENCE: z.string().min(1).optional(),
     AUTH_ADMIN_ROLE: z.string().min(1).default('launchpad-admin'),
     AUTH_USER_CLAIM: z.string().min(1).default('sub'),
-    APPS_ACTIVATOR_URL: z.url({ message: 'must be the URL of the apps service activator, e.g. http://apps:3003' }).default('http://127.0.0.1:3003'),
+    // One URL (e.g. a Service in front of the apps replicas) or several, comma-separated: see ActivatorUpstreams.
+    APPS_ACTIVATOR_URL: z
+      .string()
+      .default('http://127.0.0.1:3003')
+      .transform(parseActivatorUrls)
+      .pipe(
+        z
+          .array(z.url({ message: 'must be the URL of an apps service activator, e.g. http://apps:3003 (several: comma-separated)' }))
+          .min(1, { message: 'must name at least one apps service activator, e.g. http://apps:3003' }),
+      ),
     APPS_CALLER_SECRET: z
       .string({ message: 'required: the secret share-link callers are signed with for the apps activator (the same value as the apps service\'s; npm start generates one)' })
       .min(APP_CALLER_SECRET_MIN_LENGTH, { message: `must be at least ${APP_CALLER_SECRET_MIN_LENGTH} characters, the same value as the apps service's` }),
@@ -52,8 +62,8 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
     /** How often, at most, the proxy tells the sessions service that a session is in use. */
     sessionActivityReportMs: e.SESSION_ACTIVITY_REPORT_MS,
     logLevel: e.LOG_LEVEL,
-    /** Share links `/a/<slug>/` are passed to the apps service's activator here. */
-    apps: { activatorUrl: e.APPS_ACTIVATOR_URL.replace(/\/+$/, ''), callerSecret: e.APPS_CALLER_SECRET },
+    /** Share links `/a/<slug>/` are passed to one of the apps service's activators here. */
+    apps: { activatorUrls: e.APPS_ACTIVATOR_URL, callerSecret: e.APPS_CALLER_SECRET },
     auth: {
       jwksUrl: e.AUTH_JWKS_URL,
       devSigningKey: e.AUTH_DEV_SIGNING_KEY,

@@ -1,5 +1,6 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { Duplex } from 'node:stream';
+import type { Socket } from 'node:net';
+import { type Duplex, Readable } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CALLER_HEADER, APP_CALLER_SIGNATURE_HEADER, CommonErrorCode, DomainError, type Principal, signCaller } from '@launchpad/contracts';
 import { counter } from '@launchpad/telemetry';
@@ -8,6 +9,7 @@ import type { NextFunction, Request, Response } from 'express';
 import { createProxyServer } from 'http-proxy-3';
 import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
+import { ActivatorUpstreams, hasNoBody, neverReached } from './activator-upstreams.js';
 import { credentialCookie, redirectWithoutToken, stripCredentials } from '../http/credentials.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
@@ -34,11 +36,13 @@ export class AppProxy implements OnApplicationShutdown {
   private readonly logger = new Logger(AppProxy.name);
   private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
   private readonly proxy = createProxyServer({ xfwd: true, ws: true, agent: this.agent });
+  private readonly activators: ActivatorUpstreams;
 
   constructor(
     private readonly verifier: TokenVerifier,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {
+    this.activators = new ActivatorUpstreams(config.apps.activatorUrls);
     this.proxy.on('error', (error, req, target) => {
       this.logger.warn(`passing ${req.url ?? ''} to the apps activator failed: ${error.message}`);
       if (target && 'writeHead' in target) {
@@ -79,7 +83,7 @@ export class AppProxy implements OnApplicationShutdown {
         (caller) => {
           prepare(req, caller, this.config.apps.callerSecret);
           proxied.inc({ kind: 'ws', outcome: 'passed' });
-          this.proxy.ws(req, socket, head, { target: this.config.apps.activatorUrl });
+          this.forwardWs(req, socket, head);
         },
         () => {
           proxied.inc({ kind: 'ws', outcome: 'refused' });
@@ -107,7 +111,36 @@ export class AppProxy implements OnApplicationShutdown {
     req.url = req.originalUrl;
     prepare(req, caller, this.config.apps.callerSecret);
     proxied.inc({ kind: 'http', outcome: 'passed' });
-    this.proxy.web(req, res, { target: this.config.apps.activatorUrl });
+    this.forwardWeb(req, res, this.activators.order());
+  }
+
+  /**
+   * To the first activator that takes the connection: one that refuses it is passed over for a
+   * while, and a request without a body goes on to the next (one with a body has been streamed
+   * to the failed one, so it gets the 503 and the client's retry goes elsewhere).
+   */
+  private forwardWeb(req: Request, res: Response, [target, ...rest]: string[], attempt = 0): void {
+    if (!target) return;
+    const replay = attempt > 0 ? { buffer: Readable.from([]) } : {};
+    this.proxy.web(req, res, { target, ...replay }, (error) => {
+      if (neverReached(error)) {
+        this.activators.failed(target);
+        if (rest.length > 0 && hasNoBody(req.headers) && !res.headersSent) {
+          this.logger.warn(`apps activator ${target} is not answering (${error.message}); trying ${rest[0]}`);
+          return this.forwardWeb(req, res, rest, attempt + 1);
+        }
+      }
+      this.proxy.emit('error', error, req, res, target);
+    });
+  }
+
+  /** A WebSocket goes to the first activator not known to be down; the client reconnects if it fails. */
+  private forwardWs(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const [target] = this.activators.order();
+    this.proxy.ws(req, socket, head, { target }, (error) => {
+      if (target && neverReached(error)) this.activators.failed(target);
+      this.proxy.emit('error', error, req, socket as Socket, target);
+    });
   }
 
   /**
