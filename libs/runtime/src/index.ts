@@ -1,3 +1,6 @@
 export * from './runtime.js';
+export * from './runtime-error.js';
+export * from './workload-name.js';
+export * from './spec-hash.js';
 export * from './process/process-runtime.js';
 export * from './reconcile-queue.js';

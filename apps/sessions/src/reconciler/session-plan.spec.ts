@@ -19,6 +19,9 @@ const workload = (phase: WorkloadPhase, over: Partial<WorkloadStatus> = {}): Wor
   kind: 'session',
   owner: { service: 'sessions', id: 's1' },
   phase,
+  reason: null,
+  restarts: 0,
+  specHash: null,
   endpoint: phase === 'starting' || phase === 'ready' ? 'http://127.0.0.1:4000' : null,
   message: null,
   exitCode: null,
@@ -46,6 +49,18 @@ describe('planSession', () => {
   it('never restarts a failed session on its own', () => {
     expect(planSession(row({ status: 'failed', phase: 'failed' }), workload('failed'), now, policy)).toEqual({ kind: 'none' });
     expect(planSession(row({ status: 'failed', phase: 'failed' }), null, now, policy)).toEqual({ kind: 'none' });
+  });
+
+  it('stops a failed session that a restarting runtime (the kubelet) keeps trying', () => {
+    const crashLooping = workload('failed', { reason: 'CrashLoopBackOff', restarts: 4 });
+    expect(planSession(row({ status: 'failed', phase: 'failed' }), crashLooping, now, policy)).toEqual({ kind: 'stop' });
+  });
+
+  it('shows what a pending workload waits for, once', () => {
+    const pending = workload('pending', { reason: 'Unschedulable', message: 'waiting for resources: 0/3 nodes have 2 free GPUs' });
+    const plan = planSession(row({ phase: 'queued' }), pending, now, policy);
+    expect(plan).toEqual({ kind: 'record', change: { phase: 'starting', message: 'starting: waiting for resources: 0/3 nodes have 2 free GPUs', endpoint: null } });
+    expect(planSession(row({ phase: 'starting', message: 'starting: waiting for resources: 0/3 nodes have 2 free GPUs' }), pending, now, policy)).toEqual({ kind: 'none' });
   });
 
   it('follows the runtime through preparing and starting to running, once each', () => {

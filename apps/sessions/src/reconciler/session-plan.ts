@@ -1,4 +1,4 @@
-import type { WorkloadStatus } from '@launchpad/runtime';
+import { isActive, type WorkloadStatus } from '@launchpad/runtime';
 import type { SessionEntity } from '../sessions/session.entity.js';
 import type { SessionChange } from '../sessions/session-transitions.js';
 import { type CullingPolicy, duration } from '../sessions/session-view.js';
@@ -16,7 +16,7 @@ export type ReconcileAction =
   /** Bring the table in line with what the runtime reports, or with the culling policy. */
   | { kind: 'record'; change: SessionChange };
 
-export type PlannedSession = Pick<SessionEntity, 'status' | 'desiredState' | 'phase' | 'lastInteraction' | 'hibernatedAt' | 'endpoint'>;
+export type PlannedSession = Pick<SessionEntity, 'status' | 'desiredState' | 'phase' | 'lastInteraction' | 'hibernatedAt' | 'endpoint'> & Partial<Pick<SessionEntity, 'message'>>;
 
 const NONE: ReconcileAction = { kind: 'none' };
 
@@ -26,7 +26,7 @@ const NONE: ReconcileAction = { kind: 'none' };
  * whatever happened before (a crash mid-launch, a killed process, a missed event).
  */
 export function planSession(row: PlannedSession, workload: WorkloadStatus | null, now: Date, policy: CullingPolicy): ReconcileAction {
-  const active = workload !== null && (workload.phase === 'preparing' || workload.phase === 'starting' || workload.phase === 'ready');
+  const active = workload !== null && isActive(workload.phase);
   switch (row.desiredState) {
     case 'deleted':
       return workload ? { kind: 'remove' } : { kind: 'forget' };
@@ -59,7 +59,8 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
       return NONE;
 
     case 'running': {
-      if (row.status === 'failed') return active ? { kind: 'stop' } : NONE;
+      // A runtime that restarts crashed programs itself (the kubelet) keeps trying while it says CrashLoopBackOff: stop it.
+      if (row.status === 'failed') return active || workload?.reason === 'CrashLoopBackOff' ? { kind: 'stop' } : NONE;
       // A launch or resume not yet handed to the runtime: an old failure of the workload is history.
       const handedOver = row.phase !== 'queued' && row.phase !== 'resuming' && row.phase !== 'waiting-for-image';
       if (!workload || workload.phase === 'stopped' || (workload.phase === 'failed' && !handedOver)) return { kind: 'start' };
@@ -69,6 +70,11 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
             kind: 'record',
             change: { status: 'failed', phase: 'failed', message: workload.message ?? 'the session stopped for an unknown reason', endpoint: null },
           };
+        case 'pending':
+          // Waiting for the cluster (room on a node, a volume, an image pull): the person sees for what.
+          return row.phase === 'starting' && row.message === pendingMessage(workload)
+            ? NONE
+            : { kind: 'record', change: { phase: 'starting', message: pendingMessage(workload), endpoint: null } };
         case 'preparing':
           return row.phase === 'preparing' ? NONE : { kind: 'record', change: { phase: 'preparing', message: PREPARING } };
         case 'starting':
@@ -100,5 +106,7 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
   }
   return NONE;
 }
+
+const pendingMessage = (workload: WorkloadStatus) => `starting: ${workload.message ?? 'waiting for the cluster to run it'}`;
 
 export const PREPARING = 'preparing: making the work directory and cloning the project repositories';

@@ -1,7 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import type { Runtime, WorkloadEvent, WorkloadSpec, WorkloadStatus } from '../runtime.js';
+import type { AppWorkloadSpec, AppWorkloadStatus, LogLine, LogOptions, Runtime, WorkloadEvent, WorkloadReason, WorkloadSpec, WorkloadStatus } from '../runtime.js';
+import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
+import { workloadSpecHash } from '../spec-hash.js';
+import { isDns1123Label } from '../workload-name.js';
+import { followLog } from './log-follow.js';
 import { CloneError, cloneRepositories, killLeftoverClone } from './clone-repositories.js';
 import { expandVariables } from './expand-variables.js';
 import {
@@ -57,20 +61,8 @@ export interface ProcessRuntimeOptions {
   logger?: RuntimeLogger;
 }
 
-export enum ProcessRuntimeErrorCode {
-  INVALID_WORKLOAD_ID = 'INVALID_WORKLOAD_ID',
-  CLOSED = 'CLOSED',
-}
-
-export class ProcessRuntimeError extends Error {
-  constructor(
-    readonly code: ProcessRuntimeErrorCode,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ProcessRuntimeError';
-  }
-}
+/** @deprecated The driver throws RuntimeError; these names stay for callers written before it. */
+export { RuntimeError as ProcessRuntimeError, RuntimeErrorCode as ProcessRuntimeErrorCode };
 
 const NO_LOGGER: RuntimeLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
@@ -121,6 +113,8 @@ const identityOf = (state: WorkloadState): ProcessIdentity | null =>
  */
 export class ProcessRuntime implements Runtime {
   readonly name = 'process' as const;
+  /** A program that exits is `failed` (reason `Exited`) until the next ensureRunning: its owner decides whether to start it again. */
+  readonly restartsCrashedPrograms = false;
 
   private readonly dataDir: string;
   private readonly readinessTimeoutMs: number;
@@ -146,26 +140,36 @@ export class ProcessRuntime implements Runtime {
   }
 
   async ensureRunning(spec: WorkloadSpec): Promise<WorkloadStatus> {
-    if (this.closed) throw new ProcessRuntimeError(ProcessRuntimeErrorCode.CLOSED, 'the process runtime is closed');
+    if (this.closed) throw new RuntimeError(RuntimeErrorCode.CLOSED, 'the process runtime is closed');
     if (!isValidWorkloadId(spec.id)) {
-      throw new ProcessRuntimeError(ProcessRuntimeErrorCode.INVALID_WORKLOAD_ID, `invalid workload id "${spec.id}": it names a directory, so use letters, digits, '.', '_' and '-'`);
+      throw new RuntimeError(RuntimeErrorCode.INVALID_WORKLOAD_ID, `invalid workload id "${spec.id}": it names a directory, so use letters, digits, '.', '_' and '-'`);
     }
+    if (!isDns1123Label(spec.id)) {
+      // Accepted here, but the kubernetes driver could not name its objects after it.
+      this.logger.warn({ workloadId: spec.id }, 'workload id is no DNS-1123 label: the kubernetes driver would refuse it');
+    }
+    const specHash = workloadSpecHash(spec);
     await this.adoption;
     return this.locks.run(spec.id, async () => {
       const paths = this.paths(spec.id);
       const state = await readWorkloadState(paths.state);
       if (state) {
         const current = await this.observe(state);
-        if (isActivePhase(current.phase)) {
+        const rolled = isActivePhase(current.phase) && current.specHash != null && current.specHash !== specHash;
+        if (isActivePhase(current.phase) && !rolled) {
           // Already under way (here, in another instance, or adopted): start nothing.
           if (isRunningPhase(current.phase) && this.runs.get(spec.id)?.runId !== current.runId) this.adopt(current);
           return statusOf(current);
         }
-        // Failed or stopped: make sure nothing of an earlier run is left before starting afresh.
+        // Failed, stopped, or run with another spec: make sure nothing of an earlier run is left before starting afresh.
+        if (rolled) {
+          this.disposeRunOf(spec.id);
+          this.logger.info({ workloadId: spec.id, from: current.specHash, to: specHash }, 'its spec changed: starting the workload again with the new one');
+        }
         const identity = identityOf(state);
         if (identity) await killProcessGroup(identity, this.stopGraceMs);
       }
-      return this.begin(spec, paths, state);
+      return this.begin(spec, paths, state, specHash);
     });
   }
 
@@ -232,6 +236,39 @@ export class ProcessRuntime implements Runtime {
     return { lines: after.lines, cursor: String(after.next) };
   }
 
+  /** Lines seen being written carry the time they were read; history has no time (sinceTime skips it when the file is older). */
+  async *streamLogs(id: string, options: LogOptions = {}): AsyncIterable<LogLine> {
+    if (!isValidWorkloadId(id)) return;
+    const path = this.paths(id).log;
+    yield* followLog(path, {
+      ...options,
+      // Following ends when the workload is removed (its directory is gone) or this runtime closes.
+      stillWanted: async () => !this.closed && (await readWorkloadState(this.paths(id).state).catch(() => null)) !== null,
+    });
+  }
+
+  // --- apps: not yet in this driver; the apps service still runs replicas one by one -------
+
+  async ensureApp(spec: AppWorkloadSpec): Promise<AppWorkloadStatus> {
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `app ${spec.appId}: the process driver does not run apps as a whole yet`);
+  }
+
+  async scaleApp(appId: string): Promise<AppWorkloadStatus | null> {
+    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `app ${appId}: the process driver does not run apps as a whole yet`);
+  }
+
+  async appStatus(): Promise<AppWorkloadStatus | null> {
+    return null;
+  }
+
+  async listApps(): Promise<AppWorkloadStatus[]> {
+    return [];
+  }
+
+  async removeApp(appId: string): Promise<void> {
+    for (const workload of await this.list()) if (workload.owner.service === 'apps' && workload.owner.id === appId) await this.remove(workload.id);
+  }
+
   watch(listener: (event: WorkloadEvent) => void): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
@@ -254,7 +291,7 @@ export class ProcessRuntime implements Runtime {
   // --- starting ---------------------------------------------------------------------------
 
   /** Records a new run as preparing and sets its preparation going; called holding the lock. */
-  private async begin(spec: WorkloadSpec, paths: WorkloadPaths, previous: WorkloadState | null): Promise<WorkloadStatus> {
+  private async begin(spec: WorkloadSpec, paths: WorkloadPaths, previous: WorkloadState | null, specHash: string): Promise<WorkloadStatus> {
     this.disposeRunOf(spec.id);
     const state: WorkloadState = {
       version: 1,
@@ -263,6 +300,7 @@ export class ProcessRuntime implements Runtime {
       owner: { ...spec.owner },
       runId: randomUUID(),
       phase: 'preparing',
+      reason: null,
       message: null,
       exitCode: null,
       pid: null,
@@ -271,6 +309,7 @@ export class ProcessRuntime implements Runtime {
       port: null,
       readinessPath: readinessPath(spec.baseUrl, spec.defaultUrl),
       readinessTimeoutMs: this.readinessTimeoutMs,
+      specHash,
       startedAt: null,
       readyAt: null,
       updatedAt: new Date().toISOString(),
@@ -286,7 +325,8 @@ export class ProcessRuntime implements Runtime {
 
   /** Makes the directories, clones, resolves the command and spawns the program; never throws. */
   private async prepareAndStart(spec: WorkloadSpec, paths: WorkloadPaths, run: Run): Promise<void> {
-    const fail = (message: string) => this.update(run, (state) => (state.phase === 'preparing' ? failedState(state, message, new Date()) : null));
+    const fail = (reason: WorkloadReason, message: string) =>
+      this.update(run, (state) => (state.phase === 'preparing' ? failedState(state, reason, message, new Date()) : null));
     try {
       await mkdir(paths.work, { recursive: true });
       await mkdir(paths.home, { recursive: true });
@@ -295,7 +335,7 @@ export class ProcessRuntime implements Runtime {
         await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid);
       } catch (error) {
         if (run.abort.signal.aborted) return;
-        if (error instanceof CloneError) return void (await fail(error.message));
+        if (error instanceof CloneError) return void (await fail('PreparationFailed', error.message));
         throw error;
       }
       if (run.abort.signal.aborted) return;
@@ -303,9 +343,9 @@ export class ProcessRuntime implements Runtime {
       const port = await freeLocalPort();
       const env = programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: spec.env, port, baseUrl: spec.baseUrl, workDir: paths.work });
       const [command = '', ...args] = [...spec.command, ...spec.args].map((part) => expandVariables(part, env));
-      if (spec.command.length === 0 || command === '') return void (await fail(EMPTY_COMMAND_MESSAGE));
+      if (spec.command.length === 0 || command === '') return void (await fail('EmptyCommand', EMPTY_COMMAND_MESSAGE));
       const executable = await resolveCommand(command, env.PATH ?? '', paths.work);
-      if (!executable) return void (await fail(commandNotFoundMessage(command)));
+      if (!executable) return void (await fail('CommandNotFound', commandNotFoundMessage(command)));
 
       const started = await this.locks.run(spec.id, async () => {
         if (run.abort.signal.aborted || run.disposed) return null;
@@ -329,7 +369,7 @@ export class ProcessRuntime implements Runtime {
     } catch (error) {
       if (run.abort.signal.aborted) return;
       this.logger.error({ err: error, workloadId: spec.id }, 'could not start workload');
-      await fail(`could not start: ${(error as Error).message}`).catch(() => undefined);
+      await fail('StartFailed', `could not start: ${(error as Error).message}`).catch(() => undefined);
     }
   }
 
@@ -413,7 +453,7 @@ export class ProcessRuntime implements Runtime {
       const state = await readWorkloadState(paths.state);
       if (!state || state.runId !== run.runId || state.phase !== 'starting') return;
       const lines = await tailFile(paths.log, LINES_IN_MESSAGES);
-      const next = failedState(state, readinessTimeoutMessage(state.port ?? 0, state.readinessPath, state.readinessTimeoutMs, lines), new Date());
+      const next = failedState(state, 'ReadinessTimeout', readinessTimeoutMessage(state.port ?? 0, state.readinessPath, state.readinessTimeoutMs, lines), new Date());
       // Recorded before the kill, as a stop is: a runtime killed in between finishes the kill when it restarts.
       await writeWorkloadState(paths.state, next);
       await killProcessGroup(identity, this.stopGraceMs);
@@ -437,7 +477,7 @@ export class ProcessRuntime implements Runtime {
     let stopped = state;
     if (state.phase !== 'stopped') {
       // Recorded first, pid kept: were we killed before the program is, the next instance finishes the stop.
-      stopped = { ...state, phase: 'stopped', message: null, preparer: null, updatedAt: new Date().toISOString() };
+      stopped = { ...state, phase: 'stopped', reason: null, message: null, preparer: null, updatedAt: new Date().toISOString() };
       await writeWorkloadState(paths.state, stopped);
     }
     const identity = identityOf(state);
@@ -503,7 +543,7 @@ export class ProcessRuntime implements Runtime {
     if (state.phase === 'preparing' && !(await this.preparerAlive(state))) {
       // Nothing runs and nothing failed: the next ensureRunning prepares it again (a reconciler
       // restarts a stopped workload it wants running, but rightly leaves a failed one alone).
-      return { ...state, phase: 'stopped', message: INTERRUPTED_PREPARATION_MESSAGE, preparer: null, updatedAt: new Date().toISOString() };
+      return { ...state, phase: 'stopped', reason: 'Interrupted', message: INTERRUPTED_PREPARATION_MESSAGE, preparer: null, updatedAt: new Date().toISOString() };
     }
     return state;
   }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { WorkloadKind, WorkloadPhase, WorkloadSpec } from '../runtime.js';
+import type { WorkloadKind, WorkloadPhase, WorkloadReason, WorkloadSpec } from '../runtime.js';
 
 /**
  * Everything the process driver knows about a workload, in `<dataDir>/<id>/state.json`. It is
@@ -16,6 +16,8 @@ export interface WorkloadState {
   /** New on every (re)start, so that a watcher of an older run never overwrites a newer one. */
   runId: string;
   phase: WorkloadPhase;
+  /** Absent in states written before reasons existed. */
+  reason?: WorkloadReason | null;
   message: string | null;
   exitCode: number | null;
   /** The wrapper shell that leads the program's process group (its pid is the group's id). */
@@ -28,6 +30,8 @@ export interface WorkloadState {
   /** Polled for readiness: baseUrl joined with defaultUrl. */
   readinessPath: string;
   readinessTimeoutMs: number;
+  /** workloadSpecHash of the spec this run was started with; absent in states written before hashes existed. */
+  specHash?: string | null;
   startedAt: string | null;
   readyAt: string | null;
   updatedAt: string;
@@ -62,7 +66,7 @@ export function isValidWorkloadId(id: string): boolean {
   return /^[A-Za-z0-9][A-Za-z0-9._-]{0,199}$/.test(id);
 }
 
-const PHASES: readonly WorkloadPhase[] = ['preparing', 'starting', 'ready', 'failed', 'stopped'];
+const PHASES: readonly WorkloadPhase[] = ['pending', 'preparing', 'starting', 'ready', 'failed', 'stopped'];
 
 /** The state of a workload, or null when it has none (unknown, or being removed). */
 export async function readWorkloadState(path: string): Promise<WorkloadState | null> {
