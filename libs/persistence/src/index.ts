@@ -1,3 +1,4 @@
 export * from './data-source.js';
 export * from './persistence.module.js';
 export * from './leader-election.js';
+export * from './migrate-command.js';
