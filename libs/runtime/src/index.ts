@@ -4,3 +4,5 @@ export * from './workload-name.js';
 export * from './spec-hash.js';
 export * from './process/process-runtime.js';
 export * from './reconcile-queue.js';
+export * from './reconcile-controller.js';
+export * from './fake-runtime.js';

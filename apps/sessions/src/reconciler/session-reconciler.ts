@@ -3,8 +3,8 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { sessionStartingV1, sessionStoppingV1 } from '@launchpad/contracts';
 import { eventDataId, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
 import { LeaderElection } from '@launchpad/persistence';
-import { ReconcileQueue, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
-import { counter, gauge, HealthRegistry } from '@launchpad/telemetry';
+import { isActive, ReconcileController, type ReconcileResult, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
+import { counter, gauge, HealthRegistry, reconcileMetrics, structuredLogger } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
 import type { SessionsConfig } from '../config.js';
 import { SessionEntity } from '../sessions/session.entity.js';
@@ -16,33 +16,36 @@ import { planSession, PREPARING, type ReconcileAction } from './session-plan.js'
 
 export const SESSIONS_CONFIG = Symbol('SESSIONS_CONFIG');
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
 const actions = counter('launchpad_session_reconcile_actions_total', 'Steps the session reconciler took', ['action']);
 const leading = gauge('launchpad_session_reconciler_leader', '1 on the replica whose reconciler acts, 0 elsewhere');
 
-/** Enough steps for any path (queued → start → preparing → starting → ready); more means a loop. */
-const MAX_STEPS_PER_WAKE = 8;
+/**
+ * Sessions reconciled at once (issue 13: bounded, and not one at a time for all). Each step is
+ * short (a few queries, a runtime call that returns once the work is under way), so this is
+ * about keeping the database pool from queueing, not about how many launches run at once.
+ */
+const RECONCILE_CONCURRENCY = 16;
+
+/** The longest a ready session goes unlooked-at between resyncs, whatever its idle deadline. */
+const MAX_IDLE_RECHECK_MS = 10 * 60_000;
 
 /**
  * Makes the runtime match the sessions table, and the table reflect what the runtime reports.
- * Level-triggered: it is woken by session events and runtime changes, and also runs over every
- * session on a timer, so a missed wake costs a delay, never a wrong state. Only the replica
- * holding the leader lock acts.
+ * Level-triggered, on one ReconcileController: woken by session events and runtime changes, one
+ * step per reconcile (the next follows at once), and a periodic resync over the sessions that may
+ * need work without an event saying so: not the hibernated and failed ones at rest, but those
+ * whose hibernation has outlived its TTL (one query) and every workload the runtime runs. Only
+ * the replica holding the leader lock acts.
  */
 @Injectable()
 export class SessionReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SessionReconciler.name);
   private readonly leader: LeaderElection;
-  private readonly queue = new ReconcileQueue(
-    (id) => this.reconcile(id),
-    (id, error) => this.logger.error({ err: error, sessionId: id }, `reconciling session ${id} failed: ${(error as Error).message}`),
-  );
-  /** Workloads this replica has handed to its runtime since it became leader, so that its runtime watches them. */
-  private readonly handedOver = new Set<string>();
+  private readonly controller: ReconcileController;
   private subscriptions: Subscription[] = [];
   private unwatch: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private passing = false;
-  private closed = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -51,10 +54,20 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     @Inject(SESSION_RUNTIME) private readonly runtime: Runtime,
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
-    @Inject(SESSIONS_CONFIG) private readonly config: SessionsConfig,
+    @Inject(SESSIONS_CONFIG) config: SessionsConfig,
     private readonly imageGate: ImageBuildGate,
     health: HealthRegistry,
   ) {
+    this.controller = new ReconcileController({
+      name: 'sessions',
+      reconcile: (id) => this.reconcile(id),
+      resyncKeys: () => this.resyncKeys(),
+      resyncIntervalMs: config.reconciler.intervalMs,
+      concurrency: RECONCILE_CONCURRENCY,
+      isLeader: () => this.leader.isLeader,
+      metrics: reconcileMetrics('sessions'),
+      logger: structuredLogger(SessionReconciler.name),
+    });
     this.leader = new LeaderElection({
       url: config.database.url,
       lockName: 'sessions-reconciler',
@@ -62,8 +75,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
       applicationName: 'launchpad-sessions',
       onChange: (isLeader) => {
         leading.set(isLeader ? 1 : 0);
-        this.handedOver.clear();
-        if (isLeader) void this.pass();
+        this.controller.leadershipChanged(isLeader);
       },
     });
     health.register('runtime', async () => {
@@ -93,25 +105,21 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
         },
       }),
     );
-    this.timer = setInterval(() => void this.pass(), this.config.reconciler.intervalMs);
-    this.timer.unref();
+    this.controller.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.timer);
     for (const sub of this.subscriptions) sub.unsubscribe();
     this.unwatch?.();
-    await this.queue.settle();
+    await this.controller.stop();
     await this.leader.stop();
     // Sessions keep running while this replica restarts; the next leader adopts them.
     await this.runtime.close();
   }
 
-  /** Reconciles one session soon (only on the leader); see ReconcileQueue. */
+  /** Reconciles one session soon (only on the leader). */
   wake(id: string): void {
-    if (this.closed || !this.leader.isLeader) return;
-    this.queue.wake(id);
+    this.controller.enqueue(id);
   }
 
   private async wakeWaitingForImages(): Promise<void> {
@@ -120,60 +128,65 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     for (const { id } of rows) this.wake(id);
   }
 
-  /** Every session, and every workload nobody owns any more. */
+  /** Runs a resync now (tests, and a new leader); see ReconcileController.resync. */
   async pass(): Promise<void> {
-    if (this.passing || this.closed || !this.leader.isLeader) return;
-    this.passing = true;
-    try {
-      const rows: { id: string }[] = await this.dataSource.query(`SELECT id FROM sessions`);
-      const known = new Set(rows.map((r) => r.id));
-      for (const id of known) this.wake(id);
-      for (const workload of await this.runtime.list()) {
-        if (workload.owner.service !== 'sessions' || known.has(workload.id)) continue;
-        // The id may belong to a session created since we read the table; look again before deleting.
-        if (await this.dataSource.getRepository(SessionEntity).existsBy({ id: workload.id })) continue;
-        this.logger.warn({ sessionId: workload.id }, `removing workload ${workload.id}: no session owns it`);
-        actions.inc({ action: 'remove-orphan' });
-        await this.runtime.remove(workload.id);
-      }
-    } catch (error) {
-      this.logger.warn(`reconciler pass failed: ${(error as Error).message}; the next pass retries`);
-    } finally {
-      this.passing = false;
-    }
-  }
-
-  private async reconcile(id: string): Promise<void> {
-    for (let step = 0; step < MAX_STEPS_PER_WAKE; step++) {
-      if (!this.leader.isLeader) return;
-      const row = await this.dataSource.getRepository(SessionEntity).findOneBy({ id });
-      if (!row) {
-        this.handedOver.delete(id);
-        return;
-      }
-      const workload = await this.runtime.status(id);
-      const action = planSession(row, workload, new Date(), this.culling);
-      if (action.kind === 'none') {
-        await this.takeOver(row, workload);
-        return;
-      }
-      actions.inc({ action: action.kind });
-      if (!(await this.execute(row, workload, action))) return;
-    }
-    this.logger.warn({ sessionId: id }, `session ${id} did not settle after ${MAX_STEPS_PER_WAKE} steps; the next pass continues`);
+    await this.controller.resync();
   }
 
   /**
-   * A launch another replica began (before it died or lost the lead) is still this replica's to
-   * watch: ensureRunning starts nothing for a workload under way, but makes our runtime follow it
-   * to ready or failed.
+   * What a resync looks at: every session not at rest (a hibernated one whose TTL has not run out,
+   * a failed one, are at rest: nothing happens to them until someone acts, and an action wakes
+   * them), and every workload of the runtime that is active or has no session (an orphan).
    */
-  private async takeOver(row: SessionEntity, workload: WorkloadStatus | null): Promise<void> {
-    if (row.desiredState !== 'running' || !workload || this.handedOver.has(row.id)) return;
-    if (workload.phase !== 'preparing' && workload.phase !== 'starting' && workload.phase !== 'ready') return;
-    const status = await this.runtime.ensureRunning(this.workloadSpec(row));
-    // A preparation another live replica still runs is not ours to watch yet: ask again next time.
-    if (status.phase === 'starting' || status.phase === 'ready') this.handedOver.add(row.id);
+  private async resyncKeys(): Promise<string[]> {
+    const expiresBefore = new Date(Date.now() - this.culling.hibernatedTtlMs);
+    const rows: { id: string }[] = await this.dataSource.query(
+      `SELECT id FROM sessions
+        WHERE NOT (status = 'failed' AND desired_state = 'running')
+          AND NOT (status = 'hibernated' AND desired_state = 'hibernated' AND hibernated_at IS NOT NULL AND hibernated_at > $1)`,
+      [expiresBefore],
+    );
+    const keys = new Set(rows.map((r) => r.id));
+    const resting: string[] = [];
+    for (const workload of await this.runtime.list()) {
+      if (workload.owner.service !== 'sessions' || keys.has(workload.id)) continue;
+      if (isActive(workload.phase) || workload.reason === 'CrashLoopBackOff' || !UUID.test(workload.id)) keys.add(workload.id);
+      else resting.push(workload.id);
+    }
+    if (resting.length > 0) {
+      // Stopped workloads of sessions at rest are many (one per hibernated session): one query tells which have no session any more.
+      const owned: { id: string }[] = await this.dataSource.query(`SELECT s.id FROM unnest($1::uuid[]) AS w(id) JOIN sessions s ON s.id = w.id`, [resting]);
+      const ownedIds = new Set(owned.map((r) => r.id));
+      for (const id of resting) if (!ownedIds.has(id)) keys.add(id);
+    }
+    return [...keys];
+  }
+
+  /** One step for one session; the controller calls it again at once when it took one. */
+  private async reconcile(id: string): Promise<ReconcileResult> {
+    const row = await this.dataSource.getRepository(SessionEntity).findOneBy({ id });
+    const workload = await this.runtime.status(id);
+    if (!row) {
+      // The row goes only once its workload has (see `forget`): a workload without one is an orphan.
+      if (workload && workload.owner.service === 'sessions') {
+        this.logger.warn({ sessionId: id }, `removing workload ${id}: no session owns it`);
+        actions.inc({ action: 'remove-orphan' });
+        await this.runtime.remove(id);
+      }
+      return {};
+    }
+    const now = new Date();
+    const action = planSession(row, workload, now, this.culling);
+    if (action.kind === 'none') return this.untilIdleDeadline(row, workload, now);
+    actions.inc({ action: action.kind });
+    return (await this.execute(row, workload, action)) ? { requeue: true } : {};
+  }
+
+  /** A ready session is looked at again when it would have been idle too long (a resync may come first). */
+  private untilIdleDeadline(row: SessionEntity, workload: WorkloadStatus | null, now: Date): ReconcileResult {
+    if (row.desiredState !== 'running' || row.status !== 'running' || workload?.phase !== 'ready') return {};
+    const dueInMs = row.lastInteraction.getTime() + this.culling.idleTimeoutMs - now.getTime();
+    return { requeueAfterMs: Math.min(MAX_IDLE_RECHECK_MS, Math.max(1_000, dueInMs + 50)) };
   }
 
   /** Takes one step; false when the session must wait for something outside (an image build). */
@@ -193,7 +206,6 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
         }
         this.logger.log({ sessionId: row.id, userId: row.userId }, `starting session ${row.id} (${row.name}) for ${row.userId}`);
         await this.runtime.ensureRunning(this.workloadSpec(row));
-        this.handedOver.add(row.id);
         // Handed over: from now on a failure the runtime reports is this launch's failure.
         await this.recordIfStill(row, action, { phase: 'preparing', message: decision.note ? `${PREPARING}; ${decision.note}` : PREPARING });
         return true;

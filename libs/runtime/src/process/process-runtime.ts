@@ -197,11 +197,24 @@ export class ProcessRuntime implements Runtime {
     });
   }
 
+  /**
+   * Also takes over watching a program that another instance over the same directory started (a
+   * replica of our service that led before us): a running workload this instance is asked about
+   * is one it follows to ready or failed from then on, so no caller needs to hand it over.
+   */
   async status(id: string): Promise<WorkloadStatus | null> {
     if (!isValidWorkloadId(id)) return null;
     await this.adoption;
     const state = await readWorkloadState(this.paths(id).state);
-    return state ? statusOf(await this.observe(state)) : null;
+    if (!state) return null;
+    const current = await this.observe(state);
+    if (isRunningPhase(current.phase) && current === state && this.runs.get(id)?.runId !== state.runId && !this.closed) {
+      await this.locks.run(id, async () => {
+        const again = await readWorkloadState(this.paths(id).state);
+        if (again && again.runId === state.runId && isRunningPhase(again.phase) && this.runs.get(id)?.runId !== again.runId) this.adopt(again);
+      });
+    }
+    return statusOf(current);
   }
 
   async list(): Promise<WorkloadStatus[]> {
@@ -209,7 +222,8 @@ export class ProcessRuntime implements Runtime {
     const statuses: WorkloadStatus[] = [];
     for (const id of await this.workloadIds()) {
       try {
-        const status = await this.status(id);
+        const state = await readWorkloadState(this.paths(id).state);
+        const status = state && statusOf(await this.observe(state));
         if (status) statuses.push(status);
       } catch (error) {
         this.logger.warn({ err: error, workloadId: id }, 'could not read a workload state');
