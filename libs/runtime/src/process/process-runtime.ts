@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { AppWorkloadSpec, AppWorkloadStatus, LogLine, LogOptions, Runtime, WorkloadEvent, WorkloadReason, WorkloadSpec, WorkloadStatus } from '../runtime.js';
 import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
 import { workloadSpecHash } from '../spec-hash.js';
-import { isDns1123Label } from '../workload-name.js';
+import { assertWorkloadName } from '../workload-name.js';
 import { followLog } from './log-follow.js';
 import { CloneError, cloneRepositories, killLeftoverClone } from './clone-repositories.js';
 import { expandVariables } from './expand-variables.js';
@@ -144,10 +144,8 @@ export class ProcessRuntime implements Runtime {
     if (!isValidWorkloadId(spec.id)) {
       throw new RuntimeError(RuntimeErrorCode.INVALID_WORKLOAD_ID, `invalid workload id "${spec.id}": it names a directory, so use letters, digits, '.', '_' and '-'`);
     }
-    if (!isDns1123Label(spec.id)) {
-      // Accepted here, but the kubernetes driver could not name its objects after it.
-      this.logger.warn({ workloadId: spec.id }, 'workload id is no DNS-1123 label: the kubernetes driver would refuse it');
-    }
+    // Refused here too, although a directory could be named so: what runs here must run in a cluster.
+    assertWorkloadName(spec.id);
     const specHash = workloadSpecHash(spec);
     await this.adoption;
     return this.locks.run(spec.id, async () => {

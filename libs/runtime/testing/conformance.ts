@@ -1,0 +1,179 @@
+/**
+ * The behaviour every Runtime driver owes its callers (the session and replica reconcilers),
+ * written once against the interface and run against each driver:
+ *
+ *   runtimeConformance('process', async () => ({ runtime, program, cleanup }));
+ *
+ * A driver's test supplies the programs (`ConformanceSubject.program`): specs that run, in that
+ * driver's world, a server that answers 200 on its base URL, or a program that exits at once.
+ * Nothing here knows how a driver runs them, so what it asserts is only what the interface says.
+ * Not part of the library's build (outside src/); jest's globals are assumed.
+ */
+import { randomBytes } from 'node:crypto';
+import { isActive, type LogLine, type Runtime, type WorkloadEvent, type WorkloadSpec, type WorkloadStatus } from '../src/runtime.js';
+import { RuntimeError, RuntimeErrorCode } from '../src/runtime-error.js';
+import { workloadSpecHash } from '../src/spec-hash.js';
+
+export type ConformanceProgram =
+  /** Answers 200 on `baseUrl` + `defaultUrl`, and prints `conformance: <CONFORMANCE_TEXT>` when it starts (see also `say`). */
+  | 'serve'
+  /** Prints `conformance: about to fail` and exits with code 3 at once, before it is ready. */
+  | 'exit';
+
+export interface ConformanceSubject {
+  runtime: Runtime;
+  /** A spec for `id` that runs `program` in this driver (the rest of the spec is the driver's to fill in). */
+  program(id: string, program: ConformanceProgram, env?: Record<string, string>): WorkloadSpec;
+  /** Makes the running workload print `conformance: <text>` (the process driver asks its server; a stand-in writes its pod's log). */
+  say(status: WorkloadStatus, text: string): Promise<void>;
+  /** Ends what the test made: called after each test, whatever happened. */
+  cleanup(): Promise<void>;
+  /** How long a workload may take to become ready; default 30 s. */
+  readyTimeoutMs?: number;
+}
+
+const uniqueId = (prefix: string) => `${prefix}-${randomBytes(4).toString('hex')}`;
+
+async function eventually<T>(what: string, probe: () => Promise<T | null | undefined | false>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== null && value !== undefined && value !== false) return value;
+    } catch (error) {
+      last = error;
+    }
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+}
+
+export function runtimeConformance(name: string, makeSubject: () => Promise<ConformanceSubject>): void {
+  describe(`Runtime conformance: ${name}`, () => {
+    let subject: ConformanceSubject;
+    let runtime: Runtime;
+    let timeoutMs: number;
+
+    beforeEach(async () => {
+      subject = await makeSubject();
+      runtime = subject.runtime;
+      timeoutMs = subject.readyTimeoutMs ?? 30_000;
+    });
+    afterEach(async () => {
+      await subject.cleanup();
+    });
+
+    const phaseOf = (id: string, phase: WorkloadStatus['phase']) =>
+      eventually(`${id} to be ${phase}`, async () => {
+        const status = await runtime.status(id);
+        if (status && status.phase !== phase && (status.phase === 'failed' || status.phase === 'stopped') && phase !== 'failed' && phase !== 'stopped') {
+          throw new Error(`${id} is ${status.phase} (${status.reason}): ${status.message}`);
+        }
+        return status?.phase === phase ? status : null;
+      }, timeoutMs);
+
+    it('runs a workload to ready, reachable at its endpoint, with its owner, kind and spec hash, and says so to watchers', async () => {
+      const events: WorkloadEvent[] = [];
+      const unwatch = runtime.watch((event) => events.push(event));
+      const spec = subject.program(uniqueId('conf'), 'serve');
+      const first = await runtime.ensureRunning(spec);
+      expect(first).toMatchObject({ id: spec.id, kind: spec.kind, owner: spec.owner });
+      expect(isActive(first.phase) || first.phase === 'ready').toBe(true);
+      const ready = await phaseOf(spec.id, 'ready');
+      expect(ready).toMatchObject({ id: spec.id, kind: spec.kind, owner: spec.owner, reason: null, specHash: workloadSpecHash(spec), restarts: 0 });
+      expect(ready.endpoint).toMatch(/^https?:\/\//);
+      expect(ready.readyAt).not.toBeNull();
+      const listed = (await runtime.list()).find((w) => w.id === spec.id);
+      expect(listed).toMatchObject({ phase: 'ready', endpoint: ready.endpoint });
+      await eventually('a ready event', async () => events.some((e) => e.id === spec.id && e.status.phase === 'ready'), timeoutMs);
+      unwatch();
+    });
+
+    it('starts nothing new for a workload that runs with the same spec, and rolls it when the spec changes', async () => {
+      const spec = subject.program(uniqueId('conf'), 'serve', { CONFORMANCE_TEXT: 'first' });
+      await runtime.ensureRunning(spec);
+      const ready = await phaseOf(spec.id, 'ready');
+      const again = await runtime.ensureRunning(spec);
+      expect(again).toMatchObject({ phase: 'ready', startedAt: ready.startedAt, specHash: ready.specHash });
+
+      const changed = { ...spec, env: { ...spec.env, CONFORMANCE_TEXT: 'second' } };
+      await runtime.ensureRunning(changed);
+      const rolled = await eventually(
+        'the workload to run the new spec',
+        async () => {
+          const status = await runtime.status(spec.id);
+          return status?.phase === 'ready' && status.specHash === workloadSpecHash(changed) ? status : null;
+        },
+        timeoutMs,
+      );
+      expect(rolled.specHash).not.toBe(ready.specHash);
+      await eventually('the new run’s output', async () => (await runtime.logs(spec.id, 100)).some((l) => l.includes('conformance: second')), timeoutMs);
+    });
+
+    it('stops a workload keeping it (status stopped), starts it again, and removes it for good', async () => {
+      const spec = subject.program(uniqueId('conf'), 'serve');
+      await runtime.ensureRunning(spec);
+      await phaseOf(spec.id, 'ready');
+      await runtime.stop(spec.id);
+      await phaseOf(spec.id, 'stopped');
+      expect((await runtime.status(spec.id))?.endpoint ?? null).toBeNull();
+      await runtime.stop(spec.id); // idempotent
+      await runtime.ensureRunning(spec);
+      await phaseOf(spec.id, 'ready');
+      await runtime.remove(spec.id);
+      await eventually('the workload to be gone', async () => (await runtime.status(spec.id)) === null, timeoutMs);
+      expect((await runtime.list()).some((w) => w.id === spec.id)).toBe(false);
+      await runtime.remove(spec.id); // idempotent
+      await runtime.stop(uniqueId('never-heard-of'));
+      expect(await runtime.status(uniqueId('never-heard-of'))).toBeNull();
+    });
+
+    it('reports a program that exits as failed with a reason and its last output (or, if the runtime restarts it, as a crash loop)', async () => {
+      const spec = subject.program(uniqueId('conf'), 'exit');
+      await runtime.ensureRunning(spec);
+      const failed = await phaseOf(spec.id, 'failed');
+      if (runtime.restartsCrashedPrograms) expect(failed.reason).toBe('CrashLoopBackOff');
+      else expect(failed.reason).toBe('Exited');
+      expect(failed.message).toContain('about to fail');
+      expect(failed.endpoint).toBeNull();
+    });
+
+    it('refuses an id that is no DNS-1123 label, with a code that says not to retry', async () => {
+      const spec = subject.program('Not_A_Label', 'serve');
+      const error = await runtime.ensureRunning(spec).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toBeInstanceOf(RuntimeError);
+      expect(error).toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC, retryable: false });
+    });
+
+    it('gives the last lines of its output, and streams them: the tail, then what follows, until aborted', async () => {
+      const spec = subject.program(uniqueId('conf'), 'serve', { CONFORMANCE_TEXT: 'hello logs' });
+      await runtime.ensureRunning(spec);
+      await phaseOf(spec.id, 'ready');
+      await eventually('its output', async () => (await runtime.logs(spec.id, 50)).some((l) => l.includes('conformance: hello logs')), timeoutMs);
+      expect(await runtime.logs(spec.id, 0)).toEqual([]);
+      expect(await runtime.logs(uniqueId('never-heard-of'), 10)).toEqual([]);
+
+      const tail: LogLine[] = [];
+      for await (const line of runtime.streamLogs(spec.id, { tailLines: 50 })) tail.push(line);
+      expect(tail.map((l) => l.text).some((t) => t.includes('conformance: hello logs'))).toBe(true);
+
+      const abort = new AbortController();
+      const followed: string[] = [];
+      const done = (async () => {
+        for await (const line of runtime.streamLogs(spec.id, { tailLines: 1, follow: true, signal: abort.signal })) followed.push(line.text);
+      })();
+      await eventually('the followed tail', async () => followed.length >= 1, timeoutMs);
+      await subject.say((await runtime.status(spec.id))!, 'said while followed');
+      await eventually('the line written while following', async () => followed.some((t) => t.includes('conformance: said while followed')), timeoutMs);
+      abort.abort();
+      await done; // ends once aborted
+      const unknown: LogLine[] = [];
+      for await (const line of runtime.streamLogs(uniqueId('never-heard-of'), { follow: true })) unknown.push(line);
+      expect(unknown).toEqual([]);
+    });
+  });
+}
