@@ -30,6 +30,20 @@ export function appsCallerSecret() {
   return secretOf('APPS_CALLER_SECRET', APPS_CALLER_SECRET_FILE);
 }
 
+/**
+ * What a service seals secrets with at rest (SECRETS_ENCRYPTION_KEYS, `<id>:<base64 of 32 bytes>`),
+ * one per service and checkout, kept in .launchpad/<service>-secrets-key.
+ */
+export function secretsEncryptionKeys(service) {
+  const file = join(STATE_DIR, `${service}-secrets-key`);
+  if (process.env.SECRETS_ENCRYPTION_KEYS) return process.env.SECRETS_ENCRYPTION_KEYS;
+  if (!existsSync(file)) {
+    mkdirSync(STATE_DIR, { recursive: true });
+    writeFileSync(file, `dev1:${randomBytes(32).toString('base64')}`, { mode: 0o600 });
+  }
+  return readFileSync(file, 'utf8').trim();
+}
+
 /** A token shaped like Keycloak's: the user in `sub`, admin as a realm role. */
 export async function devToken({ user, admin = false, ttlSeconds = 12 * 3600, key = devSigningKey(), issuer, adminRole = 'launchpad-admin' }) {
   let jwt = new SignJWT({ preferred_username: user, realm_access: { roles: admin ? [adminRole] : [] } })

@@ -7,7 +7,7 @@ import { chownSync, existsSync, mkdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
-import { appsCallerSecret, devSigningKey, devToken, ROOT, STATE_DIR } from './dev-key.js';
+import { appsCallerSecret, devSigningKey, devToken, ROOT, secretsEncryptionKeys, STATE_DIR } from './dev-key.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/launchpad';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -160,6 +160,8 @@ const key = devSigningKey();
 const callerSecret = appsCallerSecret();
 for (const service of SERVICES) {
   const shared = service.name === 'gateway' || service.name === 'apps' ? { APPS_CALLER_SECRET: callerSecret } : {};
+  // Environments and sessions seal secrets at rest, each with its own key.
+  if (service.name === 'environments' || service.name === 'sessions') shared.SECRETS_ENCRYPTION_KEYS = secretsEncryptionKeys(service.name);
   startService(service, { DATABASE_URL, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key, ...shared, ...service.env });
   await waitReady(service);
 }

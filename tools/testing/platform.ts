@@ -29,9 +29,14 @@ export async function startPlatform(
   const key = devSigningKey();
   // What the gateway signs share-link callers with, and the apps service's activator checks.
   const callerSecret = { APPS_CALLER_SECRET: randomBytes(32).toString('base64url') };
-  const environments = await startService('environments', { ...common, ...extraEnv.environments });
+  // What environments and sessions seal secrets with at rest (each its own key, as in a deployment).
+  const secretKeys = (id: string) => ({ SECRETS_ENCRYPTION_KEYS: `${id}:${randomBytes(32).toString('base64')}` });
+  const environments = await startService('environments', { ...common, ...secretKeys('env1'), ...extraEnv.environments });
   const services: Record<string, RunningService> = {};
-  for (const name of options.services ?? []) services[name] = await startService(name, { ...common, ...(name === 'apps' ? callerSecret : {}), ...extraEnv[name] });
+  for (const name of options.services ?? []) {
+    const own = name === 'apps' ? callerSecret : name === 'sessions' ? secretKeys('ses1') : {};
+    services[name] = await startService(name, { ...common, ...own, ...extraEnv[name] });
+  }
   // Share links go to the apps service's activator when it runs.
   const activator = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};
   const gateway = await startService('gateway', { NATS_URL: nats.url, AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...callerSecret, ...activator, ...extraEnv.gateway });

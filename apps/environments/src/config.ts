@@ -1,5 +1,6 @@
 import { envVars, loadConfigOrExit } from '@launchpad/config';
 import { imageReferenceSchema } from '@launchpad/contracts';
+import { parseSecretKeys } from '@launchpad/persistence';
 import { z } from 'zod';
 
 const schema = z.object({
@@ -10,6 +11,11 @@ const schema = z.object({
   RUN_MIGRATIONS: envVars.boolean(true),
   OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
   DEFAULT_ENVIRONMENT_IMAGE: imageReferenceSchema.default('quay.io/jupyter/minimal-notebook:python-3.12'),
+  // Optional: without it, launchers cannot have secret variables (and say so).
+  SECRETS_ENCRYPTION_KEYS: z.string().optional().superRefine((value, ctx) => {
+    const parsed = parseSecretKeys(value);
+    if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+  }),
 });
 
 export function loadEnvironmentsConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -21,6 +27,10 @@ export function loadEnvironmentsConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     defaultEnvironmentImage: e.DEFAULT_ENVIRONMENT_IMAGE,
+    secretKeys: (() => {
+      const parsed = parseSecretKeys(e.SECRETS_ENCRYPTION_KEYS);
+      return 'keys' in parsed ? parsed.keys : [];
+    })(),
   };
 }
 export type EnvironmentsConfig = ReturnType<typeof loadEnvironmentsConfig>;

@@ -1,7 +1,7 @@
-import { type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
+import { type DynamicModule, Inject, Logger, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { DEADLETTER_STREAM, ENVIRONMENTS_STREAM } from '@launchpad/contracts';
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
-import { PersistenceModule } from '@launchpad/persistence';
+import { PersistenceModule, SecretBox } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
 import type { EnvironmentsConfig } from './config.js';
 import { BuildsConsumer } from './builds/builds.consumer.js';
@@ -20,6 +20,8 @@ import { LaunchersRpcController } from './launchers/launchers.rpc-controller.js'
 import { LaunchersService } from './launchers/launchers.service.js';
 import { CreateLaunchers1764000000300 } from './launchers/migrations/1764000000300-CreateLaunchers.js';
 import { AddLaunchersFromCode1764000000500 } from './launchers/migrations/1764000000500-AddLaunchersFromCode.js';
+import { AddLauncherVariablesAndArchive1764000000711 } from './launchers/migrations/1764000000711-AddLauncherVariablesAndArchive.js';
+import { LAUNCHER_SECRETS } from './launchers/launcher-variables.js';
 import { CreateProjects1764000000200 } from './projects/migrations/1764000000200-CreateProjects.js';
 import { AddProjectRepositories1764000000400 } from './projects/migrations/1764000000400-AddProjectRepositories.js';
 import { ProjectEntity, ProjectMemberEntity } from './projects/project.entity.js';
@@ -37,12 +39,15 @@ export const environmentsMigrations = [
   AddProjectRepositories1764000000400,
   AddLaunchersFromCode1764000000500,
   AddBuildBranchPipeline1764000000600,
+  AddLauncherVariablesAndArchive1764000000711,
 ];
 
 @Module({})
 export class EnvironmentsModule implements OnApplicationBootstrap {
+  private readonly logger = new Logger(EnvironmentsModule.name);
   constructor(
     private readonly environments: EnvironmentsService,
+    private readonly launchers: LaunchersService,
     @Inject(ENVIRONMENTS_CONFIG) private readonly config: EnvironmentsConfig,
   ) {}
 
@@ -66,6 +71,7 @@ export class EnvironmentsModule implements OnApplicationBootstrap {
       controllers: [EnvironmentsRpcController, ProjectsRpcController, LaunchersRpcController],
       providers: [
         { provide: ENVIRONMENTS_CONFIG, useValue: config },
+        { provide: LAUNCHER_SECRETS, useValue: new SecretBox(config.secretKeys) },
         EnvironmentsService,
         ProjectsService,
         LaunchersService,
@@ -80,5 +86,9 @@ export class EnvironmentsModule implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.environments.seedDefault(this.config.defaultEnvironmentImage);
+    // A rotated key (a new first entry of SECRETS_ENCRYPTION_KEYS): re-wrap what older keys sealed,
+    // after which the old key can be dropped from the list. Idempotent, so every replica may try.
+    const rewrapped = await this.launchers.rewrapSecrets();
+    if (rewrapped > 0) this.logger.log(`re-wrapped the secret variables of ${rewrapped} launcher(s) with key ${this.config.secretKeys[0]?.id}`);
   }
 }

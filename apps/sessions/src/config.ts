@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { parseSecretKeys } from '@launchpad/persistence';
 import { z } from 'zod';
 
 const MINUTE = 60_000;
@@ -21,6 +22,11 @@ const schema = z.object({
   SESSION_HIBERNATED_TTL_MS: envVars.durationMs(14 * 24 * 60 * MINUTE),
   DEFAULT_POOL_QUOTA_CPU: z.coerce.number().positive().default(16),
   DEFAULT_POOL_QUOTA_MEMORY_GB: z.coerce.number().positive().default(64),
+  // Optional: without it, sessions with secret variables are refused (and say why).
+  SECRETS_ENCRYPTION_KEYS: z.string().optional().superRefine((value, ctx) => {
+    const parsed = parseSecretKeys(value);
+    if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
+  }),
 }).superRefine((env, ctx) => {
   if (env.SESSION_RUNTIME === 'kubernetes') {
     ctx.addIssue({ code: 'custom', path: ['SESSION_RUNTIME'], message: 'the kubernetes runtime is not available in this release yet; use "process"' });
@@ -40,6 +46,10 @@ export function loadSessionsConfig(env: NodeJS.ProcessEnv = process.env) {
     reconciler: { intervalMs: e.RECONCILE_INTERVAL_MS, leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS },
     culling: { idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_MS, hibernatedTtlMs: e.SESSION_HIBERNATED_TTL_MS },
     defaultPool: { cpu: e.DEFAULT_POOL_QUOTA_CPU, memoryGb: e.DEFAULT_POOL_QUOTA_MEMORY_GB },
+    secretKeys: (() => {
+      const parsed = parseSecretKeys(e.SECRETS_ENCRYPTION_KEYS);
+      return 'keys' in parsed ? parsed.keys : [];
+    })(),
   };
 }
 export type SessionsConfig = ReturnType<typeof loadSessionsConfig>;

@@ -1,7 +1,7 @@
 import { type DynamicModule, Inject, Module, type OnApplicationBootstrap } from '@nestjs/common';
 import { DEADLETTER_STREAM, ENVIRONMENTS_STREAM, SESSIONS_STREAM } from '@launchpad/contracts';
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
-import { PersistenceModule } from '@launchpad/persistence';
+import { PersistenceModule, SecretBox } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
 import { catalogueEntities, catalogueProviders, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200 } from '@launchpad/catalogue';
 import { SessionsCatalogueHooks } from './catalogue/sessions-catalogue.hooks.js';
@@ -14,6 +14,8 @@ import { ResourceClassEntity, ResourcePoolEntity, ResourcePoolUserEntity } from 
 import { ResourcePoolsRpcController } from './resource-pools/resource-pools.rpc-controller.js';
 import { ResourcePoolsService } from './resource-pools/resource-pools.service.js';
 import { CreateSessions1764000001300 } from './sessions/migrations/1764000001300-CreateSessions.js';
+import { AddSessionSecretEnv1764000001411 } from './sessions/migrations/1764000001411-AddSessionSecretEnv.js';
+import { SESSION_SECRETS } from './sessions/session-env.js';
 import { SessionActivitySubscriber } from './sessions/session-activity.subscriber.js';
 import { SessionEntity, SessionProgressEntity } from './sessions/session.entity.js';
 import { SessionTransitions } from './sessions/session-transitions.js';
@@ -35,6 +37,7 @@ export const sessionsMigrations = [
   CreateLauncherTombstones1764000000200,
   CreateResourcePools1764000001100,
   CreateSessions1764000001300,
+  AddSessionSecretEnv1764000001411,
 ];
 
 @Module({})
@@ -66,6 +69,7 @@ export class SessionsModule implements OnApplicationBootstrap {
       providers: [
         { provide: SESSIONS_CONFIG, useValue: config },
         { provide: SESSIONS_CULLING, useValue: config.culling },
+        { provide: SESSION_SECRETS, useValue: new SecretBox(config.secretKeys) },
         sessionRuntimeProvider,
         ResourcePoolsService,
         ...catalogueProviders({ service: 'sessions', tombstones: true }, SessionsCatalogueHooks),

@@ -12,6 +12,8 @@ export enum CommonErrorCode {
   UNSUPPORTED_MEDIA_TYPE = 'UNSUPPORTED_MEDIA_TYPE',
   SERVICE_UNAVAILABLE = 'SERVICE_UNAVAILABLE',
   INTERNAL = 'INTERNAL',
+  /** A secret was to be stored or used, but the service has no SECRETS_ENCRYPTION_KEYS. */
+  SECRETS_NOT_CONFIGURED = 'SECRETS_NOT_CONFIGURED',
 }
 
 export enum EnvironmentsErrorCode {
@@ -28,6 +30,8 @@ export enum EnvironmentsErrorCode {
   BUILD_NOT_AVAILABLE = 'BUILD_NOT_AVAILABLE',
   /** update-to-latest on a launcher that is not made from code. */
   NOT_A_CODE_LAUNCHER = 'NOT_A_CODE_LAUNCHER',
+  /** A new launcher (or a launcher moving to it) names an archived global environment. */
+  ENVIRONMENT_ARCHIVED = 'ENVIRONMENT_ARCHIVED',
 }
 
 export enum SessionsErrorCode {
@@ -43,6 +47,8 @@ export enum SessionsErrorCode {
   RESOURCE_CLASS_IN_USE = 'RESOURCE_CLASS_IN_USE',
   QUOTA_EXCEEDED = 'QUOTA_EXCEEDED',
   DEFAULT_POOL_REQUIRED = 'DEFAULT_POOL_REQUIRED',
+  /** diskStorageGb above what the resource class allows (its maxStorageGb). */
+  DISK_STORAGE_NOT_ALLOWED = 'DISK_STORAGE_NOT_ALLOWED',
 }
 
 export enum BuildsErrorCode {
@@ -100,13 +106,13 @@ export class DomainError extends Error {
 }
 
 export class EnvironmentsError extends DomainError {
-  constructor(code: EnvironmentsErrorCode, message: string, details?: ErrorDetail[]) {
+  constructor(code: EnvironmentsErrorCode | CommonErrorCode.SECRETS_NOT_CONFIGURED | CommonErrorCode.VALIDATION_FAILED, message: string, details?: ErrorDetail[]) {
     super(code, message, details);
   }
 }
 
 export class SessionsError extends DomainError {
-  constructor(code: SessionsErrorCode | EnvironmentsErrorCode, message: string, details?: ErrorDetail[]) {
+  constructor(code: SessionsErrorCode | EnvironmentsErrorCode | CommonErrorCode.SECRETS_NOT_CONFIGURED | CommonErrorCode.VALIDATION_FAILED, message: string, details?: ErrorDetail[]) {
     super(code, message, details);
   }
 }

@@ -2,3 +2,4 @@ export * from './data-source.js';
 export * from './persistence.module.js';
 export * from './leader-election.js';
 export * from './migrate-command.js';
+export * from './secret-box.js';

@@ -26,7 +26,10 @@ const server = createServer((req, res) => {
   req.on('data', (chunk) => (body += chunk));
   req.on('end', () => {
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ url: req.url, method: req.method, body, cwd: process.cwd(), files: readdirSync('.').sort(), headers: req.headers, pid: process.pid }));
+    // ?env=A,B answers those variables of its environment, so a test can see what the session was given.
+    const asked = new URL(req.url ?? '/', 'http://x').searchParams.get('env');
+    const env = asked ? Object.fromEntries(asked.split(',').map((name) => [name, process.env[name] ?? null])) : undefined;
+    res.end(JSON.stringify({ url: req.url, method: req.method, body, cwd: process.cwd(), files: readdirSync('.').sort(), headers: req.headers, pid: process.pid, env }));
   });
 });
 // PROGRAM_LISTEN_DELAY_MS stands for a program that takes a while to start (a notebook loading extensions).

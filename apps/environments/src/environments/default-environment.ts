@@ -12,6 +12,7 @@ export function defaultJupyterEnvironment(image: string): z.output<typeof create
     description: 'JupyterLab with Python 3 and the scientific Python stack (numpy, pandas, matplotlib).',
     keywords: ['python', 'jupyter'],
     isDefault: true,
+    isArchived: false,
     image,
     port: 8888,
     defaultUrl: '/tree',

@@ -11,6 +11,7 @@ export class EnvironmentEntity {
   @Column({ type: 'text', nullable: true }) description!: string | null;
   @Column({ type: 'text', array: true }) keywords!: string[];
   @Column({ name: 'is_default', type: 'boolean' }) isDefault!: boolean;
+  @Column({ name: 'is_archived', type: 'boolean', default: false }) isArchived!: boolean;
   @Column({ type: 'text' }) image!: string;
   @Column({ type: 'integer' }) port!: number;
   @Column({ name: 'default_url', type: 'text' }) defaultUrl!: string;
@@ -41,6 +42,7 @@ export function toLauncherEnvironment(e: EnvironmentEntity): Omit<Environment, '
     description: e.description,
     keywords: e.keywords,
     isDefault: e.isDefault,
+    isArchived: e.isArchived,
     image: e.image,
     port: e.port,
     defaultUrl: e.defaultUrl,

@@ -30,8 +30,10 @@ export class EnvironmentsService {
     private readonly outbox: OutboxWriter,
   ) {}
 
-  async list(query: { q?: string | undefined; keyword?: string | undefined }): Promise<Environment[]> {
+  async list(query: { q?: string | undefined; keyword?: string | undefined; includeArchived?: 'true' | 'false' | undefined }): Promise<Environment[]> {
     const qb = this.dataSource.getRepository(EnvironmentEntity).createQueryBuilder('e').where(`e.kind = 'global'`);
+    // Archived environments still run their launchers, but are not offered for new ones.
+    if (query.includeArchived !== 'true') qb.andWhere('NOT e.is_archived');
     if (query.q) {
       qb.andWhere(`(e.name ILIKE :q OR e.description ILIKE :q OR EXISTS (SELECT 1 FROM unnest(e.keywords) k WHERE k ILIKE :q))`, {
         q: `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
@@ -48,6 +50,7 @@ export class EnvironmentsService {
 
   async create(input: CreateInput, caller: Principal): Promise<Environment> {
     requireAdmin(caller, 'create global environments');
+    if (input.isDefault && input.isArchived) this.refuseArchivedDefault(input.name);
     const created = await this.outbox.transaction(async (manager) => {
       if (input.isDefault) await this.clearDefault(manager);
       const entity = manager.create(EnvironmentEntity, {
@@ -71,6 +74,7 @@ export class EnvironmentsService {
     requireAdmin(caller, 'change global environments');
     return this.outbox.transaction(async (manager) => {
       const entity = await this.findGlobal(manager, id, true);
+      if ((input.isArchived ?? entity.isArchived) && (input.isDefault ?? entity.isDefault)) this.refuseArchivedDefault(entity.name);
       if (input.isDefault && !entity.isDefault) await this.clearDefault(manager);
       Object.assign(entity, input, { updatedAt: new Date() });
       await manager.save(entity).catch((error: unknown) => this.rethrowNameTaken(error, input.name ?? entity.name));
@@ -155,6 +159,13 @@ export class EnvironmentsService {
     previous.updatedAt = new Date();
     await manager.save(previous);
     await this.outbox.append(manager, environmentUpdatedV1, toEnvironment(previous));
+  }
+
+  private refuseArchivedDefault(name: string): never {
+    throw new EnvironmentsError(
+      EnvironmentsErrorCode.DEFAULT_ENVIRONMENT_REQUIRED,
+      `environment "${name}" is (or would be) the platform's default, which new launchers use: mark another environment as default before archiving it`,
+    );
   }
 
   private rethrowNameTaken(error: unknown, name: string): never {

@@ -1,6 +1,7 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { Launcher } from '@launchpad/contracts';
 import { EnvironmentEntity, toLauncherEnvironment } from '../environments/environment.entity.js';
+import { showEnvVariables, type StoredEnvVariable } from './launcher-variables.js';
 
 /** pg returns bigint as a string; GitLab ids fit in a double. */
 export const bigintOrNull = {
@@ -31,6 +32,9 @@ export class LauncherEntity {
   @Column({ name: 'update_image', type: 'text', nullable: true }) updateImage!: string | null;
   @Column({ name: 'update_pipeline_id', type: 'bigint', nullable: true, transformer: bigintOrNull }) updatePipelineId!: number | null;
   @Column({ name: 'update_at', type: 'timestamptz', nullable: true }) updateAt!: Date | null;
+  /** Variables its sessions get; a secret one's value only sealed (see launcher-variables.ts). */
+  @Column({ name: 'env_variables', type: 'jsonb', default: () => `'[]'` }) envVariables!: StoredEnvVariable[];
+  @Column({ name: 'disk_storage_gb', type: 'integer', nullable: true }) diskStorageGb!: number | null;
   @Column({ name: 'created_by', type: 'text' }) createdBy!: string;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
@@ -49,6 +53,8 @@ export function toLauncher(l: LauncherEntity): Launcher {
     pin: l.pinSha !== null && l.pinRef !== null && l.pinImage !== null ? { ref: l.pinRef, sha: l.pinSha, image: l.pinImage } : null,
     updateAvailable:
       l.updateSha !== null && l.updateImage !== null && l.updateAt !== null ? { sha: l.updateSha, image: l.updateImage, at: l.updateAt.toISOString() } : null,
+    envVariables: showEnvVariables(l.envVariables),
+    diskStorageGb: l.diskStorageGb ?? null,
     createdBy: l.createdBy,
     createdAt: l.createdAt.toISOString(),
     updatedAt: l.updatedAt.toISOString(),

@@ -32,6 +32,11 @@ export class LaunchersRpcController {
     return this.launchers.updateToLatest(req.id, req.caller);
   }
 
+  @RpcHandler(rpc.getLauncherSecretValues)
+  async secretValues(req: RpcInput<typeof rpc.getLauncherSecretValues>) {
+    return { values: await this.launchers.secretValues(req.id, req.caller) };
+  }
+
   @RpcHandler(rpc.deleteLauncher)
   async delete(req: RpcInput<typeof rpc.deleteLauncher>) {
     await this.launchers.delete(req.id, req.caller);

@@ -1,4 +1,5 @@
-import { Injectable } from '@nestjs/common';
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   type Build,
   EnvironmentsError,
@@ -13,7 +14,7 @@ import {
   type updateLauncherInputSchema,
 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { isUniqueViolation } from '@launchpad/persistence';
+import { isUniqueViolation, type SecretBox } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import { BRANCH_PLACE, branchPlaceOf, ProjectBuildEntity } from '../builds/project-build.entity.js';
@@ -22,6 +23,7 @@ import { EnvironmentEntity } from '../environments/environment.entity.js';
 import { canEditLaunchers } from '../projects/project-access.js';
 import { type ProjectAccess, ProjectsService } from '../projects/projects.service.js';
 import { LauncherEntity, toLauncher } from './launcher.entity.js';
+import { LAUNCHER_SECRETS, openSecretVariables, rewrapEnvVariables, storeEnvVariables } from './launcher-variables.js';
 
 type CreateInput = z.output<typeof createLauncherInputSchema>;
 type UpdateInput = z.output<typeof updateLauncherInputSchema>;
@@ -45,6 +47,7 @@ export class LaunchersService {
     private readonly projects: ProjectsService,
     private readonly outbox: OutboxWriter,
     private readonly builds: ProjectBuilds,
+    @Inject(LAUNCHER_SECRETS) private readonly secrets: SecretBox,
   ) {}
 
   async list(projectId: string, caller: Principal): Promise<Launcher[]> {
@@ -71,9 +74,11 @@ export class LaunchersService {
       const hasDefault = await manager.existsBy(LauncherEntity, { projectId, isDefault: true });
       const makeDefault = input.isDefault === true || !hasDefault;
       if (makeDefault && hasDefault) await this.clearDefault(manager, projectId);
+      const id = randomUUID();
       const saved = await manager
         .save(
           manager.create(LauncherEntity, {
+            id,
             projectId,
             name: input.name,
             description: input.description ?? null,
@@ -82,6 +87,8 @@ export class LaunchersService {
             resourceClassId: input.resourceClassId ?? null,
             isDefault: makeDefault,
             createdBy: caller.userId,
+            envVariables: storeEnvVariables(this.secrets, id, input.envVariables ?? [], []),
+            diskStorageGb: input.diskStorageGb ?? null,
             ...pinColumns(pin),
             ...NO_UPDATE,
           }),
@@ -114,6 +121,8 @@ export class LaunchersService {
       if (input.name !== undefined) entity.name = input.name;
       if (input.description !== undefined) entity.description = input.description;
       if (input.resourceClassId !== undefined) entity.resourceClassId = input.resourceClassId;
+      if (input.envVariables !== undefined) entity.envVariables = storeEnvVariables(this.secrets, entity.id, input.envVariables, entity.envVariables ?? []);
+      if (input.diskStorageGb !== undefined) entity.diskStorageGb = input.diskStorageGb;
       entity.updatedAt = new Date();
       await manager.save(entity).catch((error: unknown) => rethrowNameTaken(error, entity.name, access.project.path));
       await this.deleteOrphanedCustomEnvironments(manager, entity.projectId);
@@ -121,6 +130,30 @@ export class LaunchersService {
       await this.outbox.append(manager, launcherUpdatedV2, launcher);
       return launcher;
     });
+  }
+
+  /**
+   * The values of the launcher's secret variables, for the sessions service to start a session of
+   * `caller` with (who may read the project, and so start it). Answered over request-reply only,
+   * never put in an event; no API route leads here.
+   */
+  async secretValues(id: string, caller: Principal): Promise<Record<string, string>> {
+    const { entity } = await this.findReadable(this.dataSource.manager, id, caller);
+    return openSecretVariables(this.secrets, entity.id, entity.envVariables);
+  }
+
+  /** After a key rotation: re-wraps every secret variable sealed with an older key. Returns how many launchers changed. */
+  async rewrapSecrets(): Promise<number> {
+    if (!this.secrets.configured) return 0;
+    const rows = await this.dataSource.getRepository(LauncherEntity).createQueryBuilder('l').where(`l.env_variables @> '[{"secret": true}]'`).getMany();
+    let changed = 0;
+    for (const row of rows) {
+      const next = rewrapEnvVariables(this.secrets, row.id, row.envVariables);
+      if (!next) continue;
+      await this.dataSource.getRepository(LauncherEntity).update({ id: row.id }, { envVariables: next });
+      changed++;
+    }
+    return changed;
   }
 
   /** Moves a launcher made from code to the build its update flag names; without a flag, changes nothing. */
@@ -254,6 +287,14 @@ export class LaunchersService {
         throw new EnvironmentsError(EnvironmentsErrorCode.ENVIRONMENT_NOT_FOUND, `global environment ${choice.id} was not found`, [
           { path: 'environment.id', message: 'no global environment has this id' },
         ]);
+      }
+      // Archived: the launchers that use it keep it, no launcher newly takes it.
+      if (global.isArchived && previous?.id !== global.id) {
+        throw new EnvironmentsError(
+          EnvironmentsErrorCode.ENVIRONMENT_ARCHIVED,
+          `environment "${global.name}" is archived: it still runs the launchers that use it, but new launchers need another environment`,
+          [{ path: 'environment.id', message: 'this environment is archived' }],
+        );
       }
       return { environment: global, pin: null };
     }

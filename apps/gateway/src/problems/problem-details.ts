@@ -51,6 +51,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case SessionsErrorCode.QUOTA_EXCEEDED:
     case SessionsErrorCode.DEFAULT_POOL_REQUIRED:
     case AppsErrorCode.NOT_AN_APP_LAUNCHER:
+    case EnvironmentsErrorCode.ENVIRONMENT_ARCHIVED:
+    case SessionsErrorCode.DISK_STORAGE_NOT_ALLOWED:
       return 409;
     case CommonErrorCode.PAYLOAD_TOO_LARGE:
       return 413;
@@ -61,6 +63,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case CommonErrorCode.INTERNAL:
       return 500;
     case CommonErrorCode.SERVICE_UNAVAILABLE:
+    case CommonErrorCode.SECRETS_NOT_CONFIGURED:
       return 503;
     default:
       return assertUnreachable(code);

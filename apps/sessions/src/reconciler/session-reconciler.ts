@@ -6,7 +6,9 @@ import { LeaderElection } from '@launchpad/persistence';
 import { isActive, ReconcileController, type ReconcileResult, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
 import { counter, gauge, HealthRegistry, reconcileMetrics, structuredLogger } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
+import type { SecretBox } from '@launchpad/persistence';
 import type { SessionsConfig } from '../config.js';
+import { openSecretEnv, SESSION_SECRETS } from '../sessions/session-env.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionTransitions } from '../sessions/session-transitions.js';
 import { type CullingPolicy, sessionBasePath } from '../sessions/session-view.js';
@@ -56,6 +58,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSIONS_CONFIG) config: SessionsConfig,
     private readonly imageGate: ImageBuildGate,
+    @Inject(SESSION_SECRETS) private readonly secrets: SecretBox,
     health: HealthRegistry,
   ) {
     this.controller = new ReconcileController({
@@ -258,7 +261,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
       image: row.image,
       command: row.spec.command,
       args: row.spec.args,
-      env: row.spec.env,
+      env: { ...row.spec.env, ...openSecretEnv(this.secrets, row.id, row.secretEnv)?.env },
       port: row.spec.port,
       baseUrl: sessionBasePath(row.id),
       defaultUrl: row.spec.defaultUrl,

@@ -8,6 +8,8 @@ export interface SessionRunSpec extends RunSettings {
   repositories: Repository[];
   /** For a launcher made from code: the commit whose image it runs, which may still be building. */
   build?: { projectId: string; sha: string } | null;
+  /** The launch's overrides of variables that are not secret (the others are sealed in `secret_env`), applied again on resume. */
+  envVariableOverrides?: { name: string; value: string }[];
 }
 
 @Entity({ name: 'sessions' })
@@ -23,6 +25,8 @@ export class SessionEntity {
   @Column({ type: 'text', nullable: true }) message!: string | null;
   @Column({ type: 'text' }) image!: string;
   @Column({ type: 'jsonb' }) spec!: SessionRunSpec;
+  /** The session's secret variables, sealed (see session-env.ts); never in `spec`, never in an event. */
+  @Column({ name: 'secret_env', type: 'text', nullable: true }) secretEnv!: string | null;
   @Column({ name: 'resource_class_id', type: 'text' }) resourceClassId!: string;
   @Column({ name: 'resource_pool_id', type: 'uuid' }) resourcePoolId!: string;
   @Column({ type: 'double precision' }) cpu!: number;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import {
   EnvironmentsErrorCode,
@@ -17,11 +18,13 @@ import {
 import { CatalogueService } from '@launchpad/catalogue';
 import { launcherLock } from '../catalogue/sessions-catalogue.hooks.js';
 import { OutboxWriter, RpcClient } from '@launchpad/messaging';
+import type { SecretBox } from '@launchpad/persistence';
 import type { Runtime } from '@launchpad/runtime';
 import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
 import type { z } from 'zod';
 import { ResourcePoolsService } from '../resource-pools/resource-pools.service.js';
 import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './session.entity.js';
+import { composeSessionEnv, type EnvOverride, openSecretEnv, sealSecretEnv, SESSION_SECRETS } from './session-env.js';
 import { SessionTransitions } from './session-transitions.js';
 import { type CullingPolicy, toProgress, toSession } from './session-view.js';
 import { SESSION_RUNTIME, SESSIONS_CULLING } from './tokens.js';
@@ -38,6 +41,23 @@ export function runSpecFrom(launcher: Pick<Launcher, 'environment' | 'pin' | 'pr
   };
 }
 
+/** The run spec with the launcher's variables and the launch's overrides, and the sealed secret ones. */
+function runSpecWithEnv(
+  box: SecretBox,
+  sessionId: string,
+  launcher: Launcher,
+  repositories: Project['repositories'],
+  secretValues: Record<string, string>,
+  overrides: EnvOverride[],
+): { spec: SessionRunSpec; secretEnv: string | null } {
+  const base = runSpecFrom(launcher, repositories);
+  const env = composeSessionEnv(base.env, launcher, secretValues, overrides);
+  return {
+    spec: { ...base, env: env.plain, ...(env.plainOverrides.length > 0 ? { envVariableOverrides: env.plainOverrides } : {}) },
+    secretEnv: sealSecretEnv(box, sessionId, env.secret),
+  };
+}
+
 /** The use cases a session's owner drives through the API. The reconciler does the rest. */
 @Injectable()
 export class SessionsService {
@@ -50,6 +70,7 @@ export class SessionsService {
     private readonly transitions: SessionTransitions,
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSION_RUNTIME) private readonly runtime: Runtime,
+    @Inject(SESSION_SECRETS) private readonly secrets: SecretBox,
   ) {}
 
   async launch(input: LaunchInput, caller: Principal): Promise<{ created: boolean; session: Session }> {
@@ -60,6 +81,7 @@ export class SessionsService {
       throw new SessionsError(SessionsErrorCode.NOT_A_SESSION_LAUNCHER, `launcher "${launcher.name}" starts an app, not a session: activate it through /api/v1/apps instead`);
     }
     const project = await this.rpc.call(environmentsRpc.getProject, { caller, projectId: launcher.projectId });
+    const secretValues = await this.secretValuesOf(launcher, caller);
     return this.outbox.transaction(async (manager) => {
       await this.catalogue.upsertLauncher(manager, launcher);
       await this.catalogue.upsertProject(manager, project);
@@ -76,8 +98,11 @@ export class SessionsService {
       const now = new Date();
       const resolved = await this.pools.resolveClass(manager, input.resourceClassId ?? launcher.resourceClassId, caller);
       await this.pools.reserve(manager, resolved);
+      const id = randomUUID();
+      const { spec, secretEnv } = runSpecWithEnv(this.secrets, id, launcher, project.repositories, secretValues, input.envVariableOverrides ?? []);
       const row = await manager.save(
         manager.create(SessionEntity, {
+          id,
           userId: caller.userId,
           launcherId: launcher.id,
           projectId: launcher.projectId,
@@ -87,7 +112,8 @@ export class SessionsService {
           phase: 'queued',
           message: null,
           image: launcher.environment.image,
-          spec: runSpecFrom(launcher, project.repositories),
+          spec,
+          secretEnv,
           resourceClassId: resolved.cls.id,
           resourcePoolId: resolved.pool.id,
           cpu: resolved.cls.cpu,
@@ -153,7 +179,11 @@ export class SessionsService {
         await this.catalogue.upsertLauncher(manager, fresh.launcher);
         await this.catalogue.upsertProject(manager, fresh.project);
         row.image = fresh.launcher.environment.image;
-        row.spec = runSpecFrom(fresh.launcher, fresh.project.repositories);
+        // The launcher's variables as they are now, with the overrides this session was launched with.
+        const overrides = [...(row.spec.envVariableOverrides ?? []), ...Object.entries(openSecretEnv(this.secrets, row.id, row.secretEnv)?.overrides ?? {}).map(([name, value]) => ({ name, value }))];
+        const next = runSpecWithEnv(this.secrets, row.id, fresh.launcher, fresh.project.repositories, fresh.secretValues, overrides);
+        row.spec = next.spec;
+        row.secretEnv = next.secretEnv;
       }
       await this.transitions.record(manager, row, {
         status: 'starting',
@@ -208,11 +238,20 @@ export class SessionsService {
   }
 
   /** The session's launcher and project, asked of environments as the caller (so access is checked again). */
-  private async launcherFor(id: string, caller: Principal): Promise<{ launcher: Launcher; project: Project }> {
+  private async launcherFor(id: string, caller: Principal): Promise<{ launcher: Launcher; project: Project; secretValues: Record<string, string> }> {
     const row = await this.findOwn(this.dataSource.manager, id, caller);
     const launcher = await this.rpc.call(environmentsRpc.getLauncher, { caller, id: row.launcherId });
     const project = await this.rpc.call(environmentsRpc.getProject, { caller, projectId: launcher.projectId });
-    return { launcher, project };
+    return { launcher, project, secretValues: await this.secretValuesOf(launcher, caller) };
+  }
+
+  /**
+   * The values of the launcher's secret variables, asked of environments as the caller. A reply
+   * over core NATS request-reply (in no stream, no log): the one way they travel.
+   */
+  private async secretValuesOf(launcher: Launcher, caller: Principal): Promise<Record<string, string>> {
+    if (!launcher.envVariables.some((v) => v.secret)) return {};
+    return (await this.rpc.call(environmentsRpc.getLauncherSecretValues, { caller, id: launcher.id })).values;
   }
 
   /** Only the person who started a session sees it; to anyone else it does not exist. */

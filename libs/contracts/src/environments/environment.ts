@@ -47,6 +47,7 @@ export const createEnvironmentInputSchema = z.strictObject({
   description: descriptionSchema.optional(),
   keywords: z.array(keyword).max(20).default([]),
   isDefault: z.boolean().optional(),
+  isArchived: z.boolean().default(false),
   ...runSettingsShape,
 });
 export type CreateEnvironmentInput = z.input<typeof createEnvironmentInputSchema>;
@@ -57,6 +58,8 @@ export const updateEnvironmentInputSchema = z
     description: descriptionSchema.nullable(),
     keywords: z.array(keyword).max(20),
     isDefault: z.literal(true, { message: 'to move the default mark, set isDefault: true on the new default' }),
+    /** Archived: hidden from new launchers and from the list (unless asked), still run by the launchers that use it. */
+    isArchived: z.boolean(),
     image: runSettingsShape.image,
     port: runSettingsShape.port,
     defaultUrl: urlPath,
@@ -80,6 +83,8 @@ export const environmentSchema = z.object({
   description: z.string().nullable(),
   keywords: z.array(z.string()),
   isDefault: z.boolean(),
+  /** Added within v1 (older events have none). */
+  isArchived: z.boolean().default(false),
   image: z.string(),
   port: z.number().int(),
   defaultUrl: z.string(),
@@ -99,6 +104,7 @@ export type Environment = z.infer<typeof environmentSchema>;
 export const environmentSearchSchema = z.strictObject({
   q: z.string().trim().max(100).optional(),
   keyword: z.string().trim().max(40).optional(),
+  includeArchived: z.enum(['true', 'false'], { message: 'includeArchived must be true or false' }).optional(),
 });
 
 /** What a runtime needs of an environment to run it, besides its image. */

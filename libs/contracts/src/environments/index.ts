@@ -3,3 +3,4 @@ export * from './events.js';
 export * from './launcher.js';
 export * from './project.js';
 export * from './rpc.js';
+export * from './env-variables.js';

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { uuidSchema } from '../ids.js';
+import { diskStorageGbSchema, envVariableSchema, envVariablesInputSchema } from './env-variables.js';
 import { environmentSchema, runSettingsShape } from './environment.js';
 
 export const launcherKindSchema = z.enum(['session', 'app']);
@@ -42,6 +43,8 @@ export const createLauncherInputSchema = z.strictObject({
   environment: launcherEnvironmentInputSchema,
   resourceClassId: resourceClassIdSchema.optional(),
   isDefault: z.boolean().optional(),
+  envVariables: envVariablesInputSchema.optional(),
+  diskStorageGb: diskStorageGbSchema.optional(),
 });
 export type CreateLauncherInput = z.input<typeof createLauncherInputSchema>;
 
@@ -52,6 +55,9 @@ export const updateLauncherInputSchema = z
     environment: launcherEnvironmentInputSchema,
     resourceClassId: resourceClassIdSchema.nullable(),
     isDefault: z.literal(true, { message: 'to move the default mark, set isDefault: true on the new default launcher' }),
+    /** The whole list: variables left out are removed; a secret one sent without a value keeps its value. */
+    envVariables: envVariablesInputSchema,
+    diskStorageGb: diskStorageGbSchema.nullable(),
   })
   .partial()
   .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
@@ -85,6 +91,10 @@ export const launcherSchema = launcherSchemaV1.extend({
   environment: environmentSchema.extend({ kind: z.enum(['global', 'custom', 'code']) }),
   pin: launcherPinSchema.nullable(),
   updateAvailable: launcherUpdateAvailableSchema.nullable(),
+  /** Added within v2 (older events have none): secret values are null. */
+  envVariables: z.array(envVariableSchema).default([]),
+  /** The disk its sessions get unless a launch asks otherwise; null for the class's defaultStorageGb. */
+  diskStorageGb: z.number().int().nullable().default(null),
 });
 export type Launcher = z.infer<typeof launcherSchema>;
 export type LauncherV1 = z.infer<typeof launcherSchemaV1>;

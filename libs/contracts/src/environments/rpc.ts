@@ -77,6 +77,15 @@ export const environmentsRpc = {
     launcherSchema,
   ),
   deleteLauncher: defineRpc('environments.rpc.launcher.delete', z.object({ ...caller, id: uuidSchema }), ok),
+  /**
+   * Service to service (the sessions service starting a session of `caller`; no API route): the
+   * values of the launcher's secret variables. Request-reply only, so they are in no stream.
+   */
+  getLauncherSecretValues: defineRpc(
+    'environments.rpc.launcher.secret-values',
+    z.object({ ...caller, id: uuidSchema }),
+    z.object({ values: z.record(z.string(), z.string()) }),
+  ),
   /** Moves a launcher made from code to the build its `updateAvailable` names, and clears the flag. */
   updateLauncherToLatest: defineRpc('environments.rpc.launcher.update-to-latest', z.object({ ...caller, id: uuidSchema }), launcherSchema),
 } as const;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { uuidSchema } from '../ids.js';
+import { envVariableOverridesSchema } from '../environments/env-variables.js';
 import { resourceClassIdSchema } from './resource-pool.js';
 
 export const SESSION_STATUSES = ['starting', 'running', 'hibernated', 'failed', 'stopping'] as const;
@@ -26,6 +27,8 @@ export type SessionPhase = z.infer<typeof sessionPhaseSchema>;
 export const launchSessionInputSchema = z.strictObject({
   launcherId: uuidSchema,
   resourceClassId: resourceClassIdSchema.optional(),
+  /** Renku's `env_variable_overrides`: set or replace variables of the launcher for this session (kept for its resumes). */
+  envVariableOverrides: envVariableOverridesSchema.optional(),
 });
 
 export const updateSessionInputSchema = z.strictObject({
