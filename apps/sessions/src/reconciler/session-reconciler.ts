@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { sessionStartingV1, sessionStoppingV1 } from '@launchpad/contracts';
 import { eventDataId, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
@@ -6,7 +6,7 @@ import { LeaderElection } from '@launchpad/persistence';
 import { isActive, ReconcileController, type ReconcileResult, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
 import { counter, gauge, HealthRegistry, reconcileMetrics, structuredLogger } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
-import type { SecretBox } from '@launchpad/persistence';
+import { SecretBox } from '@launchpad/persistence';
 import type { SessionsConfig } from '../config.js';
 import { openSecretEnv, SESSION_SECRETS } from '../sessions/session-env.js';
 import { SessionEntity } from '../sessions/session.entity.js';
@@ -58,8 +58,9 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSIONS_CONFIG) config: SessionsConfig,
     private readonly imageGate: ImageBuildGate,
-    @Inject(SESSION_SECRETS) private readonly secrets: SecretBox,
     health: HealthRegistry,
+    /** Opens the sealed secret variables of a session; without keys, only sessions without secret variables start. */
+    @Optional() @Inject(SESSION_SECRETS) private readonly secrets: SecretBox = new SecretBox([]),
   ) {
     this.controller = new ReconcileController({
       name: 'sessions',
