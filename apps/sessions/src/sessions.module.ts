@@ -15,6 +15,8 @@ import { ResourcePoolsRpcController } from './resource-pools/resource-pools.rpc-
 import { ResourcePoolsService } from './resource-pools/resource-pools.service.js';
 import { CreateSessions1764000001300 } from './sessions/migrations/1764000001300-CreateSessions.js';
 import { AddSessionSecretEnv1764000001411 } from './sessions/migrations/1764000001411-AddSessionSecretEnv.js';
+import { AddSessionDisk1764000001412 } from './sessions/migrations/1764000001412-AddSessionDisk.js';
+import { SessionDiskWatch } from './sessions/session-disk-watch.js';
 import { SESSION_SECRETS } from './sessions/session-env.js';
 import { SessionActivitySubscriber } from './sessions/session-activity.subscriber.js';
 import { SessionEntity, SessionProgressEntity } from './sessions/session.entity.js';
@@ -38,6 +40,7 @@ export const sessionsMigrations = [
   CreateResourcePools1764000001100,
   CreateSessions1764000001300,
   AddSessionSecretEnv1764000001411,
+  AddSessionDisk1764000001412,
 ];
 
 @Module({})
@@ -75,6 +78,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         ...catalogueProviders({ service: 'sessions', tombstones: true }, SessionsCatalogueHooks),
         SessionTransitions,
         SessionsService,
+        SessionDiskWatch,
         SessionActivitySubscriber,
         ImageBuildGate,
         SessionReconciler,

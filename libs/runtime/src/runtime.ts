@@ -293,6 +293,12 @@ export interface Runtime {
    * opaque and the driver's own. At most about `maxBytes` of output in whole lines.
    */
   logsAfter(id: string, cursor: string | null, lines: number, maxBytes?: number): Promise<{ lines: string[]; cursor: string }>;
+  /**
+   * How much of its work volume a workload uses, in bytes (the process driver measures its work
+   * directory; a cluster driver reads the volume's stats). Null for an unknown id. Optional: a
+   * driver without it reports no usage.
+   */
+  diskUsage?(id: string): Promise<{ usedBytes: number } | null>;
   /** Called on every phase change (and every change of an app replica's endpoint), so a reconciler can react without polling. Returns an unsubscribe. */
   watch(listener: (event: WorkloadEvent) => void): () => void;
   /** Stops watching and background work; leaves workloads running. */

@@ -27,9 +27,14 @@ export class ResourceClassEntity {
   @Column({ name: 'memory_gb', type: 'double precision' }) memoryGb!: number;
   @Column({ type: 'integer' }) gpu!: number;
   @Column({ name: 'disk_gb', type: 'double precision' }) diskGb!: number;
+  /** Null: a session may ask for no more than diskGb. */
+  @Column({ name: 'max_storage_gb', type: 'double precision', nullable: true }) maxStorageGb!: number | null;
   @Column({ name: 'is_default', type: 'boolean' }) isDefault!: boolean;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
+
+/** The most disk a session of this class may ask for. */
+export const maxStorageOf = (c: Pick<ResourceClassEntity, 'diskGb' | 'maxStorageGb'>): number => Math.max(c.diskGb, c.maxStorageGb ?? c.diskGb);
 
 @Entity({ name: 'resource_pool_users' })
 export class ResourcePoolUserEntity {
@@ -38,5 +43,16 @@ export class ResourcePoolUserEntity {
 }
 
 export function toResourceClass(c: ResourceClassEntity): ResourceClass {
-  return { id: c.id, poolId: c.poolId, name: c.name, cpu: c.cpu, memoryGb: c.memoryGb, gpu: c.gpu, diskGb: c.diskGb, isDefault: c.isDefault };
+  return {
+    id: c.id,
+    poolId: c.poolId,
+    name: c.name,
+    cpu: c.cpu,
+    memoryGb: c.memoryGb,
+    gpu: c.gpu,
+    diskGb: c.diskGb,
+    defaultStorageGb: c.diskGb,
+    maxStorageGb: maxStorageOf(c),
+    isDefault: c.isDefault,
+  };
 }

@@ -1,5 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import {
+  CommonErrorCode,
   EnvironmentsErrorCode,
   type createResourcePoolInputSchema,
   type Principal,
@@ -15,7 +16,7 @@ import { isUniqueViolation } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import { fits, NO_RESOURCES, quotaShortfall, type Resources } from './quota.js';
-import { ResourceClassEntity, ResourcePoolEntity, ResourcePoolUserEntity, toResourceClass } from './resource-pool.entity.js';
+import { maxStorageOf, ResourceClassEntity, ResourcePoolEntity, ResourcePoolUserEntity, toResourceClass } from './resource-pool.entity.js';
 
 type CreatePoolInput = z.output<typeof createResourcePoolInputSchema>;
 type UpdatePoolInput = z.output<typeof updateResourcePoolInputSchema>;
@@ -143,6 +144,11 @@ export class ResourcePoolsService {
       const cls = await this.findClass(manager, classId);
       if (input.isDefault && !cls.isDefault) await manager.update(ResourceClassEntity, { poolId: cls.poolId, isDefault: true }, { isDefault: false });
       const { pool: _pool, ...columns } = { ...cls, ...input };
+      if (columns.maxStorageGb !== null && columns.maxStorageGb < columns.diskGb) {
+        throw new SessionsError(CommonErrorCode.VALIDATION_FAILED, `maxStorageGb (${columns.maxStorageGb}) must be at least diskGb (${columns.diskGb})`, [
+          { path: 'maxStorageGb', message: 'must be at least diskGb' },
+        ]);
+      }
       await manager.update(ResourceClassEntity, { id: classId }, columns);
       return toResourceClass(await this.findClass(manager, classId));
     });
@@ -197,6 +203,23 @@ export class ResourcePoolsService {
       throw new SessionsError(SessionsErrorCode.RESOURCE_POOL_NOT_ALLOWED, `you may not use resource pool "${cls.pool.name}"; ask an administrator for access or choose another class`);
     }
     return { pool: cls.pool, cls };
+  }
+
+  /**
+   * The disk a session of `cls` gets: what it asks for (`diskStorageGb` of the launch or its
+   * launcher), else the class's default; refused above the class's maxStorageGb.
+   */
+  diskFor(cls: ResourceClassEntity, requestedGb: number | null | undefined, source = 'diskStorageGb'): number {
+    if (requestedGb === null || requestedGb === undefined) return cls.diskGb;
+    const max = maxStorageOf(cls);
+    if (requestedGb > max) {
+      throw new SessionsError(
+        SessionsErrorCode.DISK_STORAGE_NOT_ALLOWED,
+        `${source} ${requestedGb} GB is more than resource class "${cls.name}" allows (at most ${max} GB); ask for less, or choose a class with more`,
+        [{ path: 'diskStorageGb', message: `at most ${max} GB in class "${cls.name}"` }],
+      );
+    }
+    return requestedGb;
   }
 
   /**
@@ -257,6 +280,7 @@ export class ResourcePoolsService {
         memoryGb: input.memoryGb,
         gpu: input.gpu,
         diskGb: input.diskGb,
+        maxStorageGb: input.maxStorageGb ?? null,
         isDefault: input.isDefault,
       }),
     );

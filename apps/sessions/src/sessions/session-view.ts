@@ -1,4 +1,4 @@
-import type { Session, SessionProgress } from '@launchpad/contracts';
+import type { Session, SessionDisk, SessionProgress } from '@launchpad/contracts';
 import type { SessionEntity, SessionProgressEntity } from './session.entity.js';
 
 export interface CullingPolicy {
@@ -40,6 +40,8 @@ export function toSession(row: SessionEntity, policy: CullingPolicy): Session {
     image: row.image,
     resourceClassId: row.resourceClassId,
     resourcePoolId: row.resourcePoolId,
+    diskStorageGb: row.diskGb,
+    disk: diskOf(row),
     path: sessionPath(row.id, row.spec.defaultUrl),
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
@@ -50,6 +52,29 @@ export function toSession(row: SessionEntity, policy: CullingPolicy): Session {
     hibernatedAt: row.hibernatedAt?.toISOString() ?? null,
     willDeleteAt: hibernated && row.hibernatedAt ? new Date(row.hibernatedAt.getTime() + policy.hibernatedTtlMs).toISOString() : null,
     updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+const GB = 1024 ** 3;
+/** From this share of its disk on, a session's status warns (and its stream says so once). */
+export const DISK_WARNING_RATIO = 0.9;
+
+export function diskWarning(usedBytes: number, diskGb: number): string | null {
+  const limit = diskGb * GB;
+  if (limit <= 0 || usedBytes < DISK_WARNING_RATIO * limit) return null;
+  const percent = Math.round((usedBytes / limit) * 100);
+  return `disk almost full: ${(usedBytes / GB).toFixed(1)} GB of ${diskGb} GB used (${percent} %) in /work; delete files, or start with a larger diskStorageGb, before writes fail`;
+}
+
+export function diskOf(row: Pick<SessionEntity, 'diskUsedBytes' | 'diskMeasuredAt' | 'diskGb'>): SessionDisk | null {
+  if (row.diskUsedBytes === null || row.diskMeasuredAt === null) return null;
+  const limitBytes = row.diskGb * GB;
+  return {
+    usedBytes: row.diskUsedBytes,
+    limitBytes,
+    usedPercent: limitBytes > 0 ? Math.round((row.diskUsedBytes / limitBytes) * 1000) / 10 : 0,
+    measuredAt: row.diskMeasuredAt.toISOString(),
+    warning: diskWarning(row.diskUsedBytes, row.diskGb),
   };
 }
 

@@ -10,6 +10,8 @@ export interface SessionRunSpec extends RunSettings {
   build?: { projectId: string; sha: string } | null;
   /** The launch's overrides of variables that are not secret (the others are sealed in `secret_env`), applied again on resume. */
   envVariableOverrides?: { name: string; value: string }[];
+  /** The disk the launch (or its launcher) asked for, in GB; unset: the class's default. Asked again of the class on resume. */
+  diskStorageGb?: number | null;
 }
 
 @Entity({ name: 'sessions' })
@@ -34,6 +36,11 @@ export class SessionEntity {
   @Column({ type: 'integer' }) gpu!: number;
   @Column({ name: 'disk_gb', type: 'double precision' }) diskGb!: number;
   @Column({ type: 'text', nullable: true }) endpoint!: string | null;
+  @Column({ name: 'disk_used_bytes', type: 'bigint', nullable: true, transformer: { to: (v: number | null | undefined) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  diskUsedBytes!: number | null;
+  @Column({ name: 'disk_measured_at', type: 'timestamptz', nullable: true }) diskMeasuredAt!: Date | null;
+  /** When the 90 % warning was given (cleared when usage falls below it), so it is given once. */
+  @Column({ name: 'disk_warned_at', type: 'timestamptz', nullable: true }) diskWarnedAt!: Date | null;
   @Column({ name: 'progress_seq', type: 'integer' }) progressSeq!: number;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true }) startedAt!: Date | null;

@@ -98,6 +98,8 @@ export class SessionsService {
       const now = new Date();
       const resolved = await this.pools.resolveClass(manager, input.resourceClassId ?? launcher.resourceClassId, caller);
       await this.pools.reserve(manager, resolved);
+      const requestedDisk = input.diskStorageGb ?? launcher.diskStorageGb ?? null;
+      const diskGb = this.pools.diskFor(resolved.cls, requestedDisk, input.diskStorageGb !== undefined ? 'diskStorageGb' : `the launcher's diskStorageGb`);
       const id = randomUUID();
       const { spec, secretEnv } = runSpecWithEnv(this.secrets, id, launcher, project.repositories, secretValues, input.envVariableOverrides ?? []);
       const row = await manager.save(
@@ -112,14 +114,14 @@ export class SessionsService {
           phase: 'queued',
           message: null,
           image: launcher.environment.image,
-          spec,
+          spec: { ...spec, diskStorageGb: requestedDisk },
           secretEnv,
           resourceClassId: resolved.cls.id,
           resourcePoolId: resolved.pool.id,
           cpu: resolved.cls.cpu,
           memoryGb: resolved.cls.memoryGb,
           gpu: resolved.cls.gpu,
-          diskGb: resolved.cls.diskGb,
+          diskGb,
           progressSeq: 0,
           createdAt: now,
           updatedAt: now,
@@ -174,7 +176,9 @@ export class SessionsService {
       const resolved = await this.pools.resolveClass(manager, row.resourceClassId, caller);
       // The row holds resources while it is still stopping: it must not count against itself.
       await this.pools.reserve(manager, resolved, row.id);
-      Object.assign(row, { cpu: resolved.cls.cpu, memoryGb: resolved.cls.memoryGb, gpu: resolved.cls.gpu, diskGb: resolved.cls.diskGb });
+      // The disk it asked for, within the class as it is now.
+      const diskGb = this.pools.diskFor(resolved.cls, row.spec.diskStorageGb);
+      Object.assign(row, { cpu: resolved.cls.cpu, memoryGb: resolved.cls.memoryGb, gpu: resolved.cls.gpu, diskGb });
       if (fresh) {
         await this.catalogue.upsertLauncher(manager, fresh.launcher);
         await this.catalogue.upsertProject(manager, fresh.project);
@@ -182,7 +186,7 @@ export class SessionsService {
         // The launcher's variables as they are now, with the overrides this session was launched with.
         const overrides = [...(row.spec.envVariableOverrides ?? []), ...Object.entries(openSecretEnv(this.secrets, row.id, row.secretEnv)?.overrides ?? {}).map(([name, value]) => ({ name, value }))];
         const next = runSpecWithEnv(this.secrets, row.id, fresh.launcher, fresh.project.repositories, fresh.secretValues, overrides);
-        row.spec = next.spec;
+        row.spec = { ...next.spec, diskStorageGb: row.spec.diskStorageGb ?? null };
         row.secretEnv = next.secretEnv;
       }
       await this.transitions.record(manager, row, {

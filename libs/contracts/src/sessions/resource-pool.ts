@@ -18,7 +18,10 @@ const classFields = {
   cpu: amount('cpu', 1024).refine((v) => v > 0, { message: 'a class needs some cpu, e.g. 0.5' }),
   memoryGb: amount('memoryGb', 16384).refine((v) => v > 0, { message: 'a class needs some memory, e.g. 1' }),
   gpu: resourcesShape.gpu,
+  /** The disk a session gets unless it asks for another size (Renku's default_storage). */
   diskGb: amount('diskGb', 65536),
+  /** The most disk a launcher or launch may ask for (`diskStorageGb`); at least diskGb. Renku's max_storage. */
+  maxStorageGb: amount('maxStorageGb', 65536),
   isDefault: z.boolean(),
 };
 
@@ -26,8 +29,9 @@ export const resourceClassInputSchema = z.strictObject({
   id: resourceClassIdSchema.optional(),
   ...classFields,
   diskGb: classFields.diskGb.default(10),
+  maxStorageGb: classFields.maxStorageGb.optional(),
   isDefault: classFields.isDefault.default(false),
-});
+}).refine((c) => c.maxStorageGb === undefined || c.maxStorageGb >= c.diskGb, { message: 'maxStorageGb must be at least diskGb', path: ['maxStorageGb'] });
 
 // Built from the fields without their defaults: an update changes only what it names.
 export const updateResourceClassInputSchema = z
@@ -63,6 +67,9 @@ export const resourceClassSchema = z.object({
   memoryGb: z.number(),
   gpu: z.number().int(),
   diskGb: z.number(),
+  /** The same as diskGb, by Renku's name: the disk a session gets when it asks for no size. */
+  defaultStorageGb: z.number(),
+  maxStorageGb: z.number(),
   isDefault: z.boolean(),
 });
 export type ResourceClass = z.infer<typeof resourceClassSchema>;

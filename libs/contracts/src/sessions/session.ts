@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { uuidSchema } from '../ids.js';
-import { envVariableOverridesSchema } from '../environments/env-variables.js';
+import { diskStorageGbSchema, envVariableOverridesSchema } from '../environments/env-variables.js';
 import { resourceClassIdSchema } from './resource-pool.js';
 
 export const SESSION_STATUSES = ['starting', 'running', 'hibernated', 'failed', 'stopping'] as const;
@@ -29,7 +29,20 @@ export const launchSessionInputSchema = z.strictObject({
   resourceClassId: resourceClassIdSchema.optional(),
   /** Renku's `env_variable_overrides`: set or replace variables of the launcher for this session (kept for its resumes). */
   envVariableOverrides: envVariableOverridesSchema.optional(),
+  /** Disk for this session, in GB, within the class's maxStorageGb; default the launcher's, else the class's defaultStorageGb. */
+  diskStorageGb: diskStorageGbSchema.optional(),
 });
+
+/** What the session's work directory uses of its disk, as the runtime last measured it. */
+export const sessionDiskSchema = z.object({
+  usedBytes: z.number(),
+  limitBytes: z.number(),
+  usedPercent: z.number(),
+  measuredAt: z.iso.datetime({ offset: true }),
+  /** Set from 90 %: what is full and what to do. */
+  warning: z.string().nullable(),
+});
+export type SessionDisk = z.infer<typeof sessionDiskSchema>;
 
 export const updateSessionInputSchema = z.strictObject({
   state: z.enum(['running', 'hibernated'], { message: 'state must be "running" (resume) or "hibernated"' }),
@@ -48,6 +61,10 @@ export const sessionSchema = z.object({
   image: z.string(),
   resourceClassId: z.string(),
   resourcePoolId: uuidSchema,
+  /** Added within v1 (older events have none): the disk the session has, in GB. */
+  diskStorageGb: z.number().optional(),
+  /** Added within v1: its usage, once measured; null before (or with a runtime that does not measure). */
+  disk: sessionDiskSchema.nullable().optional(),
   /** Path on the gateway where the session is reached, e.g. /sessions/<id>/lab. */
   path: z.string(),
   createdAt: z.iso.datetime({ offset: true }),

@@ -15,6 +15,7 @@ import {
   type ProgramExit,
   readinessTimeoutMessage,
 } from './failure-messages.js';
+import { directoryUsage } from './disk-usage.js';
 import { freeLocalPort } from './free-port.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { linesAfter, tailFile, tailFileAt } from './log-tail.js';
@@ -279,6 +280,13 @@ export class ProcessRuntime implements Runtime {
 
   async removeApp(appId: string): Promise<void> {
     for (const workload of await this.list()) if (workload.owner.service === 'apps' && workload.owner.id === appId) await this.remove(workload.id);
+  }
+
+  /** `du` over its work directory (see directoryUsage). */
+  async diskUsage(id: string): Promise<{ usedBytes: number } | null> {
+    if (!isValidWorkloadId(id)) return null;
+    const usedBytes = await directoryUsage(this.paths(id).work);
+    return usedBytes === null ? null : { usedBytes };
   }
 
   watch(listener: (event: WorkloadEvent) => void): () => void {
