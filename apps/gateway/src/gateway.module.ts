@@ -18,6 +18,7 @@ import { ResourcePoolsController } from './resource-pools/resource-pools.control
 import { SessionProxy } from './session-proxy/session-proxy.js';
 import { SessionProgressStream } from './sessions/session-progress.stream.js';
 import { SessionsController } from './sessions/sessions.controller.js';
+import { SecretsController } from './secrets/secrets.controller.js';
 
 @Module({})
 export class GatewayModule {
@@ -29,7 +30,7 @@ export class GatewayModule {
         NatsModule.forRoot({ url: config.nats.url, name: 'gateway', streams: [] }),
         MessagingModule.forClient(config.rpcTimeoutMs),
       ],
-      controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController, AppsController],
+      controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController, AppsController, SecretsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         TokenVerifier,

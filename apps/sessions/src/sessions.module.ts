@@ -17,6 +17,10 @@ import { CreateSessions1764000001300 } from './sessions/migrations/1764000001300
 import { AddSessionSecretEnv1764000001411 } from './sessions/migrations/1764000001411-AddSessionSecretEnv.js';
 import { AddSessionDisk1764000001412 } from './sessions/migrations/1764000001412-AddSessionDisk.js';
 import { SessionDiskWatch } from './sessions/session-disk-watch.js';
+import { CreateSecrets1764000001421 } from './secrets/migrations/1764000001421-CreateSecrets.js';
+import { secretEntities } from './secrets/secret.entity.js';
+import { SecretsRpcController } from './secrets/secrets.rpc-controller.js';
+import { SecretsService } from './secrets/secrets.service.js';
 import { SESSION_SECRETS } from './sessions/session-env.js';
 import { SessionActivitySubscriber } from './sessions/session-activity.subscriber.js';
 import { SessionEntity, SessionProgressEntity } from './sessions/session.entity.js';
@@ -32,6 +36,7 @@ export const sessionsEntities = [
   ...catalogueEntities,
   SessionEntity,
   SessionProgressEntity,
+  ...secretEntities,
 ];
 export const sessionsMigrations = [
   CreateMessagingTables1764000000000,
@@ -41,12 +46,14 @@ export const sessionsMigrations = [
   CreateSessions1764000001300,
   AddSessionSecretEnv1764000001411,
   AddSessionDisk1764000001412,
+  CreateSecrets1764000001421,
 ];
 
 @Module({})
 export class SessionsModule implements OnApplicationBootstrap {
   constructor(
     private readonly pools: ResourcePoolsService,
+    private readonly secrets: SecretsService,
     @Inject(SESSIONS_CONFIG) private readonly config: SessionsConfig,
   ) {}
 
@@ -68,7 +75,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         NatsModule.forRoot({ url: config.nats.url, name: 'sessions', streams: [SESSIONS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'sessions', outbox: config.outbox, rpcTimeoutMs: config.rpcTimeoutMs }),
       ],
-      controllers: [SessionsRpcController, ResourcePoolsRpcController],
+      controllers: [SessionsRpcController, ResourcePoolsRpcController, SecretsRpcController],
       providers: [
         { provide: SESSIONS_CONFIG, useValue: config },
         { provide: SESSIONS_CULLING, useValue: config.culling },
@@ -79,6 +86,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         SessionTransitions,
         SessionsService,
         SessionDiskWatch,
+        SecretsService,
         SessionActivitySubscriber,
         ImageBuildGate,
         SessionReconciler,
@@ -88,5 +96,9 @@ export class SessionsModule implements OnApplicationBootstrap {
 
   async onApplicationBootstrap(): Promise<void> {
     await this.pools.seedDefault(this.config.defaultPool);
+    // A rotated SECRETS_ENCRYPTION_KEYS: users' secrets sealed with an older key get the new one
+    // (idempotent, so every replica may try). Sessions' own sealed variables are sealed afresh at
+    // their next launch or resume; until then the older key must stay listed.
+    await this.secrets.rewrapAll();
   }
 }

@@ -49,6 +49,11 @@ export enum SessionsErrorCode {
   DEFAULT_POOL_REQUIRED = 'DEFAULT_POOL_REQUIRED',
   /** diskStorageGb above what the resource class allows (its maxStorageGb). */
   DISK_STORAGE_NOT_ALLOWED = 'DISK_STORAGE_NOT_ALLOWED',
+  SECRET_NOT_FOUND = 'SECRET_NOT_FOUND',
+  SECRET_NAME_TAKEN = 'SECRET_NAME_TAKEN',
+  SECRET_SLOT_NOT_FOUND = 'SECRET_SLOT_NOT_FOUND',
+  /** Another slot of the project has this name or filename. */
+  SECRET_SLOT_TAKEN = 'SECRET_SLOT_TAKEN',
 }
 
 export enum BuildsErrorCode {

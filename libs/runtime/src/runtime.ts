@@ -116,6 +116,12 @@ export interface WorkloadSpec {
   /** The storage class of the work volume; unset or null: the cluster's default class. */
   storageClassName?: string | null;
   scheduling?: SchedulingSpec;
+  /**
+   * Files only the workload may read, in a directory of their own: `/secrets` in a container (a
+   * Secret volume), `LAUNCHPAD_SECRETS_DIR` on the process driver (written when it starts,
+   * deleted when it stops). Names are plain file names.
+   */
+  secretFiles?: { name: string; content: string }[];
 }
 
 /**

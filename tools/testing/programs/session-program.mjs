@@ -5,7 +5,8 @@
  * the runtime and the gateway's proxy gave it. PROGRAM_EXIT_CODE makes it exit before listening.
  * It listens on 127.0.0.1 (LAUNCHPAD_HOST) only.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createServer } from 'node:http';
 
 const port = Number(process.env.LAUNCHPAD_PORT);
@@ -29,7 +30,17 @@ const server = createServer((req, res) => {
     // ?env=A,B answers those variables of its environment, so a test can see what the session was given.
     const asked = new URL(req.url ?? '/', 'http://x').searchParams.get('env');
     const env = asked ? Object.fromEntries(asked.split(',').map((name) => [name, process.env[name] ?? null])) : undefined;
-    res.end(JSON.stringify({ url: req.url, method: req.method, body, cwd: process.cwd(), files: readdirSync('.').sort(), headers: req.headers, pid: process.pid, env }));
+    // ?secret=<file> answers that file of its secrets directory, or the error reading it.
+    const secretName = new URL(req.url ?? '/', 'http://x').searchParams.get('secret');
+    let secret;
+    if (secretName) {
+      try {
+        secret = readFileSync(join(process.env.LAUNCHPAD_SECRETS_DIR ?? '/secrets', secretName), 'utf8');
+      } catch (error) {
+        secret = { error: error.code };
+      }
+    }
+    res.end(JSON.stringify({ url: req.url, method: req.method, body, cwd: process.cwd(), files: readdirSync('.').sort(), headers: req.headers, pid: process.pid, env, secret }));
   });
 });
 // PROGRAM_LISTEN_DELAY_MS stands for a program that takes a while to start (a notebook loading extensions).

@@ -33,6 +33,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case SessionsErrorCode.SESSION_NOT_FOUND:
     case SessionsErrorCode.RESOURCE_POOL_NOT_FOUND:
     case SessionsErrorCode.RESOURCE_CLASS_NOT_FOUND:
+    case SessionsErrorCode.SECRET_NOT_FOUND:
+    case SessionsErrorCode.SECRET_SLOT_NOT_FOUND:
       return 404;
     case CommonErrorCode.METHOD_NOT_ALLOWED:
       return 405;
@@ -53,6 +55,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case AppsErrorCode.NOT_AN_APP_LAUNCHER:
     case EnvironmentsErrorCode.ENVIRONMENT_ARCHIVED:
     case SessionsErrorCode.DISK_STORAGE_NOT_ALLOWED:
+    case SessionsErrorCode.SECRET_NAME_TAKEN:
+    case SessionsErrorCode.SECRET_SLOT_TAKEN:
       return 409;
     case CommonErrorCode.PAYLOAD_TOO_LARGE:
       return 413;

@@ -255,6 +255,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
   }
 
   private workloadSpec(row: SessionEntity): WorkloadSpec {
+    const secret = openSecretEnv(this.secrets, row.id, row.secretEnv);
     return {
       id: row.id,
       kind: 'session',
@@ -262,7 +263,8 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
       image: row.image,
       command: row.spec.command,
       args: row.spec.args,
-      env: { ...row.spec.env, ...openSecretEnv(this.secrets, row.id, row.secretEnv)?.env },
+      env: { ...row.spec.env, ...secret?.env },
+      secretFiles: secret?.files ?? [],
       port: row.spec.port,
       baseUrl: sessionBasePath(row.id),
       defaultUrl: row.spec.defaultUrl,

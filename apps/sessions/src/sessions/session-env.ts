@@ -14,6 +14,8 @@ export interface SecretEnv {
   env: Record<string, string>;
   /** The overrides of secret variables given at launch, so a resume applies them again. */
   overrides: Record<string, string>;
+  /** The project's secret slots the user filled: files in the session's secrets directory. */
+  files?: { name: string; content: string }[];
 }
 
 export interface ComposedEnv {

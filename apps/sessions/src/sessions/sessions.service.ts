@@ -26,6 +26,7 @@ import { ResourcePoolsService } from '../resource-pools/resource-pools.service.j
 import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './session.entity.js';
 import { composeSessionEnv, type EnvOverride, openSecretEnv, sealSecretEnv, SESSION_SECRETS } from './session-env.js';
 import { SessionTransitions } from './session-transitions.js';
+import { type SecretFile, SecretsService } from '../secrets/secrets.service.js';
 import { type CullingPolicy, toProgress, toSession } from './session-view.js';
 import { SESSION_RUNTIME, SESSIONS_CULLING } from './tokens.js';
 
@@ -49,12 +50,14 @@ function runSpecWithEnv(
   repositories: Project['repositories'],
   secretValues: Record<string, string>,
   overrides: EnvOverride[],
+  files: SecretFile[],
 ): { spec: SessionRunSpec; secretEnv: string | null } {
   const base = runSpecFrom(launcher, repositories);
   const env = composeSessionEnv(base.env, launcher, secretValues, overrides);
+  const secret = files.length > 0 ? { ...(env.secret ?? { env: {}, overrides: {} }), files } : env.secret;
   return {
     spec: { ...base, env: env.plain, ...(env.plainOverrides.length > 0 ? { envVariableOverrides: env.plainOverrides } : {}) },
-    secretEnv: sealSecretEnv(box, sessionId, env.secret),
+    secretEnv: sealSecretEnv(box, sessionId, secret),
   };
 }
 
@@ -68,6 +71,7 @@ export class SessionsService {
     private readonly pools: ResourcePoolsService,
     private readonly catalogue: CatalogueService,
     private readonly transitions: SessionTransitions,
+    private readonly userSecrets: SecretsService,
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSION_RUNTIME) private readonly runtime: Runtime,
     @Inject(SESSION_SECRETS) private readonly secrets: SecretBox,
@@ -101,7 +105,8 @@ export class SessionsService {
       const requestedDisk = input.diskStorageGb ?? launcher.diskStorageGb ?? null;
       const diskGb = this.pools.diskFor(resolved.cls, requestedDisk, input.diskStorageGb !== undefined ? 'diskStorageGb' : `the launcher's diskStorageGb`);
       const id = randomUUID();
-      const { spec, secretEnv } = runSpecWithEnv(this.secrets, id, launcher, project.repositories, secretValues, input.envVariableOverrides ?? []);
+      const files = await this.userSecrets.filesFor(manager, launcher.projectId, caller.userId);
+      const { spec, secretEnv } = runSpecWithEnv(this.secrets, id, launcher, project.repositories, secretValues, input.envVariableOverrides ?? [], files);
       const row = await manager.save(
         manager.create(SessionEntity, {
           id,
@@ -185,7 +190,8 @@ export class SessionsService {
         row.image = fresh.launcher.environment.image;
         // The launcher's variables as they are now, with the overrides this session was launched with.
         const overrides = [...(row.spec.envVariableOverrides ?? []), ...Object.entries(openSecretEnv(this.secrets, row.id, row.secretEnv)?.overrides ?? {}).map(([name, value]) => ({ name, value }))];
-        const next = runSpecWithEnv(this.secrets, row.id, fresh.launcher, fresh.project.repositories, fresh.secretValues, overrides);
+        const files = await this.userSecrets.filesFor(manager, row.projectId, row.userId);
+        const next = runSpecWithEnv(this.secrets, row.id, fresh.launcher, fresh.project.repositories, fresh.secretValues, overrides, files);
         row.spec = { ...next.spec, diskStorageGb: row.spec.diskStorageGb ?? null };
         row.secretEnv = next.secretEnv;
       }

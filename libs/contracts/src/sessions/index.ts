@@ -2,3 +2,4 @@ export * from './events.js';
 export * from './resource-pool.js';
 export * from './rpc.js';
 export * from './session.js';
+export * from './secrets.js';

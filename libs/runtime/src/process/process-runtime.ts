@@ -17,6 +17,7 @@ import {
 } from './failure-messages.js';
 import { directoryUsage } from './disk-usage.js';
 import { freeLocalPort } from './free-port.js';
+import { removeSecretFiles, secretsDirOf, writeSecretFiles } from './secret-files.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { linesAfter, tailFile, tailFileAt } from './log-tail.js';
 import {
@@ -350,6 +351,7 @@ export class ProcessRuntime implements Runtime {
     try {
       await mkdir(paths.work, { recursive: true });
       await mkdir(paths.home, { recursive: true });
+      await writeSecretFiles(secretsDirOf(paths.root), spec.secretFiles ?? []);
       try {
         await killLeftoverClone(paths.clonePid);
         await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid);
@@ -361,7 +363,11 @@ export class ProcessRuntime implements Runtime {
       if (run.abort.signal.aborted) return;
 
       const port = await freeLocalPort();
-      const env = programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: spec.env, port, baseUrl: spec.baseUrl, workDir: paths.work });
+      const env: Record<string, string> = {
+        ...programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: spec.env, port, baseUrl: spec.baseUrl, workDir: paths.work }),
+        // What a container sees at /secrets (see WorkloadSpec.secretFiles); only when it has some.
+        ...(spec.secretFiles?.length ? { LAUNCHPAD_SECRETS_DIR: secretsDirOf(paths.root) } : {}),
+      };
       const [command = '', ...args] = [...spec.command, ...spec.args].map((part) => expandVariables(part, env));
       if (spec.command.length === 0 || command === '') return void (await fail('EmptyCommand', EMPTY_COMMAND_MESSAGE));
       const executable = await resolveCommand(command, env.PATH ?? '', paths.work);
@@ -503,6 +509,7 @@ export class ProcessRuntime implements Runtime {
     const identity = identityOf(state);
     if (identity) await killProcessGroup(identity, this.stopGraceMs);
     await killLeftoverClone(paths.clonePid);
+    await removeSecretFiles(secretsDirOf(paths.root));
     if (stopped !== state) {
       this.emit(stopped, state);
       this.logger.info({ workloadId: id }, 'stopped workload');
