@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# The programs Launchpad runs that npm cannot install: git (sessions clone project repositories)
-# and Jupyter (the default environment's notebook server, run by the process runtime). On Debian
+# The programs Launchpad runs that npm cannot install: git (sessions clone project repositories),
+# Jupyter (the default environment's notebook server, run by the process runtime) and rclone with
+# fuse3 (data connectors mounted into sessions). On Debian
 # and Ubuntu they come from the distribution's packages; elsewhere, install them your own way.
 set -euo pipefail
 
@@ -8,7 +9,10 @@ missing=()
 command -v git >/dev/null || missing+=(git)
 command -v jupyter >/dev/null && jupyter notebook --version >/dev/null 2>&1 || missing+=(jupyter-notebook python3-ipykernel)
 command -v nats-server >/dev/null || missing+=(nats-server)
-[ ${#missing[@]} -eq 0 ] && { echo "setup: git, jupyter and nats-server are installed"; exit 0; }
+# Data connectors: sessions mount storage with `rclone mount` (FUSE).
+command -v rclone >/dev/null || missing+=(rclone)
+command -v fusermount3 >/dev/null || missing+=(fuse3)
+[ ${#missing[@]} -eq 0 ] && { echo "setup: git, jupyter, nats-server, rclone and fuse3 are installed"; exit 0; }
 
 if ! command -v apt-get >/dev/null; then
   echo "setup: please install: ${missing[*]} (this script only knows Debian's apt-get)" >&2

@@ -19,6 +19,7 @@ import { SessionProxy } from './session-proxy/session-proxy.js';
 import { SessionProgressStream } from './sessions/session-progress.stream.js';
 import { SessionsController } from './sessions/sessions.controller.js';
 import { SecretsController } from './secrets/secrets.controller.js';
+import { DataConnectorsController } from './secrets/data-connectors.controller.js';
 
 @Module({})
 export class GatewayModule {
@@ -30,7 +31,7 @@ export class GatewayModule {
         NatsModule.forRoot({ url: config.nats.url, name: 'gateway', streams: [] }),
         MessagingModule.forClient(config.rpcTimeoutMs),
       ],
-      controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController, AppsController, SecretsController],
+      controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController, AppsController, SecretsController, DataConnectorsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         TokenVerifier,

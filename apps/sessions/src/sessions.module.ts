@@ -21,6 +21,10 @@ import { CreateSecrets1764000001421 } from './secrets/migrations/1764000001421-C
 import { secretEntities } from './secrets/secret.entity.js';
 import { SecretsRpcController } from './secrets/secrets.rpc-controller.js';
 import { SecretsService } from './secrets/secrets.service.js';
+import { dataConnectorEntities } from './data-connectors/data-connector.entity.js';
+import { DataConnectorsRpcController } from './data-connectors/data-connectors.rpc-controller.js';
+import { DataConnectorsService } from './data-connectors/data-connectors.service.js';
+import { CreateDataConnectors1764000001431 } from './data-connectors/migrations/1764000001431-CreateDataConnectors.js';
 import { SESSION_SECRETS } from './sessions/session-env.js';
 import { SessionActivitySubscriber } from './sessions/session-activity.subscriber.js';
 import { SessionEntity, SessionProgressEntity } from './sessions/session.entity.js';
@@ -37,6 +41,7 @@ export const sessionsEntities = [
   SessionEntity,
   SessionProgressEntity,
   ...secretEntities,
+  ...dataConnectorEntities,
 ];
 export const sessionsMigrations = [
   CreateMessagingTables1764000000000,
@@ -47,6 +52,7 @@ export const sessionsMigrations = [
   AddSessionSecretEnv1764000001411,
   AddSessionDisk1764000001412,
   CreateSecrets1764000001421,
+  CreateDataConnectors1764000001431,
 ];
 
 @Module({})
@@ -75,7 +81,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         NatsModule.forRoot({ url: config.nats.url, name: 'sessions', streams: [SESSIONS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'sessions', outbox: config.outbox, rpcTimeoutMs: config.rpcTimeoutMs }),
       ],
-      controllers: [SessionsRpcController, ResourcePoolsRpcController, SecretsRpcController],
+      controllers: [SessionsRpcController, ResourcePoolsRpcController, SecretsRpcController, DataConnectorsRpcController],
       providers: [
         { provide: SESSIONS_CONFIG, useValue: config },
         { provide: SESSIONS_CULLING, useValue: config.culling },
@@ -87,6 +93,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         SessionsService,
         SessionDiskWatch,
         SecretsService,
+        DataConnectorsService,
         SessionActivitySubscriber,
         ImageBuildGate,
         SessionReconciler,

@@ -54,6 +54,9 @@ export enum SessionsErrorCode {
   SECRET_SLOT_NOT_FOUND = 'SECRET_SLOT_NOT_FOUND',
   /** Another slot of the project has this name or filename. */
   SECRET_SLOT_TAKEN = 'SECRET_SLOT_TAKEN',
+  DATA_CONNECTOR_NOT_FOUND = 'DATA_CONNECTOR_NOT_FOUND',
+  /** Another connector of the project has this name or target path. */
+  DATA_CONNECTOR_TAKEN = 'DATA_CONNECTOR_TAKEN',
 }
 
 export enum BuildsErrorCode {

@@ -122,6 +122,22 @@ export interface WorkloadSpec {
    * deleted when it stops). Names are plain file names.
    */
   secretFiles?: { name: string; content: string }[];
+  /** Storage mounted into the work directory with rclone (see StorageMount). */
+  mounts?: StorageMount[];
+}
+
+/**
+ * A storage location mounted at `<work>/<targetPath>` with `rclone mount` (a cluster driver: a
+ * CSI volume or a sidecar doing the same). `configuration` is rclone's section for the remote,
+ * credentials included (passwords in clear: the driver obscures what rclone wants obscured).
+ */
+export interface StorageMount {
+  name: string;
+  storageType: string;
+  configuration: Record<string, string>;
+  sourcePath: string;
+  targetPath: string;
+  readonly: boolean;
 }
 
 /**

@@ -35,6 +35,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case SessionsErrorCode.RESOURCE_CLASS_NOT_FOUND:
     case SessionsErrorCode.SECRET_NOT_FOUND:
     case SessionsErrorCode.SECRET_SLOT_NOT_FOUND:
+    case SessionsErrorCode.DATA_CONNECTOR_NOT_FOUND:
       return 404;
     case CommonErrorCode.METHOD_NOT_ALLOWED:
       return 405;
@@ -57,6 +58,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case SessionsErrorCode.DISK_STORAGE_NOT_ALLOWED:
     case SessionsErrorCode.SECRET_NAME_TAKEN:
     case SessionsErrorCode.SECRET_SLOT_TAKEN:
+    case SessionsErrorCode.DATA_CONNECTOR_TAKEN:
       return 409;
     case CommonErrorCode.PAYLOAD_TOO_LARGE:
       return 413;

@@ -265,6 +265,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
       args: row.spec.args,
       env: { ...row.spec.env, ...secret?.env },
       secretFiles: secret?.files ?? [],
+      mounts: secret?.mounts ?? [],
       port: row.spec.port,
       baseUrl: sessionBasePath(row.id),
       defaultUrl: row.spec.defaultUrl,

@@ -207,12 +207,28 @@ export class SecretsService {
     return (await this.dataSource.manager.findOneBy(SecretSlotFillEntity, { slotId, userId }))?.secretId ?? null;
   }
 
+  /**
+   * The values of `userId`'s own storage secrets among `ids`; one that is not theirs, or not of
+   * kind storage, is refused naming it.
+   */
+  async openStorageSecrets(manager: EntityManager, userId: string, ids: string[]): Promise<Map<string, string>> {
+    const values = new Map<string, string>();
+    for (const id of new Set(ids)) {
+      const row = await manager.findOneBy(UserSecretEntity, { id, userId });
+      if (!row || row.kind !== 'storage') {
+        throw new SessionsError(SessionsErrorCode.SECRET_NOT_FOUND, `secret ${id} is not one of your storage secrets`, [{ path: 'secrets', message: 'give the id of one of your secrets of kind "storage"' }]);
+      }
+      values.set(id, this.box.open(row.sealed, secretContext(id)));
+    }
+    return values;
+  }
+
   /** Asks environments, as the caller: a project the caller may not read is not found. */
-  private projectAccess(projectId: string, caller: Principal) {
+  projectAccess(projectId: string, caller: Principal) {
     return this.rpc.call(environmentsRpc.getProject, { caller, projectId });
   }
 
-  private async requireEditor(projectId: string, caller: Principal): Promise<void> {
+  async requireEditor(projectId: string, caller: Principal, what = 'the secret slots'): Promise<void> {
     const project = await this.projectAccess(projectId, caller);
     const role = project.role as (typeof PROJECT_ROLES)[number] | null;
     const editor = caller.admin || (role !== null && PROJECT_ROLES.indexOf(role) >= PROJECT_ROLES.indexOf('developer'));
@@ -220,7 +236,7 @@ export class SecretsService {
       throw new SessionsError(
         // The code launcher edits refuse with, so that clients handle one.
         EnvironmentsErrorCode.INSUFFICIENT_PROJECT_ROLE,
-        `to change the secret slots of ${project.path} you need the developer role or above; you are ${role ?? 'not a member'}`,
+        `to change ${what} of ${project.path} you need the developer role or above; you are ${role ?? 'not a member'}`,
       );
     }
   }

@@ -1,5 +1,6 @@
 import { CommonErrorCode, type Launcher, SessionsError } from '@launchpad/contracts';
 import { SecretBox, SecretBoxError, SecretBoxErrorCode } from '@launchpad/persistence';
+import type { StorageMount } from '@launchpad/runtime';
 
 export const SESSION_SECRETS = Symbol('SESSION_SECRETS');
 
@@ -16,6 +17,8 @@ export interface SecretEnv {
   overrides: Record<string, string>;
   /** The project's secret slots the user filled: files in the session's secrets directory. */
   files?: { name: string; content: string }[];
+  /** The data connectors it mounts, with the user's credentials. */
+  mounts?: StorageMount[];
 }
 
 export interface ComposedEnv {

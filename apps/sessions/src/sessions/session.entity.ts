@@ -12,6 +12,8 @@ export interface SessionRunSpec extends RunSettings {
   envVariableOverrides?: { name: string; value: string }[];
   /** The disk the launch (or its launcher) asked for, in GB; unset: the class's default. Asked again of the class on resume. */
   diskStorageGb?: number | null;
+  /** The launch's dataConnectorsOverrides, applied again on resume. */
+  dataConnectorsOverrides?: { dataConnectorId: string; skip?: boolean; sourcePath?: string; targetPath?: string; readonly?: boolean }[];
 }
 
 @Entity({ name: 'sessions' })

@@ -19,7 +19,7 @@ import { CatalogueService } from '@launchpad/catalogue';
 import { launcherLock } from '../catalogue/sessions-catalogue.hooks.js';
 import { OutboxWriter, RpcClient } from '@launchpad/messaging';
 import type { SecretBox } from '@launchpad/persistence';
-import type { Runtime } from '@launchpad/runtime';
+import type { Runtime, StorageMount } from '@launchpad/runtime';
 import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
 import type { z } from 'zod';
 import { ResourcePoolsService } from '../resource-pools/resource-pools.service.js';
@@ -27,6 +27,7 @@ import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './ses
 import { composeSessionEnv, type EnvOverride, openSecretEnv, sealSecretEnv, SESSION_SECRETS } from './session-env.js';
 import { SessionTransitions } from './session-transitions.js';
 import { type SecretFile, SecretsService } from '../secrets/secrets.service.js';
+import { DataConnectorsService } from '../data-connectors/data-connectors.service.js';
 import { type CullingPolicy, toProgress, toSession } from './session-view.js';
 import { SESSION_RUNTIME, SESSIONS_CULLING } from './tokens.js';
 
@@ -51,10 +52,12 @@ function runSpecWithEnv(
   secretValues: Record<string, string>,
   overrides: EnvOverride[],
   files: SecretFile[],
+  mounts: StorageMount[],
 ): { spec: SessionRunSpec; secretEnv: string | null } {
   const base = runSpecFrom(launcher, repositories);
   const env = composeSessionEnv(base.env, launcher, secretValues, overrides);
-  const secret = files.length > 0 ? { ...(env.secret ?? { env: {}, overrides: {} }), files } : env.secret;
+  const extra = { ...(files.length > 0 ? { files } : {}), ...(mounts.length > 0 ? { mounts } : {}) };
+  const secret = Object.keys(extra).length > 0 ? { ...(env.secret ?? { env: {}, overrides: {} }), ...extra } : env.secret;
   return {
     spec: { ...base, env: env.plain, ...(env.plainOverrides.length > 0 ? { envVariableOverrides: env.plainOverrides } : {}) },
     secretEnv: sealSecretEnv(box, sessionId, secret),
@@ -72,6 +75,7 @@ export class SessionsService {
     private readonly catalogue: CatalogueService,
     private readonly transitions: SessionTransitions,
     private readonly userSecrets: SecretsService,
+    private readonly connectors: DataConnectorsService,
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSION_RUNTIME) private readonly runtime: Runtime,
     @Inject(SESSION_SECRETS) private readonly secrets: SecretBox,
@@ -106,7 +110,8 @@ export class SessionsService {
       const diskGb = this.pools.diskFor(resolved.cls, requestedDisk, input.diskStorageGb !== undefined ? 'diskStorageGb' : `the launcher's diskStorageGb`);
       const id = randomUUID();
       const files = await this.userSecrets.filesFor(manager, launcher.projectId, caller.userId);
-      const { spec, secretEnv } = runSpecWithEnv(this.secrets, id, launcher, project.repositories, secretValues, input.envVariableOverrides ?? [], files);
+      const mounts = await this.connectors.mountsFor(manager, launcher.projectId, caller.userId, input.dataConnectorsOverrides ?? []);
+      const { spec, secretEnv } = runSpecWithEnv(this.secrets, id, launcher, project.repositories, secretValues, input.envVariableOverrides ?? [], files, mounts);
       const row = await manager.save(
         manager.create(SessionEntity, {
           id,
@@ -119,7 +124,7 @@ export class SessionsService {
           phase: 'queued',
           message: null,
           image: launcher.environment.image,
-          spec: { ...spec, diskStorageGb: requestedDisk },
+          spec: { ...spec, diskStorageGb: requestedDisk, ...(input.dataConnectorsOverrides?.length ? { dataConnectorsOverrides: input.dataConnectorsOverrides } : {}) },
           secretEnv,
           resourceClassId: resolved.cls.id,
           resourcePoolId: resolved.pool.id,
@@ -191,8 +196,9 @@ export class SessionsService {
         // The launcher's variables as they are now, with the overrides this session was launched with.
         const overrides = [...(row.spec.envVariableOverrides ?? []), ...Object.entries(openSecretEnv(this.secrets, row.id, row.secretEnv)?.overrides ?? {}).map(([name, value]) => ({ name, value }))];
         const files = await this.userSecrets.filesFor(manager, row.projectId, row.userId);
-        const next = runSpecWithEnv(this.secrets, row.id, fresh.launcher, fresh.project.repositories, fresh.secretValues, overrides, files);
-        row.spec = { ...next.spec, diskStorageGb: row.spec.diskStorageGb ?? null };
+        const mounts = await this.connectors.mountsFor(manager, row.projectId, row.userId, row.spec.dataConnectorsOverrides ?? []);
+        const next = runSpecWithEnv(this.secrets, row.id, fresh.launcher, fresh.project.repositories, fresh.secretValues, overrides, files, mounts);
+        row.spec = { ...next.spec, diskStorageGb: row.spec.diskStorageGb ?? null, ...(row.spec.dataConnectorsOverrides ? { dataConnectorsOverrides: row.spec.dataConnectorsOverrides } : {}) };
         row.secretEnv = next.secretEnv;
       }
       await this.transitions.record(manager, row, {

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { uuidSchema } from '../ids.js';
 import { diskStorageGbSchema, envVariableOverridesSchema } from '../environments/env-variables.js';
+import { dataConnectorsOverridesSchema } from './data-connectors.js';
 import { resourceClassIdSchema } from './resource-pool.js';
 
 export const SESSION_STATUSES = ['starting', 'running', 'hibernated', 'failed', 'stopping'] as const;
@@ -31,6 +32,8 @@ export const launchSessionInputSchema = z.strictObject({
   envVariableOverrides: envVariableOverridesSchema.optional(),
   /** Disk for this session, in GB, within the class's maxStorageGb; default the launcher's, else the class's defaultStorageGb. */
   diskStorageGb: diskStorageGbSchema.optional(),
+  /** Renku's `data_connectors_overrides`: skip a project's data connector, or mount it otherwise, for this session. */
+  dataConnectorsOverrides: dataConnectorsOverridesSchema.optional(),
 });
 
 /** What the session's work directory uses of its disk, as the runtime last measured it. */

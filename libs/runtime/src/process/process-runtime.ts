@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { AppWorkloadSpec, AppWorkloadStatus, LogLine, LogOptions, Runtime, WorkloadEvent, WorkloadReason, WorkloadSpec, WorkloadStatus } from '../runtime.js';
 import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
 import { workloadSpecHash } from '../spec-hash.js';
@@ -18,6 +18,7 @@ import {
 import { directoryUsage } from './disk-usage.js';
 import { freeLocalPort } from './free-port.js';
 import { removeSecretFiles, secretsDirOf, writeSecretFiles } from './secret-files.js';
+import { MountError, mountStorage, unmountStorage } from './storage-mounts.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { linesAfter, tailFile, tailFileAt } from './log-tail.js';
 import {
@@ -186,6 +187,8 @@ export class ProcessRuntime implements Runtime {
     const paths = this.paths(id);
     const run = await this.locks.run(id, async () => {
       const run = await this.stopLocked(id);
+      // Unmounted first: deleting through a writable mount would delete the storage's files.
+      await unmountStorage(join(paths.root, 'rclone'), paths.work);
       await rm(paths.root, { recursive: true, force: true });
       return run;
     });
@@ -193,7 +196,10 @@ export class ProcessRuntime implements Runtime {
     // A preparation cut short may have recreated a directory before it noticed; tidy that too.
     await run.settled;
     await this.locks.run(id, async () => {
-      if (!(await readWorkloadState(paths.state))) await rm(paths.root, { recursive: true, force: true });
+      if (!(await readWorkloadState(paths.state))) {
+        await unmountStorage(join(paths.root, 'rclone'), paths.work);
+        await rm(paths.root, { recursive: true, force: true });
+      }
     });
   }
 
@@ -361,6 +367,17 @@ export class ProcessRuntime implements Runtime {
         throw error;
       }
       if (run.abort.signal.aborted) return;
+      try {
+        await mountStorage(join(paths.root, 'rclone'), paths.work, spec.mounts ?? []);
+      } catch (error) {
+        if (run.abort.signal.aborted) return;
+        if (error instanceof MountError) {
+          await unmountStorage(join(paths.root, 'rclone'), paths.work);
+          return void (await fail('PreparationFailed', error.message));
+        }
+        throw error;
+      }
+      if (run.abort.signal.aborted) return;
 
       const port = await freeLocalPort();
       const env: Record<string, string> = {
@@ -510,6 +527,7 @@ export class ProcessRuntime implements Runtime {
     if (identity) await killProcessGroup(identity, this.stopGraceMs);
     await killLeftoverClone(paths.clonePid);
     await removeSecretFiles(secretsDirOf(paths.root));
+    await unmountStorage(join(paths.root, 'rclone'), paths.work);
     if (stopped !== state) {
       this.emit(stopped, state);
       this.logger.info({ workloadId: id }, 'stopped workload');

@@ -1,0 +1,138 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort, killWorkloads, ROOT, waitFor } from '../tools/testing/harness.js';
+import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+
+const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
+const PASSWORD = 'webdav-pw-3b9f01c4';
+
+/** Mount points under a directory, from the kernel's own list. */
+const mountsUnder = (dir: string) =>
+  readFileSync('/proc/self/mounts', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' ')[1] ?? '')
+    .filter((m) => m.startsWith(dir));
+
+/** A project's data connector to a real WebDAV server (`rclone serve webdav`, started here), mounted into sessions with rclone. */
+describe('data connectors', () => {
+  let p: TestPlatform;
+  let dataDir: string;
+  let storeDir: string;
+  let server: ChildProcess;
+  let url: string;
+  let admin: string, dana: string, gus: string;
+  let connectorId: string;
+  let launcherId: string;
+
+  const settled = (id: string, token: string, statuses: string[]) =>
+    waitFor(
+      `session ${id} to be ${statuses.join(' or ')}`,
+      async () => {
+        const res = await call(`${p.api}/sessions/${id}`, { token });
+        return statuses.includes(res.body?.status) ? res.body : undefined;
+      },
+      90_000,
+    );
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'lp-dc-'));
+    storeDir = mkdtempSync(join(tmpdir(), 'lp-dc-store-'));
+    mkdirSync(join(storeDir, 'survey'));
+    writeFileSync(join(storeDir, 'survey', 'answers.csv'), 'id,answer\n1,yes\n');
+    const port = await freePort();
+    url = `http://127.0.0.1:${port}`;
+    server = spawn('rclone', ['serve', 'webdav', storeDir, '--addr', `127.0.0.1:${port}`, '--user', 'dana', '--pass', PASSWORD], { stdio: 'ignore' });
+    await waitFor('the WebDAV server', async () => (await fetch(url).catch(() => undefined))?.status === 401);
+    p = await startPlatform({ sessions: { RUNTIME_DATA_DIR: dataDir, RECONCILE_INTERVAL_MS: '1000', LEADER_ELECTION_INTERVAL_MS: '500' } }, { services: ['sessions'] });
+    [admin, dana, gus] = await Promise.all([p.token('root', true), p.token('dana'), p.token('gus')]);
+    expect((await call(`${p.api}/projects/801`, { method: 'PUT', token: admin, body: { path: 'lab/survey', name: 'Survey', visibility: 'private' } })).status).toBe(200);
+    for (const [user, role] of [['dana', 'developer'], ['gus', 'guest']] as const) {
+      expect((await call(`${p.api}/projects/801/members/${user}`, { method: 'PUT', token: admin, body: { role } })).status).toBe(200);
+    }
+    const launcher = await call(`${p.api}/projects/801/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name: 'Notebook', kind: 'session', environment: { kind: 'custom', image: 'ghcr.io/lab/nb:1', port: 8888, command: [process.execPath], args: [PROGRAM] } },
+    });
+    expect(launcher.status).toBe(201);
+    launcherId = launcher.body.id;
+  }, 120_000);
+
+  afterAll(async () => {
+    await p?.stop();
+    killWorkloads(dataDir);
+    for (const point of mountsUnder(dataDir)) execFileSync('fusermount3', ['-u', '-z', point]);
+    rmSync(dataDir, { recursive: true, force: true });
+    server?.kill();
+    rmSync(storeDir, { recursive: true, force: true });
+  });
+
+  it('lets developers declare a connector, refuses bad ones, and authorises every route', async () => {
+    const body = { name: 'Survey data', storageType: 'webdav', configuration: { url, vendor: 'other', user: 'dana' }, sourcePath: 'survey', targetPath: 'survey' };
+    expect((await call(`${p.api}/projects/801/data-connectors`, { method: 'POST', token: gus, body })).status).toBe(403);
+    expect((await call(`${p.api}/projects/801/data-connectors`, { method: 'POST', token: await p.token('nora'), body })).status).toBe(404);
+    expect((await call(`${p.api}/projects/801/data-connectors`, { method: 'POST', body })).status).toBe(401);
+    const created = await call(`${p.api}/projects/801/data-connectors`, { method: 'POST', token: dana, body });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ readonly: true, targetPath: 'survey', credentials: {} });
+    connectorId = created.body.id;
+    for (const bad of [{ ...body, name: 'x', targetPath: '../etc' }, { ...body, name: 'y', storageType: 'Web DAV' }, { ...body, name: 'z', configuration: { URL: url } }]) {
+      const res = await call(`${p.api}/projects/801/data-connectors`, { method: 'POST', token: dana, body: bad });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    expect((await call(`${p.api}/projects/801/data-connectors`, { method: 'POST', token: dana, body: { ...body, name: 'Again' } })).status).toBe(409);
+    expect((await call(`${p.api}/projects/801/data-connectors`, { token: gus })).status).toBe(200);
+    expect((await call(`${p.api}/projects/801/data-connectors`, { token: await p.token('nora') })).status).toBe(404);
+    expect((await call(`${p.api}/projects/801/data-connectors/${connectorId}`, { method: 'PATCH', token: gus, body: { readonly: false } })).status).toBe(403);
+    expect((await call(`${p.api}/projects/801/data-connectors/${connectorId}`, { method: 'DELETE', token: gus })).status).toBe(403);
+  });
+
+  it('fails the launch with rclone’s own message when the credentials are wrong', async () => {
+    const wrong = await call(`${p.api}/user/secrets`, { method: 'POST', token: dana, body: { name: 'webdav', value: 'not-the-password', kind: 'storage' } });
+    expect(wrong.status).toBe(201);
+    const general = await call(`${p.api}/user/secrets`, { method: 'POST', token: dana, body: { name: 'general one', value: 'x' } });
+    expect((await call(`${p.api}/projects/801/data-connectors/${connectorId}/credentials`, { method: 'PUT', token: dana, body: { secrets: { pass: general.body.id } } })).status).toBe(404);
+    const set = await call(`${p.api}/projects/801/data-connectors/${connectorId}/credentials`, { method: 'PUT', token: dana, body: { secrets: { pass: wrong.body.id } } });
+    expect(set.status).toBe(200);
+    expect(set.body.credentials).toEqual({ pass: wrong.body.id });
+    const res = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId } });
+    expect(res.status).toBe(201);
+    const failed = await settled(res.body.id, dana, ['failed']);
+    expect(failed.message).toMatch(/data connector "Survey data" \(webdav\) could not be read: the storage refused the credentials or is not reachable; rclone said: .*401 Unauthorized/);
+    expect(mountsUnder(join(dataDir, res.body.id))).toEqual([]);
+    // With the right password, the same session starts on retry.
+    expect((await call(`${p.api}/user/secrets/${wrong.body.id}`, { method: 'PATCH', token: dana, body: { value: PASSWORD } })).status).toBe(200);
+    expect((await call(`${p.api}/sessions/${res.body.id}`, { method: 'PATCH', token: dana, body: { state: 'running' } })).status).toBe(200);
+    await settled(res.body.id, dana, ['running']);
+    const work = join(dataDir, res.body.id, 'work');
+    expect(readFileSync(join(work, 'survey', 'answers.csv'), 'utf8')).toBe('id,answer\n1,yes\n');
+    // Read-only by default: writing is refused by the mount, and the storage is unchanged.
+    expect(() => writeFileSync(join(work, 'survey', 'new.txt'), 'x')).toThrow(/EROFS|read-only/i);
+    expect(existsSync(join(storeDir, 'survey', 'new.txt'))).toBe(false);
+    const config = readFileSync(join(dataDir, res.body.id, 'rclone', '0.conf'), 'utf8');
+    expect(config).not.toContain(PASSWORD);
+    // Hibernating unmounts (and deletes the configuration); deleting leaves the storage's files alone.
+    expect((await call(`${p.api}/sessions/${res.body.id}`, { method: 'PATCH', token: dana, body: { state: 'hibernated' } })).status).toBe(200);
+    await settled(res.body.id, dana, ['hibernated']);
+    expect(mountsUnder(join(dataDir, res.body.id))).toEqual([]);
+    expect(existsSync(join(dataDir, res.body.id, 'rclone'))).toBe(false);
+    expect((await call(`${p.api}/sessions/${res.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await waitFor('the session to be gone', async () => (await call(`${p.api}/sessions/${res.body.id}`, { token: dana })).status === 404);
+    expect(readFileSync(join(storeDir, 'survey', 'answers.csv'), 'utf8')).toBe('id,answer\n1,yes\n');
+    for (const service of [p.gateway, p.services.sessions!, p.environments]) expect(service.logs()).not.toContain(PASSWORD);
+  });
+
+  it('a launch can skip a connector (dataConnectorsOverrides); one naming no connector is refused', async () => {
+    const refused = await call(`${p.api}/sessions`, { method: 'POST', token: gus, body: { launcherId, dataConnectorsOverrides: [{ dataConnectorId: '00000000-0000-4000-8000-000000000000', skip: true }] } });
+    expect(refused.status).toBe(404);
+    expect(refused.body.code).toBe('DATA_CONNECTOR_NOT_FOUND');
+    // Gus has no credentials for it; skipping it, his session starts without /work/survey.
+    const res = await call(`${p.api}/sessions`, { method: 'POST', token: gus, body: { launcherId, dataConnectorsOverrides: [{ dataConnectorId: connectorId, skip: true }] } });
+    expect(res.status).toBe(201);
+    await settled(res.body.id, gus, ['running']);
+    expect(existsSync(join(dataDir, res.body.id, 'work', 'survey'))).toBe(false);
+  });
+});
