@@ -3,6 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readStream } from '../tools/testing/streams.js';
+import { waitFor } from '../tools/testing/harness.js';
 import { DOC_GROUP_HOOKS, DOC_PIPELINE_EVENT, GROUP_HOOK_EVENTS, jobHook, mergeRequestPipelineHook, pipelineHook, pushHook, scheduledPipelineHook, tagPipelineHook } from '../tools/testing/gitlab.js';
 
 const SECRET = 'project-1001-webhook-secret';
@@ -349,4 +350,23 @@ describe('GitLab webhooks become build records and events', () => {
     }
   }
   const waitForAllEvents = (commit: string, atLeast: number) => waitForEvents(commit, atLeast, () => true, allEvents);
+
+  it('a project renamed through PUT /projects/{id} has its next images named after the new path, in lower case', async () => {
+    const renamed = { id: 1002, path: 'lab/old-name' };
+    const secret = 'project-1002-webhook-secret-long-enough';
+    expect((await call(`${p.api}/projects/${renamed.id}`, { method: 'PUT', token: admin, body: { path: renamed.path, name: 'Old', visibility: 'private' } })).status).toBe(200);
+    expect((await call(`${p.api}/projects/${renamed.id}/webhook-secret`, { method: 'PUT', token: admin, body: { secret } })).status).toBe(200);
+    expect((await call(`${p.api}/projects/${renamed.id}`, { method: 'PUT', token: admin, body: { path: 'Lab/New-Name', name: 'New', visibility: 'private' } })).status).toBe(200);
+    // The rename travels as an event: each try is a new commit, until one is named after the new path.
+    let attempt = 0;
+    const build = await waitFor('builds to follow the rename', async () => {
+      const commit = sha();
+      attempt++;
+      const res = await deliver(jobHook({ id: renamed.id, path: 'lab/old-name' }, { sha: commit, pipelineId: 700 + attempt, jobId: 7000 + attempt, status: 'success' }), { event: 'Job Hook', token: secret });
+      expect(res.body.outcome).toBe('applied');
+      const [made] = await builds(commit, renamed);
+      return made?.image === `registry.test/lab/new-name:${commit.slice(0, 8)}` ? made : undefined;
+    }, 30_000, 300);
+    expect(build.projectPath).toBe('Lab/New-Name');
+  });
 });

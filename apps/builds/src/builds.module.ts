@@ -1,5 +1,6 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { BUILDS_STREAM } from '@launchpad/contracts';
+import { BUILDS_STREAM, DEADLETTER_STREAM, ENVIRONMENTS_STREAM } from '@launchpad/contracts';
+import { ProjectPathsConsumer } from './webhooks/project-paths.consumer.js';
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
 import { PersistenceModule } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
@@ -40,11 +41,12 @@ export class BuildsModule {
           migrations: buildsMigrations,
           applicationName: 'launchpad-builds',
         }),
-        NatsModule.forRoot({ url: config.nats.url, name: 'builds', streams: [BUILDS_STREAM] }),
+        // ENVIRONMENTS too, for the project renames it follows (ProjectPathsConsumer), so builds may start first.
+        NatsModule.forRoot({ url: config.nats.url, name: 'builds', streams: [BUILDS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'builds', outbox: config.outbox }),
       ],
       controllers: [WebhooksRpcController, BuildsRpcController],
-      providers: [{ provide: BUILDS_CONFIG, useValue: config }, BuildsService, GitLabSyncService, WebhookSecrets, ReceiveWebhook, GitLabApi, RepairLoop],
+      providers: [{ provide: BUILDS_CONFIG, useValue: config }, BuildsService, GitLabSyncService, WebhookSecrets, ReceiveWebhook, GitLabApi, RepairLoop, ProjectPathsConsumer],
     };
   }
 }

@@ -9,7 +9,10 @@ import type { createEnvironmentInputSchema } from '@launchpad/contracts';
 export function defaultJupyterEnvironment(image: string): z.output<typeof createEnvironmentInputSchema> {
   return {
     name: 'Python/Jupyter',
-    description: 'JupyterLab with Python 3 and the scientific Python stack (numpy, pandas, matplotlib).',
+    // What it is, not what one might wish: Jupyter's minimal image has no scientific libraries, and
+    // on the process runtime it is the Notebook that tools/setup/system-packages.sh installs.
+    description:
+      "Jupyter Notebook with Python 3 (Jupyter's minimal-notebook image; on the process runtime, the Jupyter installed on the machine). No scientific libraries are preinstalled: pip install numpy, pandas or matplotlib in a session, or choose an environment whose image has them.",
     keywords: ['python', 'jupyter'],
     isDefault: true,
     isArchived: false,
