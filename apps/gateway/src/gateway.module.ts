@@ -16,6 +16,7 @@ import { ProjectsController } from './projects/projects.controller.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { ResourcePoolsController } from './resource-pools/resource-pools.controller.js';
 import { SessionProxy } from './session-proxy/session-proxy.js';
+import { SessionEventFeed } from './sessions/session-event-feed.js';
 import { SessionProgressStream } from './sessions/session-progress.stream.js';
 import { SessionsController } from './sessions/sessions.controller.js';
 import { SecretsController } from './secrets/secrets.controller.js';
@@ -35,6 +36,7 @@ export class GatewayModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         TokenVerifier,
+        SessionEventFeed,
         SessionProgressStream,
         SessionProxy,
         AppProxy,

@@ -1,17 +1,9 @@
-import { Inject, Injectable, Logger } from '@nestjs/common';
-import type { NatsConnection } from '@nats-io/nats-core';
-import {
-  envelopeSchema,
-  type Principal,
-  type SessionProgress,
-  sessionDeletedV1,
-  sessionProgressedV1,
-  sessionProgressSchema,
-  sessionsRpc as rpc,
-} from '@launchpad/contracts';
-import { eventDataId, jsonOf, NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
+import { Injectable, Logger } from '@nestjs/common';
+import { type Principal, type SessionProgress, sessionsRpc as rpc } from '@launchpad/contracts';
+import { RpcClient } from '@launchpad/messaging';
 import type { Response } from 'express';
 import { openEventStream } from '../http/event-stream.js';
+import { SessionEventFeed } from './session-event-feed.js';
 
 const HEARTBEAT_MS = 15_000;
 
@@ -26,7 +18,7 @@ export class SessionProgressStream {
 
   constructor(
     private readonly rpc: RpcClient,
-    @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
+    private readonly feed: SessionEventFeed,
   ) {}
 
   async stream(caller: Principal, sessionId: string, afterSeq: number, res: Response): Promise<void> {
@@ -45,19 +37,12 @@ export class SessionProgressStream {
       res.write(`event: deleted\ndata: ${JSON.stringify({ sessionId })}\n\n`);
       close();
     };
-    const progressSub = this.nc.subscribe(sessionProgressedV1.type, {
-      callback: (err, msg) => {
-        if (err) return;
-        const parsed = envelopeSchema.safeParse(jsonOf(msg));
-        const p = parsed.success ? sessionProgressSchema.safeParse(parsed.data.data) : undefined;
-        if (!p?.success || p.data.sessionId !== sessionId) return;
-        if (live) send(p.data);
-        else buffered.push(p.data);
+    const stopListening = this.feed.listen(sessionId, {
+      progress: (p) => {
+        if (live) send(p);
+        else buffered.push(p);
       },
-    });
-    const deletedSub = this.nc.subscribe(sessionDeletedV1.type, {
-      callback: (err, msg) => {
-        if (err || eventDataId(msg) !== sessionId) return;
+      deleted: () => {
         deleted = true;
         if (live) endWithDeletion();
       },
@@ -65,8 +50,7 @@ export class SessionProgressStream {
     function close() {
       if (closed) return;
       closed = true;
-      progressSub.unsubscribe();
-      deletedSub.unsubscribe();
+      stopListening();
       clearInterval(heartbeat);
       if (!res.writableEnded) res.end();
     }
@@ -84,8 +68,7 @@ export class SessionProgressStream {
       if (deleted) return endWithDeletion();
       heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
     } catch (error) {
-      progressSub.unsubscribe();
-      deletedSub.unsubscribe();
+      stopListening();
       closed = true;
       this.logger.debug(`progress stream for session ${sessionId} refused: ${(error as Error).message}`);
       throw error;
