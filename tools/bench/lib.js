@@ -2,10 +2,11 @@
 // with `npm start`'s own script against a throwaway database.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { ROOT } from '../dev/dev-key.js';
 
@@ -122,6 +123,8 @@ export async function startPlatform(extraEnv = {}) {
       BUILDS_PORT: String(ports.builds),
       LOG_LEVEL: 'warn',
       RUNTIME_DATA_DIR: join(tmpdir(), `${db}-sessions`),
+      // BENCH_CPU_PROF_DIR: every service preloads the profiler that platform.profile() drives.
+      ...(PROFILE_DIR ? { LAUNCHPAD_NODE_ARGS: `--import=${join(dirname(fileURLToPath(import.meta.url)), 'cpu-profile.mjs')}`, BENCH_CPU_PROF_DIR: PROFILE_DIR } : {}),
       ...extraEnv,
     },
     stdio: ['ignore', 'pipe', 'inherit'],
@@ -142,6 +145,28 @@ export async function startPlatform(extraEnv = {}) {
     dbUrl: dbUrl.toString(),
     natsUrl: nats.url,
     token,
+    /** The pids of the services (start.js's children), for signals and /proc. */
+    services: () => childPids(child.pid),
+    /**
+     * Runs `fn` with every service's CPU profiler on when BENCH_CPU_PROF_DIR is set (profiles in
+     * <dir>/<label>/<service>-<pid>.cpuprofile); just runs it otherwise.
+     */
+    async profile(label, fn) {
+      if (!PROFILE_DIR) return fn();
+      mkdirSync(join(PROFILE_DIR, label), { recursive: true });
+      const pids = childPids(child.pid);
+      for (const pid of pids) process.kill(pid, 'SIGWINCH');
+      await sleep(200);
+      try {
+        return await fn();
+      } finally {
+        // The preload writes into BENCH_CPU_PROF_DIR: each label's profiles are moved under it.
+        const before = new Set(readdirSync(PROFILE_DIR));
+        for (const pid of pids) process.kill(pid, 'SIGWINCH');
+        await sleep(1500);
+        for (const f of readdirSync(PROFILE_DIR)) if (!before.has(f) || f.endsWith('.cpuprofile')) moveInto(join(PROFILE_DIR, f), join(PROFILE_DIR, label, f));
+      }
+    },
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -151,4 +176,76 @@ export async function startPlatform(extraEnv = {}) {
       await admin.end();
     },
   };
+}
+
+const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
+
+function moveInto(from, to) {
+  if (!from.endsWith('.cpuprofile')) return;
+  writeFileSync(to, readFileSync(from));
+  rmSync(from);
+}
+
+/** Processes whose parent is `ppid`, from /proc (Linux). */
+export function childPids(ppid) {
+  const pids = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      // pid (comm) state ppid ...: comm may hold spaces and parentheses, so read after the last ')'.
+      const ppidOf = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppidOf === ppid) pids.push(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
+
+/** Resident memory of a process, in bytes, from /proc. */
+export function rssOf(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/^VmRSS:\s+(\d+) kB/m.exec(status)?.[1] ?? 0) * 1024;
+}
+
+/** CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms). */
+export function cpuMsOf(pid) {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+/** Which service a pid runs (apps/<service>/dist/main.js in its command line). */
+export function serviceOf(pid) {
+  const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  return /apps\/([a-z-]+)\/dist\/main\.js/.exec(cmdline)?.[1] ?? String(pid);
+}
+
+/**
+ * Runs `fn` and answers with its result and the CPU each of `pids` spent meanwhile, in ms, by name
+ * (`name(pid)`); `postgres` sums every backend of the machine's Postgres (noisy on a shared machine).
+ */
+export async function cpuDuring(pids, name, fn) {
+  const before = new Map(pids.map((pid) => [pid, cpuMsOf(pid)]));
+  const pgBefore = postgresCpuMs();
+  const result = await fn();
+  const cpu = {};
+  for (const pid of pids) cpu[name(pid)] = cpuMsOf(pid) - before.get(pid);
+  cpu.postgres = postgresCpuMs() - pgBefore;
+  return { result, cpu };
+}
+
+function postgresCpuMs() {
+  let sum = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      if (!readFileSync(`/proc/${entry}/comm`, 'utf8').startsWith('postgres')) continue;
+      sum += cpuMsOf(Number(entry));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return sum;
 }

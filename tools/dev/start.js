@@ -114,7 +114,9 @@ async function ensureNats() {
 }
 
 function startService({ name, port }, env) {
-  const child = spawn(process.execPath, [join(ROOT, 'apps', name, 'dist', 'main.js')], {
+  // LAUNCHPAD_NODE_ARGS: extra node flags for every service (the benchmark preloads its profiler so).
+  const nodeArgs = process.env.LAUNCHPAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'apps', name, 'dist', 'main.js')], {
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
