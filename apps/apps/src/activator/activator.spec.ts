@@ -66,6 +66,7 @@ describe('Activator', () => {
       access: 'members',
       endpoints: [endpoint],
       stripPrefix: true,
+      capacity: null,
       deleted: false,
     };
     lookups = [];

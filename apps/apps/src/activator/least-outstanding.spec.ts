@@ -22,6 +22,17 @@ describe('LeastOutstanding', () => {
     expect(b.pick(['a', 'b'])).toBe('a');
   });
 
+  it('gives no replica more than its capacity in flight, and has none to give when all are full', () => {
+    const b = new LeastOutstanding();
+    const picks = Array.from({ length: 5 }, () => b.pick(['a', 'b'], 2));
+    expect(picks.filter((p) => p === 'a')).toHaveLength(2);
+    expect(picks.filter((p) => p === 'b')).toHaveLength(2);
+    expect(picks[4]).toBeNull();
+    b.done('b');
+    expect(b.pick(['a', 'b'], 2)).toBe('b');
+    expect(b.all()).toEqual({ a: 2, b: 2 });
+  });
+
   it('has nothing to pick from no replicas', () => {
     expect(new LeastOutstanding().pick([])).toBeNull();
   });

@@ -11,6 +11,7 @@ const route = (over: Partial<AppRoute> = {}): AppRoute => ({
   access: 'public',
   endpoints: [],
   stripPrefix: true,
+  capacity: null,
   deleted: false,
   ...over,
 });

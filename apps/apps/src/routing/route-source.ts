@@ -7,7 +7,8 @@ import { DataSource } from 'typeorm';
 const SELECT_ROUTES = `
   SELECT a.launcher_id AS "appId", a.route_version AS version, a.slug, a.project_id AS "projectId",
          coalesce(p.visibility, 'private') AS visibility, a.status, a.access, a.endpoints,
-         coalesce((a.command->>'stripPrefix')::boolean, false) AS "stripPrefix"
+         coalesce((a.command->>'stripPrefix')::boolean, false) AS "stripPrefix",
+         a.target_concurrency AS capacity
     FROM apps a LEFT JOIN catalogue_projects p ON p.id = a.project_id`;
 
 /**
@@ -38,7 +39,7 @@ export class Routes {
   async publish(appId: string): Promise<void> {
     try {
       const route = await this.one(appId);
-      this.send(route ?? { appId, version: Number.MAX_SAFE_INTEGER, slug: '', projectId: '', visibility: 'private', status: 'inactive', access: 'members', endpoints: [], stripPrefix: false, deleted: true });
+      this.send(route ?? { appId, version: Number.MAX_SAFE_INTEGER, slug: '', projectId: '', visibility: 'private', status: 'inactive', access: 'members', endpoints: [], stripPrefix: false, capacity: null, deleted: true });
     } catch (error) {
       // The activators read every route again on a timer: a lost broadcast costs a delay.
       this.logger.warn(`could not broadcast the route of app ${appId}: ${(error as Error).message}`);

@@ -66,7 +66,9 @@ export class AppScaler implements OnApplicationBootstrap, OnApplicationShutdown 
         const wake = appWakeSchema.safeParse(jsonOf(msg));
         if (!wake.success) return;
         this.collector.woken(wake.data.appId, Date.now());
-        if (this.leadership.isLeader) void this.wake(wake.data.appId).catch((error: unknown) => this.logger.warn(`could not wake app ${wake.data.appId}: ${(error as Error).message}`));
+        if (this.leadership.isLeader) {
+          void this.wake(wake.data.appId, wake.data.replicas, wake.data.waiting).catch((error: unknown) => this.logger.warn(`could not wake app ${wake.data.appId}: ${(error as Error).message}`));
+        }
       },
     });
     this.timer = setInterval(() => void this.tick(), this.config.scaler.tickMs);
@@ -78,13 +80,30 @@ export class AppScaler implements OnApplicationBootstrap, OnApplicationShutdown 
     this.subscription?.unsubscribe();
   }
 
-  /** A request waits for an app at zero: one replica now, without waiting for the next tick. */
-  private async wake(appId: string): Promise<void> {
-    const row = await this.dataSource.getRepository(AppEntity).findOneBy({ launcherId: appId });
-    if (row?.status !== 'active') return;
-    await this.dataSource.query(`UPDATE apps SET last_request_at = greatest(coalesce(last_request_at, now()), now()) WHERE launcher_id = $1`, [appId]);
-    if (row.desiredReplicas > 0) return;
-    await this.scale(row.launcherId, 0, Math.max(1, row.minReplicas), 1, 'a request arrived while it had no replica: waking it');
+  /**
+   * Requests wait for an app at zero: `replicas` now (what they need at the app's capacity per
+   * replica, within its bounds), without waiting for the next tick. Wakes for one app arrive one
+   * after the other as a burst grows; each only ever raises the count.
+   */
+  private async wake(appId: string, replicas: number, waiting: number): Promise<void> {
+    await this.dataSource.query(`UPDATE apps SET last_request_at = greatest(coalesce(last_request_at, now()), now()) WHERE launcher_id = $1 AND status = 'active'`, [appId]);
+    const changed = await this.outbox.transaction(async (manager) => {
+      const row = await manager.findOne(AppEntity, { where: { launcherId: appId }, lock: { mode: 'pessimistic_write' } });
+      if (!row || row.status !== 'active') return null;
+      const to = Math.min(row.maxReplicas, Math.max(replicas, row.minReplicas, 1));
+      if (row.desiredReplicas >= to) return null;
+      const reason =
+        row.desiredReplicas === 0
+          ? `${waiting} request(s) arrived while it had no replica: waking ${to}`
+          : `${waiting} request(s) wait for it to start: ${to} replica(s) for them`;
+      await manager.update(AppEntity, { launcherId: appId }, { desiredReplicas: to, updatedAt: new Date() });
+      await this.outbox.append(manager, appScaledV1, { launcherId: appId, projectId: row.projectId, slug: row.slug, from: row.desiredReplicas, to, observedConcurrency: waiting, reason });
+      return { slug: row.slug, from: row.desiredReplicas, to, reason };
+    });
+    if (!changed) return;
+    decisions.inc({ direction: 'up' });
+    this.logger.log({ appId, from: changed.from, to: changed.to }, `app ${changed.slug}: ${changed.from} → ${changed.to} replica(s): ${changed.reason}`);
+    this.reconciler.wake(appId);
   }
 
   async tick(): Promise<void> {

@@ -8,9 +8,19 @@ import { appAccessSchema, appStatusSchema } from './app.js';
  * table read from the database on a timer).
  */
 
-/** An activator holds requests for an app with no ready replica: the scaler's leader should start one. */
+/**
+ * An activator holds requests for an app with no ready replica: the scaler's leader should start
+ * `replicas` of it at once (ceil of the requests `waiting` over what one replica takes), sent again
+ * as the count grows. Both absent from older activators: one replica, as before.
+ */
 export const APP_WAKE_SUBJECT = 'apps.signal.wake';
-export const appWakeSchema = z.object({ appId: uuidSchema, activator: z.string(), at: z.iso.datetime({ offset: true }) });
+export const appWakeSchema = z.object({
+  appId: uuidSchema,
+  activator: z.string(),
+  at: z.iso.datetime({ offset: true }),
+  waiting: z.number().int().min(0).default(1),
+  replicas: z.number().int().min(1).default(1),
+});
 export type AppWake = z.infer<typeof appWakeSchema>;
 
 /**
@@ -56,6 +66,11 @@ export const appRouteSchema = z.object({
   endpoints: z.array(z.string()),
   /** Serve the app at its root: the activator removes `/a/<slug>` from the path (Procfile apps). */
   stripPrefix: z.boolean(),
+  /**
+   * Requests one replica takes at once from one activator (the app's containerConcurrency, or its
+   * target when unset); the rest wait in the activator. Null (older publishers): no limit.
+   */
+  capacity: z.number().int().min(1).nullable().default(null),
   /** `deleted`: the app is gone (its launcher was deleted). */
   deleted: z.boolean().default(false),
 });

@@ -1,0 +1,60 @@
+import type { IncomingMessage } from 'node:http';
+import { APP_CALLER_HEADER, APP_CALLER_SIGNATURE_HEADER, type AppRoute, type Principal, verifyCaller } from '@launchpad/contracts';
+import type { DataSource } from 'typeorm';
+import { type AccessRule, mayOpen, needsMembership } from './app-access.js';
+import { APP_FAILED, APP_OFF, NO_APP, type Page } from './pages.js';
+import type { RouteTable } from './route-table.js';
+import type { Target } from './target.js';
+
+const MEMBER_CACHE_MS = 5000;
+
+/**
+ * The first step of the chain: which app, and may this caller open it. The caller is whoever the
+ * gateway vouches for (a signature over this very request), or nobody; a project's members are
+ * looked up in the catalogue projection and kept for a few seconds.
+ */
+export class Admission {
+  private readonly members = new Map<string, { role: string | null; expires: number }>();
+
+  constructor(
+    private readonly table: RouteTable,
+    private readonly dataSource: DataSource,
+    private readonly callerSecret: string,
+  ) {}
+
+  /** The app's route, or the page to answer with (404 for an app this caller may not see, as for none). */
+  async admit(target: Target, req: IncomingMessage): Promise<AppRoute | Page> {
+    const caller = this.callerOf(req);
+    const route = this.table.bySlugName(target.slug);
+    if (!route || !(await this.mayOpen(route, caller))) return NO_APP(target.slug);
+    if (route.status === 'inactive') return APP_OFF(route.slug);
+    if (route.status === 'failed') return APP_FAILED(route.slug);
+    return route;
+  }
+
+  /** The caller the gateway vouches for (a valid signature for this very request), or nobody. */
+  private callerOf(req: IncomingMessage): Principal | null {
+    return verifyCaller(
+      this.callerSecret,
+      { caller: req.headers[APP_CALLER_HEADER], signature: req.headers[APP_CALLER_SIGNATURE_HEADER] },
+      req.method ?? 'GET',
+      req.url ?? '',
+    );
+  }
+
+  private async mayOpen(route: AccessRule & { projectId: string }, caller: Principal | null): Promise<boolean> {
+    if (!caller || !needsMembership(route, caller)) return mayOpen(route, caller, null);
+    return mayOpen(route, caller, await this.roleOf(route.projectId, caller.userId));
+  }
+
+  private async roleOf(projectId: string, userId: string): Promise<string | null> {
+    const key = `${projectId}\0${userId}`;
+    const cached = this.members.get(key);
+    if (cached && cached.expires > Date.now()) return cached.role;
+    const rows: { role: string }[] = await this.dataSource.query(`SELECT role FROM catalogue_members WHERE project_id = $1 AND user_id = $2`, [projectId, userId]);
+    const role = rows[0]?.role ?? null;
+    if (this.members.size > 10_000) this.members.clear();
+    this.members.set(key, { role, expires: Date.now() + MEMBER_CACHE_MS });
+    return role;
+  }
+}

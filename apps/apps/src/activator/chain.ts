@@ -1,0 +1,44 @@
+import type { IncomingMessage } from 'node:http';
+import type { Logger } from '@nestjs/common';
+import type { AppRoute } from '@launchpad/contracts';
+import { counter } from '@launchpad/telemetry';
+import type { ProxyServer } from 'http-proxy-3';
+import { QueueFullError, WakeTimeoutError } from './activation-queue.js';
+import type { Admission } from './admission.js';
+import { PageError } from './answers.js';
+import type { ConcurrencyMeter } from './concurrency-meter.js';
+import { APP_UNAVAILABLE, type Page } from './pages.js';
+import type { RouteTable } from './route-table.js';
+import type { Throttler } from './throttler.js';
+
+export const requests = counter('launchpad_activator_requests_total', 'Requests the activator answered or forwarded', ['kind', 'outcome']);
+
+/** What the proxy's response hook needs of a forwarded request. */
+export interface Forwarding {
+  waitedMs: number | null;
+  prefix: string | null;
+}
+
+/** The steps every request goes through, shared by the HTTP and the WebSocket handler. */
+export interface Chain {
+  admission: Admission;
+  throttler: Throttler;
+  meter: ConcurrencyMeter;
+  table: RouteTable;
+  proxy: ProxyServer;
+  forwarding: WeakMap<IncomingMessage, Forwarding>;
+  logger: Logger;
+}
+
+/** The page for a request that found no replica. */
+export function refusal(chain: Chain, error: unknown, route: AppRoute): Page {
+  if (error instanceof PageError) return error.page(route.slug);
+  if (error instanceof QueueFullError) return APP_UNAVAILABLE(route.slug, `${error.limit} requests are already waiting for it`, 5);
+  if (error instanceof WakeTimeoutError) {
+    const seconds = Math.round(error.timeoutMs / 1000);
+    const busy = chain.table.endpoints(route.appId).length > 0;
+    return APP_UNAVAILABLE(route.slug, busy ? `it is busy: no replica had room for the request within ${seconds} s` : `it did not start within ${seconds} s`, 10);
+  }
+  chain.logger.error({ err: error }, `could not find a replica of app ${route.slug}: ${(error as Error).message}`);
+  return APP_UNAVAILABLE(route.slug, 'something went wrong in the activator', 1);
+}

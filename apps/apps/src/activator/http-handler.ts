@@ -1,0 +1,91 @@
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { answer, hasBody } from './answers.js';
+import { type Chain, type Forwarding, refusal, requests } from './chain.js';
+import { APP_UNAVAILABLE } from './pages.js';
+import { rewriteForApp, type Target } from './target.js';
+
+/** Requests without a body are sent to another replica when the first refuses the connection (it just stopped). */
+const RETRIES = 3;
+
+/**
+ * An HTTP request to an app, through the chain: admitted, counted, given a slot on a replica
+ * with room (waiting for one if need be), rewritten, and forwarded with its body streamed; a
+ * replica that refuses the connection is left out and, for a request without a body, another tried.
+ */
+export async function serveHttp(chain: Chain, target: Target, req: IncomingMessage, res: ServerResponse): Promise<void> {
+  // Listened for before anything is awaited: a client that leaves at any point releases what
+  // it holds (see `release`), exactly once.
+  const abort = new AbortController();
+  let release = () => undefined as void;
+  res.once('close', () => {
+    abort.abort(new Error('the client went away'));
+    release();
+  });
+  const admitted = await chain.admission.admit(target, req);
+  if (abort.signal.aborted) return;
+  if ('code' in admitted) {
+    requests.inc({ kind: 'http', outcome: admitted.code });
+    return answer(req, res, admitted);
+  }
+  let route = admitted;
+  if (target.rest === '' || target.rest.startsWith('?')) {
+    // The share link without its slash: relative links of the app would miss it.
+    res.writeHead(308, { Location: `/a/${target.slug}/${target.rest}` }).end();
+    return;
+  }
+  const appId = route.appId;
+  chain.meter.arrived(appId);
+  let endpoint: string;
+  let waitedMs: number | null;
+  try {
+    ({ endpoint, waitedMs } = await chain.throttler.acquire(appId, abort.signal));
+  } catch (error) {
+    chain.meter.abandoned(appId);
+    if (abort.signal.aborted) return;
+    const page = refusal(chain, error, route);
+    requests.inc({ kind: 'http', outcome: page.code });
+    return answer(req, res, page);
+  }
+  chain.meter.started(appId);
+  // The replica the request holds now (null between two tries), given back when the client leaves.
+  let current: string | null = endpoint;
+  release = () => {
+    release = () => undefined;
+    if (current) chain.throttler.release(appId, current);
+    chain.meter.finished(appId);
+  };
+  // Resumed only after a microtask: a client gone meanwhile left nothing to give back to.
+  if (abort.signal.aborted) return release();
+  // Waiting, the route may have changed (its command was found meanwhile, and with it where it is served).
+  route = chain.table.byAppId(appId) ?? route;
+  const forwarding: Forwarding = { waitedMs, prefix: route.stripPrefix ? `/a/${route.slug}` : null };
+  chain.forwarding.set(req, forwarding);
+  rewriteForApp(req, route, target);
+  const attempt = (replica: string, left: number) => {
+    chain.proxy.web(req, res, { target: replica }, (error) => {
+      const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
+      if (refused) chain.table.markDown(appId, replica);
+      if (refused && left > 0 && !res.headersSent && !hasBody(req) && !abort.signal.aborted) {
+        // It just stopped (scaled down, crashed): nothing reached it, so another replica may answer.
+        current = null;
+        chain.throttler.release(appId, replica);
+        chain.throttler
+          .acquire(appId, abort.signal)
+          .then((next) => {
+            current = next.endpoint;
+            if (next.waitedMs !== null) forwarding.waitedMs = (forwarding.waitedMs ?? 0) + next.waitedMs;
+            attempt(next.endpoint, left - 1);
+          })
+          .catch((failure: unknown) => {
+            if (!abort.signal.aborted) answer(req, res, refusal(chain, failure, route));
+          });
+        return;
+      }
+      requests.inc({ kind: 'http', outcome: 'replica-error' });
+      chain.logger.warn({ appId }, `replica ${replica} of app ${route.slug} failed a request: ${(error as Error).message}`);
+      answer(req, res, APP_UNAVAILABLE(route.slug, 'the app did not answer', 1));
+    });
+  };
+  requests.inc({ kind: 'http', outcome: waitedMs === null ? 'forwarded' : 'forwarded-after-wake' });
+  attempt(endpoint, RETRIES);
+}
