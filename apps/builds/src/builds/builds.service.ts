@@ -15,6 +15,19 @@ export interface Applied {
   updated: boolean;
 }
 
+/**
+ * Writes the record as it is: an INSERT for a new one, an UPDATE of the one read under the lock
+ * otherwise. (`manager.save` would first read the row again to tell which, a round trip per
+ * webhook delivery for what the caller knows already.)
+ */
+async function persist(manager: EntityManager, row: BuildEntity, isNew: boolean): Promise<void> {
+  if (isNew) await manager.insert(BuildEntity, row);
+  else {
+    const { projectId, sha, ...changes } = row;
+    await manager.update(BuildEntity, { projectId, sha }, changes);
+  }
+}
+
 @Injectable()
 export class BuildsService {
   constructor(
@@ -42,7 +55,7 @@ export class BuildsService {
       // pipeline there): a commit belongs to its branch, whichever pipeline built its image.
       if (!moved) return null;
       Object.assign(current, place, { revision: current.revision + 1, updatedAt: now });
-      await manager.save(BuildEntity, current);
+      await persist(manager, current, false);
       const build = toBuild(current);
       await this.outbox.append(manager, buildUpdatedV1, build);
       return { build, transition: false, updated: true };
@@ -74,7 +87,7 @@ export class BuildsService {
       updatedAt: now,
       repairAttempts: 0,
     });
-    await manager.save(BuildEntity, next);
+    await persist(manager, next, current === null);
     const build = toBuild(next);
     const updated =
       !transition && before !== null && (moved || before.pipelineId !== next.pipelineId || before.jobId !== next.jobId || before.failureReason !== next.failureReason);
