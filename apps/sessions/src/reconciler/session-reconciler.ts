@@ -1,6 +1,6 @@
 import { Inject, Injectable, Logger, Optional, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
-import { sessionStartingV1, sessionStoppingV1 } from '@launchpad/contracts';
+import { buildCanceledV1, buildFailedV1, buildSucceededV1, sessionStartingV1, sessionStoppingV1 } from '@launchpad/contracts';
 import { eventDataId, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
 import { LeaderElection } from '@launchpad/persistence';
 import { isActive, ReconcileController, type ReconcileResult, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
@@ -101,14 +101,17 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
         }),
       );
     }
-    // A build that finishes releases the sessions waiting for its image.
-    this.subscriptions.push(
-      this.nc.subscribe('builds.build.>', {
-        callback: (err) => {
-          if (!err) void this.wakeWaitingForImages();
-        },
-      }),
-    );
+    // A build that finishes releases the sessions waiting for its image. Only the end of a build
+    // can (pending, running and updated leave them waiting): not a query on every build event.
+    for (const finished of [buildSucceededV1, buildFailedV1, buildCanceledV1]) {
+      this.subscriptions.push(
+        this.nc.subscribe(finished.type, {
+          callback: (err) => {
+            if (!err) void this.wakeWaitingForImages();
+          },
+        }),
+      );
+    }
     this.controller.start();
   }
 
