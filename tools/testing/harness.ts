@@ -157,11 +157,17 @@ export async function startService(name: string, env: Record<string, string>): P
       child = c;
       c.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       c.stderr?.on('data', (d: Buffer) => (output += d.toString()));
-      await waitFor(`${name} to be ready on :${port}`, async () => {
-        if (c.exitCode !== null) throw new Error(`${name} exited with code ${c.exitCode}:\n${output.slice(-3000)}`);
-        const res = await fetch(`${service.url}/readyz`).catch(() => undefined);
-        return res?.status === 200;
-      });
+      try {
+        await waitFor(`${name} to be ready on :${port}`, async () => {
+          if (c.exitCode !== null) throw new Error(`${name} exited with code ${c.exitCode}:\n${output.slice(-3000)}`);
+          const res = await fetch(`${service.url}/readyz`).catch(() => undefined);
+          return res?.status === 200;
+        });
+      } catch (error) {
+        // One that never became ready must not outlive the suite (nothing else would stop it).
+        if (c.exitCode === null) c.kill('SIGKILL');
+        throw new Error(`${(error as Error).message}; its last output:\n${output.slice(-2000)}`);
+      }
     },
     async kill(signal = 'SIGTERM') {
       const c = child;
