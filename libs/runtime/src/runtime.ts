@@ -202,6 +202,8 @@ export interface WorkloadStatus {
   specHash: string | null;
   startedAt: string | null;
   readyAt: string | null;
+  /** For an app replica: the `AppWorkloadSpec.generation` it was started for (older ones drain or go). */
+  appGeneration?: number;
 }
 
 export interface WorkloadEvent {
@@ -259,16 +261,22 @@ export interface AppWorkloadStatus {
   specHash: string;
   /** Ready replicas in rotation, in a stable order: what the activator routes to. Draining ones are not in it. */
   endpoints: string[];
-  /** Every replica the runtime has for it, draining ones included (their endpoint is not in `endpoints`). */
+  /**
+   * Every replica the runtime has for it, draining ones and older generations' included (their
+   * endpoints are not in `endpoints`), each with its `appGeneration`. A new generation replaces
+   * every replica even if the template is the same (Kubernetes: the generation is part of the pod
+   * template, so the Deployment rolls).
+   */
   instances: WorkloadStatus[];
 }
 
 export interface Runtime {
   readonly name: 'process' | 'kubernetes';
   /**
-   * Who restarts a program that exits: true when the runtime does (with a backoff, reporting
-   * `restarts` and, between tries, `failed`/`CrashLoopBackOff`), as the kubelet does. False when
-   * an exit is final: `failed`/`Exited` until the next `ensureRunning`.
+   * Who restarts the program of a single workload (a session) that exits: true when the runtime
+   * does (with a backoff, reporting `restarts` and, between tries, `failed`/`CrashLoopBackOff`), as
+   * the kubelet does for a StatefulSet's pod. False when an exit is final: `failed`/`Exited` until
+   * the next `ensureRunning`. App replicas are always restarted by the runtime (see `ensureApp`).
    */
   readonly restartsCrashedPrograms: boolean;
 
@@ -293,8 +301,11 @@ export interface Runtime {
   // --- apps ---
   /**
    * Makes the app have `replicas` ready replicas of `template` (see AppWorkloadSpec): starts the
-   * missing ones, replaces crashed ones, takes the extra ones out of rotation, drains and stops
-   * them. Returns at once, the work under way; `appStatus` and `watch` tell how it goes.
+   * missing ones, restarts crashed ones after a backoff (their status says `restarts`, and
+   * `failed`/`CrashLoopBackOff` while they wait), takes the extra ones out of rotation, drains and
+   * stops them. A replica that fails before it was ever ready while no other serves is left
+   * `failed` with its reason: the app cannot start, and its owner decides. Returns at once, the
+   * work under way; `appStatus` and `watch` tell how it goes. Idempotent: call it on every reconcile.
    */
   ensureApp(spec: AppWorkloadSpec): Promise<AppWorkloadStatus>;
   /** Changes only the replica count of an app set up by `ensureApp` (Kubernetes: the scale subresource). */

@@ -10,7 +10,7 @@
  * Not part of the library's build (outside src/); jest's globals are assumed.
  */
 import { randomBytes } from 'node:crypto';
-import { isActive, type LogLine, type Runtime, type WorkloadEvent, type WorkloadSpec, type WorkloadStatus } from '../src/runtime.js';
+import { type AppWorkloadStatus, isActive, type LogLine, type Runtime, type WorkloadEvent, type WorkloadSpec, type WorkloadStatus } from '../src/runtime.js';
 import { RuntimeError, RuntimeErrorCode } from '../src/runtime-error.js';
 import { workloadSpecHash } from '../src/spec-hash.js';
 
@@ -174,6 +174,66 @@ export function runtimeConformance(name: string, makeSubject: () => Promise<Conf
       const unknown: LogLine[] = [];
       for await (const line of runtime.streamLogs(uniqueId('never-heard-of'), { follow: true })) unknown.push(line);
       expect(unknown).toEqual([]);
+    });
+
+    const appTemplate = (appId: string, env: Record<string, string> = {}) => {
+      const { id: _id, kind: _kind, owner: _owner, ...template } = subject.program(`${appId}-g1-r1`, 'serve', env);
+      return template;
+    };
+    const appWith = (appId: string, what: string, until: (status: AppWorkloadStatus) => boolean) =>
+      eventually(`app ${appId} ${what}`, async () => {
+        const status = await runtime.appStatus(appId);
+        return status && until(status) ? status : null;
+      }, timeoutMs);
+
+    it('runs an app as replicas of one template, scales it through the scale call removing the replica asked for first, and removes it', async () => {
+      const appId = uniqueId('app');
+      const ensured = await runtime.ensureApp({ appId, template: appTemplate(appId), generation: 1, replicas: 2, drainMs: 0 });
+      expect(ensured).toMatchObject({ appId, generation: 1, replicas: 2 });
+      const two = await appWith(appId, 'to have 2 ready replicas', (s) => s.readyReplicas === 2 && s.endpoints.length === 2);
+      expect(two.specHash).toBe(workloadSpecHash(appTemplate(appId)));
+      const wanted = two.instances.filter((w) => w.phase === 'ready');
+      expect(wanted).toHaveLength(2);
+      for (const w of wanted) expect(w).toMatchObject({ kind: 'app', owner: { service: 'apps', id: appId }, specHash: two.specHash });
+      // The replicas are workloads too: list() shows them with their owner.
+      expect((await runtime.list()).filter((w) => w.owner.service === 'apps' && w.owner.id === appId && w.phase === 'ready')).toHaveLength(2);
+
+      const [keep, drop] = [wanted[1]!, wanted[0]!];
+      await runtime.scaleApp(appId, 1, [drop.id]);
+      const one = await appWith(appId, 'to have 1 ready replica in rotation', (s) => s.endpoints.length === 1 && s.replicas === 1);
+      expect(one.endpoints).toEqual([keep.endpoint]);
+      await eventually('the replica asked for to be gone or stopped', async () => {
+        const status = await runtime.appStatus(appId);
+        const dropped = status?.instances.find((w) => w.id === drop.id);
+        return !dropped || dropped.phase === 'stopped';
+      }, timeoutMs);
+
+      await runtime.removeApp(appId);
+      await eventually('the app to be gone', async () => (await runtime.appStatus(appId)) === null, timeoutMs);
+      expect((await runtime.list()).some((w) => w.owner.service === 'apps' && w.owner.id === appId)).toBe(false);
+      await runtime.removeApp(appId); // idempotent
+      expect(await runtime.scaleApp(uniqueId('never-heard-of'), 3)).toBeNull();
+    });
+
+    it('rolls an app’s replicas onto a changed template, and replaces a generation with the next', async () => {
+      const appId = uniqueId('app');
+      await runtime.ensureApp({ appId, template: appTemplate(appId, { CONFORMANCE_TEXT: 'v1' }), generation: 1, replicas: 1, drainMs: 0 });
+      await appWith(appId, 'to be ready', (s) => s.readyReplicas === 1);
+      const v2 = appTemplate(appId, { CONFORMANCE_TEXT: 'v2' });
+      await runtime.ensureApp({ appId, template: v2, generation: 1, replicas: 1, drainMs: 0 });
+      await appWith(appId, 'to run the new template', (s) => s.readyReplicas === 1 && s.instances.every((w) => w.phase !== 'ready' || w.specHash === workloadSpecHash(v2)));
+      await runtime.ensureApp({ appId, template: v2, generation: 2, replicas: 1, drainMs: 0 });
+      const next = await appWith(appId, 'to run generation 2 only', (s) => s.generation === 2 && s.readyReplicas === 1 && s.instances.length === 1);
+      expect(next.instances[0]!.phase).toBe('ready');
+      await runtime.removeApp(appId);
+    });
+
+    it('refuses an app id that could not name its replicas', async () => {
+      const error = await runtime.ensureApp({ appId: 'x'.repeat(41), template: appTemplate('x'), generation: 1, replicas: 1 }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      expect(error).toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC, retryable: false });
     });
   });
 }

@@ -2,52 +2,38 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { APP_ROUTE_SUBJECT, appFailedV1 } from '@launchpad/contracts';
 import { jsonOf, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
-import { ReconcileQueue, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
-import { counter, HealthRegistry } from '@launchpad/telemetry';
+import { type AppWorkloadSpec, type AppWorkloadStatus, ReconcileController, type ReconcileResult, type Runtime, type WorkloadStatus } from '@launchpad/runtime';
+import { counter, HealthRegistry, reconcileMetrics, structuredLogger } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
 import { AppEntity } from '../apps/app.entity.js';
-import { appBasePath, workloadsOf } from '../apps/app-view.js';
+import { appBasePath } from '../apps/app-view.js';
 import { APP_RUNTIME, APPS_CONFIG, type AppsConfig } from '../config.js';
 import { CommandResolver } from '../procfile/command-resolver.js';
 import { Routes } from '../routing/route-source.js';
 import { ConcurrencyCollector } from '../scaler/concurrency-collector.js';
-import { afterCrash, type CrashPolicy } from './crash-loop.js';
 import { Leadership } from './leadership.js';
-import { parseReplicaId, planReplicas, type ReplicaAction, replicaLabel } from './replica-plan.js';
+import { planReplicas } from './replica-plan.js';
 
 const actions = counter('launchpad_app_replica_actions_total', 'Steps the replica reconciler took', ['action']);
 
 /** Apps have no resource class of their own yet: what the Kubernetes driver will ask for per replica. */
 const REPLICA_RESOURCES = { cpu: 1, memoryMb: 1024, gpu: 0, diskGb: 5 };
-/** Enough steps for any path (resolve → start → stop the extra ones); more means a loop. */
-const MAX_STEPS_PER_WAKE = 10;
-/** The longest pause before a crashed replica is started again. */
-const MAX_RESTART_BACKOFF_MS = 5 * 60_000;
+/** Apps reconciled at once; each reconcile is a few queries and one runtime call. */
+const RECONCILE_CONCURRENCY = 8;
 
 /**
  * Makes the runtime run, for every app, the replicas the scaler asks for, and tells the activators
- * which of them are ready. Level-triggered like the sessions reconciler: woken by runtime events,
- * route changes and the scaler, and over every app on a timer. Only the leader acts.
+ * which of them are ready. Level-triggered, on one ReconcileController: woken by runtime events,
+ * route changes and the scaler, and over every app on a resync. It asks the runtime for the app
+ * as a whole (ensureApp: template, generation, replica count, which replicas to remove first);
+ * which replica is which, restarts after a crash and drains are the runtime's. Only the leader acts.
  */
 @Injectable()
 export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(ReplicaReconciler.name);
-  private readonly queue = new ReconcileQueue(
-    (appId) => this.reconcile(appId),
-    (appId, error) => this.logger.error({ err: error, appId }, `reconciling app ${appId} failed: ${(error as Error).message}`),
-  );
-  /** Replicas this replica's runtime was handed since it became leader, so that it watches them. */
-  private readonly handedOver = new Set<string>();
-  /** Replicas out of rotation, and since when: stopped once the drain time is over. */
-  private readonly draining = new Map<string, number>();
-  /** Replicas that stopped on their own: quick crashes in a row, and when the last one may be started again. */
-  private readonly crashes = new Map<string, { crashes: number; notBefore: number; run: string }>();
-  private readonly crashPolicy: CrashPolicy;
+  private readonly controller: ReconcileController;
   private subscription: Subscription | undefined;
   private unwatch: (() => void) | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private passing = false;
-  private closed = false;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -61,13 +47,17 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
     @Inject(APPS_CONFIG) private readonly config: AppsConfig,
     health: HealthRegistry,
   ) {
-    this.crashPolicy = { ...config.replicas.crashes, maxBackoffMs: MAX_RESTART_BACKOFF_MS };
-    leadership.onChange((isLeader) => {
-      this.handedOver.clear();
-      this.draining.clear();
-      this.crashes.clear();
-      if (isLeader) void this.pass();
+    this.controller = new ReconcileController({
+      name: 'app-replicas',
+      reconcile: (appId) => this.reconcile(appId),
+      resyncKeys: () => this.resyncKeys(),
+      resyncIntervalMs: config.replicas.reconcileIntervalMs,
+      concurrency: RECONCILE_CONCURRENCY,
+      isLeader: () => this.leadership.isLeader,
+      metrics: reconcileMetrics('app-replicas'),
+      logger: structuredLogger(ReplicaReconciler.name),
     });
+    leadership.onChange((isLeader) => this.controller.leadershipChanged(isLeader));
     health.register('runtime', async () => {
       await this.runtime.list();
     });
@@ -84,154 +74,83 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
         if (!err && typeof appId === 'string') this.wake(appId);
       },
     });
-    this.timer = setInterval(() => void this.pass(), this.config.replicas.reconcileIntervalMs);
-    this.timer.unref();
+    this.controller.start();
   }
 
   async onApplicationShutdown(): Promise<void> {
-    this.closed = true;
-    clearInterval(this.timer);
     this.subscription?.unsubscribe();
     this.unwatch?.();
-    await this.queue.settle();
+    await this.controller.stop();
     // Replicas keep running while this service restarts; the next leader adopts them.
     await this.runtime.close();
   }
 
-  /** Reconciles one app soon (only on the leader); see ReconcileQueue. */
+  /** Reconciles one app soon (only on the leader). */
   wake(appId: string): void {
-    if (this.closed || !this.leadership.isLeader) return;
-    this.queue.wake(appId);
+    this.controller.enqueue(appId);
   }
 
-  /** Every app, and every app's workload whose app is gone. */
+  /** Runs a resync now; see ReconcileController.resync. */
   async pass(): Promise<void> {
-    if (this.passing || this.closed || !this.leadership.isLeader) return;
-    this.passing = true;
-    try {
-      const rows: { id: string }[] = await this.dataSource.query(`SELECT launcher_id AS id FROM apps`);
-      const ids = new Set(rows.map((r) => r.id));
-      for (const w of await this.runtime.list()) if (w.owner.service === 'apps') ids.add(w.owner.id);
-      for (const id of ids) this.wake(id);
-    } catch (error) {
-      this.logger.warn(`replica pass failed: ${(error as Error).message}; the next pass retries`);
-    } finally {
-      this.passing = false;
-    }
+    await this.controller.resync();
   }
 
-  private async reconcile(appId: string): Promise<void> {
-    for (let step = 0; step < MAX_STEPS_PER_WAKE; step++) {
-      if (!this.leadership.isLeader || this.closed) return;
-      const row = await this.dataSource.getRepository(AppEntity).findOneBy({ launcherId: appId });
-      if (row?.status === 'active' && !row.command) {
-        await this.resolveCommand(row);
-        continue;
-      }
-      const workloads = workloadsOf(appId, await this.runtime.list());
-      const plan = planReplicas(
-        row && { appId, status: row.status, generation: row.generation, desiredReplicas: row.desiredReplicas, runnable: row.command !== null },
-        workloads,
-        Date.now(),
-        this.draining,
-        this.config.replicas.drainMs,
-        {
-          // Requests still in flight on a draining replica are let finish, up to APP_DRAIN_MAX_MS.
-          busy: (w) => w.endpoint !== null && this.concurrency.outstanding(w.endpoint, Date.now()) > 0,
-          maxMs: this.config.replicas.drainMaxMs,
-        },
-      );
-      // After a change of leader, the replicas already under way are ours to watch.
-      for (const id of plan.running) {
-        if (row && !this.handedOver.has(id)) {
-          this.handedOver.add(id);
-          await this.runtime.ensureRunning(this.workloadSpec(row, id));
-        }
-      }
-      if (row && row.status === 'active' && !sameList(row.endpoints, plan.endpoints)) await this.setEndpoints(row, plan.endpoints);
-      // A replica wanted again is no longer draining; one that stopped is done draining.
-      for (const id of plan.running) this.draining.delete(id);
-      for (const id of this.draining.keys()) {
-        if (parseReplicaId(id)?.appId === appId && !workloads.some((w) => w.id === id && w.phase !== 'stopped')) this.draining.delete(id);
-      }
-      if (plan.actions.length === 0) return;
-      let acted = false;
-      for (const action of plan.actions) {
-        if (await this.execute(row, action, workloads)) {
-          actions.inc({ action: action.kind });
-          acted = true;
-        }
-      }
-      // Only restarts that must wait (see mayRestart): a timer looks again.
-      if (!acted) return;
-    }
-    this.logger.warn({ appId }, `app ${appId} did not settle after ${MAX_STEPS_PER_WAKE} steps; the next pass continues`);
+  /** Every app, and every app the runtime runs replicas for (whose row may be gone). */
+  private async resyncKeys(): Promise<string[]> {
+    const rows: { id: string }[] = await this.dataSource.query(`SELECT launcher_id AS id FROM apps`);
+    const ids = new Set(rows.map((r) => r.id));
+    for (const w of await this.runtime.list()) if (w.owner.service === 'apps') ids.add(w.owner.id);
+    return [...ids];
   }
 
-  /** Carries the action out; false when it must wait (a crashed replica's restart pause). */
-  private async execute(row: AppEntity | null, action: ReplicaAction, workloads: readonly WorkloadStatus[]): Promise<boolean> {
-    switch (action.kind) {
-      case 'start':
-        if (!row) return true;
-        if (action.replacing) {
-          if (!(await this.mayRestart(row, action.id, workloads.find((w) => w.id === action.id)))) return false;
-          this.logger.warn({ appId: row.launcherId, replica: action.id }, `replacing replica ${action.id} of app ${row.slug}: it stopped`);
-        } else {
-          this.logger.log({ appId: row.launcherId, replica: action.id }, `starting replica ${action.id} of app ${row.slug}`);
-        }
-        await this.runtime.ensureRunning(this.workloadSpec(row, action.id));
-        this.handedOver.add(action.id);
-        return true;
-      case 'drain':
-        this.draining.set(action.id, Date.now());
-        // Look again once it has had its drain time.
-        setTimeout(() => row && this.wake(row.launcherId), this.config.replicas.drainMs + 50).unref();
-        return true;
-      case 'stop':
-        this.logger.log({ replica: action.id }, `stopping replica ${action.id}, keeping its files for the next scale-up`);
-        this.draining.delete(action.id);
-        this.handedOver.delete(action.id);
-        this.crashes.delete(action.id);
-        await this.runtime.stop(action.id);
-        return true;
+  private async reconcile(appId: string): Promise<ReconcileResult> {
+    const row = await this.dataSource.getRepository(AppEntity).findOneBy({ launcherId: appId });
+    if (row?.status === 'active' && !row.command) {
+      await this.resolveCommand(row);
+      return { requeue: true };
+    }
+    const planned = row && { appId, status: row.status, generation: row.generation, desiredReplicas: row.desiredReplicas, runnable: row.command !== null };
+    let status = await this.runtime.appStatus(appId);
+    const first = planReplicas(planned, status, this.config.replicas.crashes);
+    switch (first.step.kind) {
+      case 'none':
+        return {};
       case 'remove':
-        this.logger.log({ replica: action.id }, `removing replica ${action.id}`);
-        this.draining.delete(action.id);
-        this.handedOver.delete(action.id);
-        this.crashes.delete(action.id);
-        await this.runtime.remove(action.id);
-        return true;
-      case 'fail':
-        if (row) await this.fail(row, `replica ${replicaLabel(action.id)} did not become ready: ${action.message}`);
-        return true;
+        this.logger.log({ appId }, `removing the replicas of app ${appId}: it is ${row ? row.status : 'gone'}`);
+        actions.inc({ action: 'remove' });
+        await this.runtime.removeApp(appId);
+        return {};
+      case 'scale-to-zero':
+        actions.inc({ action: 'scale-to-zero' });
+        if (!(await this.runtime.scaleApp(appId, 0)) && row!.command) await this.runtime.ensureApp(this.appSpec(row!, 0));
+        return {};
+      case 'ensure':
+        break;
     }
+    status = await this.runtime.ensureApp(this.appSpec(row!, row!.desiredReplicas, status));
+    const plan = planReplicas(planned, status, this.config.replicas.crashes);
+    if (plan.failure) {
+      actions.inc({ action: 'fail' });
+      await this.fail(row!, plan.failure);
+      return { requeue: true };
+    }
+    if (!sameList(row!.endpoints, plan.endpoints)) await this.setEndpoints(row!, plan.endpoints);
+    return {};
   }
 
   /**
-   * A wanted replica stopped on its own: whether to start it now. Each crash is judged once
-   * (afterCrash): started again after a pause that grows with each quick crash in a row, and
-   * after APP_CRASH_LIMIT of them the app has failed, with the replica's last output.
+   * What the runtime should run for the app. Replicas with the fewest requests in flight go
+   * first when it scales down (Kubernetes: their pod-deletion-cost is lowest).
    */
-  private async mayRestart(row: AppEntity, id: string, crashed: WorkloadStatus | undefined): Promise<boolean> {
+  private appSpec(row: AppEntity, replicas: number, status: AppWorkloadStatus | null = null): AppWorkloadSpec {
     const now = Date.now();
-    const run = crashed?.startedAt ?? '';
-    let known = this.crashes.get(id);
-    if (!known || known.run !== run) {
-      const ranMs = crashed?.startedAt ? now - Date.parse(crashed.startedAt) : 0;
-      const verdict = afterCrash(known?.crashes ?? 0, ranMs, now, this.crashPolicy);
-      if (verdict.kind === 'fail') {
-        this.crashes.delete(id);
-        const within = Math.round(this.crashPolicy.windowMs / 100) / 10;
-        await this.fail(row, `replica ${replicaLabel(id)} keeps crashing: it stopped ${verdict.crashes} times in a row, each within ${within} s of starting; the last time it ${crashed?.message ?? 'stopped'}`);
-        return false;
-      }
-      known = { crashes: verdict.crashes, notBefore: verdict.notBefore, run };
-      this.crashes.set(id, known);
-      const waitMs = verdict.notBefore - now;
-      this.logger.warn({ appId: row.launcherId, replica: id }, `replica ${id} of app ${row.slug} stopped (crash ${verdict.crashes} in a row): starting it again in ${waitMs} ms`);
-      setTimeout(() => this.wake(row.launcherId), waitMs + 10).unref();
-    }
-    return now >= known.notBefore;
+    const load = (w: WorkloadStatus) => (w.endpoint ? this.concurrency.outstanding(w.endpoint, now) : 0);
+    // Ties go the driver's own way round (the process driver: the highest replica first).
+    const removeFirst = (status?.instances ?? [])
+      .filter((w) => w.phase === 'ready')
+      .sort((a, b) => load(a) - load(b) || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+      .map((w) => w.id);
+    return { appId: row.launcherId, template: this.template(row), generation: row.generation, replicas, removeFirst, drainMs: this.config.replicas.drainMs };
   }
 
   private async resolveCommand(seen: AppEntity): Promise<void> {
@@ -274,12 +193,9 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
     await this.routes.publish(seen.launcherId);
   }
 
-  private workloadSpec(row: AppEntity, id: string): WorkloadSpec {
+  private template(row: AppEntity): AppWorkloadSpec['template'] {
     const command = row.command!;
     return {
-      id,
-      kind: 'app',
-      owner: { service: 'apps', id: row.launcherId },
       image: row.spec.image,
       command: command.command,
       args: command.args,

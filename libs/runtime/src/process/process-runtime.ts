@@ -6,6 +6,7 @@ import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
 import { workloadSpecHash } from '../spec-hash.js';
 import { assertWorkloadName } from '../workload-name.js';
 import { followLog } from './log-follow.js';
+import { ProcessApps, type ProcessAppsOptions } from './process-apps.js';
 import { CloneError, cloneRepositories, killLeftoverClone } from './clone-repositories.js';
 import { expandVariables } from './expand-variables.js';
 import {
@@ -62,6 +63,8 @@ export interface ProcessRuntimeOptions {
   /** How long a program has to exit after SIGTERM before its process group is sent SIGKILL. Default 5 000. */
   stopGraceMs?: number;
   logger?: RuntimeLogger;
+  /** How apps (ensureApp) are run: drain, restarts of crashed replicas, leadership. */
+  apps?: Omit<ProcessAppsOptions, 'logger'>;
 }
 
 /** @deprecated The driver throws RuntimeError; these names stay for callers written before it. */
@@ -129,6 +132,7 @@ export class ProcessRuntime implements Runtime {
   private readonly locks = new KeyedMutex();
   private readonly listeners = new Set<(event: WorkloadEvent) => void>();
   private readonly adoption: Promise<void>;
+  private readonly apps: ProcessApps;
   private closed = false;
 
   constructor(options: ProcessRuntimeOptions) {
@@ -138,6 +142,7 @@ export class ProcessRuntime implements Runtime {
     this.stopGraceMs = options.stopGraceMs ?? 5_000;
     this.logger = options.logger ?? NO_LOGGER;
     liveInstances.add(this.instance);
+    this.apps = new ProcessApps(this, { ...options.apps, logger: this.logger });
     // Asynchronous from its first step, so listeners added right after construction see what it finds.
     this.adoption = this.adoptAll().catch((error: unknown) => this.logger.error({ err: error, dataDir: this.dataDir }, 'could not adopt workloads'));
   }
@@ -267,26 +272,27 @@ export class ProcessRuntime implements Runtime {
     });
   }
 
-  // --- apps: not yet in this driver; the apps service still runs replicas one by one -------
+  // --- apps: see ProcessApps -------------------------------------------------------------
 
   async ensureApp(spec: AppWorkloadSpec): Promise<AppWorkloadStatus> {
-    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `app ${spec.appId}: the process driver does not run apps as a whole yet`);
+    if (this.closed) throw new RuntimeError(RuntimeErrorCode.CLOSED, 'the process runtime is closed');
+    return this.apps.ensureApp(spec);
   }
 
-  async scaleApp(appId: string): Promise<AppWorkloadStatus | null> {
-    throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `app ${appId}: the process driver does not run apps as a whole yet`);
+  scaleApp(appId: string, replicas: number, removeFirst?: string[]): Promise<AppWorkloadStatus | null> {
+    return this.apps.scaleApp(appId, replicas, removeFirst);
   }
 
-  async appStatus(): Promise<AppWorkloadStatus | null> {
-    return null;
+  appStatus(appId: string): Promise<AppWorkloadStatus | null> {
+    return this.apps.appStatus(appId);
   }
 
-  async listApps(): Promise<AppWorkloadStatus[]> {
-    return [];
+  listApps(): Promise<AppWorkloadStatus[]> {
+    return this.apps.listApps();
   }
 
-  async removeApp(appId: string): Promise<void> {
-    for (const workload of await this.list()) if (workload.owner.service === 'apps' && workload.owner.id === appId) await this.remove(workload.id);
+  removeApp(appId: string): Promise<void> {
+    return this.apps.removeApp(appId);
   }
 
   /** `du` over its work directory (see directoryUsage). */
@@ -306,6 +312,7 @@ export class ProcessRuntime implements Runtime {
     if (this.closed) return;
     this.closed = true;
     liveInstances.delete(this.instance);
+    await this.apps.close();
     const runs = [...this.runs.values()];
     for (const run of runs) {
       run.abort.abort();
