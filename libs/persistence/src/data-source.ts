@@ -87,7 +87,8 @@ export async function migrate(dataSource: DataSource, schema: string, logger = n
 export function isConnectionError(error: unknown): boolean {
   const e = error as { code?: string; message?: string; driverError?: { code?: string } };
   const code = e?.driverError?.code ?? e?.code ?? '';
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'].includes(code)) {
+  // 53300 too_many_connections: the server is up but takes nobody more, for now (503, try again).
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '53300', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'].includes(code)) {
     return true;
   }
   const message = e?.message ?? '';
