@@ -132,7 +132,7 @@ export async function startPlatform(extraEnv = {}) {
   let out = '';
   const token = await new Promise((resolve, reject) => {
     child.stdout.on('data', (d) => {
-      out += d;
+      out = (out + d).slice(-200_000);
       const m = /export TOKEN=(\S+)/.exec(out);
       if (m) resolve(m[1]);
     });
@@ -145,6 +145,8 @@ export async function startPlatform(extraEnv = {}) {
     dbUrl: dbUrl.toString(),
     natsUrl: nats.url,
     token,
+    /** The platform's recent log lines (LOG_LEVEL warn: warnings and errors), to say why something failed. */
+    logs: () => out,
     /** The pids of the services (start.js's children), for signals and /proc. */
     services: () => childPids(child.pid),
     /**
@@ -164,7 +166,7 @@ export async function startPlatform(extraEnv = {}) {
         const before = new Set(readdirSync(PROFILE_DIR));
         for (const pid of pids) process.kill(pid, 'SIGWINCH');
         await sleep(1500);
-        for (const f of readdirSync(PROFILE_DIR)) if (!before.has(f) || f.endsWith('.cpuprofile')) moveInto(join(PROFILE_DIR, f), join(PROFILE_DIR, label, f));
+        for (const f of readdirSync(PROFILE_DIR)) if (!before.has(f) || /\.(cpuprofile|memory\.json)$/.test(f)) moveInto(join(PROFILE_DIR, f), join(PROFILE_DIR, label, f));
       }
     },
     async stop() {
@@ -181,7 +183,7 @@ export async function startPlatform(extraEnv = {}) {
 const PROFILE_DIR = process.env.BENCH_CPU_PROF_DIR;
 
 function moveInto(from, to) {
-  if (!from.endsWith('.cpuprofile')) return;
+  if (!/\.(cpuprofile|memory\.json)$/.test(from)) return;
   writeFileSync(to, readFileSync(from));
   rmSync(from);
 }
@@ -248,4 +250,23 @@ function postgresCpuMs() {
     }
   }
   return sum;
+}
+
+/**
+ * Runs `cleanup` (once) when the benchmark is interrupted (Ctrl-C, SIGTERM) and then exits, so that
+ * nothing it started outlives it: without this, node ends at the signal and skips every `finally`.
+ */
+export function cleanupOnSignal(cleanup) {
+  let done = false;
+  const onSignal = (signal) => {
+    if (done) return;
+    done = true;
+    console.error(`\n${signal}: stopping what the benchmark started`);
+    Promise.resolve()
+      .then(cleanup)
+      .catch((error) => console.error(`cleanup failed: ${error.message}`))
+      .finally(() => process.exit(130));
+  };
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
 }

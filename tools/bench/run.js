@@ -7,7 +7,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const PARTS = ['gateway', 'sessions', 'apps', 'builds'];
+const PARTS = ['gateway', 'sessions', 'apps', 'builds', 'burst', 'compare'];
 const here = dirname(fileURLToPath(import.meta.url));
 const asked = process.argv.slice(2);
 const unknown = asked.filter((p) => !PARTS.includes(p));
