@@ -21,6 +21,7 @@ const schema = z.object({
   SESSION_IDLE_TIMEOUT_MS: envVars.durationMs(60 * MINUTE),
   SESSION_HIBERNATED_TTL_MS: envVars.durationMs(14 * 24 * 60 * MINUTE),
   SESSION_DISK_CHECK_INTERVAL_MS: envVars.durationMs(MINUTE),
+  SESSION_HIBERNATION_WARNING_MS: envVars.durationMs(5 * MINUTE),
   DEFAULT_POOL_QUOTA_CPU: z.coerce.number().positive().default(16),
   DEFAULT_POOL_QUOTA_MEMORY_GB: z.coerce.number().positive().default(64),
   // Optional: without it, sessions with secret variables are refused (and say why).
@@ -45,7 +46,7 @@ export function loadSessionsConfig(env: NodeJS.ProcessEnv = process.env) {
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     runtime: { kind: e.SESSION_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS },
     reconciler: { intervalMs: e.RECONCILE_INTERVAL_MS, leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS },
-    culling: { idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_MS, hibernatedTtlMs: e.SESSION_HIBERNATED_TTL_MS },
+    culling: { idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_MS, hibernatedTtlMs: e.SESSION_HIBERNATED_TTL_MS, warningMs: e.SESSION_HIBERNATION_WARNING_MS },
     disk: { checkIntervalMs: e.SESSION_DISK_CHECK_INTERVAL_MS },
     defaultPool: { cpu: e.DEFAULT_POOL_QUOTA_CPU, memoryGb: e.DEFAULT_POOL_QUOTA_MEMORY_GB },
     secretKeys: (() => {

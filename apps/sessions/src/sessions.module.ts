@@ -16,6 +16,7 @@ import { ResourcePoolsService } from './resource-pools/resource-pools.service.js
 import { CreateSessions1764000001300 } from './sessions/migrations/1764000001300-CreateSessions.js';
 import { AddSessionSecretEnv1764000001411 } from './sessions/migrations/1764000001411-AddSessionSecretEnv.js';
 import { AddSessionDisk1764000001412 } from './sessions/migrations/1764000001412-AddSessionDisk.js';
+import { AddIdleThresholds1764000001441 } from './sessions/migrations/1764000001441-AddIdleThresholds.js';
 import { SessionDiskWatch } from './sessions/session-disk-watch.js';
 import { CreateSecrets1764000001421 } from './secrets/migrations/1764000001421-CreateSecrets.js';
 import { secretEntities } from './secrets/secret.entity.js';
@@ -53,6 +54,7 @@ export const sessionsMigrations = [
   AddSessionDisk1764000001412,
   CreateSecrets1764000001421,
   CreateDataConnectors1764000001431,
+  AddIdleThresholds1764000001441,
 ];
 
 @Module({})

@@ -80,7 +80,30 @@ describe('planSession', () => {
       kind: 'record',
       change: { desiredState: 'hibernated', status: 'stopping', hibernationReason: 'idle for more than 60 minutes' },
     });
-    expect(planSession({ ...idle, lastInteraction: ago(59 * 60_000) }, workload('ready'), now, policy)).toEqual({ kind: 'none' });
+    expect(planSession({ ...idle, lastInteraction: ago(50 * 60_000) }, workload('ready'), now, policy)).toEqual({ kind: 'none' });
+  });
+
+  it('announces the hibernation once, warningMs before, and again after a snooze', () => {
+    const soon = row({ status: 'running', phase: 'ready', endpoint: 'http://127.0.0.1:4000', lastInteraction: ago(57 * 60_000) });
+    const warn = planSession(soon, workload('ready'), now, policy);
+    expect(warn).toMatchObject({ kind: 'record', change: { phase: 'ready', hibernationWarnedFor: soon.lastInteraction } });
+    expect(warn.kind === 'record' && warn.change.message).toBe(
+      `will hibernate at ${new Date(soon.lastInteraction.getTime() + 60 * 60_000).toISOString()}: unused since ${soon.lastInteraction.toISOString()}; use it, or PATCH {"lastInteraction":"now"}, to keep it running`,
+    );
+    expect(planSession({ ...soon, hibernationWarnedFor: soon.lastInteraction }, workload('ready'), now, policy)).toEqual({ kind: 'none' });
+    // Snoozed (lastInteraction moved) and idle again: a new warning.
+    expect(planSession({ ...soon, hibernationWarnedFor: ago(120 * 60_000) }, workload('ready'), now, policy)).toMatchObject({ kind: 'record' });
+  });
+
+  it('follows the session’s own thresholds: shorter, longer, or never (0)', () => {
+    const idle = row({ status: 'running', phase: 'ready', endpoint: 'http://127.0.0.1:4000', lastInteraction: ago(61 * 60_000) });
+    expect(planSession({ ...idle, idleTimeoutMs: 0 }, workload('ready'), now, policy)).toEqual({ kind: 'none' });
+    expect(planSession({ ...idle, idleTimeoutMs: 120 * 60_000, hibernationWarnedFor: idle.lastInteraction }, workload('ready'), now, policy)).toEqual({ kind: 'none' });
+    expect(planSession({ ...idle, lastInteraction: ago(11 * 60_000), idleTimeoutMs: 10 * 60_000 }, workload('ready'), now, policy)).toMatchObject({
+      change: { hibernationReason: 'idle for more than 10 minutes' },
+    });
+    const old = row({ status: 'hibernated', desiredState: 'hibernated', phase: 'hibernated', hibernatedAt: ago(800 * 24 * 3600_000), hibernatedTtlMs: 0 });
+    expect(planSession(old, workload('stopped'), now, policy)).toEqual({ kind: 'none' });
   });
 
   it('stops what should be hibernated, then records it hibernated, then deletes it after the time to live', () => {

@@ -1,7 +1,7 @@
 import { isActive, type WorkloadStatus } from '@launchpad/runtime';
 import type { SessionEntity } from '../sessions/session.entity.js';
 import type { SessionChange } from '../sessions/session-transitions.js';
-import { type CullingPolicy, duration } from '../sessions/session-view.js';
+import { type CullingPolicy, duration, NEVER, policyOf } from '../sessions/session-view.js';
 
 export type ReconcileAction =
   | { kind: 'none' }
@@ -16,7 +16,8 @@ export type ReconcileAction =
   /** Bring the table in line with what the runtime reports, or with the culling policy. */
   | { kind: 'record'; change: SessionChange };
 
-export type PlannedSession = Pick<SessionEntity, 'status' | 'desiredState' | 'phase' | 'lastInteraction' | 'hibernatedAt' | 'endpoint'> & Partial<Pick<SessionEntity, 'message'>>;
+export type PlannedSession = Pick<SessionEntity, 'status' | 'desiredState' | 'phase' | 'lastInteraction' | 'hibernatedAt' | 'endpoint'> &
+  Partial<Pick<SessionEntity, 'message' | 'idleTimeoutMs' | 'hibernatedTtlMs' | 'hibernationWarnedFor'>>;
 
 const NONE: ReconcileAction = { kind: 'none' };
 
@@ -25,7 +26,9 @@ const NONE: ReconcileAction = { kind: 'none' };
  * runtime reports, the single next step. Applied repeatedly until it says `none`, it converges
  * whatever happened before (a crash mid-launch, a killed process, a missed event).
  */
-export function planSession(row: PlannedSession, workload: WorkloadStatus | null, now: Date, policy: CullingPolicy): ReconcileAction {
+export function planSession(row: PlannedSession, workload: WorkloadStatus | null, now: Date, defaults: CullingPolicy): ReconcileAction {
+  // The session's own thresholds (its pool's, or what its launch asked for) over the service's.
+  const policy = policyOf(row, defaults);
   const active = workload !== null && isActive(workload.phase);
   switch (row.desiredState) {
     case 'deleted':
@@ -45,7 +48,7 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
           },
         };
       }
-      if (row.hibernatedAt && now.getTime() - row.hibernatedAt.getTime() >= policy.hibernatedTtlMs) {
+      if (row.hibernatedAt && policy.hibernatedTtlMs !== NEVER && now.getTime() - row.hibernatedAt.getTime() >= policy.hibernatedTtlMs) {
         return {
           kind: 'record',
           change: {
@@ -88,6 +91,7 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
               change: { status: 'running', phase: 'ready', message: 'ready', endpoint: workload.endpoint, startedAt: now, lastInteraction: now },
             };
           }
+          if (policy.idleTimeoutMs === NEVER) return NONE;
           if (now.getTime() - row.lastInteraction.getTime() >= policy.idleTimeoutMs) {
             return {
               kind: 'record',
@@ -97,6 +101,18 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
                 phase: 'hibernating',
                 message: `hibernating: unused for more than ${duration(policy.idleTimeoutMs)}; its files are kept`,
                 hibernationReason: `idle for more than ${duration(policy.idleTimeoutMs)}`,
+              },
+            };
+          }
+          // Announced once per idle stretch, warningMs before: the stream and an event say when, and how to keep it.
+          const due = row.lastInteraction.getTime() + policy.idleTimeoutMs;
+          if (now.getTime() >= due - policy.warningMs && row.hibernationWarnedFor?.getTime() !== row.lastInteraction.getTime()) {
+            return {
+              kind: 'record',
+              change: {
+                phase: 'ready',
+                message: `will hibernate at ${new Date(due).toISOString()}: unused since ${row.lastInteraction.toISOString()}; use it, or PATCH {"lastInteraction":"now"}, to keep it running`,
+                hibernationWarnedFor: row.lastInteraction,
               },
             };
           }

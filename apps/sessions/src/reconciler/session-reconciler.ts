@@ -11,7 +11,7 @@ import type { SessionsConfig } from '../config.js';
 import { openSecretEnv, SESSION_SECRETS } from '../sessions/session-env.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionTransitions } from '../sessions/session-transitions.js';
-import { type CullingPolicy, sessionBasePath } from '../sessions/session-view.js';
+import { type CullingPolicy, NEVER, policyOf, sessionBasePath } from '../sessions/session-view.js';
 import { SESSION_RUNTIME, SESSIONS_CULLING } from '../sessions/tokens.js';
 import { ImageBuildGate } from './image-build-gate.js';
 import { planSession, PREPARING, type ReconcileAction } from './session-plan.js';
@@ -146,12 +146,13 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
    * them), and every workload of the runtime that is active or has no session (an orphan).
    */
   private async resyncKeys(): Promise<string[]> {
-    const expiresBefore = new Date(Date.now() - this.culling.hibernatedTtlMs);
+    // A session's own TTL (its pool's) over the service's; 0: never deleted, always at rest.
     const rows: { id: string }[] = await this.dataSource.query(
       `SELECT id FROM sessions
         WHERE NOT (status = 'failed' AND desired_state = 'running')
-          AND NOT (status = 'hibernated' AND desired_state = 'hibernated' AND hibernated_at IS NOT NULL AND hibernated_at > $1)`,
-      [expiresBefore],
+          AND NOT (status = 'hibernated' AND desired_state = 'hibernated' AND hibernated_at IS NOT NULL
+                   AND (coalesce(hibernated_ttl_ms, $1) = 0 OR hibernated_at > $2::timestamptz - coalesce(hibernated_ttl_ms, $1) * interval '1 millisecond'))`,
+      [this.culling.hibernatedTtlMs, new Date()],
     );
     const keys = new Set(rows.map((r) => r.id));
     const resting: string[] = [];
@@ -192,7 +193,12 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
   /** A ready session is looked at again when it would have been idle too long (a resync may come first). */
   private untilIdleDeadline(row: SessionEntity, workload: WorkloadStatus | null, now: Date): ReconcileResult {
     if (row.desiredState !== 'running' || row.status !== 'running' || workload?.phase !== 'ready') return {};
-    const dueInMs = row.lastInteraction.getTime() + this.culling.idleTimeoutMs - now.getTime();
+    const policy = policyOf(row, this.culling);
+    if (policy.idleTimeoutMs === NEVER) return {};
+    const dueAt = row.lastInteraction.getTime() + policy.idleTimeoutMs;
+    // The warning first (unless given), then the hibernation.
+    const warned = row.hibernationWarnedFor?.getTime() === row.lastInteraction.getTime();
+    const dueInMs = (warned ? dueAt : dueAt - policy.warningMs) - now.getTime();
     return { requeueAfterMs: Math.min(MAX_IDLE_RECHECK_MS, Math.max(1_000, dueInMs + 50)) };
   }
 

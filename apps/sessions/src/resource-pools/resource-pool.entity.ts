@@ -10,6 +10,9 @@ export class ResourcePoolEntity {
   @Column({ name: 'quota_cpu', type: 'double precision' }) quotaCpu!: number;
   @Column({ name: 'quota_memory_gb', type: 'double precision' }) quotaMemoryGb!: number;
   @Column({ name: 'quota_gpu', type: 'integer' }) quotaGpu!: number;
+  /** Seconds; 0 = never; null = the service's default. */
+  @Column({ name: 'idle_threshold_s', type: 'integer', nullable: true }) idleThresholdS!: number | null;
+  @Column({ name: 'hibernation_threshold_s', type: 'integer', nullable: true }) hibernationThresholdS!: number | null;
   @OneToMany(() => ResourceClassEntity, (c) => c.pool, { eager: true }) classes!: ResourceClassEntity[];
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;

@@ -82,6 +82,8 @@ export class ResourcePoolsService {
             quotaCpu: input.quota.cpu,
             quotaMemoryGb: input.quota.memoryGb,
             quotaGpu: input.quota.gpu,
+            idleThresholdS: input.idleThresholdS ?? null,
+            hibernationThresholdS: input.hibernationThresholdS ?? null,
           }),
         )
         .catch((error: unknown) => rethrowPoolNameTaken(error, input.name));
@@ -102,6 +104,8 @@ export class ResourcePoolsService {
       }
       if (input.name !== undefined) pool.name = input.name;
       if (input.public !== undefined) pool.public = input.public;
+      if (input.idleThresholdS !== undefined) pool.idleThresholdS = input.idleThresholdS;
+      if (input.hibernationThresholdS !== undefined) pool.hibernationThresholdS = input.hibernationThresholdS;
       if (input.quota) {
         pool.quotaCpu = input.quota.cpu;
         pool.quotaMemoryGb = input.quota.memoryGb;
@@ -223,6 +227,27 @@ export class ResourcePoolsService {
   }
 
   /**
+   * A session's own thresholds in ms (null: the service's default): the pool's, or the idle time the
+   * launch asks for, which may not be longer than the pool's (0 = never needs a pool that allows never).
+   */
+  idleFor(pool: ResourcePoolEntity, requestedS: number | undefined, defaultIdleMs: number): { idleTimeoutMs: number | null; hibernatedTtlMs: number | null } {
+    const hibernatedTtlMs = pool.hibernationThresholdS === null || pool.hibernationThresholdS === undefined ? null : pool.hibernationThresholdS * 1000;
+    const boundMs = pool.idleThresholdS === null || pool.idleThresholdS === undefined ? defaultIdleMs : pool.idleThresholdS * 1000;
+    if (requestedS === undefined) return { idleTimeoutMs: pool.idleThresholdS === null || pool.idleThresholdS === undefined ? null : boundMs, hibernatedTtlMs };
+    const requestedMs = requestedS * 1000;
+    const allowed = boundMs === 0 ? true : requestedMs !== 0 && requestedMs <= boundMs;
+    if (!allowed) {
+      const bound = boundMs / 1000;
+      throw new SessionsError(
+        CommonErrorCode.VALIDATION_FAILED,
+        `idleThresholdS ${requestedS} is not allowed in resource pool "${pool.name}": its sessions are hibernated after at most ${bound} s idle (ask for 1 to ${bound})`,
+        [{ path: 'idleThresholdS', message: `1 to ${bound} in pool "${pool.name}"` }],
+      );
+    }
+    return { idleTimeoutMs: requestedMs, hibernatedTtlMs };
+  }
+
+  /**
    * Refuses a launch that would take the pool over its quota. Launches into one pool are
    * serialised by a transaction lock, so two cannot both take the last slot.
    */
@@ -258,6 +283,8 @@ export class ResourcePoolsService {
       public: pool.public,
       isDefault: pool.isDefault,
       quota: { cpu: pool.quotaCpu, memoryGb: pool.quotaMemoryGb, gpu: pool.quotaGpu },
+      idleThresholdS: pool.idleThresholdS ?? null,
+      hibernationThresholdS: pool.hibernationThresholdS ?? null,
       used: await this.usage(manager, pool.id),
       classes: [...pool.classes].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id)).map(toResourceClass),
       ...(users ? { users } : {}),

@@ -16,6 +16,7 @@ export interface SessionChange {
   lastInteraction?: Date;
   hibernatedAt?: Date | null;
   hibernationReason?: string | null;
+  hibernationWarnedFor?: Date | null;
 }
 
 /**

@@ -4,6 +4,31 @@ import type { SessionEntity, SessionProgressEntity } from './session.entity.js';
 export interface CullingPolicy {
   idleTimeoutMs: number;
   hibernatedTtlMs: number;
+  /** How long before an idle hibernation it is announced (progress step and event). Default 5 min. */
+  warningMs?: number;
+}
+
+/** 0 = never. */
+export const NEVER = 0;
+
+/**
+ * The session's own thresholds (from its pool, or asked for at launch, stored on the row) over the
+ * service's defaults. 0 means never.
+ */
+export function policyOf(row: { idleTimeoutMs?: number | null; hibernatedTtlMs?: number | null }, policy: CullingPolicy): Required<CullingPolicy> {
+  const idleTimeoutMs = row.idleTimeoutMs ?? policy.idleTimeoutMs;
+  return {
+    idleTimeoutMs,
+    hibernatedTtlMs: row.hibernatedTtlMs ?? policy.hibernatedTtlMs,
+    // Never more than half the idle time: a session that is hibernated after 4 s is not warned about at once.
+    warningMs: Math.min(policy.warningMs ?? 5 * 60_000, idleTimeoutMs / 2),
+  };
+}
+
+/** When an idle running session will be hibernated; null when never. */
+export function hibernationDue(row: { lastInteraction: Date; idleTimeoutMs?: number | null }, policy: CullingPolicy): Date | null {
+  const idle = policyOf(row, policy).idleTimeoutMs;
+  return idle === NEVER ? null : new Date(row.lastInteraction.getTime() + idle);
 }
 
 /** Where the gateway serves a session; also what its program is told its base URL is. */
@@ -25,9 +50,11 @@ export function duration(ms: number): string {
 }
 
 /** The session as its owner sees it, with when and why it will be hibernated or deleted. */
-export function toSession(row: SessionEntity, policy: CullingPolicy): Session {
+export function toSession(row: SessionEntity, defaults: CullingPolicy): Session {
   const running = row.status === 'running' && row.desiredState === 'running';
   const hibernated = row.status === 'hibernated' && row.desiredState === 'hibernated';
+  const policy = policyOf(row, defaults);
+  const due = hibernationDue(row, defaults);
   return {
     id: row.id,
     userId: row.userId,
@@ -46,11 +73,21 @@ export function toSession(row: SessionEntity, policy: CullingPolicy): Session {
     createdAt: row.createdAt.toISOString(),
     startedAt: row.startedAt?.toISOString() ?? null,
     lastInteraction: row.lastInteraction.toISOString(),
-    willHibernateAt: running ? new Date(row.lastInteraction.getTime() + policy.idleTimeoutMs).toISOString() : null,
+    willHibernateAt: running && due ? due.toISOString() : null,
     idleSince: running ? row.lastInteraction.toISOString() : null,
-    hibernationReason: running ? `running sessions are hibernated after ${duration(policy.idleTimeoutMs)} without use` : row.hibernationReason,
+    hibernationReason: running
+      ? due
+        ? `running sessions are hibernated after ${duration(policy.idleTimeoutMs)} without use`
+        : 'this session is never hibernated for being idle'
+      : row.hibernationReason,
+    idleReason: running
+      ? // Which rule says "in use": Jupyter kernel activity is not yet looked at (see the README).
+        `traffic: a session is in use while requests or WebSocket messages reach it through the gateway; the last one was at ${row.lastInteraction.toISOString()}`
+      : null,
+    idleThresholdS: policy.idleTimeoutMs / 1000,
+    hibernationThresholdS: policy.hibernatedTtlMs / 1000,
     hibernatedAt: row.hibernatedAt?.toISOString() ?? null,
-    willDeleteAt: hibernated && row.hibernatedAt ? new Date(row.hibernatedAt.getTime() + policy.hibernatedTtlMs).toISOString() : null,
+    willDeleteAt: hibernated && row.hibernatedAt && policy.hibernatedTtlMs !== NEVER ? new Date(row.hibernatedAt.getTime() + policy.hibernatedTtlMs).toISOString() : null,
     updatedAt: row.updatedAt.toISOString(),
   };
 }

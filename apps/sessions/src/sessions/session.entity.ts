@@ -41,6 +41,13 @@ export class SessionEntity {
   @Column({ name: 'disk_used_bytes', type: 'bigint', nullable: true, transformer: { to: (v: number | null | undefined) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
   diskUsedBytes!: number | null;
   @Column({ name: 'disk_measured_at', type: 'timestamptz', nullable: true }) diskMeasuredAt!: Date | null;
+  /** The session's own idle and hibernated thresholds (ms; 0 = never; null = the service's). */
+  @Column({ name: 'idle_timeout_ms', type: 'bigint', nullable: true, transformer: { to: (v: number | null | undefined) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  idleTimeoutMs!: number | null;
+  @Column({ name: 'hibernated_ttl_ms', type: 'bigint', nullable: true, transformer: { to: (v: number | null | undefined) => v, from: (v: string | null) => (v === null ? null : Number(v)) } })
+  hibernatedTtlMs!: number | null;
+  /** The lastInteraction whose coming hibernation was announced, so it is announced once per idle stretch. */
+  @Column({ name: 'hibernation_warned_for', type: 'timestamptz', nullable: true }) hibernationWarnedFor!: Date | null;
   /** When the 90 % warning was given (cleared when usage falls below it), so it is given once. */
   @Column({ name: 'disk_warned_at', type: 'timestamptz', nullable: true }) diskWarnedAt!: Date | null;
   @Column({ name: 'progress_seq', type: 'integer' }) progressSeq!: number;

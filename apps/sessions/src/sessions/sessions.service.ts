@@ -106,6 +106,7 @@ export class SessionsService {
       const now = new Date();
       const resolved = await this.pools.resolveClass(manager, input.resourceClassId ?? launcher.resourceClassId, caller);
       await this.pools.reserve(manager, resolved);
+      const idle = this.pools.idleFor(resolved.pool, input.idleThresholdS, this.culling.idleTimeoutMs);
       const requestedDisk = input.diskStorageGb ?? launcher.diskStorageGb ?? null;
       const diskGb = this.pools.diskFor(resolved.cls, requestedDisk, input.diskStorageGb !== undefined ? 'diskStorageGb' : `the launcher's diskStorageGb`);
       const id = randomUUID();
@@ -132,6 +133,8 @@ export class SessionsService {
           memoryGb: resolved.cls.memoryGb,
           gpu: resolved.cls.gpu,
           diskGb,
+          idleTimeoutMs: idle.idleTimeoutMs,
+          hibernatedTtlMs: idle.hibernatedTtlMs,
           progressSeq: 0,
           createdAt: now,
           updatedAt: now,
@@ -178,7 +181,9 @@ export class SessionsService {
         });
         return toSession(row, this.culling);
       }
-      if (row.desiredState === 'running' && row.status !== 'failed') {
+      if (input.state === undefined || (row.desiredState === 'running' && row.status !== 'failed')) {
+        // A snooze ({"lastInteraction":"now"}), or "running" for a session that runs: it is in use.
+        if (row.desiredState !== 'running' && input.state === undefined) return toSession(row, this.culling);
         row.lastInteraction = now;
         await manager.update(SessionEntity, { id }, { lastInteraction: now });
         return toSession(row, this.culling);

@@ -41,8 +41,15 @@ export const updateResourceClassInputSchema = z
 
 export const quotaSchema = z.strictObject(resourcesShape);
 
+/** Seconds; 0 = never. Unset: the sessions service's defaults (SESSION_IDLE_TIMEOUT_MS, SESSION_HIBERNATED_TTL_MS). */
+const thresholdS = z.number().int().min(0).max(10 * 365 * 24 * 3600);
+
 export const createResourcePoolInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
+  /** Idle time after which the pool's sessions are hibernated (the most a launch may ask for); 0 = never. */
+  idleThresholdS: thresholdS.optional(),
+  /** Time after which the pool's hibernated sessions are deleted; 0 = never. */
+  hibernationThresholdS: thresholdS.optional(),
   public: z.boolean().default(false),
   isDefault: z.boolean().default(false),
   quota: quotaSchema,
@@ -55,6 +62,8 @@ export const updateResourcePoolInputSchema = z
     public: z.boolean(),
     isDefault: z.literal(true, { message: 'to move the default mark, set isDefault: true on the new default pool' }),
     quota: quotaSchema,
+    idleThresholdS: thresholdS.nullable(),
+    hibernationThresholdS: thresholdS.nullable(),
   })
   .partial()
   .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
@@ -80,6 +89,9 @@ export const resourcePoolSchema = z.object({
   public: z.boolean(),
   isDefault: z.boolean(),
   quota: z.object(resourcesShape),
+  /** Added within v1; null: the service's defaults. */
+  idleThresholdS: z.number().nullable().optional(),
+  hibernationThresholdS: z.number().nullable().optional(),
   /** What running and starting sessions use now. */
   used: z.object(resourcesShape),
   classes: z.array(resourceClassSchema),

@@ -32,6 +32,8 @@ export const launchSessionInputSchema = z.strictObject({
   envVariableOverrides: envVariableOverridesSchema.optional(),
   /** Disk for this session, in GB, within the class's maxStorageGb; default the launcher's, else the class's defaultStorageGb. */
   diskStorageGb: diskStorageGbSchema.optional(),
+  /** Idle time after which this session is hibernated, in seconds, within its pool's idleThresholdS (0 = never, if the pool allows). */
+  idleThresholdS: z.number().int().min(0).max(365 * 24 * 3600).optional(),
   /** Renku's `data_connectors_overrides`: skip a project's data connector, or mount it otherwise, for this session. */
   dataConnectorsOverrides: dataConnectorsOverridesSchema.optional(),
 });
@@ -47,9 +49,14 @@ export const sessionDiskSchema = z.object({
 });
 export type SessionDisk = z.infer<typeof sessionDiskSchema>;
 
-export const updateSessionInputSchema = z.strictObject({
-  state: z.enum(['running', 'hibernated'], { message: 'state must be "running" (resume) or "hibernated"' }),
-});
+export const updateSessionInputSchema = z
+  .strictObject({
+    state: z.enum(['running', 'hibernated'], { message: 'state must be "running" (resume) or "hibernated"' }),
+    /** As Renku's UI: "now" marks the session used, which moves willHibernateAt (a snooze). */
+    lastInteraction: z.literal('now', { message: 'lastInteraction can only be "now"' }),
+  })
+  .partial()
+  .refine((v) => v.state !== undefined || v.lastInteraction !== undefined, { message: 'give state ("running" or "hibernated") or lastInteraction: "now"' });
 
 export const sessionSchema = z.object({
   id: uuidSchema,
@@ -77,6 +84,11 @@ export const sessionSchema = z.object({
   willHibernateAt: z.iso.datetime({ offset: true }).nullable(),
   idleSince: z.iso.datetime({ offset: true }).nullable(),
   hibernationReason: z.string().nullable(),
+  /** Added within v1: which rule decides that the running session is in use, and what it saw last. */
+  idleReason: z.string().nullable().optional(),
+  /** Added within v1: the session's own thresholds, in seconds (0 = never). */
+  idleThresholdS: z.number().optional(),
+  hibernationThresholdS: z.number().optional(),
   hibernatedAt: z.iso.datetime({ offset: true }).nullable(),
   /** When a hibernated session will be deleted; null otherwise. */
   willDeleteAt: z.iso.datetime({ offset: true }).nullable(),
