@@ -5,7 +5,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { Agent, createServer, request } from 'node:http';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -68,31 +68,20 @@ async function end(child) {
 }
 
 /**
- * A bare reverse proxy on node:http with a keep-alive agent to `upstream`: the least a proxy in
- * Node can cost, what ours are held against.
+ * A bare reverse proxy on node:http with a keep-alive agent to `upstream` (programs/bare-proxy.mjs),
+ * in its own process as every proxy it is compared with: the least a proxy in Node can cost.
  */
 export async function startBareProxy(upstream) {
-  const target = new URL(upstream);
-  const agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
-  const server = createServer((req, res) => {
-    const out = request({ host: target.hostname, port: target.port, method: req.method, path: req.url, headers: req.headers, agent }, (up) => {
-      res.writeHead(up.statusCode, up.headers);
-      up.pipe(res);
-    });
-    out.on('error', () => res.writeHead(502).end());
-    req.pipe(out);
-  });
-  server.keepAliveTimeout = 60_000;
   const port = await freePort();
-  await new Promise((r) => server.listen(port, '127.0.0.1', r));
-  return {
-    url: `http://127.0.0.1:${port}`,
-    async stop() {
-      server.closeAllConnections();
-      await new Promise((r) => server.close(r));
-      agent.destroy();
-    },
-  };
+  const child = spawn(process.execPath, [join(here, 'programs', 'bare-proxy.mjs')], { env: { PATH: process.env.PATH, UPSTREAM: upstream, PORT: String(port) }, stdio: 'ignore', detached: true });
+  const url = `http://127.0.0.1:${port}`;
+  try {
+    await until('the bare proxy', async () => (await answers(`${url}/`)) !== 0, 30_000);
+  } catch (error) {
+    await end(child);
+    throw error;
+  }
+  return { url, stop: () => end(child) };
 }
 
 /** configurable-http-proxy on its own, every path to `upstream` (its default target). */
