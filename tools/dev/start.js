@@ -3,7 +3,7 @@
 // NATS_URL when they answer, starts embedded ones when they don't, then starts every service as
 // its own process (each migrates its own schema) and prints where the API is, with a dev token.
 import { spawn, spawnSync } from 'node:child_process';
-import { chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
@@ -155,6 +155,10 @@ async function shutdown(code = 0) {
 process.on('SIGINT', () => shutdown(0));
 process.on('SIGTERM', () => shutdown(0));
 
+// Run as root, workloads get uids of their own and reach their work directories under
+// .launchpad/runtime by path: they may pass through .launchpad, never list it (keys live there, 0600).
+mkdirSync(STATE_DIR, { recursive: true });
+if (process.getuid?.() === 0) chmodSync(STATE_DIR, 0o711);
 await ensurePostgres();
 await ensureNats();
 const key = devSigningKey();

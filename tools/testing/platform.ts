@@ -26,16 +26,18 @@ export async function startPlatform(
   const db = await createTestDatabase();
   const nats = await startNats();
   const common = { DATABASE_URL: db.url, NATS_URL: nats.url };
+  // Suites clone local repositories (file://): a development setting, turned on here explicitly.
+  const localRepositories = { ALLOW_FILE_REPOSITORIES: 'true' };
   const key = devSigningKey();
   // What the gateway signs share-link callers with, and the apps service's activator checks.
   const callerSecret = { APPS_CALLER_SECRET: randomBytes(32).toString('base64url') };
   // What environments and sessions seal secrets with at rest (each its own key, as in a deployment).
   const secretKeys = (id: string) => ({ SECRETS_ENCRYPTION_KEYS: `${id}:${randomBytes(32).toString('base64')}` });
-  const environments = await startService('environments', { ...common, ...secretKeys('env1'), ...extraEnv.environments });
+  const environments = await startService('environments', { ...common, ...localRepositories, ...secretKeys('env1'), ...extraEnv.environments });
   const services: Record<string, RunningService> = {};
   for (const name of options.services ?? []) {
     const own = name === 'apps' ? callerSecret : name === 'sessions' ? secretKeys('ses1') : {};
-    services[name] = await startService(name, { ...common, ...own, ...extraEnv[name] });
+    services[name] = await startService(name, { ...common, ...localRepositories, ...own, ...extraEnv[name] });
   }
   // Share links go to the apps service's activator when it runs.
   const activator = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { envVars, loadConfigOrExit, parseEnv } from '@launchpad/config';
+import { envVars, loadConfigOrExit, parseEnv, processRuntimeSettings, processRuntimeVars } from '@launchpad/config';
 import { APP_CALLER_SECRET_MIN_LENGTH } from '@launchpad/contracts';
 import { z } from 'zod';
 
@@ -21,6 +21,13 @@ const schema = z
     APP_RUNTIME: z.enum(['process', 'kubernetes'], { message: 'must be "process" or "kubernetes"' }).default('process'),
     RUNTIME_DATA_DIR: z.string().min(1).default('.launchpad/runtime/apps'),
     RUNTIME_READINESS_TIMEOUT_MS: envVars.durationMs(120_000),
+    RUNTIME_MULTI_USER: envVars.boolean(false),
+    // Disjoint from the sessions service's default range: both may run on one machine.
+    RUNTIME_UID_RANGE: envVars.uidRange('200000-299999'),
+    RUNTIME_MAX_PROCESSES: processRuntimeVars.maxProcesses,
+    RUNTIME_MAX_OPEN_FILES: processRuntimeVars.maxOpenFiles,
+    REPOSITORY_HOSTS: envVars.hostList,
+    ALLOW_FILE_REPOSITORIES: envVars.boolean(false),
     LEADER_ELECTION_INTERVAL_MS: envVars.durationMs(2000),
     APP_RECONCILE_INTERVAL_MS: envVars.durationMs(5000),
     APP_SCALER_TICK_MS: envVars.durationMs(1000),
@@ -76,7 +83,7 @@ function appsConfigFrom(e: z.output<typeof schema>) {
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
-    runtime: { kind: e.APP_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS },
+    runtime: { kind: e.APP_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS, ...processRuntimeSettings(e) },
     leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS,
     replicas: {
       reconcileIntervalMs: e.APP_RECONCILE_INTERVAL_MS,

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { envVars, loadConfigOrExit, processRuntimeSettings, processRuntimeVars } from '@launchpad/config';
 import { parseSecretKeys } from '@launchpad/persistence';
 import { z } from 'zod';
 
@@ -16,6 +16,13 @@ const schema = z.object({
   SESSION_RUNTIME: z.enum(['process', 'kubernetes'], { message: 'must be "process" or "kubernetes"' }).default('process'),
   RUNTIME_DATA_DIR: z.string().min(1).default('.launchpad/runtime/sessions'),
   RUNTIME_READINESS_TIMEOUT_MS: envVars.durationMs(120_000),
+  RUNTIME_MULTI_USER: envVars.boolean(false),
+  // Disjoint from the apps service's default range: both may run on one machine.
+  RUNTIME_UID_RANGE: envVars.uidRange('100000-199999'),
+  RUNTIME_MAX_PROCESSES: processRuntimeVars.maxProcesses,
+  RUNTIME_MAX_OPEN_FILES: processRuntimeVars.maxOpenFiles,
+  REPOSITORY_HOSTS: envVars.hostList,
+  ALLOW_FILE_REPOSITORIES: envVars.boolean(false),
   RECONCILE_INTERVAL_MS: envVars.durationMs(5000),
   LEADER_ELECTION_INTERVAL_MS: envVars.durationMs(2000),
   SESSION_IDLE_TIMEOUT_MS: envVars.durationMs(60 * MINUTE),
@@ -44,7 +51,7 @@ export function loadSessionsConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
-    runtime: { kind: e.SESSION_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS },
+    runtime: { kind: e.SESSION_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS, ...processRuntimeSettings(e) },
     reconciler: { intervalMs: e.RECONCILE_INTERVAL_MS, leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS },
     culling: { idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_MS, hibernatedTtlMs: e.SESSION_HIBERNATED_TTL_MS, warningMs: e.SESSION_HIBERNATION_WARNING_MS },
     disk: { checkIntervalMs: e.SESSION_DISK_CHECK_INTERVAL_MS },

@@ -52,9 +52,59 @@ export const envVars = {
     .default('nats://127.0.0.1:4222'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
   durationMs: (fallback: number) => z.coerce.number().int().min(1).default(fallback),
+  /** `first-last`, inclusive, of uids clear of system users: `100000-199999`. */
+  uidRange: (fallback: string) =>
+    z
+      .string()
+      .default(fallback)
+      .transform((text, ctx) => {
+        const match = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(text);
+        const first = Number(match?.[1]);
+        const last = Number(match?.[2]);
+        if (!match || first < 1000 || last < first || last > 4_294_967_294) {
+          ctx.addIssue({ code: 'custom', message: 'must be a range of uids from 1000 up, first-last, e.g. 100000-199999' });
+          return z.NEVER;
+        }
+        return { first, last };
+      }),
+  /** Comma- or space-separated host names, lower-cased; empty: any host (null). */
+  hostList: z
+    .string()
+    .optional()
+    .transform((text) => {
+      const hosts = (text ?? '').split(/[\s,]+/).map((h) => h.trim().toLowerCase()).filter(Boolean);
+      return hosts.length > 0 ? hosts : null;
+    }),
   boolean: (fallback: boolean) =>
     z
       .enum(['true', 'false', '1', '0'], { message: 'must be true or false' })
       .default(fallback ? 'true' : 'false')
       .transform((v) => v === 'true' || v === '1'),
 };
+
+/**
+ * The process runtime's containment settings, the same in every service that runs workloads
+ * (sessions, apps); each schema lists the variables itself (RUNTIME_MULTI_USER, RUNTIME_UID_RANGE,
+ * RUNTIME_MAX_PROCESSES, RUNTIME_MAX_OPEN_FILES, REPOSITORY_HOSTS, ALLOW_FILE_REPOSITORIES) with
+ * these parts, and hands the parsed values here for the nested form its runtime provider takes.
+ */
+export const processRuntimeVars = {
+  maxProcesses: z.coerce.number().int().min(1).default(512),
+  maxOpenFiles: z.coerce.number().int().min(16).default(4096),
+};
+
+export function processRuntimeSettings(e: {
+  RUNTIME_MULTI_USER: boolean;
+  RUNTIME_UID_RANGE: { first: number; last: number };
+  RUNTIME_MAX_PROCESSES: number;
+  RUNTIME_MAX_OPEN_FILES: number;
+  REPOSITORY_HOSTS: string[] | null;
+  ALLOW_FILE_REPOSITORIES: boolean;
+}) {
+  return {
+    multiUser: e.RUNTIME_MULTI_USER,
+    uidRange: e.RUNTIME_UID_RANGE,
+    limits: { maxProcesses: e.RUNTIME_MAX_PROCESSES, maxOpenFiles: e.RUNTIME_MAX_OPEN_FILES },
+    repositoryPolicy: { hosts: e.REPOSITORY_HOSTS, allowFile: e.ALLOW_FILE_REPOSITORIES },
+  };
+}

@@ -6,6 +6,7 @@ export * from './principal.js';
 export * from './rpc.js';
 export * from './streams.js';
 export * from './validation.js';
+export * from './repository-url.js';
 export * from './environments/index.js';
 export * from './sessions/index.js';
 export * from './builds/index.js';

@@ -6,3 +6,6 @@ export * from './process/process-runtime.js';
 export * from './reconcile-queue.js';
 export * from './reconcile-controller.js';
 export * from './fake-runtime.js';
+export { processIsolationFor, type ProcessIsolationOptions } from './process/workload-sandbox.js';
+export type { UidRange } from './process/workload-users.js';
+export type { ResourceLimitSettings } from './process/resource-limits.js';

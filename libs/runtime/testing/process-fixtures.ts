@@ -9,7 +9,7 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { ProcessRuntime, type ProcessRuntimeOptions } from '../src/process/process-runtime.js';
 import { killProcessGroup } from '../src/process/process-identity.js';
 import type { WorkloadEvent, WorkloadSpec, WorkloadStatus } from '../src/runtime.js';
@@ -127,7 +127,8 @@ export class ProcessFixture {
   }
 
   runtime(options: Partial<ProcessRuntimeOptions> = {}): ProcessRuntime {
-    const runtime = new ProcessRuntime({ dataDir: this.dataDir, readinessIntervalMs: 50, stopGraceMs: 2_000, ...options });
+    // Local repositories (this fixture's own): a development setting, turned on here explicitly.
+    const runtime = new ProcessRuntime({ dataDir: this.dataDir, readinessIntervalMs: 50, stopGraceMs: 2_000, repositoryPolicy: { hosts: null, allowFile: true }, ...options });
     this.runtimes.push(runtime);
     return runtime;
   }
@@ -232,6 +233,8 @@ export class ProcessFixture {
  * The runtime's source transpiled (not type-checked) to plain ESM in `outDir`, so that a separate
  * node process can run a ProcessRuntime and be SIGKILLed like a crashing service.
  */
+const contractsEntry = pathToFileURL(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'contracts', 'dist', 'index.js')).href;
+
 export async function transpileRuntime(outDir: string): Promise<string> {
   const { default: ts } = await import('typescript');
   const srcDir = join(dirname(fileURLToPath(import.meta.url)), '..', 'src');
@@ -243,7 +246,8 @@ export async function transpileRuntime(outDir: string): Promise<string> {
     });
     const target = join(outDir, relative(srcDir, file)).replace(/\.ts$/, '.js');
     mkdirSync(dirname(target), { recursive: true });
-    writeFileSync(target, outputText);
+    // Outside the workspace, the library the runtime imports is found by its built path.
+    writeFileSync(target, outputText.replaceAll("'@launchpad/contracts'", `'${contractsEntry}'`));
   }
   writeFileSync(join(outDir, 'package.json'), '{"type":"module"}');
   return join(outDir, 'index.js');
@@ -256,7 +260,7 @@ export async function transpileRuntime(outDir: string): Promise<string> {
 export const SERVICE_SCRIPT = `
 const [runtimeModule, dataDir, specJson] = process.argv.slice(2);
 const { ProcessRuntime } = await import(runtimeModule);
-const runtime = new ProcessRuntime({ dataDir, readinessIntervalMs: 50 });
+const runtime = new ProcessRuntime({ dataDir, readinessIntervalMs: 50, repositoryPolicy: { hosts: null, allowFile: true } });
 runtime.watch((event) => console.log(JSON.stringify(event)));
 await runtime.ensureRunning(JSON.parse(specJson));
 setInterval(() => {}, 60_000);

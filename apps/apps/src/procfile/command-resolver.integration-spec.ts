@@ -6,7 +6,8 @@ import type { AppsConfig } from '../config.js';
 import { CommandResolver } from './command-resolver.js';
 import { ProcfileReader } from './procfile-reader.js';
 
-const config = { replicas: { procfileTimeoutMs: 30_000 } } as AppsConfig;
+// Local repositories are a development setting, on here explicitly; run as root (CI), git reads them as nobody.
+const config = { replicas: { procfileTimeoutMs: 30_000 }, runtime: { repositoryPolicy: { hosts: null, allowFile: true } } } as AppsConfig;
 const spec = (over: Partial<AppRunSpec>): AppRunSpec => ({ image: 'i', command: [], args: [], env: {}, port: 8000, defaultUrl: '/', workingDirectory: '/work', repositories: [], ...over });
 
 describe('CommandResolver with real git repositories', () => {
@@ -38,5 +39,17 @@ describe('CommandResolver with real git repositories', () => {
   it('says which repository could not be read', async () => {
     const resolution = await resolver.resolve({ name: 'App', spec: spec({ repositories: [{ name: 'gone', url: 'file:///nonexistent/repo.git' }] }) });
     expect(resolution).toMatchObject({ kind: 'failed', message: expect.stringMatching(/^looking for a Procfile: could not clone repository "gone" \(file:\/\/\/nonexistent\/repo\.git\): /) });
+  });
+
+  it('will not clone a remote the installation does not allow, before running git at all', async () => {
+    const strict = new CommandResolver(new ProcfileReader({ ...config, runtime: { ...config.runtime, repositoryPolicy: { hosts: ['gitlab.example.com'], allowFile: false } } } as AppsConfig));
+    expect(await strict.resolve({ name: 'App', spec: spec({ repositories: [{ name: 'site', url: site.url }] }) })).toMatchObject({
+      kind: 'failed',
+      message: expect.stringMatching(/will not clone repository "site" .*file:\/\/ repositories are for development only/),
+    });
+    expect(await strict.resolve({ name: 'App', spec: spec({ repositories: [{ name: 'x', url: 'ext::sh -c touch% /tmp/pwned' }] }) })).toMatchObject({
+      kind: 'failed',
+      message: expect.stringMatching(/must be an https or ssh git remote/),
+    });
   });
 });

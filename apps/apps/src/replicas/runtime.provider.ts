@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { ProcessRuntime, type Runtime } from '@launchpad/runtime';
+import { ProcessRuntime, processIsolationFor, type Runtime } from '@launchpad/runtime';
 import { structuredLogger } from '@launchpad/telemetry';
 import { APP_RUNTIME, APPS_CONFIG, type AppsConfig } from '../config.js';
 import { ConcurrencyCollector } from '../scaler/concurrency-collector.js';
@@ -16,6 +16,10 @@ export const appRuntimeProvider: Provider = {
     return new ProcessRuntime({
       dataDir: config.runtime.dataDir,
       readinessTimeoutMs: config.runtime.readinessTimeoutMs,
+      // Run as root, every workload gets a uid of its own; a multi-user installation that cannot do that does not start.
+      isolation: processIsolationFor(config.runtime),
+      limits: config.runtime.limits,
+      repositoryPolicy: config.runtime.repositoryPolicy,
       // A cold start holds requests until the replica answers: probe often (a refused connection costs next to nothing).
       readinessIntervalMs: 25,
       logger: structuredLogger('ProcessRuntime'),

@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { ProcessRuntime, type Runtime } from '@launchpad/runtime';
+import { ProcessRuntime, processIsolationFor, type Runtime } from '@launchpad/runtime';
 import { structuredLogger } from '@launchpad/telemetry';
 import type { SessionsConfig } from '../config.js';
 import { SESSION_RUNTIME } from '../sessions/tokens.js';
@@ -13,6 +13,10 @@ export const sessionRuntimeProvider: Provider = {
     return new ProcessRuntime({
       dataDir: config.runtime.dataDir,
       readinessTimeoutMs: config.runtime.readinessTimeoutMs,
+      // Run as root, every workload gets a uid of its own; a multi-user installation that cannot do that does not start.
+      isolation: processIsolationFor(config.runtime),
+      limits: config.runtime.limits,
+      repositoryPolicy: config.runtime.repositoryPolicy,
       logger: structuredLogger('ProcessRuntime'),
     });
   },

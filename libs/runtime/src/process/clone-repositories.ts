@@ -5,6 +5,16 @@ import { join } from 'node:path';
 import type { RepositorySpec } from '../runtime.js';
 import { redactUrl } from './failure-messages.js';
 import { killProcessGroup, processStartTimeSync } from './process-identity.js';
+import type { WorkloadUser } from './workload-users.js';
+
+export interface CloneOptions {
+  /** git runs as the workload's user, never with the service's rights; null or absent: as us. */
+  user?: WorkloadUser | null;
+  /** git's whole environment (none of the service's); absent: PATH, HOME and LANG of ours. */
+  env?: Record<string, string>;
+  /** Why a URL may not be cloned here, or null (the runtime's repository policy). */
+  urlProblem?: (url: string) => string | null;
+}
 
 /** Why a repository name cannot be a directory of the work directory, or null if it can. */
 export function repositoryNameProblem(name: string): string | null {
@@ -44,10 +54,13 @@ async function exists(path: string): Promise<boolean> {
  * detached, so it outlives a runtime killed mid-clone, and the next runtime ends it before cloning
  * again (killLeftoverClone).
  */
-export async function cloneRepositories(workDir: string, repositories: readonly RepositorySpec[], signal: AbortSignal, pidFile?: string): Promise<void> {
+export async function cloneRepositories(workDir: string, repositories: readonly RepositorySpec[], signal: AbortSignal, pidFile?: string, options: CloneOptions = {}): Promise<void> {
   for (const repository of repositories) {
     const problem = repositoryNameProblem(repository.name);
     if (problem) throw new CloneError(`invalid repository name "${repository.name}": ${problem}`);
+    // Checked again here, whoever validated it before: this is where it would be fetched.
+    const urlProblem = options.urlProblem?.(repository.url);
+    if (urlProblem) throw new CloneError(`will not clone repository "${repository.name}" from ${redactUrl(repository.url)}: ${urlProblem}`);
   }
   for (const repository of repositories) {
     signal.throwIfAborted();
@@ -56,7 +69,7 @@ export async function cloneRepositories(workDir: string, repositories: readonly 
     const temporary = join(workDir, `.${repository.name}.cloning`);
     await rm(temporary, { recursive: true, force: true });
     try {
-      await runGit(['clone', '--quiet', '--', repository.url, temporary], workDir, signal, repository, pidFile);
+      await runGit(['clone', '--quiet', '--', repository.url, temporary], workDir, signal, repository, pidFile, options);
       await rename(temporary, target);
     } catch (error) {
       await rm(temporary, { recursive: true, force: true });
@@ -65,7 +78,7 @@ export async function cloneRepositories(workDir: string, repositories: readonly 
   }
 }
 
-function runGit(args: string[], cwd: string, signal: AbortSignal, repository: RepositorySpec, pidFile?: string): Promise<void> {
+function runGit(args: string[], cwd: string, signal: AbortSignal, repository: RepositorySpec, pidFile: string | undefined, options: CloneOptions): Promise<void> {
   const where = `could not clone repository "${repository.name}" from ${redactUrl(repository.url)}`;
   return new Promise((resolve, reject) => {
     // Its own process group, so that aborting also ends the helpers git starts (remote-https, ssh).
@@ -73,7 +86,8 @@ function runGit(args: string[], cwd: string, signal: AbortSignal, repository: Re
       cwd,
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
+      env: options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', LANG: process.env.LANG ?? 'C.UTF-8', GIT_TERMINAL_PROMPT: '0' },
+      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
     });
     if (pidFile && git.pid !== undefined) writeFileSync(pidFile, `${git.pid} ${processStartTimeSync(git.pid) ?? ''}`);
     const forgetPid = () => {

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { allowedGitProtocols, DEFAULT_REPOSITORY_URL_POLICY, type RepositoryUrlPolicy, repositoryUrlProblem } from '@launchpad/contracts';
 import type { AppWorkloadSpec, AppWorkloadStatus, LogLine, LogOptions, Runtime, WorkloadEvent, WorkloadReason, WorkloadSpec, WorkloadStatus } from '../runtime.js';
 import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
 import { workloadSpecHash } from '../spec-hash.js';
@@ -34,7 +35,9 @@ import { programEnvironment } from './program-environment.js';
 import { probeHttp } from './readiness-probe.js';
 import { readinessPath } from './readiness-path.js';
 import { resolveCommand } from './resolve-command.js';
+import type { ResourceLimitSettings } from './resource-limits.js';
 import { type SpawnedProgram, spawnProgram } from './spawn-program.js';
+import { type ProcessIsolationOptions, SandboxError, WorkloadSandbox } from './workload-sandbox.js';
 import {
   isValidWorkloadId,
   readExitCode,
@@ -65,6 +68,15 @@ export interface ProcessRuntimeOptions {
   logger?: RuntimeLogger;
   /** How apps (ensureApp) are run: drain, restarts of crashed replicas, leadership. */
   apps?: Omit<ProcessAppsOptions, 'logger'>;
+  /**
+   * A uid of its own for every workload (the service must run as root); see processIsolationFor.
+   * Absent or null: workloads run as our own user, and the runtime says it is single-user.
+   */
+  isolation?: ProcessIsolationOptions | null;
+  /** Limits besides the resource class's memory (prlimit). */
+  limits?: ResourceLimitSettings;
+  /** Which git remotes may be cloned. Default: https and ssh to any host, no file://. */
+  repositoryPolicy?: RepositoryUrlPolicy;
 }
 
 /** @deprecated The driver throws RuntimeError; these names stay for callers written before it. */
@@ -133,6 +145,8 @@ export class ProcessRuntime implements Runtime {
   private readonly listeners = new Set<(event: WorkloadEvent) => void>();
   private readonly adoption: Promise<void>;
   private readonly apps: ProcessApps;
+  private readonly sandbox: WorkloadSandbox;
+  private readonly repositoryPolicy: RepositoryUrlPolicy;
   private closed = false;
 
   constructor(options: ProcessRuntimeOptions) {
@@ -141,6 +155,8 @@ export class ProcessRuntime implements Runtime {
     this.readinessIntervalMs = options.readinessIntervalMs ?? 250;
     this.stopGraceMs = options.stopGraceMs ?? 5_000;
     this.logger = options.logger ?? NO_LOGGER;
+    this.sandbox = new WorkloadSandbox(this.dataDir, options.isolation ?? null, options.limits ?? {}, this.logger, options.repositoryPolicy?.allowFile ?? false);
+    this.repositoryPolicy = options.repositoryPolicy ?? DEFAULT_REPOSITORY_URL_POLICY;
     liveInstances.add(this.instance);
     this.apps = new ProcessApps(this, { ...options.apps, logger: this.logger });
     // Asynchronous from its first step, so listeners added right after construction see what it finds.
@@ -195,6 +211,7 @@ export class ProcessRuntime implements Runtime {
       // Unmounted first: deleting through a writable mount would delete the storage's files.
       await unmountStorage(join(paths.root, 'rclone'), paths.work);
       await rm(paths.root, { recursive: true, force: true });
+      await this.sandbox.release(id);
       return run;
     });
     if (!run) return;
@@ -362,12 +379,22 @@ export class ProcessRuntime implements Runtime {
     const fail = (reason: WorkloadReason, message: string) =>
       this.update(run, (state) => (state.phase === 'preparing' ? failedState(state, reason, message, new Date()) : null));
     try {
-      await mkdir(paths.work, { recursive: true });
-      await mkdir(paths.home, { recursive: true });
-      await writeSecretFiles(secretsDirOf(paths.root), spec.secretFiles ?? []);
+      let user;
+      try {
+        user = await this.sandbox.prepare(spec.id, paths);
+      } catch (error) {
+        if (error instanceof SandboxError) return void (await fail('PreparationFailed', error.message));
+        throw error;
+      }
+      // Owned by the workload's user, so that only it (and we) can read them.
+      await writeSecretFiles(secretsDirOf(paths.root), spec.secretFiles ?? [], user);
       try {
         await killLeftoverClone(paths.clonePid);
-        await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid);
+        await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid, {
+          user,
+          env: { ...this.sandbox.gitEnvironment(paths.home), GIT_ALLOW_PROTOCOL: allowedGitProtocols(this.repositoryPolicy) },
+          urlProblem: (url) => repositoryUrlProblem(url, this.repositoryPolicy),
+        });
       } catch (error) {
         if (run.abort.signal.aborted) return;
         if (error instanceof CloneError) return void (await fail('PreparationFailed', error.message));
@@ -388,7 +415,7 @@ export class ProcessRuntime implements Runtime {
 
       const port = await freeLocalPort();
       const env: Record<string, string> = {
-        ...programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: spec.env, port, baseUrl: spec.baseUrl, workDir: paths.work }),
+        ...programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: spec.env, port, baseUrl: spec.baseUrl, workDir: paths.work, user }),
         // What a container sees at /secrets (see WorkloadSpec.secretFiles); only when it has some.
         ...(spec.secretFiles?.length ? { LAUNCHPAD_SECRETS_DIR: secretsDirOf(paths.root) } : {}),
       };
@@ -401,7 +428,17 @@ export class ProcessRuntime implements Runtime {
         if (run.abort.signal.aborted || run.disposed) return null;
         const state = await readWorkloadState(paths.state);
         if (!state || state.runId !== run.runId || state.phase !== 'preparing') return null;
-        const program = await spawnProgram({ executable, args, env, cwd: paths.work, logPath: paths.log, exitCodePath: paths.exitCode });
+        await this.sandbox.prepareExitFile(paths.exitCode, user);
+        const program = await spawnProgram({
+          executable,
+          args,
+          env,
+          cwd: paths.work,
+          logPath: paths.log,
+          exitCodePath: paths.exitCode,
+          user,
+          prefix: this.sandbox.launchPrefix(spec.resources),
+        });
         const now = new Date().toISOString();
         const next: WorkloadState = { ...state, phase: 'starting', pid: program.pid, pidStartTime: program.startTime, port, preparer: null, startedAt: now, updatedAt: now };
         try {
@@ -545,7 +582,7 @@ export class ProcessRuntime implements Runtime {
   // --- adoption after a restart -----------------------------------------------------------
 
   private async adoptAll(): Promise<void> {
-    await mkdir(this.dataDir, { recursive: true });
+    await this.sandbox.init();
     for (const id of await this.workloadIds()) {
       await this.locks.run(id, () => this.adoptOne(id)).catch((error: unknown) => this.logger.warn({ err: error, workloadId: id }, 'could not adopt a workload'));
     }

@@ -6,6 +6,8 @@ export interface ProgramEnvironmentInput {
   port: number;
   baseUrl: string;
   workDir: string;
+  /** The workload's own uid, when it has one: named in USER and LOGNAME (it has no passwd entry). */
+  user?: { uid: number } | null;
 }
 
 const DEFAULT_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -20,6 +22,7 @@ export function programEnvironment(input: ProgramEnvironmentInput): Record<strin
     PATH: input.hostEnv.PATH ?? DEFAULT_PATH,
     LANG: input.hostEnv.LANG ?? 'C.UTF-8',
     HOME: input.home,
+    ...(input.user ? { USER: `launchpad-${input.user.uid}`, LOGNAME: `launchpad-${input.user.uid}` } : {}),
     ...input.specEnv,
     // Loopback only: on one machine nothing but the gateway's proxy (which authenticates) may reach it.
     LAUNCHPAD_HOST: '127.0.0.1',

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { open, rm } from 'node:fs/promises';
 import type { ProgramExit } from './failure-messages.js';
 import { processStartTimeSync } from './process-identity.js';
+import type { WorkloadUser } from './workload-users.js';
 
 export interface ProgramLaunch {
   /** An absolute path, already resolved on PATH. */
@@ -14,6 +15,10 @@ export interface ProgramLaunch {
   logPath: string;
   /** Where the wrapper writes the program's exit status when it ends. */
   exitCodePath: string;
+  /** The workload's own uid and gid (supplementary groups are dropped); null or absent: ours. */
+  user?: WorkloadUser | null;
+  /** Run in front of the wrapper, e.g. `prlimit --data=... --`, so its limits bind the wrapper and the program. */
+  prefix?: readonly string[];
 }
 
 export interface SpawnedProgram {
@@ -40,14 +45,18 @@ const WRAPPER = 'exit_file=$1; shift; "$@"; echo $? > "$exit_file"';
  * our process alive.
  */
 export async function spawnProgram(launch: ProgramLaunch): Promise<SpawnedProgram> {
-  await rm(launch.exitCodePath, { force: true });
+  if (!launch.user) await rm(launch.exitCodePath, { force: true });
+  // Opened by us and handed over as a descriptor: a workload with a uid of its own writes its
+  // output without being able to open (or read back) the file, which stays ours.
   const log = await open(launch.logPath, 'a', 0o600);
   try {
-    const child = spawn('/bin/sh', ['-c', WRAPPER, 'launchpad', launch.exitCodePath, launch.executable, ...launch.args], {
+    const [executable, ...prefixArgs] = [...(launch.prefix ?? []), '/bin/sh'];
+    const child = spawn(executable, [...prefixArgs, '-c', WRAPPER, 'launchpad', launch.exitCodePath, launch.executable, ...launch.args], {
       cwd: launch.cwd,
       env: launch.env,
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
+      ...(launch.user ? { uid: launch.user.uid, gid: launch.user.gid } : {}),
     });
     const pid = child.pid;
     if (pid === undefined) {
