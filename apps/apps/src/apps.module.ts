@@ -39,7 +39,7 @@ export class AppsModule {
         }),
         // ENVIRONMENTS is ensured here too, so this service can start (and consume) before
         // environments ever ran; DEADLETTER is where its consumers park what they cannot apply.
-        NatsModule.forRoot({ url: config.nats.url, name: 'apps', streams: [APPS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
+        NatsModule.forRoot({ url: config.nats.url, credentials: config.nats.credentials, name: 'apps', streams: [APPS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'apps', outbox: config.outbox, rpcTimeoutMs: config.rpcTimeoutMs }),
       ],
       controllers: [AppsRpcController],

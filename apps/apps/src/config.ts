@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { envVars, loadConfigOrExit, parseEnv, processRuntimeSettings, processRuntimeVars } from '@launchpad/config';
+import { checkNatsCredentials, envVars, natsCredentials, loadConfigOrExit, parseEnv, processRuntimeSettings, processRuntimeVars } from '@launchpad/config';
 import { APP_CALLER_SECRET_MIN_LENGTH } from '@launchpad/contracts';
 import { z } from 'zod';
 
@@ -14,6 +14,10 @@ const schema = z
       .min(APP_CALLER_SECRET_MIN_LENGTH, { message: `must be at least ${APP_CALLER_SECRET_MIN_LENGTH} characters, the same value as the gateway's` }),
     DATABASE_URL: envVars.databaseUrl,
     NATS_URL: envVars.natsUrl,
+    NATS_USER: envVars.natsSecret,
+    NATS_PASSWORD: envVars.natsSecret,
+    NATS_TOKEN: envVars.natsSecret,
+    NATS_CREDS: envVars.natsSecret,
     LOG_LEVEL: envVars.logLevel,
     RUN_MIGRATIONS: envVars.boolean(true),
     OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
@@ -47,6 +51,7 @@ const schema = z
     ACTIVATOR_ROUTE_REFRESH_MS: envVars.durationMs(5000),
   })
   .superRefine((env, ctx) => {
+    checkNatsCredentials(env, ctx);
     if (env.APP_RUNTIME === 'kubernetes') {
       ctx.addIssue({ code: 'custom', path: ['APP_RUNTIME'], message: 'the kubernetes runtime is not available in this release yet; use "process"' });
     }
@@ -79,7 +84,7 @@ function appsConfigFrom(e: z.output<typeof schema>) {
   return {
     http: { port: e.PORT, host: e.LISTEN_HOST },
     database: { url: e.DATABASE_URL, schema: 'apps', runMigrations: e.RUN_MIGRATIONS },
-    nats: { url: e.NATS_URL },
+    nats: { url: e.NATS_URL, credentials: natsCredentials(e) },
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,

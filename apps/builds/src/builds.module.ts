@@ -42,7 +42,7 @@ export class BuildsModule {
           applicationName: 'launchpad-builds',
         }),
         // ENVIRONMENTS too, for the project renames it follows (ProjectPathsConsumer), so builds may start first.
-        NatsModule.forRoot({ url: config.nats.url, name: 'builds', streams: [BUILDS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
+        NatsModule.forRoot({ url: config.nats.url, credentials: config.nats.credentials, name: 'builds', streams: [BUILDS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'builds', outbox: config.outbox }),
       ],
       controllers: [WebhooksRpcController, BuildsRpcController],

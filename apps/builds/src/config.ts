@@ -1,10 +1,14 @@
-import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { checkNatsCredentials, envVars, natsCredentials, loadConfigOrExit } from '@launchpad/config';
 import { z } from 'zod';
 
 const schema = z.object({
   PORT: envVars.port(3004),
   DATABASE_URL: envVars.databaseUrl,
   NATS_URL: envVars.natsUrl,
+  NATS_USER: envVars.natsSecret,
+  NATS_PASSWORD: envVars.natsSecret,
+  NATS_TOKEN: envVars.natsSecret,
+  NATS_CREDS: envVars.natsSecret,
   LOG_LEVEL: envVars.logLevel,
   RUN_MIGRATIONS: envVars.boolean(true),
   OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
@@ -28,14 +32,14 @@ const schema = z.object({
     .min(32, { message: 'must be at least 32 characters: a random key, e.g. `openssl rand -base64 48`' })
     .optional(),
   WEBHOOK_DELIVERY_RETENTION_MS: envVars.durationMs(30 * 24 * 3600 * 1000),
-});
+}).superRefine(checkNatsCredentials);
 
 export function loadBuildsConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = loadConfigOrExit('builds', schema, env);
   return {
     http: { port: e.PORT },
     database: { url: e.DATABASE_URL, schema: 'builds', runMigrations: e.RUN_MIGRATIONS },
-    nats: { url: e.NATS_URL },
+    nats: { url: e.NATS_URL, credentials: natsCredentials(e) },
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     gitlab: {

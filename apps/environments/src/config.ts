@@ -1,4 +1,4 @@
-import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { checkNatsCredentials, envVars, natsCredentials, loadConfigOrExit } from '@launchpad/config';
 import { imageReferenceSchema } from '@launchpad/contracts';
 import { parseSecretKeys } from '@launchpad/persistence';
 import { z } from 'zod';
@@ -7,6 +7,10 @@ const schema = z.object({
   PORT: envVars.port(3001),
   DATABASE_URL: envVars.databaseUrl,
   NATS_URL: envVars.natsUrl,
+  NATS_USER: envVars.natsSecret,
+  NATS_PASSWORD: envVars.natsSecret,
+  NATS_TOKEN: envVars.natsSecret,
+  NATS_CREDS: envVars.natsSecret,
   LOG_LEVEL: envVars.logLevel,
   RUN_MIGRATIONS: envVars.boolean(true),
   OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
@@ -16,14 +20,14 @@ const schema = z.object({
     const parsed = parseSecretKeys(value);
     if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
   }),
-});
+}).superRefine(checkNatsCredentials);
 
 export function loadEnvironmentsConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = loadConfigOrExit('environments', schema, env);
   return {
     http: { port: e.PORT },
     database: { url: e.DATABASE_URL, schema: 'environments', runMigrations: e.RUN_MIGRATIONS },
-    nats: { url: e.NATS_URL },
+    nats: { url: e.NATS_URL, credentials: natsCredentials(e) },
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     defaultEnvironmentImage: e.DEFAULT_ENVIRONMENT_IMAGE,

@@ -65,7 +65,7 @@ export class EnvironmentsModule implements OnApplicationBootstrap {
           applicationName: 'launchpad-environments',
         }),
         // DEADLETTER: where its durable consumers park what they cannot apply.
-        NatsModule.forRoot({ url: config.nats.url, name: 'environments', streams: [ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
+        NatsModule.forRoot({ url: config.nats.url, credentials: config.nats.credentials, name: 'environments', streams: [ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'environments', outbox: config.outbox }),
       ],
       controllers: [EnvironmentsRpcController, ProjectsRpcController, LaunchersRpcController],

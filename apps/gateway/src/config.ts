@@ -1,4 +1,4 @@
-import { envVars, loadConfigOrExit } from '@launchpad/config';
+import { checkNatsCredentials, envVars, natsCredentials, loadConfigOrExit } from '@launchpad/config';
 import { APP_CALLER_SECRET_MIN_LENGTH } from '@launchpad/contracts';
 import { z } from 'zod';
 import { parseActivatorUrls } from './app-proxy/activator-upstreams.js';
@@ -7,6 +7,10 @@ const schema = z
   .object({
     PORT: envVars.port(8080),
     NATS_URL: envVars.natsUrl,
+    NATS_USER: envVars.natsSecret,
+    NATS_PASSWORD: envVars.natsSecret,
+    NATS_TOKEN: envVars.natsSecret,
+    NATS_CREDS: envVars.natsSecret,
     LOG_LEVEL: envVars.logLevel,
     PUBLIC_URL: z.url({ message: 'must be the URL people reach the gateway at, e.g. https://launchpad.example.com' }).optional(),
     RPC_TIMEOUT_MS: envVars.durationMs(5000),
@@ -41,6 +45,7 @@ const schema = z
       .min(APP_CALLER_SECRET_MIN_LENGTH, { message: `must be at least ${APP_CALLER_SECRET_MIN_LENGTH} characters, the same value as the apps service's` }),
   })
   .superRefine((env, ctx) => {
+    checkNatsCredentials(env, ctx);
     if (!env.AUTH_JWKS_URL && !env.AUTH_DEV_SIGNING_KEY) {
       ctx.addIssue({
         code: 'custom',
@@ -57,7 +62,7 @@ export function loadGatewayConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = loadConfigOrExit('gateway', schema, env);
   return {
     http: { port: e.PORT, bodyLimitBytes: e.BODY_LIMIT_BYTES, webhookBodyLimitBytes: e.WEBHOOK_BODY_LIMIT_BYTES, publicUrl: e.PUBLIC_URL ?? `http://localhost:${e.PORT}` },
-    nats: { url: e.NATS_URL },
+    nats: { url: e.NATS_URL, credentials: natsCredentials(e) },
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     /** How often, at most, the proxy tells the sessions service that a session is in use. */
     sessionActivityReportMs: e.SESSION_ACTIVITY_REPORT_MS,

@@ -29,7 +29,7 @@ export class GatewayModule {
       module: GatewayModule,
       imports: [
         TelemetryModule.forRoot({ service: 'gateway', logLevel: config.logLevel }),
-        NatsModule.forRoot({ url: config.nats.url, name: 'gateway', streams: [] }),
+        NatsModule.forRoot({ url: config.nats.url, credentials: config.nats.credentials, name: 'gateway', streams: [] }),
         MessagingModule.forClient(config.rpcTimeoutMs),
       ],
       controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController, AppsController, SecretsController, DataConnectorsController],

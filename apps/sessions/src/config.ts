@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { envVars, loadConfigOrExit, processRuntimeSettings, processRuntimeVars } from '@launchpad/config';
+import { checkNatsCredentials, envVars, natsCredentials, loadConfigOrExit, processRuntimeSettings, processRuntimeVars } from '@launchpad/config';
 import { parseSecretKeys } from '@launchpad/persistence';
 import { z } from 'zod';
 
@@ -9,6 +9,10 @@ const schema = z.object({
   PORT: envVars.port(3002),
   DATABASE_URL: envVars.databaseUrl,
   NATS_URL: envVars.natsUrl,
+  NATS_USER: envVars.natsSecret,
+  NATS_PASSWORD: envVars.natsSecret,
+  NATS_TOKEN: envVars.natsSecret,
+  NATS_CREDS: envVars.natsSecret,
   LOG_LEVEL: envVars.logLevel,
   RUN_MIGRATIONS: envVars.boolean(true),
   OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
@@ -37,6 +41,7 @@ const schema = z.object({
     if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
   }),
 }).superRefine((env, ctx) => {
+    checkNatsCredentials(env, ctx);
   if (env.SESSION_RUNTIME === 'kubernetes') {
     ctx.addIssue({ code: 'custom', path: ['SESSION_RUNTIME'], message: 'the kubernetes runtime is not available in this release yet; use "process"' });
   }
@@ -47,7 +52,7 @@ export function loadSessionsConfig(env: NodeJS.ProcessEnv = process.env) {
   return {
     http: { port: e.PORT },
     database: { url: e.DATABASE_URL, schema: 'sessions', runMigrations: e.RUN_MIGRATIONS },
-    nats: { url: e.NATS_URL },
+    nats: { url: e.NATS_URL, credentials: natsCredentials(e) },
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,

@@ -80,7 +80,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         }),
         // ENVIRONMENTS is ensured here too, so this service can start (and consume) before environments
         // ever ran; DEADLETTER is where its consumers park what they cannot apply.
-        NatsModule.forRoot({ url: config.nats.url, name: 'sessions', streams: [SESSIONS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
+        NatsModule.forRoot({ url: config.nats.url, credentials: config.nats.credentials, name: 'sessions', streams: [SESSIONS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'sessions', outbox: config.outbox, rpcTimeoutMs: config.rpcTimeoutMs }),
       ],
       controllers: [SessionsRpcController, ResourcePoolsRpcController, SecretsRpcController, DataConnectorsRpcController],

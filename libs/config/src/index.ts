@@ -1,3 +1,4 @@
+import { readFileSync, statSync } from 'node:fs';
 import { z } from 'zod';
 
 export class ConfigError extends Error {
@@ -15,6 +16,9 @@ export class ConfigError extends Error {
  * the typed result. Callers turn it into their nested config object.
  */
 export function parseEnv<S extends z.ZodType>(service: string, schema: S, env: NodeJS.ProcessEnv = process.env): z.output<S> {
+  const fromFiles = withSecretFiles(env);
+  if (fromFiles.problems.length > 0) throw new ConfigError(service, fromFiles.problems);
+  env = fromFiles.env;
   const result = schema.safeParse(env);
   if (result.success) return result.data;
   const problems = result.error.issues.map((issue) => {
@@ -24,6 +28,48 @@ export function parseEnv<S extends z.ZodType>(service: string, schema: S, env: N
     return `${name}: ${issue.message} (${shown})`;
   });
   throw new ConfigError(service, problems);
+}
+
+/**
+ * Secrets a service may read from a file instead of its environment: `<NAME>_FILE` names the file
+ * (a mounted Secret, or a file `npm start` writes 0600). A variable's value sits in
+ * /proc/<pid>/environ and in every child's environment; a file stays where it is, readable by the
+ * service's user only. The file must not be readable by every user of the machine.
+ */
+export const SECRET_FILE_VARIABLES = [
+  'DATABASE_URL',
+  'NATS_PASSWORD',
+  'NATS_TOKEN',
+  'AUTH_DEV_SIGNING_KEY',
+  'APPS_CALLER_SECRET',
+  'WEBHOOK_SECRET_PEPPER',
+  'GITLAB_API_TOKEN',
+  'GITLAB_SYSTEM_HOOK_TOKEN',
+  'SECRETS_ENCRYPTION_KEYS',
+] as const;
+
+function withSecretFiles(env: NodeJS.ProcessEnv): { env: NodeJS.ProcessEnv; problems: string[] } {
+  const problems: string[] = [];
+  const out: NodeJS.ProcessEnv = { ...env };
+  for (const name of SECRET_FILE_VARIABLES) {
+    const path = env[`${name}_FILE`];
+    if (path === undefined || path === '') continue;
+    if (env[name] !== undefined && env[name] !== '') {
+      problems.push(`${name}_FILE: set together with ${name}; give the secret one way only`);
+      continue;
+    }
+    try {
+      if ((statSync(path).mode & 0o004) !== 0) {
+        problems.push(`${name}_FILE: ${path} is readable by every user of this machine; make it readable by this service only (chmod 600)`);
+        continue;
+      }
+      // One trailing newline is the editor's, not the secret's.
+      out[name] = readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+    } catch (error) {
+      problems.push(`${name}_FILE: cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+  }
+  return { env: out, problems };
 }
 
 /** Loads config or exits with a message an operator can act on, before anything else starts. */
@@ -51,6 +97,8 @@ export const envVars = {
     .regex(/^(nats|tls):\/\/[^\s]+$|^[^\s:/]+:\d+(,[^\s:/]+:\d+)*$/, { message: 'must be nats://host:port (comma-separate several)' })
     .default('nats://127.0.0.1:4222'),
   logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace']).default('info'),
+  /** NATS_USER, NATS_PASSWORD (or NATS_PASSWORD_FILE), NATS_TOKEN, NATS_CREDS: all optional, see natsCredentials. */
+  natsSecret: z.string().min(1, { message: 'must not be empty when set' }).optional(),
   durationMs: (fallback: number) => z.coerce.number().int().min(1).default(fallback),
   /** `first-last`, inclusive, of uids clear of system users: `100000-199999`. */
   uidRange: (fallback: string) =>
@@ -107,4 +155,23 @@ export function processRuntimeSettings(e: {
     limits: { maxProcesses: e.RUNTIME_MAX_PROCESSES, maxOpenFiles: e.RUNTIME_MAX_OPEN_FILES },
     repositoryPolicy: { hosts: e.REPOSITORY_HOSTS, allowFile: e.ALLOW_FILE_REPOSITORIES },
   };
+}
+
+/**
+ * How the service authenticates to NATS, from NATS_USER + NATS_PASSWORD, NATS_TOKEN or NATS_CREDS
+ * (a credentials file); at most one way. Unset: no authentication (a server without it).
+ */
+export function natsCredentials(e: { NATS_USER?: string; NATS_PASSWORD?: string; NATS_TOKEN?: string; NATS_CREDS?: string }) {
+  return {
+    ...(e.NATS_USER !== undefined ? { user: e.NATS_USER, password: e.NATS_PASSWORD ?? '' } : {}),
+    ...(e.NATS_TOKEN !== undefined ? { token: e.NATS_TOKEN } : {}),
+    ...(e.NATS_CREDS !== undefined ? { credsFile: e.NATS_CREDS } : {}),
+  };
+}
+
+/** The checks natsCredentials relies on, for a schema's superRefine. */
+export function checkNatsCredentials(e: { NATS_USER?: string; NATS_PASSWORD?: string; NATS_TOKEN?: string; NATS_CREDS?: string }, ctx: z.RefinementCtx): void {
+  if (e.NATS_PASSWORD !== undefined && e.NATS_USER === undefined) ctx.addIssue({ code: 'custom', path: ['NATS_PASSWORD'], message: 'needs NATS_USER' });
+  const ways = [e.NATS_USER !== undefined, e.NATS_TOKEN !== undefined, e.NATS_CREDS !== undefined].filter(Boolean).length;
+  if (ways > 1) ctx.addIssue({ code: 'custom', path: ['NATS_USER'], message: 'give NATS_USER/NATS_PASSWORD, NATS_TOKEN or NATS_CREDS, only one of them' });
 }

@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
-import type { NatsConnection } from '@nats-io/nats-core';
+import { readFileSync } from 'node:fs';
+import { credsAuthenticator, type NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { StreamDefinition } from '@launchpad/contracts';
@@ -15,14 +16,32 @@ export function isNatsConnected(nc: NatsConnection): boolean {
   return !nc.isClosed() && connectedState.get(nc) !== false;
 }
 
+/** How a service proves who it is to NATS: a user and password, a token, or a credentials file (JWT + nkey). */
+export interface NatsCredentials {
+  user?: string;
+  password?: string;
+  token?: string;
+  /** Path to a `.creds` file. */
+  credsFile?: string;
+}
+
+/** The inbox a service's replies arrive on: its own, so NATS permissions can keep others from reading them. */
+export const inboxPrefixOf = (name: string) => `_INBOX_${name}`;
+
 /**
  * Connects and keeps reconnecting forever: a NATS restart must not take the service down, and
- * subscriptions are re-established by the client when the server is back.
+ * subscriptions are re-established by the client when the server is back. Replies come to
+ * `_INBOX_<name>.>`, the one inbox the service's NATS user may subscribe to.
  */
-export async function connectNats(url: string, name: string, logger = new Logger('Nats')): Promise<NatsConnection> {
+export async function connectNats(url: string, name: string, logger = new Logger('Nats'), credentials: NatsCredentials = {}): Promise<NatsConnection> {
   const nc = await connect({
     servers: url.split(','),
     name,
+    inboxPrefix: inboxPrefixOf(name),
+    ...(credentials.user !== undefined ? { user: credentials.user, pass: credentials.password ?? '' } : {}),
+    ...(credentials.token !== undefined ? { token: credentials.token } : {}),
+    // Read again on every (re)connect, so a rotated file is picked up.
+    ...(credentials.credsFile !== undefined ? { authenticator: credsAuthenticator(() => readFileSync(credentials.credsFile!)) } : {}),
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 500,
@@ -55,6 +74,7 @@ class NatsLifecycle implements OnApplicationShutdown {
 export interface NatsModuleOptions {
   url: string;
   name: string;
+  credentials?: NatsCredentials;
   /** Streams this service owns; created or updated at start-up. */
   streams: readonly StreamDefinition[];
   streamSettings?: StreamSettings;
@@ -71,7 +91,7 @@ export class NatsModule {
           provide: NATS_CONNECTION,
           inject: [HealthRegistry],
           useFactory: async (health: HealthRegistry) => {
-            const nc = await connectNats(options.url, options.name);
+            const nc = await connectNats(options.url, options.name, undefined, options.credentials);
             if (options.streams.length > 0) await ensureStreams(await jetstreamManager(nc), options.streams, options.streamSettings);
             health.register('nats', () => {
               if (nc.isClosed()) throw new Error('NATS connection closed');
