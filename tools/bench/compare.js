@@ -158,7 +158,10 @@ try {
   if (hub) await run(500, 16, () => ok(`${hub.api}/users`, hub.headers));
   const api1 = row('GET /api/v1/environments, c=1', await medianOf(() => run(Math.min(API_N, 500), 1, () => ok(ours, bearer))));
   // With BENCH_CPU_PROF_DIR, every service's CPU profile of these runs is in <dir>/api-c16.
-  const api16 = row('GET /api/v1/environments, c=16', await platform.profile('api-c16', () => medianOf(() => run(API_N, 16, () => ok(ours, bearer)))));
+  const apiCpu = await cpuDuring(services(), serviceOf, () => platform.profile('api-c16', () => medianOf(() => run(API_N, 16, () => ok(ours, bearer)))));
+  const api16 = row('GET /api/v1/environments, c=16', apiCpu.result);
+  const perRequest = (ms) => (ms / (API_N * RUNS)).toFixed(2);
+  console.log(`  CPU per request: ${Object.entries(apiCpu.cpu).filter(([, v]) => v / (API_N * RUNS) >= 0.01).map(([k, v]) => `${k} ${perRequest(v)} ms`).join(', ')}`);
   if (hub) {
     const hub1 = row('JupyterHub GET /hub/api/users, c=1', await medianOf(() => run(Math.min(API_N, 500), 1, () => ok(`${hub.api}/users`, hub.headers))));
     const hub16 = row('JupyterHub GET /hub/api/users, c=16', await medianOf(() => run(API_N, 16, () => ok(`${hub.api}/users`, hub.headers))));
