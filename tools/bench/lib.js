@@ -269,4 +269,9 @@ export function cleanupOnSignal(cleanup) {
   };
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // An error nothing caught (a connection reset when a service ends) would skip every `finally` too.
+  process.once('uncaughtException', (error) => {
+    console.error(error);
+    onSignal('uncaught exception');
+  });
 }
