@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { originFetch } from '../tools/testing/origins.js';
 
 /** The apps API refuses what it cannot do, with problem+json saying why. */
 describe('apps API: bad input', () => {
@@ -79,8 +80,8 @@ describe('apps API: bad input', () => {
   });
 
   it('refuses a bad bearer token on a share link, where no token at all is fine', async () => {
-    const res = await call(`${p.gateway.url}/a/anything/`, { headers: { authorization: 'Bearer nonsense' } });
+    const res = await call(`http://anything.apps.localhost:${p.gateway.port}/`, { headers: { authorization: 'Bearer nonsense' } });
     problem(res, 401, 'UNAUTHENTICATED');
-    expect((await fetch(`${p.gateway.url}/a/anything/`)).status).toBe(404);
+    expect((await originFetch(`http://anything.apps.localhost:${p.gateway.port}/`)).status).toBe(404);
   });
 });

@@ -7,6 +7,7 @@ import { isRunning, killWorkloads, waitFor } from '../tools/testing/harness.js';
 import { APP_JS, APP_PROGRAM, appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { originFetch } from '../tools/testing/origins.js';
 import { readSse } from '../tools/testing/sse.js';
 import { readStream } from '../tools/testing/streams.js';
 
@@ -63,11 +64,11 @@ describe('apps when things go wrong', () => {
     const id = await appLauncher('Sturdy');
     const app = await activate(id, { minReplicas: 1 });
     await settled(id, 'to have its replica ready', (a) => a.readyReplicas === 1);
-    const link = `${p.gateway.url}${app.path}`;
-    const before = await (await fetch(link)).json();
+    const link = app.url;
+    const before = await (await originFetch(link)).json();
     process.kill(before.pid, 'SIGKILL');
     const after = await waitFor('a new replica to answer', async () => {
-      const res = await fetch(link);
+      const res = await originFetch(link);
       if (res.status !== 200) return undefined;
       const seen = await res.json();
       return seen.pid !== before.pid ? seen : undefined;
@@ -89,23 +90,23 @@ describe('apps when things go wrong', () => {
     // It was started three times (each run says so first), and not again once failed.
     const logs = await call(`${p.api}/apps/${id}/logs?lines=200`, { token: dana });
     expect(logs.body.lines.filter((l: string) => l === '[r1] app program: the model does not fit in memory').length).toBeGreaterThanOrEqual(3);
-    expect((await fetch(`${p.gateway.url}${failed.path}`)).status).toBe(502);
+    expect((await originFetch(failed.url)).status).toBe(502);
   });
 
   it('reports an app whose replica never becomes ready, with its last log lines, and answers 503 while it waits', async () => {
     const id = await appLauncher('Never ready', { APP_NEVER_LISTEN: '1' });
     const app = await activate(id);
-    const link = `${p.gateway.url}${app.path}`;
+    const link = app.url;
     // The wake deadline (2.5 s) comes before the readiness deadline (4 s).
-    const waiting = await fetch(link);
+    const waiting = await originFetch(link);
     expect(waiting.status).toBe(503);
     expect(waiting.headers.get('retry-after')).toBe('10');
     expect(await waiting.text()).toMatch(/did not start within 3 s/);
     const failed = await settled(id, 'to fail', (a) => a.status === 'failed');
-    expect(failed.message).toMatch(/^replica r1 did not become ready: did not answer on port \d+ at \/a\/lab-trouble-never-ready\/ within 4 s; last output:/);
+    expect(failed.message).toMatch(/^replica r1 did not become ready: did not answer on port \d+ at \/ within 4 s; last output:/);
     expect(failed.message).toMatch(/loading the model, this takes forever/);
     expect(failed).toMatchObject({ desiredReplicas: 0, readyReplicas: 0 });
-    const page = await fetch(link);
+    const page = await originFetch(link);
     expect(page.status).toBe(502);
     expect(await page.text()).toMatch(/This app could not start/);
     const logs = await call(`${p.api}/apps/${id}/logs`, { token: dana });
@@ -125,7 +126,7 @@ describe('apps when things go wrong', () => {
   it('holds at most the queue limit of requests while the app wakes, and refuses the others with Retry-After', async () => {
     const id = await appLauncher('Slow starter', { APP_START_DELAY_MS: '1500' });
     const app = await activate(id);
-    const answers = await Promise.all(Array.from({ length: 5 }, () => fetch(`${p.gateway.url}${app.path}`)));
+    const answers = await Promise.all(Array.from({ length: 5 }, () => originFetch(app.url)));
     const statuses = answers.map((r) => r.status).sort();
     expect(statuses).toEqual([200, 200, 200, 503, 503]);
     const refused = answers.find((r) => r.status === 503)!;
@@ -152,7 +153,7 @@ describe('apps when things go wrong', () => {
     const followed = await readSse(`${p.api}/apps/${id}/logs?follow=true&lines=5000`, { authorization: `Bearer ${dana}` }, (events) => events.length >= 100);
     expect(followed.status).toBe(200);
     // The apps service is still there to answer.
-    expect((await fetch(`${p.services.apps!.url}/readyz`)).status).toBe(200);
+    expect((await originFetch(`${p.services.apps!.url}/readyz`)).status).toBe(200);
     expect((await call(`${p.api}/apps/${id}/logs?lines=10`, { token: dana })).body.lines).toHaveLength(10);
   });
 
@@ -172,7 +173,7 @@ describe('apps when things go wrong', () => {
     execFileSync('git', ['-C', notes.dir, '-c', 'user.name=Test', '-c', 'user.email=test@example.com', 'commit', '-q', '-m', 'serve it']);
     const again = await activate(id);
     expect(again).toMatchObject({ status: 'active', message: null });
-    const res = await fetch(`${p.gateway.url}${again.path}`);
+    const res = await originFetch(again.url);
     expect(res.status).toBe(200);
     expect((await res.json()).url).toBe('/');
     expect((await status(id)).command).toEqual({ source: 'procfile', repository: 'notes', line: 'node app.js' });

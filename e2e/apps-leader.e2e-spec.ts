@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { signCaller } from '@launchpad/contracts';
 import { killWorkloads, type RunningService, startService, waitFor } from '../tools/testing/harness.js';
 import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
@@ -53,7 +54,7 @@ describe('two replicas of the apps service', () => {
     launcherId = launcher.body.id;
     const activated = await call(`${p.api}/apps/${launcherId}/activate`, { method: 'POST', token: dana });
     expect(activated.status).toBe(200);
-    path = activated.body.path;
+    path = `/a/${activated.body.slug}/`;
   });
 
   afterAll(async () => {
@@ -67,6 +68,9 @@ describe('two replicas of the apps service', () => {
 
   let leader: RunningService;
   let follower: RunningService;
+  /** Straight to one activator, as the gateway sends it: signed (anonymous), for exactly this request. */
+  const direct = (activator: RunningService, query = '') =>
+    fetch(`${activator.url}${path}${query}`, { headers: signCaller(p.appsCallerSecret, null, 'GET', `${path}${query}`) });
 
   it('has exactly one scaler leader', async () => {
     const [a, b] = await waitFor('one leader', async () => {
@@ -79,14 +83,14 @@ describe('two replicas of the apps service', () => {
 
   it('serves the app through both activators, and only the leader decides its scale', async () => {
     // A cold start through the follower's activator: its wake reaches the leader's scaler.
-    const viaFollower = await fetch(`${follower.url}${path}`);
+    const viaFollower = await direct(follower);
     expect(viaFollower.status).toBe(200);
     expect(viaFollower.headers.get('x-launchpad-activation')).toMatch(/^cold-start/);
-    const viaLeader = await fetch(`${leader.url}${path}`);
+    const viaLeader = await direct(leader);
     expect(viaLeader.status).toBe(200);
     expect((await viaLeader.json()).pid).toBe((await viaFollower.json()).pid);
     // Load through the follower alone is seen by the leader's scaler (reported every 250 ms), which scales up.
-    const burst = Array.from({ length: 60 }, () => fetch(`${follower.url}${path}?delay=1500`).then((r) => r.status));
+    const burst = Array.from({ length: 60 }, () => direct(follower, '?delay=1500').then((r) => r.status));
     await waitFor('the leader to scale up for load it only heard of', async () => (await status()).desiredReplicas > 1);
     expect(await Promise.all(burst)).toEqual(Array(60).fill(200));
     expect(await decisions(leader)).toBeGreaterThan(0);
@@ -102,13 +106,13 @@ describe('two replicas of the apps service', () => {
     expect(gateway.logs()).toMatch(/apps activator \S+ is not answering/);
     await waitFor('the other replica to lead', async () => (await leaderMetric(follower)) === 1);
     // The replicas the dead leader started keep serving, now watched by the new leader.
-    expect((await fetch(`${follower.url}${path}`)).status).toBe(200);
+    expect((await direct(follower)).status).toBe(200);
     // The new leader scales the app to zero once idle, and wakes it for the next request.
     await waitFor('the new leader to scale the app to zero', async () => {
       const s = await status();
       return s.desiredReplicas === 0 && s.readyReplicas === 0;
     }, 30_000);
-    const woken = await fetch(`${follower.url}${path}`);
+    const woken = await direct(follower);
     expect(woken.status).toBe(200);
     expect(woken.headers.get('x-launchpad-activation')).toMatch(/^cold-start/);
     expect(await decisions(follower)).toBeGreaterThan(0);

@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { killWorkloads, waitFor } from '../tools/testing/harness.js';
 import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { originFetch } from '../tools/testing/origins.js';
 
 /** A burst at an app with no replica: every request answered, by no more replicas than the target and the cap allow. */
 describe('apps under a burst', () => {
@@ -43,12 +44,12 @@ describe('apps under a burst', () => {
     // Held open for a while each, so that the burst is still there when the scaler looks.
     const answers = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
-        const res = await fetch(`${p.gateway.url}${activated.body.path}work/${i}?delay=1500`);
+        const res = await originFetch(`${activated.body.url}work/${i}?delay=1500`);
         return { status: res.status, woke: res.headers.get('x-launchpad-activation'), body: res.status === 200 ? await res.json() : await res.text() };
       }),
     );
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
-    expect(answers.map((a) => a.body.url).sort()).toEqual(Array.from({ length: 200 }, (_, i) => `/a/lab-popular-model-endpoint/work/${i}?delay=1500`).sort());
+    expect(answers.map((a) => a.body.url).sort()).toEqual(Array.from({ length: 200 }, (_, i) => `/work/${i}?delay=1500`).sort());
     expect(answers.filter((a) => a.woke !== null).length).toBeGreaterThan(0);
     const cap = Math.min(Math.ceil(200 / target), max);
     const replicasThatExisted = readdirSync(dataDir).filter((d) => d.startsWith(id));
@@ -72,12 +73,12 @@ describe('apps under a burst', () => {
     await waitFor('two ready replicas', async () => (await status()).readyReplicas === 2);
     // One long request on each replica (least outstanding spreads them): longer than APP_DRAIN_MS.
     const slow = [1, 2].map(async (n) => {
-      const res = await fetch(`${p.gateway.url}${activated.body.path}report/${n}?delay=4000`);
+      const res = await originFetch(`${activated.body.url}report/${n}?delay=4000`);
       return { status: res.status, body: res.status === 200 ? await res.json() : await res.text() };
     });
     await waitFor('both requests to reach a replica', async () => {
       const lines: string[] = (await call(`${p.api}/apps/${id}/logs?lines=50`, { token: dana })).body.lines;
-      return ['r1', 'r2'].every((r) => lines.some((l) => l.startsWith(`[${r}] GET /a/`) && l.includes('delay=4000')));
+      return ['r1', 'r2'].every((r) => lines.some((l) => l.startsWith(`[${r}] GET /report/`) && l.includes('delay=4000')));
     });
     // One replica now: r2 leaves the rotation while its request still runs.
     const scaled = await call(`${p.api}/apps/${id}/activate`, { method: 'POST', token: dana, body: { minReplicas: 1, maxReplicas: 1 } });

@@ -8,6 +8,7 @@ import { isRunning, killWorkloads, waitFor } from '../tools/testing/harness.js';
 import { APP_JS, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { appOrigin, cookieFrom, originFetch, originWebSocket, rawRequest } from '../tools/testing/origins.js';
 import { readSse } from '../tools/testing/sse.js';
 import { readStream } from '../tools/testing/streams.js';
 
@@ -22,6 +23,7 @@ describe('apps through the gateway', () => {
   let admin: string, dana: string, eve: string;
   let launcherId: string;
   let link: string;
+  let slug: string;
   const repo = makeRepository('study', {
     Procfile: '# how Heroku would run it\nweb: node app.js\nworker: node worker.js\n',
     'app.js': APP_JS,
@@ -61,12 +63,14 @@ describe('apps through the gateway', () => {
     expect(await app()).toMatchObject({ launcherId, status: 'inactive', slug: null, url: null, desiredReplicas: 0, readyReplicas: 0, targetConcurrency: 10 });
   });
 
-  it('activates the app: a share link made of project path and launcher name, no replica until someone comes', async () => {
+  it('activates the app: a share link of its own origin, named after project path, launcher name and id, no replica until someone comes', async () => {
     const res = await call(`${p.api}/apps/${launcherId}/activate`, { method: 'POST', token: dana });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'active', slug: 'lab-study-dashboard', path: '/a/lab-study-dashboard/', desiredReplicas: 0, minReplicas: 0, maxReplicas: 5, access: 'public', activatedBy: 'dana' });
-    expect(res.body.url).toMatch(/^http:\/\/[^/]+\/a\/lab-study-dashboard\/$/);
-    link = `${p.gateway.url}/a/lab-study-dashboard/`;
+    slug = res.body.slug;
+    expect(slug).toBe(`lab-study-dashboard--${launcherId.replace(/-/g, '').slice(0, 12)}`);
+    expect(res.body).toMatchObject({ status: 'active', path: '/', desiredReplicas: 0, minReplicas: 0, maxReplicas: 5, access: 'public', activatedBy: 'dana' });
+    expect(res.body.url).toBe(`${appOrigin(p.gateway.port, slug)}/`);
+    link = `${appOrigin(p.gateway.port, slug)}/`;
     // It finds its command in the repository's Procfile.
     const resolved = await waitFor('the Procfile to be read', async () => ((await app()).command ? app() : undefined));
     expect(resolved.command).toEqual({ source: 'procfile', repository: 'study', line: 'node app.js' });
@@ -76,17 +80,17 @@ describe('apps through the gateway', () => {
   let firstPid: number;
 
   it('answers someone who is not signed in, waking the app for them (and says it did)', async () => {
-    const res = await fetch(`${link}reports?year=2026`);
+    const res = await originFetch(`${link}reports?year=2026`);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-launchpad-activation')).toMatch(/^cold-start; waited=\d+ms$/);
     const seen = await res.json();
     // A Procfile app is served at its root, from its repository's directory, with PORT set.
     expect(seen.url).toBe('/reports?year=2026');
-    expect(seen.headers['x-forwarded-prefix']).toBe('/a/lab-study-dashboard');
     expect(seen.headers['x-launchpad-caller']).toBeUndefined();
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
     expect(seen.cwd).toMatch(/\/work\/study$/);
     firstPid = seen.pid;
-    const warm = await fetch(link);
+    const warm = await originFetch(link);
     expect(warm.status).toBe(200);
     expect(warm.headers.get('x-launchpad-activation')).toBeNull();
     expect((await warm.json()).pid).toBe(firstPid);
@@ -95,41 +99,59 @@ describe('apps through the gateway', () => {
     expect(status.replicas).toEqual([expect.objectContaining({ phase: 'ready' })]);
   });
 
-  it('answers a malformed share link 404 and goes on serving, through the gateway and straight to the activator', async () => {
+  it('answers a malformed share link 4xx and goes on serving, through the gateway and straight to the activator', async () => {
     const activator = p.services.apps!.url;
-    for (const base of [p.gateway.url, activator]) {
-      expect((await fetch(`${base}/a/%E0%A4%A/`)).status).toBe(404);
-      expect((await fetch(`${base}/a/lab-study-dashboard%ZZ/`)).status).toBe(404);
-      const refused = await new Promise<number>((resolve, reject) => {
-        const socket = new WebSocket(`${base.replace('http', 'ws')}/a/%E0%A4%A/`);
-        socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
-        socket.once('open', () => reject(new Error('a WebSocket to a malformed link opened')));
-        socket.once('error', () => undefined);
-      });
-      expect(refused).toBe(404);
+    expect((await originFetch(`${activator}/a/%E0%A4%A/`)).status).toBe(404);
+    expect((await originFetch(`${activator}/a/lab-study-dashboard%ZZ/`)).status).toBe(404);
+    // Old path-based links on the API's origin: a malformed slug (`;` included) is a 404 problem, never a 500.
+    for (const path of ['/a/%E0%A4%A/', '/a/lab-study-dashboard%ZZ/', '/a/x;y/', '/a/x/../../metrics']) {
+      const res = await rawRequest(p.gateway.port, path);
+      expect([path, res.status]).toEqual([path, 404]);
+      expect(res.headers['content-type']).toMatch(/problem\+json/);
     }
-    expect((await fetch(`${activator}/readyz`)).status).toBe(200);
-    expect((await fetch(link)).status).toBe(200);
+    // A name under the apps domain that no slug can be.
+    expect((await originFetch(`http://x_y.apps.localhost:${p.gateway.port}/`)).status).toBe(404);
+    const refused = await new Promise<number>((resolve, reject) => {
+      const socket = new WebSocket(`${activator.replace('http', 'ws')}/a/%E0%A4%A/`);
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.once('open', () => reject(new Error('a WebSocket to a malformed link opened')));
+      socket.once('error', () => undefined);
+    });
+    expect(refused).toBe(404);
+    expect((await originFetch(`${activator}/readyz`)).status).toBe(200);
+    expect((await originFetch(link)).status).toBe(200);
   });
 
-  it('keeps the app’s paths under the share link: redirects, the link without its slash', async () => {
-    const redirect = await fetch(`${link}redirect`, { redirect: 'manual' });
+  it('sends old share links to the app\'s own origin, and keeps the app at the root of it', async () => {
+    const old = await originFetch(`${p.gateway.url}/a/${slug}/reports?x=1`, { redirect: 'manual' });
+    expect(old.status).toBe(308);
+    expect(old.headers.get('location')).toBe(`${appOrigin(p.gateway.port, slug)}/reports?x=1`);
+    const redirect = await originFetch(`${link}redirect`, { redirect: 'manual' });
     expect(redirect.status).toBe(302);
-    expect(redirect.headers.get('location')).toBe('/a/lab-study-dashboard/landing');
-    const bare = await fetch(`${p.gateway.url}/a/lab-study-dashboard?x=1`, { redirect: 'manual' });
-    expect(bare.status).toBe(308);
-    expect(bare.headers.get('location')).toBe('/a/lab-study-dashboard/?x=1');
+    expect(redirect.headers.get('location')).toBe('/landing');
+    // Dot segments are resolved once, at the gateway: nothing climbs out of the app to the activator's own paths.
+    const climbing = await rawRequest(p.gateway.port, '/x/../../../metrics', { host: new URL(link).host });
+    expect(climbing.status).toBe(200);
+    expect(JSON.parse(climbing.body).url).toBe('/metrics');
+  });
+
+  it('keeps what an app must not tell a browser from reaching it: a wider service worker scope, cookies for sibling origins', async () => {
+    const res = await originFetch(`${link}hostile`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('service-worker-allowed')).toBeNull();
+    expect(res.headers.getSetCookie()).toEqual(['own=1; Path=/']);
+    expect(res.headers.get('referrer-policy')).toBe('no-referrer');
   });
 
   it('streams request and response bodies, server-sent events and WebSockets through', async () => {
     const body = 'x'.repeat(300_000);
-    const echo = await fetch(`${link}echo`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
+    const echo = await originFetch(`${link}echo`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });
     expect(echo.status).toBe(200);
     expect(await echo.text()).toBe(body);
     const sse = await readSse(`${link}sse?events=3&every=50`, {}, (events) => events.length >= 3);
     expect(sse.contentType).toMatch(/^text\/event-stream/);
     expect(sse.events.map((e) => e.data.n)).toEqual([1, 2, 3]);
-    const socket = new WebSocket(`${link.replace('http', 'ws')}socket`);
+    const socket = originWebSocket(`${link.replace('http', 'ws')}socket`);
     const reply = await new Promise<string>((resolve, reject) => {
       socket.once('open', () => socket.send('hello'));
       socket.once('message', (data) => resolve(String(data)));
@@ -152,7 +174,7 @@ describe('apps through the gateway', () => {
       events.some((e) => e.data.line === '[r1] GET /followed'),
     );
     await new Promise((r) => setTimeout(r, 500));
-    expect((await fetch(`${link}followed`)).status).toBe(200);
+    expect((await originFetch(`${link}followed`)).status).toBe(200);
     const { status, contentType, events } = await following;
     expect(status).toBe(200);
     expect(contentType).toMatch(/^text\/event-stream/);
@@ -165,19 +187,19 @@ describe('apps through the gateway', () => {
       return s.desiredReplicas === 0 && s.readyReplicas === 0 && s.replicas.every((r: { phase: string }) => r.phase === 'stopped');
     }, 30_000);
     expect(isRunning(firstPid)).toBe(false);
-    const res = await fetch(link);
+    const res = await originFetch(link);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-launchpad-activation')).toMatch(/^cold-start; waited=\d+ms$/);
     expect((await res.json()).pid).not.toBe(firstPid);
   });
 
   it('switches the app off: every replica stops and the link says the app is off', async () => {
-    const pid = (await (await fetch(link)).json()).pid;
+    const pid = (await (await originFetch(link)).json()).pid;
     const res = await call(`${p.api}/apps/${launcherId}/deactivate`, { method: 'POST', token: dana });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'inactive', desiredReplicas: 0, slug: 'lab-study-dashboard' });
+    expect(res.body).toMatchObject({ status: 'inactive', desiredReplicas: 0, slug });
     const page = await waitFor('the link to say the app is off', async () => {
-      const r = await fetch(link);
+      const r = await originFetch(link);
       return r.status === 404 ? r : undefined;
     });
     expect(page.headers.get('content-type')).toMatch(/^text\/html/);
@@ -188,46 +210,51 @@ describe('apps through the gateway', () => {
     expect(json.body).toMatchObject({ status: 404, code: 'APP_OFF' });
     await waitFor('its replicas to be gone', async () => (await app()).replicas.length === 0 && !isRunning(pid));
     expect(readdirSync(dataDir).filter((d) => d.startsWith(launcherId))).toEqual([]);
-    expect((await fetch(`${p.gateway.url}/a/no-such-app/`)).status).toBe(404);
+    expect((await originFetch(`${appOrigin(p.gateway.port, 'no-such-app')}/`)).status).toBe(404);
   });
 
   it('keeps a members-only app to signed-in members of its project', async () => {
     const res = await call(`${p.api}/apps/${launcherId}/activate`, { method: 'POST', token: dana, body: { access: 'members', minReplicas: 1 } });
     expect(res.status).toBe(200);
-    expect(res.body).toMatchObject({ status: 'active', access: 'members', minReplicas: 1, slug: 'lab-study-dashboard' });
-    const anonymous = await fetch(link);
+    expect(res.body).toMatchObject({ status: 'active', access: 'members', minReplicas: 1, slug });
+    const anonymous = await originFetch(link);
     expect(anonymous.status).toBe(404);
     expect(await anonymous.text()).toMatch(/No app here/);
-    expect((await fetch(link, { headers: { authorization: `Bearer ${eve}` } })).status).toBe(404);
-    const member = await fetch(link, { headers: { authorization: `Bearer ${dana}` } });
+    expect((await originFetch(link, { headers: { authorization: `Bearer ${eve}` } })).status).toBe(404);
+    const member = await originFetch(link, { headers: { authorization: `Bearer ${dana}` } });
     expect(member.status).toBe(200);
     // The app sees neither the token nor who the gateway says the caller is.
     const seen = await member.json();
     expect(seen.headers.authorization).toBeUndefined();
     expect(seen.headers['x-launchpad-caller']).toBeUndefined();
     // A browser: the link with a token once, then a cookie for this app only.
-    const open = await fetch(`${link}?token=${dana}`, { redirect: 'manual' });
+    const open = await originFetch(`${link}?token=${dana}`, { redirect: 'manual' });
     expect(open.status).toBe(303);
-    expect(open.headers.get('location')).toBe('/a/lab-study-dashboard/');
-    const cookie = open.headers.get('set-cookie')!;
-    expect(cookie).toMatch(/^launchpad_app=[^;]+; Max-Age=\d+; Path=\/a\/lab-study-dashboard\/; HttpOnly; SameSite=Lax/);
-    const withCookie = await fetch(link, { headers: { cookie: `${cookie.split(';')[0]}; theme=dark` } });
+    expect(open.headers.get('location')).toBe('/');
+    // Host-only, for this origin, holding a credential for this app: never the API token.
+    expect(open.headers.get('set-cookie')).toMatch(/^launchpad_app=v1\.[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(open.headers.get('set-cookie')).not.toContain(dana);
+    const cookie = cookieFrom(open);
+    const withCookie = await originFetch(link, { headers: { cookie: `${cookie}; theme=dark` } });
     expect(withCookie.status).toBe(200);
     expect((await withCookie.json()).headers.cookie).toBe('theme=dark');
+    // Bound to this app: another app's origin takes it for nobody.
+    expect((await originFetch(`${appOrigin(p.gateway.port, 'other--000000000000')}/`, { headers: { cookie } })).status).toBe(404);
     // Someone forging the gateway's header is nobody, through the gateway or straight to the
     // activator (as an app replica on the same machine could): only the gateway's signature counts.
     const forgedCaller = { 'x-launchpad-caller': JSON.stringify({ userId: 'dana', admin: true }) };
-    expect((await fetch(link, { headers: forgedCaller })).status).toBe(404);
-    const direct = `${p.services.apps!.url}/a/lab-study-dashboard/`;
-    expect((await fetch(direct, { headers: forgedCaller })).status).toBe(404);
-    const badSignature = { ...forgedCaller, 'x-launchpad-caller-signature': `t=${Date.now()},v1=${'0'.repeat(64)}` };
-    expect((await fetch(direct, { headers: badSignature })).status).toBe(404);
-    const otherSecret = signCaller('not-the-secret-the-gateway-and-apps-share', { userId: 'root', admin: true }, 'GET', '/a/lab-study-dashboard/');
-    expect((await fetch(direct, { headers: otherSecret })).status).toBe(404);
+    expect((await originFetch(link, { headers: forgedCaller })).status).toBe(404);
+    const direct = `${p.services.apps!.url}/a/${slug}/`;
+    // Straight to the activator, what the gateway did not sign is refused outright.
+    expect((await originFetch(direct, { headers: forgedCaller })).status).toBe(403);
+    const badSignature = { ...forgedCaller, 'x-launchpad-caller-signature': `t=${Date.now()},n=0123456789abcdef,v1=${'0'.repeat(64)}` };
+    expect((await originFetch(direct, { headers: badSignature })).status).toBe(403);
+    const otherSecret = signCaller('not-the-secret-the-gateway-and-apps-share', { userId: 'root', admin: true }, 'GET', `/a/${slug}/`);
+    expect((await originFetch(direct, { headers: otherSecret })).status).toBe(403);
     // WebSockets too: the gateway signs the upgrade for a member; nobody else gets one.
     const wsLink = `${link.replace('http', 'ws')}socket`;
     const echoed = await new Promise<string>((resolve, reject) => {
-      const socket = new WebSocket(wsLink, { headers: { authorization: `Bearer ${dana}` } });
+      const socket = originWebSocket(wsLink, { headers: { authorization: `Bearer ${dana}` } });
       socket.once('open', () => socket.send('members only'));
       socket.once('message', (data) => {
         resolve(String(data));
@@ -238,16 +265,25 @@ describe('apps through the gateway', () => {
     expect(echoed).toBe('echo: members only');
     for (const headers of [{}, forgedCaller]) {
       const refused = await new Promise<number>((resolve, reject) => {
-        const socket = new WebSocket(wsLink, { headers });
+        const socket = originWebSocket(wsLink, { headers });
         socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
         socket.once('open', () => reject(new Error('a WebSocket to a members-only app opened for nobody')));
         socket.once('error', () => undefined);
       });
       expect(refused).toBe(404);
     }
-    // Signed as the gateway signs, the same request opens it.
-    const vouched = signCaller(p.appsCallerSecret, { userId: 'dana', admin: false }, 'GET', '/a/lab-study-dashboard/');
-    expect((await fetch(direct, { headers: vouched })).status).toBe(200);
+    // From a page of another origin, not even a member's browser opens it (nor would it with a ?token=).
+    const foreign = await new Promise<number>((resolve, reject) => {
+      const socket = originWebSocket(`${wsLink}?token=${dana}`, { headers: { origin: 'http://evil--000000000000.apps.localhost:8080' } });
+      socket.once('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0));
+      socket.once('open', () => reject(new Error('a WebSocket from another origin opened')));
+      socket.once('error', () => undefined);
+    });
+    expect(foreign).toBe(403);
+    // Signed as the gateway signs, the same request opens it; once.
+    const vouched = signCaller(p.appsCallerSecret, { userId: 'dana', admin: false }, 'GET', `/a/${slug}/`);
+    expect((await originFetch(direct, { headers: vouched })).status).toBe(200);
+    expect((await originFetch(direct, { headers: vouched })).status).toBe(403);
   });
 
   it('announces what happened to the app on the APPS stream', async () => {
@@ -261,7 +297,7 @@ describe('apps through the gateway', () => {
       expect(subjects[0]).toBe('apps.app.activated');
       expect(subjects).toEqual(expect.arrayContaining(['apps.app.scaled', 'apps.app.deactivated']));
       const wake = events.find((e) => e.subject === 'apps.app.scaled' && e.data.data.from === 0);
-      expect(wake?.data).toMatchObject({ type: 'apps.app.scaled', version: 1, data: { launcherId, slug: 'lab-study-dashboard', from: 0, to: 1 } });
+      expect(wake?.data).toMatchObject({ type: 'apps.app.scaled', version: 1, data: { launcherId, slug, from: 0, to: 1 } });
       const zero = events.find((e) => e.subject === 'apps.app.scaled' && e.data.data.to === 0);
       expect(zero?.data.data.reason).toMatch(/idle for .*: scaling to zero/);
     } finally {
@@ -271,7 +307,7 @@ describe('apps through the gateway', () => {
 
   it('deactivates and removes the app when its launcher is deleted', async () => {
     expect((await call(`${p.api}/launchers/${launcherId}`, { method: 'DELETE', token: dana })).status).toBe(204);
-    await waitFor('the link to be gone', async () => (await fetch(link, { headers: { authorization: `Bearer ${dana}` } })).status === 404);
+    await waitFor('the link to be gone', async () => (await originFetch(link, { headers: { authorization: `Bearer ${dana}` } })).status === 404);
     await waitFor('its replicas to be removed', async () => readdirSync(dataDir).filter((d) => d.startsWith(launcherId)).length === 0);
     expect((await call(`${p.api}/apps/${launcherId}`, { token: dana })).status).toBe(404);
   });

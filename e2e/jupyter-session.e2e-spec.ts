@@ -3,9 +3,9 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import WebSocket from 'ws';
 import { killWorkloads, waitFor } from '../tools/testing/harness.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { cookieFrom, originFetch, originWebSocket, sessionOrigin } from '../tools/testing/origins.js';
 
 function jupyterInstalled(): boolean {
   try {
@@ -68,36 +68,44 @@ describe('a Jupyter session from the default environment', () => {
       90_000,
       250,
     );
-    expect(running.path).toBe(`/sessions/${id}/tree`);
+    // Its own origin, Jupyter served at its root.
+    const origin = sessionOrigin(p.gateway.port, id);
+    expect(running.path).toBe('/tree');
+    expect(running.url).toBe(`${origin}/tree`);
 
     // A browser: the URL with the token once, then the cookie.
-    const open = await fetch(`${p.gateway.url}${running.path}?token=${alice}`, { redirect: 'manual' });
+    const open = await originFetch(`${running.url}?token=${alice}`, { redirect: 'manual' });
     expect(open.status).toBe(303);
-    const cookie = open.headers.get('set-cookie')!.split(';')[0]!;
-    const tree = await fetch(`${p.gateway.url}${running.path}`, { headers: { cookie } });
+    expect(open.headers.get('location')).toBe('/tree');
+    const cookie = cookieFrom(open);
+    const tree = await originFetch(running.url, { headers: { cookie } });
     expect(tree.status).toBe(200);
     expect(await tree.text()).toMatch(/Jupyter/);
 
-    const kernel = await fetch(`${p.gateway.url}/sessions/${id}/api/kernels`, {
+    // As the notebook page does it: from its own origin.
+    const kernel = await originFetch(`${origin}/api/kernels`, {
       method: 'POST',
-      headers: { cookie, 'content-type': 'application/json' },
+      headers: { cookie, origin, 'content-type': 'application/json' },
       body: JSON.stringify({ name: 'python3' }),
     });
     expect(kernel.status).toBe(201);
     const { id: kernelId } = (await kernel.json()) as { id: string };
 
-    const output = await runOnKernel(`${p.gateway.url.replace('http', 'ws')}/sessions/${id}/api/kernels/${kernelId}/channels`, cookie, 'print(6 * 7)');
+    const channels = `${origin.replace('http', 'ws')}/api/kernels/${kernelId}/channels`;
+    const output = await runOnKernel(channels, { cookie, origin }, 'print(6 * 7)');
     expect(output).toBe('42\n');
 
     // Someone else with a valid token cannot reach the kernel.
     const bob = await p.token('bob');
-    await expect(runOnKernel(`${p.gateway.url.replace('http', 'ws')}/sessions/${id}/api/kernels/${kernelId}/channels?token=${bob}`, '', '1')).rejects.toThrow(/404/);
+    await expect(runOnKernel(`${channels}?token=${bob}`, {}, '1')).rejects.toThrow(/404/);
+    // Nor can a page of another origin that the owner's browser visits, cookie and all.
+    await expect(runOnKernel(channels, { cookie, origin: 'http://evil--000000000000.apps.localhost:8080' }, '1')).rejects.toThrow(/403/);
 
     expect((await call(`${p.api}/sessions/${id}`, { method: 'PATCH', token: alice, body: { state: 'hibernated' } })).status).toBe(200);
     await waitFor('hibernation', async () => (await call(`${p.api}/sessions/${id}`, { token: alice })).body.status === 'hibernated', 30_000);
     expect((await call(`${p.api}/sessions/${id}`, { method: 'PATCH', token: alice, body: { state: 'running' } })).status).toBe(200);
     await waitFor('resumption', async () => (await call(`${p.api}/sessions/${id}`, { token: alice })).body.status === 'running', 90_000, 250);
-    expect((await fetch(`${p.gateway.url}${running.path}`, { headers: { cookie } })).status).toBe(200);
+    expect((await originFetch(running.url, { headers: { cookie } })).status).toBe(200);
 
     expect((await call(`${p.api}/sessions/${id}`, { method: 'DELETE', token: alice })).status).toBe(204);
     await waitFor('deletion', async () => (await call(`${p.api}/sessions/${id}`, { token: alice })).status === 404, 30_000);
@@ -105,9 +113,9 @@ describe('a Jupyter session from the default environment', () => {
 });
 
 /** Jupyter's kernel protocol over its WebSocket: an execute_request, then the stream output until idle. */
-function runOnKernel(url: string, cookie: string, code: string): Promise<string> {
+function runOnKernel(url: string, headers: Record<string, string>, code: string): Promise<string> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, { headers: cookie ? { cookie } : {} });
+    const ws = originWebSocket(url, { headers });
     const msgId = randomUUID();
     let out = '';
     const timer = setTimeout(() => {

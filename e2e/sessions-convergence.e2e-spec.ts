@@ -5,6 +5,7 @@ import pg from 'pg';
 import { isRunning, killWorkloads, ROOT, type RunningService, startService, waitFor } from '../tools/testing/harness.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { originFetch, sessionOrigin } from '../tools/testing/origins.js';
 import { readSse } from '../tools/testing/sse.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
@@ -159,7 +160,7 @@ describe('the session reconciler converges', () => {
     await new Promise((r) => setTimeout(r, 2500));
     expect((await call(`${p.api}/sessions/${session.id}`, { token: dana })).body.status).toBe('running');
     expect(programsOf(dataDir, session.id)).toEqual(before);
-    const page = await fetch(`${p.gateway.url}/sessions/${session.id}/`, { headers: { authorization: `Bearer ${dana}` } });
+    const page = await originFetch(`${sessionOrigin(p.gateway.port, session.id)}/`, { headers: { authorization: `Bearer ${dana}` } });
     expect(page.status).toBe(200);
     expect((await page.json()).pid).toBe(before[0]);
   });

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killWorkloads, ROOT, waitFor } from '../tools/testing/harness.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { originFetch, sessionOrigin } from '../tools/testing/origins.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
 
@@ -53,7 +54,7 @@ describe('idle sessions', () => {
     const useUntil = Date.now() + 6000;
     let lastSeen = running.lastInteraction;
     while (Date.now() < useUntil) {
-      const page = await fetch(`${p.gateway.url}/sessions/${id}/`, { headers: { authorization: `Bearer ${dana}` } });
+      const page = await originFetch(`${sessionOrigin(p.gateway.port, id)}/`, { headers: { authorization: `Bearer ${dana}` } });
       expect(page.status).toBe(200);
       await new Promise((r) => setTimeout(r, 1000));
     }

@@ -8,6 +8,7 @@ import { isRunning, killWorkloads, ROOT, waitFor } from '../tools/testing/harnes
 import { readStream } from '../tools/testing/streams.js';
 import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { cookieFrom, originFetch, sessionOrigin } from '../tools/testing/origins.js';
 import { readSse } from '../tools/testing/sse.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
@@ -70,8 +71,9 @@ describe('sessions through the gateway', () => {
     const first = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId } });
     expect(first.status).toBe(201);
     expect(first.body).toMatchObject({ status: 'starting', launcherId, projectId: '301', userId: 'dana', resourceClassId: 'small' });
-    expect(first.body.path).toBe(`/sessions/${first.body.id}/`);
-    expect(first.body.url).toMatch(new RegExp(`^http://[^/]+/sessions/${first.body.id}/$`));
+    // Its own origin: <id>.sessions.localhost with the gateway's port, served at the root.
+    expect(first.body.path).toBe('/');
+    expect(first.body.url).toBe(`${sessionOrigin(p.gateway.port, first.body.id)}/`);
     sessionId = first.body.id;
     const again = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId } });
     expect(again.status).toBe(200);
@@ -103,30 +105,60 @@ describe('sessions through the gateway', () => {
   });
 
   it('proxies the owner to the session: a token once, a cookie after, repositories cloned into the work directory', async () => {
-    const base = `${p.gateway.url}/sessions/${sessionId}/`;
-    const open = await fetch(`${base}?token=${dana}`, { redirect: 'manual' });
+    const origin = sessionOrigin(p.gateway.port, sessionId);
+    const open = await originFetch(`${origin}/?token=${dana}`, { redirect: 'manual' });
     expect(open.status).toBe(303);
-    expect(open.headers.get('location')).toBe(`/sessions/${sessionId}/`);
-    const cookie = open.headers.get('set-cookie')!;
-    expect(cookie).toMatch(new RegExp(`^launchpad_session=[^;]+; Max-Age=\\d+; Path=/sessions/${sessionId}/; HttpOnly; SameSite=Lax`));
-    const page = await fetch(`${base}api/contents?x=1`, { method: 'POST', headers: { cookie: `_xsrf=2|8ab=|x%7C; ${cookie.split(';')[0]}`, 'content-type': 'text/plain' }, body: 'print(1)' });
+    expect(open.headers.get('location')).toBe('/');
+    expect(open.headers.get('referrer-policy')).toBe('no-referrer');
+    const setCookie = open.headers.get('set-cookie')!;
+    // Host-only (no Domain), the whole origin, and an opaque credential for this session: never the API token.
+    expect(setCookie).toMatch(/^launchpad_session=v1\.[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
+    expect(setCookie).not.toContain(dana);
+    const cookie = cookieFrom(open);
+    const page = await originFetch(`${origin}/api/contents?x=1`, {
+      method: 'POST',
+      headers: { cookie: `_xsrf=2|8ab=|x%7C; ${cookie}`, 'content-type': 'text/plain', origin, 'x-forwarded-for': '6.6.6.6', 'x-forwarded-host': 'evil.example' },
+      body: 'print(1)',
+    });
     expect(page.status).toBe(200);
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
     const seen = await page.json();
-    expect(seen.url).toBe(`/sessions/${sessionId}/api/contents?x=1`);
+    expect(seen.url).toBe('/api/contents?x=1');
     expect(seen.body).toBe('print(1)');
     expect(seen.files).toContain('analysis');
     expect(existsSync(join(seen.cwd, 'analysis', 'README.md'))).toBe(true);
-    // The program is the user's code: it sees its own cookies, never the API token.
+    // The program is the user's code: it sees its own cookies, never the API token nor our credential,
+    // and nothing a client claims about where it came from.
     expect(seen.headers.cookie).toBe('_xsrf=2|8ab=|x%7C');
     expect(seen.headers.authorization).toBeUndefined();
+    expect(seen.headers['x-forwarded-for']).toBeUndefined();
+    expect(seen.headers['x-forwarded-host']).toBeUndefined();
+    // The credential opens this session only: not the API (bearer tokens only), not as a bearer token.
+    expect((await call(`${p.api}/sessions`, { headers: { cookie } })).status).toBe(401);
+    expect((await call(`${p.api}/sessions`, { token: cookie.split('=')[1]! })).status).toBe(401);
+    // A page of another origin cannot change anything in it, nor frame or fetch it, even with the cookie.
+    const foreign = await originFetch(`${origin}/api/contents`, { method: 'POST', headers: { cookie, origin: 'http://evil.apps.localhost:8080', 'content-type': 'text/plain' }, body: 'x' });
+    expect(foreign.status).toBe(403);
+    const framed = await originFetch(`${origin}/`, { headers: { cookie, 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'iframe' } });
+    expect(framed.status).toBe(403);
+    const navigated = await originFetch(`${origin}/`, { headers: { cookie, 'sec-fetch-site': 'cross-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    expect(navigated.status).toBe(200);
   });
 
   it('sets no cookie for someone else’s session (a link with their token must not lead a browser there)', async () => {
-    const planted = await fetch(`${p.gateway.url}/sessions/${sessionId}/?token=${eve}`, { redirect: 'manual' });
+    const planted = await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/?token=${eve}`, { redirect: 'manual' });
     expect(planted.status).toBe(404);
     expect(planted.headers.get('set-cookie')).toBeNull();
-    const escape = await fetch(`${p.gateway.url}/sessions/${sessionId}/..%2F..%2Fevil?token=${dana}`, { redirect: 'manual' });
-    expect(escape.headers.get('location')).toMatch(new RegExp(`^/sessions/${sessionId}/`));
+    // Its problem does not echo the token it was sent.
+    expect(JSON.stringify(await planted.json())).not.toContain(eve);
+  });
+
+  it('moves the old path-based links to the session\'s own origin, and serves no session on the API\'s', async () => {
+    const old = await fetch(`${p.gateway.url}/sessions/${sessionId}/tree?x=1`, { redirect: 'manual' });
+    expect(old.status).toBe(308);
+    expect(old.headers.get('location')).toBe(`${sessionOrigin(p.gateway.port, sessionId)}/tree?x=1`);
+    expect((await fetch(`${p.gateway.url}/sessions/not-a-session/`, { redirect: 'manual' })).status).toBe(404);
+    expect((await originFetch(`http://not-a-session.sessions.localhost:${p.gateway.port}/`)).status).toBe(404);
   });
 
   it('survives a WebSocket client that resets while it is being authenticated, and garbage on its subjects', async () => {
@@ -135,7 +167,7 @@ describe('sessions through the gateway', () => {
     for (let delayMs = 0; delayMs < 12; delayMs++) {
       const socket = tcp(p.gateway.port, '127.0.0.1');
       await new Promise((r) => socket.once('connect', r));
-      socket.write(`GET /sessions/${sessionId}/api/kernels/x/channels HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${dana}\r\n\r\n`);
+      socket.write(`GET /api/kernels/x/channels HTTP/1.1\r\nHost: ${sessionId}.sessions.localhost:${p.gateway.port}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nAuthorization: Bearer ${dana}\r\n\r\n`);
       await new Promise((r) => setTimeout(r, delayMs));
       socket.resetAndDestroy();
     }
@@ -145,14 +177,14 @@ describe('sessions through the gateway', () => {
     await nc.close();
     // Still serving: the API (over NATS, both ways) and the proxy.
     expect((await call(`${p.api}/sessions/${sessionId}`, { token: dana })).body.status).toBe('running');
-    expect((await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } })).status).toBe(200);
+    expect((await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } })).status).toBe(200);
     expect(p.gateway.logs()).not.toMatch(/"level":60|ECONNRESET.*uncaught/i);
   });
 
   it('answers 404 to anyone but the owner, and 401 to nobody', async () => {
-    const other = await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${eve}` } });
+    const other = await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${eve}` } });
     expect(other.status).toBe(404);
-    const anonymous = await fetch(`${p.gateway.url}/sessions/${sessionId}/`);
+    const anonymous = await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`);
     expect(anonymous.status).toBe(401);
     expect(await anonymous.json()).toMatchObject({ detail: expect.stringMatching(/\?token=/) });
   });
@@ -166,7 +198,7 @@ describe('sessions through the gateway', () => {
 
   it('hibernates (files kept, process gone) and resumes', async () => {
     const running = await call(`${p.api}/sessions/${sessionId}`, { token: dana });
-    const before = await (await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    const before = await (await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
     writeFileSync(join(before.cwd, 'notes.txt'), 'keep me');
     const hibernate = await call(`${p.api}/sessions/${sessionId}`, { method: 'PATCH', token: dana, body: { state: 'hibernated' } });
     expect(hibernate.status).toBe(200);
@@ -175,13 +207,13 @@ describe('sessions through the gateway', () => {
     expect(hibernated.hibernationReason).toBe('hibernated by dana');
     expect(hibernated.willDeleteAt).not.toBeNull();
     expect(isRunning(before.pid)).toBe(false);
-    const closed = await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } });
+    const closed = await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } });
     expect(closed.status).toBe(409);
 
     const resume = await call(`${p.api}/sessions/${sessionId}`, { method: 'PATCH', token: dana, body: { state: 'running' } });
     expect(resume.body).toMatchObject({ status: 'starting', phase: 'resuming' });
     await settled(sessionId, dana, ['running']);
-    const after = await (await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    const after = await (await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
     expect(after.pid).not.toBe(before.pid);
     expect(after.files).toEqual(expect.arrayContaining(['analysis', 'notes.txt']));
     expect(running.body.id).toBe(sessionId);
@@ -283,14 +315,14 @@ describe('sessions through the gateway', () => {
     const id = await customLauncher('Short-lived');
     const started = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id } });
     await settled(started.body.id, dana, ['running']);
-    const { pid } = await (await fetch(`${p.gateway.url}/sessions/${started.body.id}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    const { pid } = await (await originFetch(`${sessionOrigin(p.gateway.port, started.body.id)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
     expect((await call(`${p.api}/launchers/${id}`, { method: 'DELETE', token: dana })).status).toBe(204);
     await waitFor('the session to go with its launcher', async () => (await call(`${p.api}/sessions/${started.body.id}`, { token: dana })).status === 404);
     expect(isRunning(pid)).toBe(false);
   });
 
   it('deletes a session: its process and its files go, and the launcher can be started afresh', async () => {
-    const before = await (await fetch(`${p.gateway.url}/sessions/${sessionId}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    const before = await (await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
     expect((await call(`${p.api}/sessions/${sessionId}`, { method: 'DELETE', token: dana })).status).toBe(204);
     // A session being deleted cannot be brought back.
     expect((await call(`${p.api}/sessions/${sessionId}`, { method: 'PATCH', token: dana, body: { state: 'running' } })).status).toBe(404);

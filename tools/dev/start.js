@@ -23,7 +23,7 @@ const SERVICES = [
     env: { RUNTIME_DATA_DIR: process.env.RUNTIME_DATA_DIR ?? join(STATE_DIR, 'runtime', new URL(DATABASE_URL).pathname.slice(1) || 'launchpad', 'sessions') },
   },
   // App replicas run as local processes too, under .launchpad/runtime/<database>/apps; the gateway
-  // passes share links (/a/<slug>/) to the activator on this service's port.
+  // passes apps' origins (http://<slug>.apps.localhost:<gateway port>/) to the activator on this service's port.
   {
     name: 'apps',
     port: APPS_PORT,
@@ -176,6 +176,7 @@ say('');
 say(`Launchpad is up.`);
 say(`  API:   http://localhost:${GATEWAY_PORT}/api/v1`);
 say(`  Docs:  http://localhost:${GATEWAY_PORT}/api/docs`);
+say(`  Sessions open at http://<session id>.sessions.localhost:${GATEWAY_PORT}/, apps at http://<slug>.apps.localhost:${GATEWAY_PORT}/`);
 say(`  A development token for "alice" (admin), valid 12 h:`);
 say(`  export TOKEN=${token}`);
 say(`  curl -H "Authorization: Bearer $TOKEN" http://localhost:${GATEWAY_PORT}/api/v1/environments`);

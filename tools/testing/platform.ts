@@ -1,6 +1,7 @@
 /** The whole platform for an end-to-end suite: its own database and NATS, every service, the gateway. */
 import { randomBytes } from 'node:crypto';
 import { devSigningKey, devToken } from '../dev/dev-key.js';
+import { originFetch } from './origins.js';
 import { createTestDatabase, startNats, startService, type RunningService, type TestDatabase, type TestNats } from './harness.js';
 
 export interface TestPlatform {
@@ -71,7 +72,8 @@ export async function call(
     body = JSON.stringify(init.body);
     headers['content-type'] ??= 'application/json';
   }
-  const res = await fetch(url, { method: init.method ?? 'GET', headers, ...(body !== undefined ? { body } : {}) });
+  // Sessions' and apps' origins (*.localhost) too: see origins.ts.
+  const res = await originFetch(url, { method: init.method ?? 'GET', headers, ...(body !== undefined ? { body } : {}) });
   const text = await res.text();
   let parsed: unknown = text;
   try {

@@ -1,3 +1,5 @@
+import { originFetch } from './origins.js';
+
 /** Reads a server-sent event stream over a real HTTP connection until `until` is satisfied. */
 export interface SseEvent {
   id?: string;
@@ -15,7 +17,7 @@ export async function readSse(
   const timer = setTimeout(() => abort.abort(), timeoutMs);
   const events: SseEvent[] = [];
   try {
-    const res = await fetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
+    const res = await originFetch(url, { headers: { accept: 'text/event-stream', ...headers }, signal: abort.signal });
     if (!res.ok || !res.body) return { status: res.status, contentType: res.headers.get('content-type'), events };
     const decoder = new TextDecoder();
     let buffer = '';

@@ -9,6 +9,7 @@ import { AppEntity } from './apps/app.entity.js';
 import { AppsCatalogueHooks, AppsRpcController } from './apps/apps.rpc-controller.js';
 import { AppsService } from './apps/apps.service.js';
 import { CreateApps1764000002100 } from './apps/migrations/1764000002100-CreateApps.js';
+import { UnforgeableSlugs1764000002200 } from './apps/migrations/1764000002200-UnforgeableSlugs.js';
 import { APPS_CONFIG, type AppsConfig } from './config.js';
 import { CommandResolver } from './procfile/command-resolver.js';
 import { ProcfileReader } from './procfile/procfile-reader.js';
@@ -20,7 +21,7 @@ import { AppScaler } from './scaler/app-scaler.js';
 import { ConcurrencyCollector } from './scaler/concurrency-collector.js';
 
 export const appsEntities = [...catalogueEntities, AppEntity];
-export const appsMigrations = [CreateMessagingTables1764000000000, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200, CreateApps1764000002100];
+export const appsMigrations = [CreateMessagingTables1764000000000, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200, CreateApps1764000002100, UnforgeableSlugs1764000002200];
 
 @Module({})
 export class AppsModule {

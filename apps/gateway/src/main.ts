@@ -1,6 +1,4 @@
 import './instrument.js';
-import type { IncomingMessage } from 'node:http';
-import type { Duplex } from 'node:stream';
 import 'reflect-metadata';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
@@ -12,6 +10,8 @@ import { GatewayModule } from './gateway.module.js';
 import { problemErrorMiddleware } from './problems/problem.filter.js';
 import { SessionProxy } from './session-proxy/session-proxy.js';
 import { AppProxy } from './app-proxy/app-proxy.js';
+import { hostRouter, hostUpgrades } from './origins/host-router.js';
+import { Origins } from './origins/origins.js';
 import { requestId, requireJsonBodies, traceRequests } from './http/request-pipeline.js';
 
 async function main(): Promise<void> {
@@ -21,12 +21,12 @@ async function main(): Promise<void> {
   app.enableShutdownHooks();
   app.disable('x-powered-by');
   app.use(requestId, traceRequests);
-  // Session traffic streams through untouched: mounted before any body parsing.
+  // Sessions and apps, each on its own origin (by Host), stream through untouched: mounted before
+  // any body parsing. Only what is for neither reaches the API.
+  const origins = new Origins(config);
   const sessionProxy = app.get(SessionProxy);
-  app.use('/sessions', sessionProxy.middleware);
-  // Share links of apps, anonymous or signed in, to the apps service's activator.
   const appProxy = app.get(AppProxy);
-  app.use('/a', appProxy.middleware);
+  app.use(hostRouter(origins, sessionProxy, appProxy));
   app.use(requireJsonBodies);
   const json = (limit: number) => express.json({ limit, type: ['application/json', 'application/*+json'], strict: true });
   // GitLab webhooks have their own limit (a pipeline hook lists every job); parsed here, the body is skipped by the next parser.
@@ -47,10 +47,12 @@ async function main(): Promise<void> {
   SwaggerModule.setup('api/docs', app, document, { jsonDocumentUrl: 'api/docs/openapi.json' });
 
   await app.listen(config.http.port, '0.0.0.0');
-  app.getHttpServer().on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) =>
-    appProxy.handles(req) ? appProxy.upgrade(req, socket, head) : sessionProxy.upgrade(req, socket, head),
-  );
-  app.get(Logger).log(`gateway listening: API ${config.http.publicUrl}/api/v1, docs ${config.http.publicUrl}/api/docs`);
+  app.getHttpServer().on('upgrade', hostUpgrades(origins, sessionProxy, appProxy));
+  app
+    .get(Logger)
+    .log(
+      `gateway listening: API ${config.http.publicUrl}/api/v1, docs ${config.http.publicUrl}/api/docs; sessions at ${origins.session('<id>')}/, apps at ${origins.app('<slug>')}/`,
+    );
 }
 
 main().catch((error: unknown) => {

@@ -14,6 +14,10 @@ export enum CommonErrorCode {
   INTERNAL = 'INTERNAL',
   /** A secret was to be stored or used, but the service has no SECRETS_ENCRYPTION_KEYS. */
   SECRETS_NOT_CONFIGURED = 'SECRETS_NOT_CONFIGURED',
+  /** A state-changing request or WebSocket to a session or app from a page of another origin. */
+  CROSS_ORIGIN_FORBIDDEN = 'CROSS_ORIGIN_FORBIDDEN',
+  /** A user holds as many server-sent event streams as allowed. */
+  TOO_MANY_STREAMS = 'TOO_MANY_STREAMS',
 }
 
 export enum EnvironmentsErrorCode {

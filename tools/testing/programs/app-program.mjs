@@ -6,6 +6,8 @@
  *   /sse?events=<n>&every=<ms>   a server-sent event stream
  *   POST /echo           streams the request body back as it arrives
  *   /redirect            a redirect to /landing (an absolute path of the app's own)
+ *   /hostile             headers an app must not get through to a browser: a service worker scope
+ *                        widened to the whole origin, a cookie for every sibling origin (and one of its own)
  *   WebSocket, any path  echoes each message back, prefixed with "echo: "
  * APP_START_DELAY_MS waits before listening; APP_NEVER_LISTEN never does (it only prints);
  * APP_EXIT_CODE exits at once with that code. Every request is logged as "<method> <url>".
@@ -47,6 +49,15 @@ if (process.env.APP_NEVER_LISTEN) {
     if (url.pathname === '/echo' && req.method === 'POST') {
       res.writeHead(200, { 'content-type': req.headers['content-type'] ?? 'application/octet-stream' });
       req.pipe(res);
+      return;
+    }
+    if (url.pathname === '/hostile') {
+      res.writeHead(200, {
+        'content-type': 'text/plain',
+        'service-worker-allowed': '/',
+        'set-cookie': ['stolen=1; Domain=apps.localhost; Path=/', 'own=1; Path=/'],
+      });
+      res.end('hostile');
       return;
     }
     if (url.pathname === '/redirect') {

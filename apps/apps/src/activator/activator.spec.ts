@@ -151,16 +151,22 @@ describe('Activator', () => {
 
   it('opens a members-only app to a member the gateway vouches for, and to nobody who merely says so', async () => {
     const forged = { 'x-launchpad-caller': JSON.stringify({ userId: 'dana', admin: true }) };
-    expect((await get('/a/lab-study-board/', forged)).status).toBe(404);
+    // Not signed by the gateway (an app replica calling the activator on its port, say): refused outright.
+    expect((await get('/a/lab-study-board/', forged)).status).toBe(403);
     const wrongSecret = signCaller(`${SECRET}-not-it`, { userId: 'dana', admin: true }, 'GET', '/a/lab-study-board/');
-    expect((await get('/a/lab-study-board/', wrongSecret)).status).toBe(404);
+    expect((await get('/a/lab-study-board/', wrongSecret)).status).toBe(403);
     // Signed for another path: replayed elsewhere, it is nobody's.
-    expect((await get('/a/lab-study-board/other', signed('/a/lab-study-board/'))).status).toBe(404);
+    expect((await get('/a/lab-study-board/other', signed('/a/lab-study-board/'))).status).toBe(403);
+    // The gateway's anonymous visitor: a members-only app does not exist for them.
+    expect((await get('/a/lab-study-board/', signCaller(SECRET, null, 'GET', '/a/lab-study-board/'))).status).toBe(404);
     expect(lookups).toHaveLength(0);
-    const member = get('/a/lab-study-board/reports', signed('/a/lab-study-board/reports'));
+    const headers = signed('/a/lab-study-board/reports');
+    const member = get('/a/lab-study-board/reports', headers);
     await lookupStarted.promise;
     lookups[0]!.resolve([{ role: 'developer' }]);
     expect(await member).toMatchObject({ status: 200, body: 'replica saw /reports' });
+    // The very same signed request again (captured on the way): refused.
+    expect((await get('/a/lab-study-board/reports', headers)).status).toBe(403);
     await settle();
     expect(activator.holding(APP)).toBe(0);
   });

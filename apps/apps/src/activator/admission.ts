@@ -1,20 +1,24 @@
 import type { IncomingMessage } from 'node:http';
-import { APP_CALLER_HEADER, APP_CALLER_SIGNATURE_HEADER, type AppRoute, type Principal, verifyCaller } from '@launchpad/contracts';
+import { APP_CALLER_HEADER, APP_CALLER_MAX_SKEW_MS, APP_CALLER_SIGNATURE_HEADER, type AppRoute, type GatewayRequest, type Principal, verifyGatewayRequest } from '@launchpad/contracts';
 import type { DataSource } from 'typeorm';
 import { type AccessRule, mayOpen, needsMembership } from './app-access.js';
-import { APP_FAILED, APP_OFF, NO_APP, type Page } from './pages.js';
+import { NonceWindow } from './nonce-window.js';
+import { APP_FAILED, APP_OFF, NO_APP, NOT_FROM_GATEWAY, type Page } from './pages.js';
 import type { RouteTable } from './route-table.js';
 import type { Target } from './target.js';
 
 const MEMBER_CACHE_MS = 5000;
 
 /**
- * The first step of the chain: which app, and may this caller open it. The caller is whoever the
- * gateway vouches for (a signature over this very request), or nobody; a project's members are
+ * The first step of the chain: is this the gateway's request, which app, and may this caller open
+ * it. The gateway signs every request it forwards (a signature over this very request, fresh, with
+ * a nonce used once); anything else on this port (an app replica on the same loopback, say) is
+ * refused. The caller is whoever the gateway vouches for, or nobody; a project's members are
  * looked up in the catalogue projection and kept for a few seconds.
  */
 export class Admission {
   private readonly members = new Map<string, { role: string | null; expires: number }>();
+  private readonly nonces = new NonceWindow(APP_CALLER_MAX_SKEW_MS);
 
   constructor(
     private readonly table: RouteTable,
@@ -24,7 +28,9 @@ export class Admission {
 
   /** The app's route, or the page to answer with (404 for an app this caller may not see, as for none). */
   async admit(target: Target, req: IncomingMessage): Promise<AppRoute | Page> {
-    const caller = this.callerOf(req);
+    const signed = this.fromGateway(req);
+    if (!signed) return NOT_FROM_GATEWAY(target.slug);
+    const caller = signed.caller;
     const route = this.table.bySlugName(target.slug);
     if (!route || !(await this.mayOpen(route, caller))) return NO_APP(target.slug);
     if (route.status === 'inactive') return APP_OFF(route.slug);
@@ -32,14 +38,15 @@ export class Admission {
     return route;
   }
 
-  /** The caller the gateway vouches for (a valid signature for this very request), or nobody. */
-  private callerOf(req: IncomingMessage): Principal | null {
-    return verifyCaller(
+  /** The gateway's word on this very request (a valid, fresh, unused signature) and the caller it names; null if it is not the gateway's. */
+  private fromGateway(req: IncomingMessage): GatewayRequest | null {
+    const signed = verifyGatewayRequest(
       this.callerSecret,
       { caller: req.headers[APP_CALLER_HEADER], signature: req.headers[APP_CALLER_SIGNATURE_HEADER] },
       req.method ?? 'GET',
       req.url ?? '',
     );
+    return signed && this.nonces.firstUse(signed.nonce, signed.at) ? signed : null;
   }
 
   private async mayOpen(route: AccessRule & { projectId: string }, caller: Principal | null): Promise<boolean> {

@@ -58,7 +58,8 @@ export async function serveHttp(chain: Chain, target: Target, req: IncomingMessa
   if (abort.signal.aborted) return release();
   // Waiting, the route may have changed (its command was found meanwhile, and with it where it is served).
   route = chain.table.byAppId(appId) ?? route;
-  const forwarding: Forwarding = { waitedMs, prefix: route.stripPrefix ? `/a/${route.slug}` : null };
+  // Every app is served at the root of its own origin: its redirects need no share-link prefix.
+  const forwarding: Forwarding = { waitedMs, prefix: null };
   chain.forwarding.set(req, forwarding);
   rewriteForApp(req, route, target);
   const attempt = (replica: string, left: number) => {

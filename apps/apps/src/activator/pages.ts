@@ -3,7 +3,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 export interface Page {
   status: number;
   /** A machine-readable code, as in every problem+json of the platform. */
-  code: 'APP_NOT_FOUND' | 'APP_OFF' | 'APP_FAILED' | 'APP_UNAVAILABLE';
+  code: 'APP_NOT_FOUND' | 'APP_OFF' | 'APP_FAILED' | 'APP_UNAVAILABLE' | 'NOT_FROM_GATEWAY';
   title: string;
   detail: string;
   retryAfterSeconds?: number;
@@ -13,28 +13,36 @@ export const NO_APP = (slug: string): Page => ({
   status: 404,
   code: 'APP_NOT_FOUND',
   title: 'No app here',
-  detail: `There is no app at /a/${slug}/, or it is only for signed-in members of its project.`,
+  detail: `There is no app ${slug}, or it is only for signed-in members of its project.`,
+});
+
+/** A request the gateway did not sign (or one replayed): apps are reached through the gateway only. */
+export const NOT_FROM_GATEWAY = (slug: string): Page => ({
+  status: 403,
+  code: 'NOT_FROM_GATEWAY',
+  title: 'Not through the gateway',
+  detail: `Apps are reached through the gateway only, at their share link; this request for ${slug || 'an app'} did not come from it.`,
 });
 
 export const APP_OFF = (slug: string): Page => ({
   status: 404,
   code: 'APP_OFF',
   title: 'This app is off',
-  detail: `The app at /a/${slug}/ is switched off. A developer of its project can activate it again.`,
+  detail: `The app ${slug} is switched off. A developer of its project can activate it again.`,
 });
 
 export const APP_FAILED = (slug: string): Page => ({
   status: 502,
   code: 'APP_FAILED',
   title: 'This app could not start',
-  detail: `The app at /a/${slug}/ could not start. A developer of its project can read why in the app's status and logs, and activate it again.`,
+  detail: `The app ${slug} could not start. A developer of its project can read why in the app's status and logs, and activate it again.`,
 });
 
 export const APP_UNAVAILABLE = (slug: string, why: string, retryAfterSeconds: number): Page => ({
   status: 503,
   code: 'APP_UNAVAILABLE',
   title: 'This app is starting',
-  detail: `The app at /a/${slug}/ cannot answer yet: ${why}. Try again in a moment.`,
+  detail: `The app ${slug} cannot answer yet: ${why}. Try again in a moment.`,
   retryAfterSeconds,
 });
 

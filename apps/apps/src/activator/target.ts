@@ -20,12 +20,12 @@ export function parseTarget(url: string): Target | null {
   return { slug: match[1]!, rest: match[2] ?? '' };
 }
 
-/** The app sees neither the gateway's word on the caller nor, when served at its root, the share link prefix. */
-export function rewriteForApp(req: IncomingMessage, route: AppRoute, target: Target): void {
+/**
+ * The app sees neither the gateway's word on the caller nor the `/a/<slug>` it is addressed by
+ * here: every app is served at the root of its own origin (`<slug>.<APPS_DOMAIN>`).
+ */
+export function rewriteForApp(req: IncomingMessage, _route: AppRoute, target: Target): void {
   delete req.headers[APP_CALLER_HEADER];
   delete req.headers[APP_CALLER_SIGNATURE_HEADER];
-  if (route.stripPrefix) {
-    req.url = target.rest.startsWith('/') ? target.rest : `/${target.rest}`;
-    req.headers['x-forwarded-prefix'] = `/a/${route.slug}`;
-  }
+  req.url = target.rest.startsWith('/') ? target.rest : `/${target.rest}`;
 }

@@ -4,7 +4,8 @@ import type { WorkloadStatus } from '@launchpad/runtime';
 import { parseReplicaId } from '../replicas/replica-plan.js';
 import type { AppEntity, AppRunSpec } from './app.entity.js';
 
-export const appBasePath = (slug: string) => `/a/${slug}/`;
+/** An app is served at the root of its own origin, `<slug>.<APPS_DOMAIN>` (the gateway routes by Host). */
+export const appBasePath = (_slug: string) => '/';
 
 /** How the app runs, from its launcher's environment and its project's repositories. */
 export function runSpecFrom(launcher: Pick<Launcher, 'environment'>, repositories: readonly Repository[]): AppRunSpec {

@@ -9,19 +9,25 @@ export function slugify(text: string): string {
 }
 
 const MAX_SLUG = 63;
+/** How much of the launcher id a slug carries: 48 random bits, which no one chooses. */
+const ID_PART = 12;
 
 /**
- * An app's share link name: its project's path and its launcher's name. When another app has it
- * already, the start of the launcher id makes it unique; it never changes afterwards.
+ * An app's share link name, one DNS label (`<slug>.<APPS_DOMAIN>`): its project's path and its
+ * launcher's name for people to read, then `--` and the start of its launcher id, e.g.
+ * `lab-study-dashboard--3f2b6c1e8d4a`. A slugified name never contains `--` (runs of other
+ * characters become one dash), so the part after it always is an id: no project path or launcher
+ * name, whatever anyone picks, makes another app's slug, and nobody can claim a name before its
+ * app is activated. In the unlikely case that two ids start alike, more of the id is taken.
+ * It never changes afterwards.
  */
 export function appSlug(projectPath: string, launcherName: string, launcherId: string, taken: (slug: string) => boolean): string {
-  const base = slugify(`${projectPath}-${launcherName}`).slice(0, MAX_SLUG).replace(/-+$/, '') || 'app';
-  if (!taken(base)) return base;
-  const hex = launcherId.replace(/-/g, '');
-  for (const length of [6, 12, 32]) {
+  const hex = launcherId.replace(/-/g, '').toLowerCase();
+  for (const length of [ID_PART, 20, 32]) {
     const suffix = hex.slice(0, length);
-    const candidate = `${base.slice(0, MAX_SLUG - suffix.length - 1).replace(/-+$/, '')}-${suffix}`;
+    const base = slugify(`${projectPath}-${launcherName}`).slice(0, MAX_SLUG - suffix.length - 2).replace(/-+$/, '') || 'app';
+    const candidate = `${base}--${suffix}`;
     if (!taken(candidate)) return candidate;
   }
-  return hex;
+  return `app--${hex}`;
 }

@@ -201,7 +201,7 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
       args: command.args,
       env: row.spec.env,
       port: row.spec.port,
-      baseUrl: command.stripPrefix ? '/' : appBasePath(row.slug),
+      baseUrl: appBasePath(row.slug),
       defaultUrl: row.spec.defaultUrl,
       workingDirectory: row.spec.workingDirectory,
       repositories: row.spec.repositories,

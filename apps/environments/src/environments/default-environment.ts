@@ -42,6 +42,8 @@ export function defaultJupyterEnvironment(image: string): z.output<typeof create
       ...both('allow_origin', '*'),
       ...both('disable_check_xsrf', 'True'),
       ...both('allow_root', 'True'),
+      // Each session is its own origin, <id>.<SESSIONS_DOMAIN>: a Host that is not "localhost".
+      ...both('allow_remote_access', 'True'),
     ],
     env: {},
   };

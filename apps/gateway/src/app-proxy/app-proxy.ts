@@ -5,37 +5,39 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { APP_CALLER_HEADER, APP_CALLER_SIGNATURE_HEADER, CommonErrorCode, DomainError, type Principal, signCaller } from '@launchpad/contracts';
 import { counter } from '@launchpad/telemetry';
 import { parseCookie } from 'cookie';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { createProxyServer } from 'http-proxy-3';
 import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
 import { ActivatorUpstreams, hasNoBody, neverReached } from './activator-upstreams.js';
-import { credentialCookie, redirectWithoutToken, stripCredentials } from '../http/credentials.js';
+import { APP_COOKIE, credentialCookie, OriginCredentials, tokenExpiry } from '../origins/origin-credential.js';
+import { Origins } from '../origins/origins.js';
+import { dropForwardingHeaders, forwardedUrl, fromOwnOrigin, normalisedTarget, refuseUpgrade, sanitiseResponseHeaders, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
-export const APP_COOKIE = 'launchpad_app';
-const TOKEN_PARAM = 'token';
+export { APP_COOKIE };
 
 const proxied = counter('launchpad_app_proxy_requests_total', 'Requests the gateway passed to the apps activator', ['kind', 'outcome']);
 
-/** `/a/<slug>...` → the slug, or undefined for any other path. */
-export function appSlugOf(url: string): string | undefined {
-  const match = /^\/a\/([^/?#]+)/.exec(url);
-  return match?.[1];
-}
+/** What the activator is asked for: `/a/<slug>` and the app's own path (its internal addressing; the app sees only its path). */
+export const activatorPath = (slug: string, pathAndQuery: string) => `/a/${slug}${pathAndQuery}`;
 
 /**
- * Share links `/a/<slug>/...` (HTTP, streamed bodies, SSE and WebSocket), passed on to the apps
- * service's activator, which knows the app and decides who may open it. Signing in is optional:
- * a bearer token, or the cookie a `?token=` link left; the verified caller travels in an internal
- * header, signed with the secret the gateway shares with the apps service (the activator believes
- * nothing else), and removed from whatever the client sent. The app gets neither token nor cookie.
+ * An app's own origin, `<slug>.<APPS_DOMAIN>` (HTTP, streamed bodies, SSE and WebSocket), passed on
+ * to the apps service's activator, which knows the app and decides who may open it. Signing in is
+ * optional: a bearer token, or the host-only cookie a `?token=` link left (a credential for this
+ * app only, never the token). Every forwarded request carries the caller as the gateway verified
+ * it (or nobody), signed with the secret the gateway shares with the apps service, for exactly the
+ * method and normalised path forwarded, with a nonce; the activator believes nothing else. The app
+ * gets neither token nor cookie, and WebSockets from pages of other origins are refused.
  */
 @Injectable()
 export class AppProxy implements OnApplicationShutdown {
   private readonly logger = new Logger(AppProxy.name);
   private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
-  private readonly proxy = createProxyServer({ xfwd: true, ws: true, agent: this.agent });
+  private readonly proxy = createProxyServer({ xfwd: false, ws: true, agent: this.agent });
+  private readonly credentials: OriginCredentials;
+  private readonly origins: Origins;
   private readonly activators: ActivatorUpstreams;
 
   constructor(
@@ -43,6 +45,9 @@ export class AppProxy implements OnApplicationShutdown {
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {
     this.activators = new ActivatorUpstreams(config.apps.activatorUrls);
+    this.credentials = new OriginCredentials(config.origins.cookieSecret, config.origins.cookieTtlMs);
+    this.origins = new Origins(config);
+    this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
     this.proxy.on('error', (error, req, target) => {
       this.logger.warn(`passing ${req.url ?? ''} to the apps activator failed: ${error.message}`);
       if (target && 'writeHead' in target) {
@@ -61,57 +66,58 @@ export class AppProxy implements OnApplicationShutdown {
     this.agent.destroy();
   }
 
-  /** Express middleware for `/a`, mounted before body parsing so bodies stream through. */
-  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const slug = appSlugOf(req.originalUrl);
-    if (!slug) return next();
+  /** Every request to an app's origin (the gateway dispatches on `Host`). Bodies stream through. */
+  handle(slug: string, req: Request, res: Response): void {
+    res.setHeader('Referrer-Policy', 'no-referrer');
     this.handleHttp(slug, req, res).catch((error: unknown) => {
       proxied.inc({ kind: 'http', outcome: 'refused' });
       sendProblem(error, req, res, this.logger);
     });
-  };
-
-  /** Whether an upgrade request is for an app (the server's `upgrade` listener dispatches on it). */
-  handles(req: IncomingMessage): boolean {
-    return appSlugOf(req.url ?? '') !== undefined;
   }
 
-  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  upgrade(slug: string, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     socket.on('error', () => socket.destroy());
-    this.authenticate(req)
-      .then(
-        (caller) => {
-          prepare(req, caller, this.config.apps.callerSecret);
-          proxied.inc({ kind: 'ws', outcome: 'passed' });
-          this.forwardWs(req, socket, head);
-        },
-        () => {
-          proxied.inc({ kind: 'ws', outcome: 'refused' });
-          socket.end('HTTP/1.1 401 Unauthorized\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
-        },
-      )
-      .catch((error: unknown) => {
-        this.logger.warn(`passing a WebSocket to ${req.url ?? ''} on failed: ${(error as Error).message}`);
-        socket.destroy();
-      });
-  };
+    this.handleUpgrade(slug, req, socket, head).catch((error: unknown) => {
+      proxied.inc({ kind: 'ws', outcome: 'refused' });
+      const code = error instanceof DomainError ? error.code : undefined;
+      if (code === CommonErrorCode.CROSS_ORIGIN_FORBIDDEN) refuseUpgrade(socket, 403, 'Forbidden');
+      else if (code === CommonErrorCode.VALIDATION_FAILED) refuseUpgrade(socket, 400, 'Bad Request');
+      else refuseUpgrade(socket, 401, 'Unauthorized');
+    });
+  }
 
   private async handleHttp(slug: string, req: Request, res: Response): Promise<void> {
-    const url = new URL(req.originalUrl, 'http://gateway');
-    const token = url.searchParams.get(TOKEN_PARAM);
+    dropForwardingHeaders(req);
+    const target = normalisedTarget(req.url);
+    const token = target.search.get(TOKEN_PARAM);
     if (token) {
-      // A link with a token once: keep it in a cookie for this app only, and out of the address bar.
-      await this.verifier.verify(`Bearer ${token}`);
-      res.setHeader('Set-Cookie', credentialCookie(APP_COOKIE, token, `/a/${slug}/`, this.config.http.publicUrl.startsWith('https:')));
-      res.redirect(303, redirectWithoutToken(url, TOKEN_PARAM, `/a/${slug}/`));
+      // A link with a token once: a credential for this app only, in a cookie of its own origin, and the token out of the address bar.
+      const caller = await this.verifier.verify(`Bearer ${token}`);
+      const credential = this.credentials.issue({ kind: 'app', slug }, caller, tokenExpiry(token));
+      res.setHeader('Set-Cookie', credentialCookie(APP_COOKIE, credential, this.origins.secure));
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(303, forwardedUrl(target));
       return;
     }
-    const caller = await this.authenticate(req);
-    // Mounted at /a, express trimmed req.url; the activator reads the whole share link.
-    req.url = req.originalUrl;
-    prepare(req, caller, this.config.apps.callerSecret);
+    const caller = await this.authenticate(slug, req);
+    prepare(req, slug, forwardedUrl(target), caller, this.config.apps.callerSecret);
     proxied.inc({ kind: 'http', outcome: 'passed' });
     this.forwardWeb(req, res, this.activators.order());
+  }
+
+  private async handleUpgrade(slug: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
+    dropForwardingHeaders(req);
+    const target = normalisedTarget(req.url);
+    // Cross-site WebSocket hijacking: a page elsewhere would open it with the visitor's cookie.
+    if (!fromOwnOrigin(req, this.origins.app(slug))) {
+      throw new DomainError(CommonErrorCode.CROSS_ORIGIN_FORBIDDEN, 'a page of another origin may not open this app\'s WebSockets');
+    }
+    const token = target.search.get(TOKEN_PARAM);
+    // A `?token=` on a WebSocket signs this one connection in; it never reaches the app (forwardedUrl drops it).
+    const caller = token ? await this.verifier.verify(`Bearer ${token}`) : await this.authenticate(slug, req);
+    prepare(req, slug, forwardedUrl(target), caller, this.config.apps.callerSecret);
+    proxied.inc({ kind: 'ws', outcome: 'passed' });
+    this.forwardWs(req, socket, head);
   }
 
   /**
@@ -145,24 +151,28 @@ export class AppProxy implements OnApplicationShutdown {
 
   /**
    * Who is asking, if anyone: a bearer token must be valid (401 otherwise); a cookie that no
-   * longer is (expired) counts as nobody, as a link opened without signing in does.
+   * longer is (expired, or another app's) counts as nobody, as a link opened without signing in does.
    */
-  private async authenticate(req: IncomingMessage): Promise<Principal | null> {
+  private async authenticate(slug: string, req: IncomingMessage): Promise<Principal | null> {
     if (req.headers.authorization) return this.verifier.verify(req.headers.authorization);
     const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[APP_COOKIE] : undefined;
-    if (!cookie) return null;
-    return this.verifier.verify(`Bearer ${cookie}`).catch(() => null);
+    return this.credentials.verify(cookie, { kind: 'app', slug });
   }
 }
 
 /**
- * What the activator and the app get: the caller as the gateway verified it, signed for this
- * method and path (a client's own copy of the headers is dropped), and none of the caller's
- * credentials, which the app (user code) must never see.
+ * What the activator and the app get: the path the gateway normalised and authorised, the caller
+ * as the gateway verified it (or nobody), signed for this method and path (a client's own copy of
+ * the headers is dropped), and none of the caller's credentials, which the app (user code) must
+ * never see.
  */
-export function prepare(req: IncomingMessage, caller: Principal | null, secret: string): void {
+export function prepare(req: IncomingMessage, slug: string, pathAndQuery: string, caller: Principal | null, secret: string): void {
+  req.url = activatorPath(slug, pathAndQuery);
   delete req.headers[APP_CALLER_HEADER];
   delete req.headers[APP_CALLER_SIGNATURE_HEADER];
-  if (caller) Object.assign(req.headers, signCaller(secret, caller, req.method ?? 'GET', req.url ?? ''));
-  stripCredentials(req, APP_COOKIE);
+  Object.assign(req.headers, signCaller(secret, caller, req.method ?? 'GET', req.url));
+  delete req.headers.authorization;
+  const cookie = withoutCookie(req.headers.cookie, APP_COOKIE);
+  if (cookie) req.headers.cookie = cookie;
+  else delete req.headers.cookie;
 }

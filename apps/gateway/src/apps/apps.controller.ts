@@ -8,6 +8,7 @@ import { Caller } from '../auth/auth.guard.js';
 import { GATEWAY_CONFIG } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
 import { openApiSchema, ZodPipe } from '../http/zod.pipe.js';
+import { Origins } from '../origins/origins.js';
 import { AppLogStream, prefixed } from './app-logs.stream.js';
 
 const launcherId = new ZodPipe(uuidSchema, 'launcher id');
@@ -28,8 +29,12 @@ export class AppsController {
   constructor(
     private readonly rpc: RpcClient,
     private readonly logs: AppLogStream,
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-  ) {}
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+  ) {
+    this.origins = new Origins(config);
+  }
+
+  private readonly origins: Origins;
 
   /** Turns the app on (developer or above): reachable at its share link, 0..N replicas by load. Again: new settings. */
   @Post(':launcherId/activate')
@@ -64,7 +69,8 @@ export class AppsController {
     res.json({ lines: lines.map(prefixed) });
   }
 
+  /** The share link: the app's own origin. */
   private withUrl(app: App): App & { url: string | null } {
-    return { ...app, url: app.path ? `${this.config.http.publicUrl}${app.path}` : null };
+    return { ...app, url: app.slug ? `${this.origins.app(app.slug)}${app.path ?? '/'}` : null };
   }
 }

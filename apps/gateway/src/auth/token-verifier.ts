@@ -56,6 +56,8 @@ export class TokenVerifier {
         algorithms: this.algorithms,
         ...(this.config.auth.issuer ? { issuer: this.config.auth.issuer } : {}),
         ...(this.config.auth.audience ? { audience: this.config.auth.audience } : {}),
+        // A token that never expires, or names no subject, is not one we take (whatever claim names the user).
+        requiredClaims: ['exp', 'sub'],
       });
       payload = verified.payload;
     } catch (error) {
@@ -75,6 +77,9 @@ function describeJoseError(error: unknown): string {
   if (error instanceof joseErrors.JWTExpired) {
     const exp = typeof error.payload.exp === 'number' ? ` at ${new Date(error.payload.exp * 1000).toISOString()}` : '';
     return `the token expired${exp}; sign in again for a new one`;
+  }
+  if (error instanceof joseErrors.JWTClaimValidationFailed && error.reason === 'missing') {
+    return `the token has no "${error.claim}" claim: tokens must name their subject ("sub") and expire ("exp")`;
   }
   if (error instanceof joseErrors.JWTClaimValidationFailed) return `the token's "${error.claim}" claim is not accepted here: ${error.reason}`;
   if (error instanceof joseErrors.JWSSignatureVerificationFailed) return 'the token signature is not valid for this platform';

@@ -24,6 +24,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case EnvironmentsErrorCode.INSUFFICIENT_PROJECT_ROLE:
     case BuildsErrorCode.WEBHOOK_SECRET_FORBIDDEN:
     case SessionsErrorCode.RESOURCE_POOL_NOT_ALLOWED:
+    case CommonErrorCode.CROSS_ORIGIN_FORBIDDEN:
       return 403;
     case CommonErrorCode.ROUTE_NOT_FOUND:
     case EnvironmentsErrorCode.ENVIRONMENT_NOT_FOUND:
@@ -66,6 +67,8 @@ export function httpStatusFor(code: ErrorCode): number {
       return 415;
     case BuildsErrorCode.WEBHOOK_PAYLOAD_INVALID:
       return 422;
+    case CommonErrorCode.TOO_MANY_STREAMS:
+      return 429;
     case CommonErrorCode.INTERNAL:
       return 500;
     case CommonErrorCode.SERVICE_UNAVAILABLE:
@@ -86,6 +89,7 @@ const TITLES: Record<number, string> = {
   413: 'Content Too Large',
   415: 'Unsupported Media Type',
   422: 'Unprocessable Content',
+  429: 'Too Many Requests',
   500: 'Internal Server Error',
   503: 'Service Unavailable',
 };

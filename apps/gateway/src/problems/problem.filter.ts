@@ -43,10 +43,19 @@ export function classify(error: unknown, req: Request, logger: Logger): Classifi
 export function sendProblem(error: unknown, req: Request, res: Response, logger: Logger): void {
   const classified = classify(error, req, logger);
   const requestId = String((req as { id?: unknown }).id ?? res.getHeader('X-Request-Id') ?? '');
-  const problem = toProblem({ ...classified, instance: req.originalUrl, requestId });
+  const problem = toProblem({ ...classified, instance: withoutToken(req.originalUrl ?? req.url ?? ''), requestId });
   if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="launchpad"');
   if (problem.status === 503) res.setHeader('Retry-After', '5');
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
+}
+
+/** The request's path and query as `instance`, without a `?token=` it may carry: problems are logged and shown. */
+export function withoutToken(url: string): string {
+  if (!/[?&]token=/i.test(url)) return url;
+  const parsed = new URL(url, 'http://gateway');
+  for (const key of [...parsed.searchParams.keys()]) if (key.toLowerCase() === 'token') parsed.searchParams.delete(key);
+  const query = parsed.searchParams.toString();
+  return `${url.split('?')[0]}${query ? `?${query}` : ''}`;
 }
 
 /** Every error that reaches Nest leaves as problem+json. */

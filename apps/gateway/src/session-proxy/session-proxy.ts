@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
@@ -11,41 +11,61 @@ import {
   sessionProgressedV1,
   sessionRunningV1,
   sessionsRpc as rpc,
-  uuidSchema,
 } from '@launchpad/contracts';
 import { eventDataId, NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
 import { counter } from '@launchpad/telemetry';
 import { parseCookie } from 'cookie';
-import type { NextFunction, Request, Response } from 'express';
+import type { Request, Response } from 'express';
 import { createProxyServer } from 'http-proxy-3';
 import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
-import { credentialCookie, redirectWithoutToken, stripCredentials } from '../http/credentials.js';
+import { credentialCookie, OriginCredentials, tokenExpiry, SESSION_COOKIE } from '../origins/origin-credential.js';
+import { Origins } from '../origins/origins.js';
+import {
+  dropForwardingHeaders,
+  forwardedUrl,
+  fromOwnOrigin,
+  normalisedTarget,
+  refuseUpgrade,
+  sanitiseResponseHeaders,
+  STATE_CHANGING,
+  TOKEN_PARAM,
+  withoutCookie,
+} from '../origins/proxy-hygiene.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
-export const SESSION_COOKIE = 'launchpad_session';
-const TOKEN_PARAM = 'token';
+export { SESSION_COOKIE };
 const ROUTE_CACHE_MS = 2000;
 
 const proxied = counter('launchpad_session_proxy_requests_total', 'Requests the gateway proxied to sessions', ['kind', 'outcome']);
 
 interface Route {
   endpoint: string;
+  /** What the program takes as its own credential (Jupyter's token), added to every request; null if it has none. */
+  secret: string | null;
   expires: number;
 }
 
+/** The session a proxied request is for (set before it is handed to the proxy; its errors need it). */
+const sessionOf = new WeakMap<IncomingMessage, string>();
+
 /**
- * Proxies `/sessions/{id}/...` (HTTP and WebSocket) to the session's program, for its owner only.
- * A browser opens the URL once with `?token=<API token>`; the gateway answers with a cookie scoped
- * to that session's path and a redirect without the token, and from then on the cookie is the
- * credential. Anyone who is not the owner gets 404, as if the session did not exist.
+ * Proxies a session's own origin, `<id>.<SESSIONS_DOMAIN>` (HTTP and WebSocket), to its program,
+ * for its owner only. A browser opens it once with `?token=<API token>`: the gateway answers with
+ * a host-only cookie holding a credential for this one session (never the token) and a redirect
+ * without the token. Anyone who is not the owner gets 404, as if the session did not exist.
+ * Requests from pages of other origins may not change anything nor open WebSockets.
  */
 @Injectable()
 export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SessionProxy.name);
-  private readonly proxy = createProxyServer({ xfwd: true, ws: true });
+  // Kept-alive connections to the programs: a notebook page is dozens of requests.
+  private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
+  private readonly proxy = createProxyServer({ xfwd: false, ws: true, agent: this.agent });
   private readonly routes = new Map<string, Route>();
   private readonly lastActivity = new Map<string, number>();
+  private readonly credentials: OriginCredentials;
+  private readonly origins: Origins;
   private statusChanges: Subscription | undefined;
 
   constructor(
@@ -54,9 +74,12 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     @Inject(NATS_CONNECTION) private readonly nc: NatsConnection,
     @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
   ) {
+    this.credentials = new OriginCredentials(config.origins.cookieSecret, config.origins.cookieTtlMs);
+    this.origins = new Origins(config);
+    this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
     this.proxy.on('error', (error, req, target) => {
-      this.logger.warn(`proxying ${req.url ?? ''} failed: ${error.message}`);
-      const id = sessionIdOf(req.url ?? '');
+      this.logger.warn(`proxying ${req.url ?? ''} to session ${sessionOf.get(req) ?? '?'} failed: ${error.message}`);
+      const id = sessionOf.get(req);
       if (id) this.forget(id);
       if (target && 'writeHead' in target) {
         const res = target as ServerResponse;
@@ -74,32 +97,30 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     });
   }
 
-  /** Express middleware for `/sessions/...`, mounted before body parsing so bodies stream through. */
-  readonly middleware = (req: Request, res: Response, next: NextFunction): void => {
-    const id = sessionIdOf(req.originalUrl);
-    if (!id) return next();
+  /** Every request to a session's origin (the gateway dispatches on `Host`). Bodies stream through. */
+  handle(id: string, req: Request, res: Response): void {
+    res.setHeader('Referrer-Policy', 'no-referrer');
     this.handleHttp(id, req, res).catch((error: unknown) => {
       proxied.inc({ kind: 'http', outcome: 'refused' });
       sendProblem(error, req, res, this.logger);
     });
-  };
+  }
 
-  /** The HTTP server's `upgrade` listener: WebSockets (Jupyter kernels) to the session. */
-  readonly upgrade = (req: IncomingMessage, socket: Duplex, head: Buffer): void => {
+  /** WebSockets (Jupyter kernels) to a session's origin. */
+  upgrade(id: string, req: IncomingMessage, socket: Duplex, head: Buffer): void {
     // Node drops its own error listener on upgrade: a client that resets while we authenticate
     // would otherwise raise an unhandled 'error' and take the gateway down.
     socket.on('error', () => socket.destroy());
-    const id = sessionIdOf(req.url ?? '');
-    if (!id) {
-      refuseUpgrade(socket, 404, 'Not Found');
-      return;
-    }
     this.handleUpgrade(id, req, socket, head).catch((error: unknown) => {
       proxied.inc({ kind: 'ws', outcome: 'refused' });
-      const status = error instanceof DomainError && error.code === CommonErrorCode.UNAUTHENTICATED ? 401 : 404;
-      refuseUpgrade(socket, status, status === 401 ? 'Unauthorized' : 'Not Found');
+      const code = error instanceof DomainError ? error.code : undefined;
+      if (code === CommonErrorCode.UNAUTHENTICATED) refuseUpgrade(socket, 401, 'Unauthorized');
+      else if (code === CommonErrorCode.CROSS_ORIGIN_FORBIDDEN) refuseUpgrade(socket, 403, 'Forbidden');
+      else if (code === CommonErrorCode.VALIDATION_FAILED) refuseUpgrade(socket, 400, 'Bad Request');
+      else if (code === CommonErrorCode.SERVICE_UNAVAILABLE) refuseUpgrade(socket, 503, 'Service Unavailable');
+      else refuseUpgrade(socket, 404, 'Not Found');
     });
-  };
+  }
 
   /** A session that stops, hibernates, fails or goes must not be reached through a cached route. */
   onApplicationBootstrap(): void {
@@ -115,6 +136,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   onApplicationShutdown(): void {
     this.statusChanges?.unsubscribe();
     this.proxy.close();
+    this.agent.destroy();
   }
 
   private forget(id: string): void {
@@ -122,54 +144,64 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async handleHttp(id: string, req: Request, res: Response): Promise<void> {
-    const url = new URL(req.originalUrl, 'http://gateway');
-    const token = url.searchParams.get(TOKEN_PARAM);
+    dropForwardingHeaders(req);
+    const target = normalisedTarget(req.url);
+    const token = target.search.get(TOKEN_PARAM);
     if (token) {
-      // Trade the token for a cookie, and take the token out of the address bar and history. Only
-      // for the session's owner: a cookie planted by someone else's link would lead the browser
-      // into their session, on our origin.
+      // Trade the token for a credential of this session only, and take the token out of the
+      // address bar and history. Only for the session's owner: a cookie planted by someone
+      // else's link would lead the browser into their session.
       const caller = await this.verifier.verify(`Bearer ${token}`);
       await this.rpc.call(rpc.get, { caller, id });
-      res.setHeader('Set-Cookie', credentialCookie(SESSION_COOKIE, token, `/sessions/${id}/`, this.config.http.publicUrl.startsWith('https:')));
-      res.redirect(303, redirectWithoutToken(url, TOKEN_PARAM, `/sessions/${id}/`));
+      const credential = this.credentials.issue({ kind: 'session', id }, caller, tokenExpiry(token));
+      res.setHeader('Set-Cookie', credentialCookie(SESSION_COOKIE, credential, this.origins.secure));
+      res.setHeader('Cache-Control', 'no-store');
+      res.redirect(303, forwardedUrl(target));
       return;
     }
-    const caller = await this.authenticate(req);
-    const endpoint = await this.endpointFor(id, caller);
+    refuseForeignUse(req, this.origins.session(id));
+    const caller = await this.authenticate(id, req);
+    const route = await this.routeFor(id, caller);
     this.noteActivity(id);
-    // Mounted at /sessions, express trimmed req.url; the program expects its whole base URL.
-    req.url = req.originalUrl;
-    withoutCredentials(req);
+    req.url = forwardedUrl(target);
+    this.prepare(id, req, route);
     proxied.inc({ kind: 'http', outcome: 'proxied' });
-    this.proxy.web(req, res, { target: endpoint });
+    this.proxy.web(req, res, { target: route.endpoint });
   }
 
   private async handleUpgrade(id: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    const caller = await this.authenticate(req);
-    const endpoint = await this.endpointFor(id, caller);
+    dropForwardingHeaders(req);
+    const target = normalisedTarget(req.url);
+    // A page of another origin must not open the owner's kernel, whatever cookie its browser sends.
+    if (!fromOwnOrigin(req, this.origins.session(id))) throw crossOrigin();
+    const caller = await this.authenticate(id, req, target.search.get(TOKEN_PARAM));
+    const route = await this.routeFor(id, caller);
     this.noteActivity(id);
-    withoutCredentials(req);
+    req.url = forwardedUrl(target);
+    this.prepare(id, req, route);
     // A kernel's traffic is use: count it while the socket lives, not only when it opens.
     socket.on('data', () => this.noteActivity(id));
     proxied.inc({ kind: 'ws', outcome: 'proxied' });
-    this.proxy.ws(req, socket, head, { target: endpoint });
+    this.proxy.ws(req, socket, head, { target: route.endpoint });
   }
 
-  private authenticate(req: IncomingMessage): Promise<Principal> {
+  /** A bearer token (programs, curl), the cookie of this origin (browsers), or a `?token=` on a WebSocket. */
+  private async authenticate(id: string, req: IncomingMessage, token?: string | null): Promise<Principal> {
     if (req.headers.authorization) return this.verifier.verify(req.headers.authorization);
     const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[SESSION_COOKIE] : undefined;
-    if (cookie) return this.verifier.verify(`Bearer ${cookie}`);
-    const token = new URL(req.url ?? '/', 'http://gateway').searchParams.get(TOKEN_PARAM);
+    const fromCookie = this.credentials.verify(cookie, { kind: 'session', id });
+    if (fromCookie) return fromCookie;
     if (token) return this.verifier.verify(`Bearer ${token}`);
-    return Promise.reject(
-      new DomainError(CommonErrorCode.UNAUTHENTICATED, `open this session once as /sessions/<id>/?${TOKEN_PARAM}=<your API token>; the gateway then keeps a cookie`),
+    throw new DomainError(
+      CommonErrorCode.UNAUTHENTICATED,
+      `${cookie ? 'your sign-in to this session has expired; ' : ''}open ${this.origins.session(id)}/?${TOKEN_PARAM}=<your API token> once: the gateway then keeps a cookie for this session`,
     );
   }
 
-  private async endpointFor(id: string, caller: Principal): Promise<string> {
+  private async routeFor(id: string, caller: Principal): Promise<Route> {
     const key = `${id}\0${caller.userId}`;
     const cached = this.routes.get(key);
-    if (cached && cached.expires > Date.now()) return cached.endpoint;
+    if (cached && cached.expires > Date.now()) return cached;
     const route = await this.rpc.call(rpc.route, { caller, id });
     if (route.status !== 'running' || !route.endpoint) {
       this.routes.delete(key);
@@ -180,9 +212,24 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
           : `the session is ${route.status}; resume it with PATCH /api/v1/sessions/${id} {"state": "running"}`,
       );
     }
-    this.routes.set(key, { endpoint: route.endpoint, expires: Date.now() + ROUTE_CACHE_MS });
+    const fresh: Route = { endpoint: route.endpoint, secret: route.secret ?? null, expires: Date.now() + ROUTE_CACHE_MS };
+    this.routes.set(key, fresh);
     if (this.routes.size > 10_000) this.routes.clear();
-    return route.endpoint;
+    return fresh;
+  }
+
+  /**
+   * The session's program is the user's own code: it gets neither their API token nor our
+   * cookie, nor the ?token= link. What it does get is its own credential (Jupyter's token), so
+   * that it keeps its own authentication on and nothing else on its port can use it.
+   */
+  private prepare(id: string, req: IncomingMessage, route: Route): void {
+    sessionOf.set(req, id);
+    const cookie = withoutCookie(req.headers.cookie, SESSION_COOKIE);
+    if (cookie) req.headers.cookie = cookie;
+    else delete req.headers.cookie;
+    if (route.secret) req.headers.authorization = `token ${route.secret}`;
+    else delete req.headers.authorization;
   }
 
   /** Tells the sessions service the session is in use, at most every few seconds per session. */
@@ -199,22 +246,21 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   }
 }
 
-export function sessionIdOf(url: string): string | undefined {
-  const match = /^\/sessions\/([^/?#]+)/.exec(url);
-  return match && uuidSchema.safeParse(match[1]).success ? match[1] : undefined;
+function crossOrigin(): DomainError {
+  return new DomainError(CommonErrorCode.CROSS_ORIGIN_FORBIDDEN, 'a page of another origin may not change this session or open its WebSockets');
 }
 
-/** The session's program is the user's own code: it gets neither their API token nor our cookie, nor the ?token= link. */
-function withoutCredentials(req: IncomingMessage): void {
-  stripCredentials(req, SESSION_COOKIE);
-  const url = new URL(req.url ?? '/', 'http://gateway');
-  if (url.searchParams.has(TOKEN_PARAM)) {
-    url.searchParams.delete(TOKEN_PARAM);
-    req.url = `${url.pathname}${url.search}`;
+/**
+ * A session answers its own pages only. State-changing requests must come from its own origin
+ * (`Origin`); and what browsers mark as coming from another site or origin (`Sec-Fetch-Site`)
+ * may only be a top-level navigation: no frames, scripts, images or fetches of another page get
+ * the owner's content, even where the cookie would be sent (sibling origins are same-site).
+ */
+function refuseForeignUse(req: IncomingMessage, own: string): void {
+  if (STATE_CHANGING.has(req.method ?? 'GET') && !fromOwnOrigin(req, own)) throw crossOrigin();
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'same-site' || site === 'cross-site') {
+    const navigation = req.headers['sec-fetch-mode'] === 'navigate' && req.headers['sec-fetch-dest'] === 'document' && (req.method === 'GET' || req.method === 'HEAD');
+    if (!navigation) throw new DomainError(CommonErrorCode.CROSS_ORIGIN_FORBIDDEN, 'a session is not served to pages of other origins; open it in its own tab');
   }
-}
-
-
-function refuseUpgrade(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }

@@ -15,6 +15,7 @@ import { Caller } from '../auth/auth.guard.js';
 import { GATEWAY_CONFIG } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
 import { openApiSchema, ZodPipe } from '../http/zod.pipe.js';
+import { Origins } from '../origins/origins.js';
 import { SessionProgressStream } from './session-progress.stream.js';
 
 const sessionId = new ZodPipe(uuidSchema, 'session id');
@@ -30,8 +31,12 @@ export class SessionsController {
   constructor(
     private readonly rpc: RpcClient,
     private readonly progress: SessionProgressStream,
-    @Inject(GATEWAY_CONFIG) private readonly config: GatewayConfig,
-  ) {}
+    @Inject(GATEWAY_CONFIG) config: GatewayConfig,
+  ) {
+    this.origins = new Origins(config);
+  }
+
+  private readonly origins: Origins;
 
   /** 201 with a new session; 200 with the caller's existing one for this launcher. */
   @Post()
@@ -87,7 +92,8 @@ export class SessionsController {
     await this.progress.stream(caller, id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, res);
   }
 
+  /** Where its owner opens it: the session's own origin. */
   private withUrl(session: Session): Session & { url: string } {
-    return { ...session, url: `${this.config.http.publicUrl}${session.path}` };
+    return { ...session, url: `${this.origins.session(session.id)}${session.path}` };
   }
 }

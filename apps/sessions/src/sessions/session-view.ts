@@ -31,11 +31,15 @@ export function hibernationDue(row: { lastInteraction: Date; idleTimeoutMs?: num
   return idle === NEVER ? null : new Date(row.lastInteraction.getTime() + idle);
 }
 
-/** Where the gateway serves a session; also what its program is told its base URL is. */
-export function sessionBasePath(id: string): string {
-  return `/sessions/${id}/`;
+/**
+ * What a session's program is told its base URL is: the root, since each session is served from
+ * its own origin (`<id>.<SESSIONS_DOMAIN>`, the gateway routes by Host).
+ */
+export function sessionBasePath(_id: string): string {
+  return '/';
 }
 
+/** The path its owner opens on the session's origin, e.g. `/tree`. */
 export function sessionPath(id: string, defaultUrl: string): string {
   return `${sessionBasePath(id)}${defaultUrl.replace(/^\/+/, '')}`;
 }

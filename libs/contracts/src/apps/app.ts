@@ -68,7 +68,7 @@ export const appSchema = z.object({
   message: z.string().nullable(),
   /** Stable once given at the first activation: `<project path>-<launcher name>`, made unique. Null before. */
   slug: z.string().nullable(),
-  /** The share link's path on the gateway, `/a/<slug>/`. */
+  /** The share link's path on the app's own origin (`<slug>.<APPS_DOMAIN>`): `/`; null before the first activation. */
   path: z.string().nullable(),
   access: appAccessSchema,
   minReplicas: z.number().int(),

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import { APP_CALLER_HEADER, APP_CALLER_SIGNATURE_HEADER, signCaller, verifyCaller } from './caller.js';
+import { APP_CALLER_HEADER, APP_CALLER_SIGNATURE_HEADER, signCaller, verifyCaller, verifyGatewayRequest } from './caller.js';
 
 const SECRET = 'a-secret-shared-by-gateway-and-apps-0123456789';
 const dana = { userId: 'dana', admin: false };
@@ -16,7 +16,7 @@ describe('the caller header between gateway and activator', () => {
   it('is nobody without a signature, as a forged header sent straight to the activator is', () => {
     const forged = { caller: JSON.stringify({ userId: 'dana', admin: true }), signature: undefined };
     expect(verifyCaller(SECRET, forged, 'GET', '/a/lab-study/', NOW)).toBeNull();
-    expect(verifyCaller(SECRET, { ...forged, signature: `t=${NOW},v1=${'0'.repeat(64)}` }, 'GET', '/a/lab-study/', NOW)).toBeNull();
+    expect(verifyCaller(SECRET, { ...forged, signature: `t=${NOW},n=0123456789abcdef,v1=${'0'.repeat(64)}` }, 'GET', '/a/lab-study/', NOW)).toBeNull();
     expect(verifyCaller(SECRET, { ...forged, signature: 'nonsense' }, 'GET', '/a/lab-study/', NOW)).toBeNull();
   });
 
@@ -30,13 +30,28 @@ describe('the caller header between gateway and activator', () => {
 
   it('is nobody once the signature is older (or newer) than the allowed clock skew', () => {
     const signed = headersOf(signCaller(SECRET, dana, 'GET', '/a/lab-study/', NOW));
-    expect(verifyCaller(SECRET, signed, 'GET', '/a/lab-study/', NOW + 59_000)).toEqual(dana);
-    expect(verifyCaller(SECRET, signed, 'GET', '/a/lab-study/', NOW + 61_000)).toBeNull();
-    expect(verifyCaller(SECRET, signed, 'GET', '/a/lab-study/', NOW - 61_000)).toBeNull();
+    expect(verifyCaller(SECRET, signed, 'GET', '/a/lab-study/', NOW + 29_000)).toEqual(dana);
+    expect(verifyCaller(SECRET, signed, 'GET', '/a/lab-study/', NOW + 31_000)).toBeNull();
+    expect(verifyCaller(SECRET, signed, 'GET', '/a/lab-study/', NOW - 31_000)).toBeNull();
+  });
+
+  it('tells a request the gateway signed for an anonymous visitor from one it did not sign', () => {
+    const anonymous = headersOf(signCaller(SECRET, null, 'GET', '/a/lab-study/', NOW));
+    expect(verifyGatewayRequest(SECRET, anonymous, 'GET', '/a/lab-study/', NOW)).toMatchObject({ caller: null });
+    expect(verifyGatewayRequest(SECRET, { caller: 'null', signature: undefined }, 'GET', '/a/lab-study/', NOW)).toBeNull();
+    expect(verifyGatewayRequest(SECRET, anonymous, 'GET', '/a/other/', NOW)).toBeNull();
+  });
+
+  it('gives every signature its own nonce, so the activator can refuse a replay', () => {
+    const a = verifyGatewayRequest(SECRET, headersOf(signCaller(SECRET, dana, 'GET', '/a/x/', NOW)), 'GET', '/a/x/', NOW);
+    const b = verifyGatewayRequest(SECRET, headersOf(signCaller(SECRET, dana, 'GET', '/a/x/', NOW)), 'GET', '/a/x/', NOW);
+    expect(a?.nonce).toMatch(/^[0-9a-f]{24}$/);
+    expect(a?.nonce).not.toBe(b?.nonce);
   });
 
   it('is nobody when a signed header is not a caller, and never throws', () => {
-    const sign = (caller: string) => `t=${NOW},v1=${createHmac('sha256', SECRET).update(`${NOW}\nGET\n/\n${caller}`).digest('hex')}`;
+    const nonce = '0123456789abcdef';
+    const sign = (caller: string) => `t=${NOW},n=${nonce},v1=${createHmac('sha256', SECRET).update(`${NOW}\n${nonce}\nGET\n/\n${caller}`).digest('hex')}`;
     expect(verifyCaller(SECRET, { caller: JSON.stringify(dana), signature: sign(JSON.stringify(dana)) }, 'GET', '/', NOW)).toEqual(dana);
     expect(verifyCaller(SECRET, { caller: '{', signature: sign('{') }, 'GET', '/', NOW)).toBeNull();
     expect(verifyCaller(SECRET, { caller: '{"userId":""}', signature: sign('{"userId":""}') }, 'GET', '/', NOW)).toBeNull();

@@ -1,4 +1,4 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
+import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Principal, principalSchema } from '../principal.js';
 
 /**
@@ -9,16 +9,17 @@ import { type Principal, principalSchema } from '../principal.js';
 export const APP_CALLER_HEADER = 'x-launchpad-caller';
 
 /**
- * Beside APP_CALLER_HEADER: `t=<unix ms>,v1=<hex HMAC-SHA256>` over the time, the method, the
- * path and the caller's JSON, with the secret the gateway and the apps service share
- * (APPS_CALLER_SECRET). The activator believes the caller header only with a valid, recent
- * signature: anything else on its port (an app replica on the same loopback, say) that sends the
- * header without one is nobody.
+ * Beside APP_CALLER_HEADER: `t=<unix ms>,n=<random nonce>,v1=<hex HMAC-SHA256>` over the time,
+ * the nonce, the method, the path and the caller's JSON (`null` for an anonymous visitor), with
+ * the secret the gateway and the apps service share (APPS_CALLER_SECRET). The gateway signs every
+ * request it forwards, so the activator can tell the gateway's requests from anything else on its
+ * port (an app replica on the same loopback, say), which it refuses; and it takes each nonce once
+ * within the short window, so a captured request cannot be replayed.
  */
 export const APP_CALLER_SIGNATURE_HEADER = 'x-launchpad-caller-signature';
 
-/** How far apart the gateway's and the activator's clocks (and the trip between them) may be. */
-export const APP_CALLER_MAX_SKEW_MS = 60_000;
+/** How far apart the gateway's and the activator's clocks (and the trip between them) may be; also how long nonces are remembered. */
+export const APP_CALLER_MAX_SKEW_MS = 30_000;
 
 /** The shortest secret either side accepts. */
 export const APP_CALLER_SECRET_MIN_LENGTH = 32;
@@ -28,25 +29,67 @@ interface Signed {
   path: string;
   caller: string;
   at: number;
+  nonce: string;
 }
 
-const mac = (secret: string, { method, path, caller, at }: Signed) =>
-  createHmac('sha256', secret).update(`${at}\n${method.toUpperCase()}\n${path}\n${caller}`).digest();
+const mac = (secret: string, { method, path, caller, at, nonce }: Signed) =>
+  createHmac('sha256', secret).update(`${at}\n${nonce}\n${method.toUpperCase()}\n${path}\n${caller}`).digest();
 
-/** The two headers the gateway sets for a signed-in caller of `method path`. */
-export function signCaller(secret: string, caller: Principal, method: string, path: string, now = Date.now()): Record<string, string> {
-  const json = JSON.stringify({ userId: caller.userId, admin: caller.admin });
+/** The two headers the gateway sets on `method path` for a caller (null: an anonymous visitor). */
+export function signCaller(
+  secret: string,
+  caller: Principal | null,
+  method: string,
+  path: string,
+  now = Date.now(),
+  nonce = randomBytes(12).toString('hex'),
+): Record<string, string> {
+  const json = caller ? JSON.stringify({ userId: caller.userId, admin: caller.admin }) : 'null';
   return {
     [APP_CALLER_HEADER]: json,
-    [APP_CALLER_SIGNATURE_HEADER]: `t=${now},v1=${mac(secret, { method, path, caller: json, at: now }).toString('hex')}`,
+    [APP_CALLER_SIGNATURE_HEADER]: `t=${now},n=${nonce},v1=${mac(secret, { method, path, caller: json, at: now, nonce }).toString('hex')}`,
   };
 }
 
+export interface GatewayRequest {
+  /** Who the gateway says is asking; null for an anonymous visitor. */
+  caller: Principal | null;
+  nonce: string;
+  at: number;
+}
+
 /**
- * The caller the headers name, if they are signed with `secret` for this method and path within
- * the allowed skew; null for anyone else (no header, no or a wrong signature, too old, malformed).
- * Never throws.
+ * Whether the gateway signed this request (this method and path, within the allowed skew), and
+ * for whom; null for anything else (no header, no or a wrong signature, too old, malformed).
+ * Never throws. Replays are the caller's to catch, by nonce (see NonceWindow in the activator).
  */
+export function verifyGatewayRequest(
+  secret: string,
+  headers: { caller: string | string[] | undefined; signature: string | string[] | undefined },
+  method: string,
+  path: string,
+  now = Date.now(),
+): GatewayRequest | null {
+  const { caller, signature } = headers;
+  if (typeof caller !== 'string' || typeof signature !== 'string') return null;
+  const parts = /^t=(\d{1,16}),n=([0-9a-f]{16,64}),v1=([0-9a-f]{64})$/.exec(signature);
+  if (!parts) return null;
+  const at = Number(parts[1]);
+  const nonce = parts[2]!;
+  if (!Number.isSafeInteger(at) || Math.abs(now - at) > APP_CALLER_MAX_SKEW_MS) return null;
+  const expected = mac(secret, { method, path, caller, at, nonce });
+  const given = Buffer.from(parts[3]!, 'hex');
+  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
+  if (caller === 'null') return { caller: null, nonce, at };
+  try {
+    const parsed = principalSchema.safeParse(JSON.parse(caller));
+    return parsed.success ? { caller: parsed.data, nonce, at } : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The caller the headers name, if the gateway signed them for this request; null for anyone else, anonymous included. */
 export function verifyCaller(
   secret: string,
   headers: { caller: string | string[] | undefined; signature: string | string[] | undefined },
@@ -54,19 +97,5 @@ export function verifyCaller(
   path: string,
   now = Date.now(),
 ): Principal | null {
-  const { caller, signature } = headers;
-  if (typeof caller !== 'string' || typeof signature !== 'string') return null;
-  const parts = /^t=(\d{1,16}),v1=([0-9a-f]{64})$/.exec(signature);
-  if (!parts) return null;
-  const at = Number(parts[1]);
-  if (!Number.isSafeInteger(at) || Math.abs(now - at) > APP_CALLER_MAX_SKEW_MS) return null;
-  const expected = mac(secret, { method, path, caller, at });
-  const given = Buffer.from(parts[2]!, 'hex');
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return null;
-  try {
-    const parsed = principalSchema.safeParse(JSON.parse(caller));
-    return parsed.success ? parsed.data : null;
-  } catch {
-    return null;
-  }
+  return verifyGatewayRequest(secret, headers, method, path, now)?.caller ?? null;
 }

@@ -40,7 +40,12 @@ export const sessionsRpc = {
   route: defineRpc(
     'sessions.rpc.session.route',
     z.object({ ...caller, id: uuidSchema }),
-    z.object({ status: sessionStatusSchema, endpoint: z.string().nullable() }),
+    z.object({
+      status: sessionStatusSchema,
+      endpoint: z.string().nullable(),
+      /** The session's own secret, which its program takes as its credential (Jupyter's token): the gateway adds it to what it proxies. */
+      secret: z.string().nullable().optional(),
+    }),
   ),
 
   listPools: defineRpc('sessions.rpc.pool.list', z.object(caller), z.object({ items: z.array(resourcePoolSchema) })),

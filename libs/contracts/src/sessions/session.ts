@@ -75,7 +75,7 @@ export const sessionSchema = z.object({
   diskStorageGb: z.number().optional(),
   /** Added within v1: its usage, once measured; null before (or with a runtime that does not measure). */
   disk: sessionDiskSchema.nullable().optional(),
-  /** Path on the gateway where the session is reached, e.g. /sessions/<id>/lab. */
+  /** The path its owner opens on the session's own origin, e.g. /lab (the gateway adds `url`: that origin and this path). */
   path: z.string(),
   createdAt: z.iso.datetime({ offset: true }),
   startedAt: z.iso.datetime({ offset: true }).nullable(),
