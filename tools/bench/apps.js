@@ -9,7 +9,8 @@ import { readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { ROOT } from '../dev/dev-key.js';
+import { signCaller } from '@launchpad/contracts';
+import { appsCallerSecret, ROOT } from '../dev/dev-key.js';
 import { bareStart as bareStartOf, measure, ratio, sleep, startPlatform, summarize } from './lib.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
@@ -18,10 +19,16 @@ const CONCURRENCY = Number(process.env.BENCH_APP_CONCURRENCY ?? 32);
 const COLD_STARTS = Number(process.env.BENCH_APP_COLD_STARTS ?? 20);
 
 const agent = new Agent({ keepAlive: true, maxSockets: CONCURRENCY * 2 });
+/** Apps' origins are names under *.apps.localhost, which Node may not resolve: every name is this machine. */
+const loopback = (_host, options, callback) => {
+  const cb = typeof options === 'function' ? options : callback;
+  if (typeof options === 'object' && options.all) cb(null, [{ address: '127.0.0.1', family: 4 }]);
+  else cb(null, '127.0.0.1', 4);
+};
 /** GET with a keep-alive agent; resolves at the first byte of the body (the answer has begun) and then reads it whole. */
-function get(url, { firstByte } = {}) {
+function get(url, { firstByte, headers = {} } = {}) {
   return new Promise((resolve, reject) => {
-    const req = request(url, { agent }, (res) => {
+    const req = request(url, { agent, headers, lookup: loopback }, (res) => {
       const chunks = [];
       res.once('data', () => firstByte?.());
       res.on('data', (c) => chunks.push(c));
@@ -32,8 +39,8 @@ function get(url, { firstByte } = {}) {
     req.end();
   });
 }
-async function ok(url) {
-  const res = await get(url);
+async function ok(url, headers = () => ({})) {
+  const res = await get(url, { headers: headers() });
   if (res.status !== 200) throw new Error(`${url}: ${res.status} ${res.body.slice(0, 300)}`);
   return res;
 }
@@ -77,12 +84,16 @@ try {
   const replica = readdirSync(dataDir).find((d) => d.startsWith(warm.id));
   const { port } = JSON.parse(readFileSync(join(dataDir, replica, 'state.json'), 'utf8'));
   const direct = `http://127.0.0.1:${port}/`;
-  const viaActivator = `http://127.0.0.1:${platform.ports.apps}${warmApp.path}`;
-  const viaGateway = `${platform.gateway}${warmApp.path}`;
+  // The activator takes only what the gateway signed (a nonce each): signed here as the gateway does, anonymous.
+  const activatorPath = `/a/${warmApp.slug}/`;
+  const viaActivator = `http://127.0.0.1:${platform.ports.apps}${activatorPath}`;
+  const signed = () => signCaller(appsCallerSecret(), null, 'GET', activatorPath);
+  const viaGateway = warmApp.url;
+  const ways = [[direct, undefined], [viaActivator, signed], [viaGateway, undefined]];
   // Warm-up, each way as it is then measured: JIT, sockets.
-  for (const url of [direct, viaActivator, viaGateway]) await Promise.all(Array.from({ length: CONCURRENCY }, async () => { for (let i = 0; i < 100; i++) await ok(url); }));
+  for (const [url, sign] of ways) await Promise.all(Array.from({ length: CONCURRENCY }, async () => { for (let i = 0; i < 100; i++) await ok(url, sign); }));
   const d = await measure('warm app, straight to the replica', REQUESTS, CONCURRENCY, () => ok(direct));
-  const a = await measure('warm app, through the activator', REQUESTS, CONCURRENCY, () => ok(viaActivator));
+  const a = await measure('warm app, through the activator', REQUESTS, CONCURRENCY, () => ok(viaActivator, signed));
   const g = await measure('warm app, through the gateway share link', REQUESTS, CONCURRENCY, () => ok(viaGateway));
   ratio('ratio activator / direct', a, d);
   ratio('ratio gateway + activator / direct', g, d);
@@ -94,7 +105,7 @@ try {
   const baseline = summarize('baseline: the program alone, spawn to first answer', bare);
   const cold = await launcher('cold');
   const coldApp = await api(`/apps/${cold.id}/activate`, { method: 'POST', body: '{}' });
-  const link = `${platform.gateway}${coldApp.path}`;
+  const link = coldApp.url;
   await ok(link); // the first start also makes the replica's directory; the rest start a stopped replica, as after idling
   const ttfb = [];
   const waited = [];

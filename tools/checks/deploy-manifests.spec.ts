@@ -28,6 +28,7 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 const OUT_OF_BAND_SECRETS: Record<string, Record<string, string>> = {
   'launchpad-database': { url: 'postgres://launchpad:placeholder@db.example.com:5432/launchpad' },
   'launchpad-apps-caller': { secret: 'placeholder-apps-caller-secret-at-least-32-chars' },
+  'launchpad-origin-cookie': { secret: 'placeholder-origin-cookie-secret-at-least-32-chars' },
   'launchpad-gitlab': {},
 };
 
