@@ -5,6 +5,7 @@ import { signCaller } from '@launchpad/contracts';
 import { killWorkloads, type RunningService, startService, waitFor } from '../tools/testing/harness.js';
 import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { appOrigin, originFetch } from '../tools/testing/origins.js';
 import { devSigningKey } from '../tools/dev/dev-key.js';
 
 /** Two replicas of the apps service: both activators serve and report, one scaler decides, and the other takes over. */
@@ -17,6 +18,7 @@ describe('two replicas of the apps service', () => {
   let gateway: RunningService;
   let dana: string;
   let path: string;
+  let slug: string;
   let launcherId: string;
   const env: Record<string, string> = {};
 
@@ -54,8 +56,10 @@ describe('two replicas of the apps service', () => {
     launcherId = launcher.body.id;
     const activated = await call(`${p.api}/apps/${launcherId}/activate`, { method: 'POST', token: dana });
     expect(activated.status).toBe(200);
-    path = `/a/${activated.body.slug}/`;
-  });
+    slug = activated.body.slug;
+    path = `/a/${slug}/`;
+    // Two apps replicas and two gateways besides the platform: several processes to start on a busy machine.
+  }, 180_000);
 
   afterAll(async () => {
     if (process.env.SHOW_LOGS) console.log(first.logs().slice(-6000), second.logs().slice(-6000));
@@ -98,10 +102,10 @@ describe('two replicas of the apps service', () => {
   });
 
   it('moves the scaler to the other replica when the leader is killed, and the app keeps working', async () => {
-    expect((await fetch(`${gateway.url}${path}`)).status).toBe(200);
+    expect((await originFetch(`${appOrigin(gateway.port, slug)}/`)).status).toBe(200);
     await leader.kill('SIGKILL');
     // A gateway that knows both activators passes every share link to the one still running.
-    const viaGateway = await Promise.all(Array.from({ length: 10 }, () => fetch(`${gateway.url}${path}`).then((r) => r.status)));
+    const viaGateway = await Promise.all(Array.from({ length: 10 }, () => originFetch(`${appOrigin(gateway.port, slug)}/`).then((r) => r.status)));
     expect(viaGateway).toEqual(Array(10).fill(200));
     expect(gateway.logs()).toMatch(/apps activator \S+ is not answering/);
     await waitFor('the other replica to lead', async () => (await leaderMetric(follower)) === 1);
