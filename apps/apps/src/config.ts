@@ -53,7 +53,7 @@ const schema = z
   .superRefine((env, ctx) => {
     checkNatsCredentials(env, ctx);
     if (env.APP_RUNTIME === 'kubernetes') {
-      ctx.addIssue({ code: 'custom', path: ['APP_RUNTIME'], message: 'the kubernetes runtime is not available in this release yet; use "process"' });
+      ctx.addIssue({ code: 'custom', path: ['APP_RUNTIME'], message: 'the kubernetes runtime does not run apps yet (the replica reconciler does not use its app-level calls); use "process"' });
     }
     // A replica taken out of rotation must outlive the activators' old copies of the route (a lost
     // broadcast is made good by the next read of every route) and their last report about it.

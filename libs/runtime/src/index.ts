@@ -8,3 +8,7 @@ export * from './fake-runtime.js';
 export { processIsolationFor, type ProcessIsolationOptions } from './process/workload-sandbox.js';
 export type { UidRange } from './process/workload-users.js';
 export type { ResourceLimitSettings } from './process/resource-limits.js';
+// The kubernetes driver is loaded on demand: @kubernetes/client-node is large, and a service on the
+// process runtime (every developer machine, every test) should not pay for loading it.
+export type { KubernetesRuntime, KubernetesRuntimeOptions, KubernetesRuntimeLogger } from './kubernetes/kubernetes-runtime.js';
+export const loadKubernetesRuntime = () => import('./kubernetes/kubernetes-runtime.js');

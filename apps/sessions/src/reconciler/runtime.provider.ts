@@ -1,15 +1,27 @@
 import type { Provider } from '@nestjs/common';
-import { ProcessRuntime, processIsolationFor, type Runtime } from '@launchpad/runtime';
+import { loadKubernetesRuntime, ProcessRuntime, processIsolationFor, type Runtime } from '@launchpad/runtime';
 import { structuredLogger } from '@launchpad/telemetry';
 import type { SessionsConfig } from '../config.js';
 import { SESSION_RUNTIME } from '../sessions/tokens.js';
 import { SESSIONS_CONFIG } from './session-reconciler.js';
 
-/** The runtime chosen by configuration; `process` is the one this release ships. */
+/** The runtime chosen by SESSION_RUNTIME: child processes on this machine, or cluster objects. */
 export const sessionRuntimeProvider: Provider = {
   provide: SESSION_RUNTIME,
   inject: [SESSIONS_CONFIG],
-  useFactory: (config: SessionsConfig): Runtime => {
+  useFactory: async (config: SessionsConfig): Promise<Runtime> => {
+    if (config.runtime.kind === 'kubernetes') {
+      const [{ KubernetesRuntime }, { KubeConfig }] = await Promise.all([loadKubernetesRuntime(), import('@kubernetes/client-node')]);
+      // In a pod: its ServiceAccount's token and CA; elsewhere KUBECONFIG or ~/.kube/config.
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromDefault();
+      return new KubernetesRuntime({
+        kubeConfig,
+        kinds: ['session'],
+        ...config.kubernetes,
+        logger: structuredLogger('KubernetesRuntime'),
+      });
+    }
     return new ProcessRuntime({
       dataDir: config.runtime.dataDir,
       readinessTimeoutMs: config.runtime.readinessTimeoutMs,
