@@ -40,7 +40,8 @@
  *   that fell behind does: every open watch gets that ERROR 410 and ends, and history is compacted.
  * - scale subresource (`/scale` of statefulsets and deployments): GET, PUT, PATCH (merge) of an
  *   `autoscaling/v1` Scale whose `spec.replicas` is the workload's, `status.selector` its selector.
- * - `pods/{name}/log`: text/plain, `tailLines`, `timestamps`, `previous`.
+ * - `pods/{name}/log`: text/plain, `tailLines`, `timestamps`, `previous` (ignored: one log per pod),
+ *   `follow` (the stream stays open for what the program writes next, and ends with the pod).
  * - Discovery (`/api/v1`, `/apis/{group}/{version}`): APIResourceLists for the kinds above.
  *
  * Behind the API, `controllers: true` (the default) runs simplified stand-ins of what a cluster
@@ -102,11 +103,14 @@ const TYPES: ResourceType[] = [
 const apiVersionOf = (t: ResourceType) => (t.group ? `${t.group}/${t.version}` : t.version);
 
 /** How the simulated kubelet runs a pod whose (first) container has this image. */
+/** What the program prints at start: fixed lines, or lines made from its container's environment. */
+export type PodLog = string[] | ((env: Record<string, string>) => string[]);
+
 export type ImageBehaviour =
-  | { kind: 'ready'; log?: string[] }
-  | { kind: 'not-ready'; log?: string[] }
+  | { kind: 'ready'; log?: PodLog }
+  | { kind: 'not-ready'; log?: PodLog }
   | { kind: 'pull-failure' }
-  | { kind: 'crash-loop'; exitCode?: number; log: string[] };
+  | { kind: 'crash-loop'; exitCode?: number; log: PodLog };
 
 export interface StandinOptions {
   controllers?: boolean;
@@ -155,6 +159,8 @@ export class KubeApiStandin {
   /** Per object key: field manager → the leaf paths it applied last. */
   private readonly managed = new Map<string, Map<string, Set<string>>>();
   private readonly podLogs = new Map<string, string[]>();
+  /** Open `follow=true` log requests per pod key. */
+  private readonly logFollowers = new Map<string, Set<{ res: ServerResponse; stamp: boolean }>>();
   private controllersPending = false;
   private readonly options: Required<StandinOptions>;
   /** Image → how the simulated kubelet runs it; unlisted images become ready. */
@@ -264,6 +270,15 @@ export class KubeApiStandin {
     this.faults.push({ match, code, remaining: count });
   }
 
+  /** The program in a pod writes a line (to its log, and to whoever follows it). */
+  appendLog(namespace: string, pod: string, line: string): void {
+    const key = this.key(this.typeOf('Pod'), namespace, pod);
+    const obj = this.objects.get(key);
+    if (!obj) throw new Error(`no pod ${namespace}/${pod}`);
+    this.podLogs.set(key, [...(this.podLogs.get(key) ?? []), line]);
+    for (const f of this.logFollowers.get(key) ?? []) f.res.write(`${f.stamp ? `${new Date().toISOString()} ` : ''}${line}\n`);
+  }
+
   /** Re-runs the simulated controllers (after a test changed `images`). */
   kick(): void {
     this.scheduleControllers();
@@ -336,7 +351,15 @@ export class KubeApiStandin {
       if (tail !== null) lines = lines.slice(Math.max(0, lines.length - Number(tail)));
       const stamp = q.get('timestamps') === 'true' ? `${(pod.metadata.creationTimestamp as string) ?? new Date().toISOString()} ` : '';
       res.writeHead(200, { 'content-type': 'text/plain' });
-      res.end(lines.map((l) => `${stamp}${l}\n`).join(''));
+      res.write(lines.map((l) => `${stamp}${l}\n`).join(''));
+      if (q.get('follow') !== 'true') return void res.end();
+      // `follow=true`: the kubelet keeps the stream open and sends what the container writes next,
+      // until the client goes or the pod does.
+      const followers = this.logFollowers.get(key) ?? new Set();
+      const follower = { res, stamp: stamp !== '' };
+      followers.add(follower);
+      this.logFollowers.set(key, followers);
+      res.on('close', () => followers.delete(follower));
       return;
     }
     if (subresource === 'scale') return this.scale(type, namespace, name, method, contentType, body, res);
@@ -457,6 +480,8 @@ export class KubeApiStandin {
     this.objects.delete(key);
     this.managed.delete(key);
     this.podLogs.delete(key);
+    for (const f of this.logFollowers.get(key) ?? []) f.res.end();
+    this.logFollowers.delete(key);
     const gone = clone(obj);
     gone.metadata.resourceVersion = String(++this.revision);
     this.emit(type, 'DELETED', gone);
@@ -799,8 +824,11 @@ export class KubeApiStandin {
         return prev ? { ...c, lastTransitionTime: prev.lastTransitionTime } : c;
       });
     };
-    if ('log' in behaviour && behaviour.log) this.podLogs.set(key, behaviour.log);
-    if (behaviour.kind === 'crash-loop') this.podLogs.set(key, behaviour.log);
+    // What the program printed when it started (once per pod; appendLog adds to it).
+    if ('log' in behaviour && behaviour.log && !this.podLogs.has(key)) {
+      const env = Object.fromEntries(((main.env as { name: string; value?: string }[] | undefined) ?? []).map((e) => [e.name, e.value ?? '']));
+      this.podLogs.set(key, typeof behaviour.log === 'function' ? behaviour.log(env) : behaviour.log);
+    }
     const name = String(main.name ?? 'main');
     switch (behaviour.kind) {
       case 'pull-failure':

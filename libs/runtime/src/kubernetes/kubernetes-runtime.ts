@@ -196,7 +196,8 @@ export class KubernetesRuntime implements Runtime {
     const statefulSet = c.statefulSets.get(names.statefulSet);
     if (!statefulSet) return null;
     const pod = c.sessionPods.get(names.pod);
-    const verdict = sessionVerdict(statefulSet, c.claims.get(names.claim), pod, pod ? this.crashLogOf(pod) : null);
+    const crashLog = pod ? this.crashLogOf(pod) : null;
+    const verdict = crashLog === undefined ? this.readingCrashLog(pod!) : sessionVerdict(statefulSet, c.claims.get(names.claim), pod, crashLog);
     const service = c.sessionServices.get(names.service);
     const port = service?.spec?.ports?.[0]?.port;
     const reachable = (verdict.phase === 'starting' || verdict.phase === 'ready') && service && port;
@@ -318,9 +319,12 @@ export class KubernetesRuntime implements Runtime {
     const pod = this.cluster.caches.appPods.get(podName);
     const appId = pod?.metadata?.labels?.[LABELS.app];
     if (!pod || !appId) return null;
+    const crashLog = this.crashLogOf(pod);
     const verdict: PodVerdict = pod.metadata?.deletionTimestamp
       ? { ...podVerdict(pod, null), phase: 'stopped', reason: null, message: 'draining: being removed' }
-      : podVerdict(pod, this.crashLogOf(pod));
+      : crashLog === undefined
+        ? this.readingCrashLog(pod)
+        : podVerdict(pod, crashLog);
     const port = pod.spec?.containers.find((c) => c.name === CONTAINERS.main)?.ports?.[0]?.containerPort;
     const ip = pod.status?.podIP;
     const reachable = (verdict.phase === 'starting' || verdict.phase === 'ready') && ip && port;
@@ -461,9 +465,26 @@ export class KubernetesRuntime implements Runtime {
     return { key: `${pod.metadata?.uid}/${container}/${verdict.restarts}`, container };
   }
 
-  private crashLogOf(pod: k8s.V1Pod): string[] | null {
+  /**
+   * The crashed program's last lines; null when it did not crash; undefined while they are being
+   * read (a moment: then the status says `failed` once, with them, rather than twice).
+   */
+  private crashLogOf(pod: k8s.V1Pod): string[] | null | undefined {
     const k = this.crashKey(pod);
-    return k ? (this.crashLogs.get(k.key) ?? null) : null;
+    if (!k) return null;
+    const lines = this.crashLogs.get(k.key);
+    if (lines) return lines;
+    if (!this.crashLogReads.has(k.key)) this.noteCrash(pod, () => this.emitIfChanged(this.workloadIdOf(pod), this.sessionStatus(this.workloadIdOf(pod)) ?? this.replicaStatus(this.workloadIdOf(pod))));
+    return undefined;
+  }
+
+  private workloadIdOf(pod: k8s.V1Pod): string {
+    return pod.metadata?.labels?.[LABELS.workload] ?? pod.metadata!.name!;
+  }
+
+  /** While the crash log is read: what it was before the crash, without the crash's verdict. */
+  private readingCrashLog(pod: k8s.V1Pod): PodVerdict {
+    return { ...podVerdict(pod, null), phase: 'starting', reason: null, message: null, exitCode: null };
   }
 
   /** A crashed program: read its last lines once (of the container that ran before, `previous`), so its status can quote them. */
