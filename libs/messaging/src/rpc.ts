@@ -12,7 +12,7 @@ import {
   zodIssuesToDetails,
 } from '@launchpad/contracts';
 import { extractTraceContext, histogram, injectTraceContext, SpanKind, withSpan } from '@launchpad/telemetry';
-import { isConnectionError } from '@launchpad/persistence';
+import { isConnectionError, isTransientDatabaseError, sqlStateOf } from '@launchpad/persistence';
 import { z } from 'zod';
 import { NATS_CONNECTION } from './nats.js';
 import { fromNatsHeaders, toNatsHeaders } from './nats-headers.js';
@@ -92,10 +92,17 @@ export function toErrorPayload(error: unknown, logger: Logger, subject: string):
     };
   }
   if (isConnectionError(error)) {
-    logger.error(`${subject}: database unavailable: ${(error as Error).message}`);
+    logger.error({ sqlState: sqlStateOf(error) }, `${subject}: database unavailable: ${(error as Error).message}`);
     return { code: CommonErrorCode.SERVICE_UNAVAILABLE, message: 'the database is unavailable; try again shortly' };
   }
-  logger.error({ err: error }, `${subject} failed unexpectedly`);
+  const sqlState = sqlStateOf(error);
+  if (isTransientDatabaseError(error)) {
+    // Still racing after the use case's own retries (a deadlock, a lock timeout): a 503 with
+    // Retry-After, as it passes with time; the caller did nothing wrong.
+    logger.error({ err: error, sqlState }, `${subject}: the database is busy (SQL state ${sqlState}): ${(error as Error).message}`);
+    return { code: CommonErrorCode.SERVICE_UNAVAILABLE, message: 'the database is busy with other changes to the same things; try again shortly' };
+  }
+  logger.error({ err: error, ...(sqlState ? { sqlState } : {}) }, `${subject} failed unexpectedly${sqlState ? ` (SQL state ${sqlState})` : ''}`);
   return { code: CommonErrorCode.INTERNAL, message: 'an unexpected error occurred; it has been logged' };
 }
 

@@ -3,3 +3,5 @@ export * from './persistence.module.js';
 export * from './leader-election.js';
 export * from './migrate-command.js';
 export * from './secret-box.js';
+export * from './advisory-lock.js';
+export * from './transient-errors.js';

@@ -2,6 +2,7 @@ import { type DynamicModule, Injectable, Module, type OnApplicationShutdown } fr
 import { HealthRegistry } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
 import { createServiceDataSource, initializeWithRetry, migrate, type ServiceDataSourceOptions } from './data-source.js';
+import { TransientRetry } from './transient-errors.js';
 
 const OPTIONS = Symbol('PersistenceOptions');
 
@@ -36,8 +37,9 @@ export class PersistenceModule {
           },
         },
         DataSourceLifecycle,
+        TransientRetry,
       ],
-      exports: [DataSource],
+      exports: [DataSource, TransientRetry],
     };
   }
 }

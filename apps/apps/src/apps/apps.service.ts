@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { CatalogueService, type CatalogueChange, canOperate } from '@launchpad/catalogue';
 import {
   type ActivateAppInput,
@@ -17,8 +17,10 @@ import {
 } from '@launchpad/contracts';
 import { OutboxWriter, RpcClient } from '@launchpad/messaging';
 import type { Runtime } from '@launchpad/runtime';
+import { advisoryLock, TransientRetry } from '@launchpad/persistence';
 import { DataSource, type EntityManager, Like } from 'typeorm';
 import { APP_RUNTIME } from '../config.js';
+import { appLock, slugsLock } from '../locks.js';
 import { launcherCommand } from '../procfile/command-resolver.js';
 import { replicaLabel } from '../replicas/replica-plan.js';
 import { Routes } from '../routing/route-source.js';
@@ -37,11 +39,12 @@ export class AppsService {
     private readonly catalogue: CatalogueService,
     private readonly routes: Routes,
     @Inject(APP_RUNTIME) private readonly runtime: Runtime,
+    @Optional() private readonly retry: TransientRetry = new TransientRetry(),
   ) {}
 
   async activate(launcherId: string, input: ActivateAppInput, caller: Principal): Promise<App> {
     const { launcher, project } = await this.authorize(launcherId, caller, 'activate');
-    const row = await this.outbox.transaction(async (manager) => {
+    const row = await this.retry.run(`activating app ${launcherId}`, () => this.outbox.transaction(async (manager) => {
       // Asking environments (rather than the read model) saw a launcher created a moment ago; keep that copy.
       await this.catalogue.upsertLauncher(manager, launcher);
       await this.catalogue.upsertProject(manager, project);
@@ -91,21 +94,21 @@ export class AppsService {
       await manager.save(next);
       await this.outbox.append(manager, appActivatedV1, { launcherId, projectId: next.projectId, slug: next.slug, ...settings, activatedBy: caller.userId });
       return next;
-    });
+    }));
     await this.routes.publish(launcherId);
     return toApp(row, await this.runtime.list());
   }
 
   async deactivate(launcherId: string, caller: Principal): Promise<App> {
     const { launcher } = await this.authorize(launcherId, caller, 'deactivate');
-    const row = await this.outbox.transaction(async (manager) => {
+    const row = await this.retry.run(`deactivating app ${launcherId}`, () => this.outbox.transaction(async (manager) => {
       const row = await manager.findOne(AppEntity, { where: { launcherId }, lock: { mode: 'pessimistic_write' } });
       if (!row || row.status === 'inactive') return row;
       Object.assign(row, { status: 'inactive', message: null, desiredReplicas: 0, endpoints: [], routeVersion: row.routeVersion + 1, updatedAt: new Date() });
       await manager.save(row);
       await this.outbox.append(manager, appDeactivatedV1, { launcherId, projectId: row.projectId, slug: row.slug, reason: `deactivated by ${caller.userId}` });
       return row;
-    });
+    }));
     if (!row) return neverActivated(launcher);
     await this.routes.publish(launcherId);
     return toApp(row, await this.runtime.list());
@@ -160,7 +163,7 @@ export class AppsService {
 
   private async freeSlug(manager: EntityManager, projectPath: string, launcher: Launcher): Promise<string> {
     // Two first activations at once must not pick the same name.
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtext('launchpad:apps:slugs'))`);
+    await advisoryLock(manager, slugsLock);
     const probe = appSlug(projectPath, launcher.name, launcher.id, () => false);
     const taken = new Set((await manager.find(AppEntity, { select: { slug: true }, where: { slug: Like(`${probe}%`) } })).map((a) => a.slug));
     return appSlug(projectPath, launcher.name, launcher.id, (slug) => taken.has(slug));
@@ -168,6 +171,6 @@ export class AppsService {
 }
 
 /** Serialises what changes one app's existence in the caller's transaction (released at commit). */
-async function lockApp(manager: EntityManager, launcherId: string): Promise<void> {
-  await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:apps:${launcherId}`]);
+function lockApp(manager: EntityManager, launcherId: string): Promise<void> {
+  return advisoryLock(manager, appLock(launcherId));
 }

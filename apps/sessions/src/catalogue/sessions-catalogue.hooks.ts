@@ -1,11 +1,10 @@
 import { Injectable } from '@nestjs/common';
 import { CatalogueService, type CatalogueChange, type CatalogueHooks } from '@launchpad/catalogue';
+import { advisoryLock } from '@launchpad/persistence';
 import { In, Not } from 'typeorm';
+import { launcherLock } from '../locks.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionTransitions } from '../sessions/session-transitions.js';
-
-/** Taken shared by launches of a launcher, exclusively by its deletion. */
-export const launcherLock = (launcherId: string) => `launchpad:sessions:launcher:${launcherId}`;
 
 /** What the sessions service does when its read model of launchers changes. */
 @Injectable()
@@ -41,7 +40,7 @@ export class SessionsCatalogueHooks implements CatalogueHooks {
   async launcherDeleted({ manager }: CatalogueChange, launcherId: string): Promise<void> {
     // Waits for launches of this launcher under way (they hold the lock shared): their sessions are
     // then visible here; launches after this see the tombstone.
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [launcherLock(launcherId)]);
+    await advisoryLock(manager, launcherLock(launcherId));
     const rows = await manager.find(SessionEntity, { where: { launcherId, desiredState: Not('deleted' as const) }, lock: { mode: 'pessimistic_write' } });
     for (const row of rows) {
       await this.transitions.record(manager, row, {

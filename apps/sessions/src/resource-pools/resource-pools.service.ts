@@ -12,9 +12,10 @@ import {
   type updateResourceClassInputSchema,
   type updateResourcePoolInputSchema,
 } from '@launchpad/contracts';
-import { isUniqueViolation } from '@launchpad/persistence';
+import { advisoryLock, isUniqueViolation } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
+import { poolLock, seedPoolsLock } from '../locks.js';
 import { fits, NO_RESOURCES, quotaShortfall, type Resources } from './quota.js';
 import { maxStorageOf, ResourceClassEntity, ResourcePoolEntity, ResourcePoolUserEntity, toResourceClass } from './resource-pool.entity.js';
 
@@ -44,7 +45,7 @@ export class ResourcePoolsService {
   /** A fresh platform gets one public pool whose default class every launch can use. */
   async seedDefault(quota: { cpu: number; memoryGb: number }): Promise<void> {
     await this.dataSource.transaction(async (manager) => {
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('launchpad:sessions:seed-pools'))`);
+      await advisoryLock(manager, seedPoolsLock);
       if ((await manager.count(ResourcePoolEntity)) > 0) return;
       const pool = await manager.save(
         manager.create(ResourcePoolEntity, { name: 'Public', public: true, isDefault: true, quotaCpu: quota.cpu, quotaMemoryGb: quota.memoryGb, quotaGpu: 0 }),
@@ -249,10 +250,11 @@ export class ResourcePoolsService {
 
   /**
    * Refuses a launch that would take the pool over its quota. Launches into one pool are
-   * serialised by a transaction lock, so two cannot both take the last slot.
+   * serialised by a transaction lock, so two cannot both take the last slot. The lock comes last
+   * in the service's lock order (locks.ts): take nothing after it.
    */
   async reserve(manager: EntityManager, { pool, cls }: ResolvedClass, excludeSessionId?: string): Promise<void> {
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:sessions:pool:${pool.id}`]);
+    await advisoryLock(manager, poolLock(pool.id));
     const used = await this.usage(manager, pool.id, excludeSessionId);
     const quota = { cpu: pool.quotaCpu, memoryGb: pool.quotaMemoryGb, gpu: pool.quotaGpu };
     const request = { cpu: cls.cpu, memoryGb: cls.memoryGb, gpu: cls.gpu };

@@ -16,12 +16,12 @@ import {
   type updateSessionInputSchema,
 } from '@launchpad/contracts';
 import { CatalogueService } from '@launchpad/catalogue';
-import { launcherLock } from '../catalogue/sessions-catalogue.hooks.js';
 import { OutboxWriter, RpcClient } from '@launchpad/messaging';
-import type { SecretBox } from '@launchpad/persistence';
+import { advisoryLock, type SecretBox, TransientRetry } from '@launchpad/persistence';
 import type { Runtime, StorageMount } from '@launchpad/runtime';
 import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
 import type { z } from 'zod';
+import { launcherLock, userLauncherLock } from '../locks.js';
 import { ResourcePoolsService } from '../resource-pools/resource-pools.service.js';
 import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './session.entity.js';
 import { composeSessionEnv, type EnvOverride, openSecretEnv, sealSecretEnv, SESSION_SECRETS } from './session-env.js';
@@ -64,7 +64,11 @@ function runSpecWithEnv(
   };
 }
 
-/** The use cases a session's owner drives through the API. The reconciler does the rest. */
+/**
+ * The use cases a session's owner drives through the API. The reconciler does the rest. Each
+ * takes its locks in the order of locks.ts, and runs its transaction again on a deadlock or
+ * serialization failure (TransientRetry), so that racing colleagues never see a 500.
+ */
 @Injectable()
 export class SessionsService {
   constructor(
@@ -76,6 +80,7 @@ export class SessionsService {
     private readonly transitions: SessionTransitions,
     private readonly userSecrets: SecretsService,
     private readonly connectors: DataConnectorsService,
+    private readonly retry: TransientRetry,
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSION_RUNTIME) private readonly runtime: Runtime,
     @Inject(SESSION_SECRETS) private readonly secrets: SecretBox,
@@ -90,17 +95,16 @@ export class SessionsService {
     }
     const project = await this.rpc.call(environmentsRpc.getProject, { caller, projectId: launcher.projectId });
     const secretValues = await this.secretValuesOf(launcher, caller);
-    return this.outbox.transaction(async (manager) => {
-      await this.catalogue.upsertLauncher(manager, launcher);
-      await this.catalogue.upsertProject(manager, project);
+    await this.keepCopy(launcher, project);
+    return this.retry.run(`launching ${launcher.id} for ${caller.userId}`, () => this.outbox.transaction(async (manager) => {
       // One at a time with the launcher's deletion (see SessionsCatalogueHooks): whichever comes
       // second sees the other, the tombstone or the session to retire.
-      await manager.query(`SELECT pg_advisory_xact_lock_shared(hashtext($1))`, [launcherLock(launcher.id)]);
+      await advisoryLock(manager, launcherLock(launcher.id), 'shared');
       if (await this.catalogue.isLauncherDeleted(manager, launcher.id)) {
         throw new SessionsError(EnvironmentsErrorCode.LAUNCHER_NOT_FOUND, `launcher "${launcher.name}" was deleted`);
       }
       // Two clicks on "start" must not make two sessions.
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:sessions:${caller.userId}:${launcher.id}`]);
+      await advisoryLock(manager, userLauncherLock(caller.userId, launcher.id));
       const existing = await manager.findOneBy(SessionEntity, { userId: caller.userId, launcherId: launcher.id, desiredState: Not('deleted' as const) });
       if (existing) return { created: false, session: toSession(existing, this.culling) };
       const now = new Date();
@@ -148,7 +152,7 @@ export class SessionsService {
         { announceStatus: true },
       );
       return { created: true, session: toSession(row, this.culling) };
-    });
+    }));
   }
 
   async list(caller: Principal): Promise<Session[]> {
@@ -166,7 +170,8 @@ export class SessionsService {
   async update(id: string, input: UpdateInput, caller: Principal): Promise<Session> {
     // A resume runs the launcher as it is now, for someone who may still read the project.
     const fresh = input.state === 'running' ? await this.launcherFor(id, caller) : null;
-    return this.outbox.transaction(async (manager) => {
+    if (fresh) await this.keepCopy(fresh.launcher, fresh.project);
+    return this.retry.run(`${input.state === 'running' ? 'resuming' : 'hibernating'} session ${id}`, () => this.outbox.transaction(async (manager) => {
       const row = await this.findOwn(manager, id, caller, true);
       const now = new Date();
       if (input.state === 'hibernated') {
@@ -195,8 +200,6 @@ export class SessionsService {
       const diskGb = this.pools.diskFor(resolved.cls, row.spec.diskStorageGb);
       Object.assign(row, { cpu: resolved.cls.cpu, memoryGb: resolved.cls.memoryGb, gpu: resolved.cls.gpu, diskGb });
       if (fresh) {
-        await this.catalogue.upsertLauncher(manager, fresh.launcher);
-        await this.catalogue.upsertProject(manager, fresh.project);
         row.image = fresh.launcher.environment.image;
         // The launcher's variables as they are now, with the overrides this session was launched with.
         const overrides = [...(row.spec.envVariableOverrides ?? []), ...Object.entries(openSecretEnv(this.secrets, row.id, row.secretEnv)?.overrides ?? {}).map(([name, value]) => ({ name, value }))];
@@ -216,11 +219,11 @@ export class SessionsService {
         hibernationReason: null,
       });
       return toSession(row, this.culling);
-    });
+    }));
   }
 
   async delete(id: string, caller: Principal): Promise<void> {
-    await this.outbox.transaction(async (manager) => {
+    await this.retry.run(`deleting session ${id}`, () => this.outbox.transaction(async (manager) => {
       const row = await this.findOwn(manager, id, caller, true);
       if (row.desiredState === 'deleted') return;
       await this.transitions.record(manager, row, {
@@ -229,7 +232,21 @@ export class SessionsService {
         phase: 'stopping',
         message: 'stopping: the session and its files are being deleted',
       });
-    });
+    }));
+  }
+
+  /**
+   * Keeps the read model's copy of what environments just answered (it may be newer than the last
+   * event), in a transaction of its own: the copy's rows come first in the lock order, and a
+   * use case holding them for its whole transaction would queue every launch of the launcher.
+   */
+  private async keepCopy(launcher: Launcher, project: Project): Promise<void> {
+    await this.retry.run(`keeping the copy of launcher ${launcher.id}`, () =>
+      this.dataSource.transaction(async (manager) => {
+        await this.catalogue.upsertLauncher(manager, launcher);
+        await this.catalogue.upsertProject(manager, project);
+      }),
+    );
   }
 
   async logs(id: string, lines: number, caller: Principal): Promise<string[]> {
