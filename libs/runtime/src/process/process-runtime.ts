@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { allowedGitProtocols, DEFAULT_REPOSITORY_URL_POLICY, type RepositoryUrlPolicy, repositoryUrlProblem } from '@launchpad/contracts';
@@ -209,7 +210,7 @@ export class ProcessRuntime implements Runtime {
     const run = await this.locks.run(id, async () => {
       const run = await this.stopLocked(id);
       // Unmounted first: deleting through a writable mount would delete the storage's files.
-      await unmountStorage(join(paths.root, 'rclone'), paths.work);
+      if (existsSync(join(paths.root, 'rclone'))) await unmountStorage(join(paths.root, 'rclone'), paths.work);
       await rm(paths.root, { recursive: true, force: true });
       await this.sandbox.release(id);
       return run;
@@ -219,7 +220,7 @@ export class ProcessRuntime implements Runtime {
     await run.settled;
     await this.locks.run(id, async () => {
       if (!(await readWorkloadState(paths.state))) {
-        await unmountStorage(join(paths.root, 'rclone'), paths.work);
+        if (existsSync(join(paths.root, 'rclone'))) await unmountStorage(join(paths.root, 'rclone'), paths.work);
         await rm(paths.root, { recursive: true, force: true });
       }
     });
@@ -570,8 +571,9 @@ export class ProcessRuntime implements Runtime {
     const identity = identityOf(state);
     if (identity) await killProcessGroup(identity, this.stopGraceMs);
     await killLeftoverClone(paths.clonePid);
-    await removeSecretFiles(secretsDirOf(paths.root));
-    await unmountStorage(join(paths.root, 'rclone'), paths.work);
+    // Only when there is something to clean up: a plain stop stays as quick as it was.
+    if (existsSync(secretsDirOf(paths.root))) await removeSecretFiles(secretsDirOf(paths.root));
+    if (existsSync(join(paths.root, 'rclone'))) await unmountStorage(join(paths.root, 'rclone'), paths.work);
     if (stopped !== state) {
       this.emit(stopped, state);
       this.logger.info({ workloadId: id }, 'stopped workload');
