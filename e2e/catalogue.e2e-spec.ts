@@ -49,7 +49,9 @@ describe('environments catalogue through the gateway', () => {
 
   it('seeds a default Jupyter environment that every signed-in user can list', async () => {
     const env = await defaultEnvironment();
-    expect(env).toMatchObject({ kind: 'global', port: 8888, defaultUrl: '/tree', command: ['jupyter'] });
+    expect(env).toMatchObject({ kind: 'global', port: 8888, defaultUrl: '/tree', command: ['jupyter'], auth: { kind: 'jupyter-token' } });
+    // Jupyter keeps its own checks: no empty token, no origin allowed but its own, XSRF on.
+    expect(env.args.join(' ')).not.toMatch(/token=(\s|$)|allow_origin|disable_check_xsrf/);
     expect(env.image).toMatch(/jupyter/);
     expect(env.keywords).toEqual(expect.arrayContaining(['python', 'jupyter']));
   });

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killWorkloads, waitFor } from '../tools/testing/harness.js';
@@ -94,6 +94,14 @@ describe('a Jupyter session from the default environment', () => {
     const channels = `${origin.replace('http', 'ws')}/api/kernels/${kernelId}/channels`;
     const output = await runOnKernel(channels, { cookie, origin }, 'print(6 * 7)');
     expect(output).toBe('42\n');
+
+    // Jupyter keeps its own authentication on: another process on this machine that finds its port
+    // (in /proc, say) is refused without the session's secret, which only the gateway adds.
+    const { port } = JSON.parse(readFileSync(join(dataDir, id, 'state.json'), 'utf8')) as { port: number };
+    expect((await fetch(`http://127.0.0.1:${port}/api/kernels`)).status).toBe(403);
+    const forged = await fetch(`http://127.0.0.1:${port}/api/kernels`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'token guessed' }, body: '{"name":"python3"}' });
+    expect(forged.status).toBe(403);
+    await expect(runOnKernel(`ws://127.0.0.1:${port}/api/kernels/${kernelId}/channels`, {}, '1')).rejects.toThrow(/403/);
 
     // Someone else with a valid token cannot reach the kernel.
     const bob = await p.token('bob');

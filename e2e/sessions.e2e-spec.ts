@@ -189,6 +189,18 @@ describe('sessions through the gateway', () => {
     expect(await anonymous.json()).toMatchObject({ detail: expect.stringMatching(/\?token=/) });
   });
 
+  it('gives a program that takes a secret (auth: jupyter-token) its own, which the gateway adds to what it proxies', async () => {
+    const id = await customLauncher('With a token', { auth: { kind: 'jupyter-token' } });
+    const started = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id } });
+    expect(started.status).toBe(201);
+    await settled(started.body.id, dana, ['running']);
+    const seen = await (await originFetch(`${sessionOrigin(p.gateway.port, started.body.id)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    // Jupyter's header, with a secret of this session's own: not the caller's token.
+    expect(seen.headers.authorization).toMatch(/^token [0-9a-f]{64}$/);
+    expect(seen.headers.authorization).not.toContain(dana);
+    expect((await call(`${p.api}/sessions/${started.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+  });
+
   it('returns the last lines of the session’s output', async () => {
     const res = await call(`${p.api}/sessions/${sessionId}/logs?lines=5`, { token: dana });
     expect(res.status).toBe(200);

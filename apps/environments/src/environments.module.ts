@@ -13,6 +13,7 @@ import { EnvironmentEntity } from './environments/environment.entity.js';
 import { EnvironmentsRpcController } from './environments/environments.rpc-controller.js';
 import { EnvironmentsService } from './environments/environments.service.js';
 import { CreateEnvironments1764000000100 } from './environments/migrations/1764000000100-CreateEnvironments.js';
+import { AddEnvironmentAuth1764000000712 } from './environments/migrations/1764000000712-AddEnvironmentAuth.js';
 import { GitLabConsumer } from './gitlab/gitlab.consumer.js';
 import { GitLabProjection } from './gitlab/gitlab-projection.js';
 import { LauncherEntity } from './launchers/launcher.entity.js';
@@ -40,6 +41,7 @@ export const environmentsMigrations = [
   AddLaunchersFromCode1764000000500,
   AddBuildBranchPipeline1764000000600,
   AddLauncherVariablesAndArchive1764000000711,
+  AddEnvironmentAuth1764000000712,
 ];
 
 @Module({})

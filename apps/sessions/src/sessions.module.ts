@@ -27,6 +27,7 @@ import { DataConnectorsRpcController } from './data-connectors/data-connectors.r
 import { DataConnectorsService } from './data-connectors/data-connectors.service.js';
 import { CreateDataConnectors1764000001431 } from './data-connectors/migrations/1764000001431-CreateDataConnectors.js';
 import { SESSION_SECRETS } from './sessions/session-env.js';
+import { AddSessionSecret1764000001410 } from './sessions/migrations/1764000001410-AddSessionSecret.js';
 import { SessionActivitySubscriber } from './sessions/session-activity.subscriber.js';
 import { SessionEntity, SessionProgressEntity } from './sessions/session.entity.js';
 import { SessionTransitions } from './sessions/session-transitions.js';
@@ -55,6 +56,7 @@ export const sessionsMigrations = [
   CreateSecrets1764000001421,
   CreateDataConnectors1764000001431,
   AddIdleThresholds1764000001441,
+  AddSessionSecret1764000001410,
 ];
 
 @Module({})

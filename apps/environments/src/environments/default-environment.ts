@@ -24,30 +24,33 @@ export function defaultJupyterEnvironment(image: string): z.output<typeof create
     uid: 1000,
     gid: 100,
     command: ['jupyter'],
-    // `jupyter notebook` with both spellings of each option: Notebook 7 and JupyterLab images read
-    // the ServerApp ones, Debian's Notebook 6 (what the process runtime finds on a workstation) the
-    // NotebookApp ones, and each ignores the other's. The gateway authenticates and authorises
-    // every request, so Jupyter's own token and XSRF checks are off; the cookie is SameSite=Lax.
-    args: [
-      'notebook',
-      '--no-browser',
-      '--ip=$(LAUNCHPAD_HOST)',
-      '--port=$(LAUNCHPAD_PORT)',
-      ...both('base_url', '$(LAUNCHPAD_BASE_URL)'),
-      '--ServerApp.root_dir=$(LAUNCHPAD_WORK_DIR)',
-      '--NotebookApp.notebook_dir=$(LAUNCHPAD_WORK_DIR)',
-      '--IdentityProvider.token=',
-      ...both('token', ''),
-      ...both('password', ''),
-      ...both('allow_origin', '*'),
-      ...both('disable_check_xsrf', 'True'),
-      ...both('allow_root', 'True'),
-      // Each session is its own origin, <id>.<SESSIONS_DOMAIN>: a Host that is not "localhost".
-      ...both('allow_remote_access', 'True'),
-    ],
+    args: DEFAULT_JUPYTER_ARGS,
     env: {},
+    // Each session gets a random secret of its own as JUPYTER_TOKEN, which the gateway adds to what it proxies.
+    auth: { kind: 'jupyter-token' },
   };
 }
+
+/**
+ * `jupyter notebook` with both spellings of each option: Notebook 7 and JupyterLab images read
+ * the ServerApp ones, Debian's Notebook 6 (what the process runtime finds on a workstation) the
+ * NotebookApp ones, and each ignores the other's. Jupyter keeps its own authentication on: its
+ * token is the session's secret, which it reads from JUPYTER_TOKEN (set by the sessions service)
+ * and the gateway sends with every request it proxies; XSRF and origin checks stay on (the page
+ * and its WebSockets are same-origin on the session's own origin). Remote access is allowed because
+ * the Host is the session's origin (<id>.<SESSIONS_DOMAIN>), not "localhost".
+ */
+export const DEFAULT_JUPYTER_ARGS = [
+  'notebook',
+  '--no-browser',
+  '--ip=$(LAUNCHPAD_HOST)',
+  '--port=$(LAUNCHPAD_PORT)',
+  ...both('base_url', '$(LAUNCHPAD_BASE_URL)'),
+  '--ServerApp.root_dir=$(LAUNCHPAD_WORK_DIR)',
+  '--NotebookApp.notebook_dir=$(LAUNCHPAD_WORK_DIR)',
+  ...both('allow_root', 'True'),
+  ...both('allow_remote_access', 'True'),
+];
 
 function both(option: string, value: string): string[] {
   return [`--ServerApp.${option}=${value}`, `--NotebookApp.${option}=${value}`];

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
-import type { Environment } from '@launchpad/contracts';
+import type { Environment, ProgramAuth } from '@launchpad/contracts';
 
 @Entity({ name: 'environments' })
 export class EnvironmentEntity {
@@ -22,6 +22,8 @@ export class EnvironmentEntity {
   @Column({ type: 'text', array: true }) command!: string[];
   @Column({ type: 'text', array: true }) args!: string[];
   @Column({ type: 'jsonb' }) env!: Record<string, string>;
+  /** How its program takes a secret of its own (Jupyter's token), or none. */
+  @Column({ type: 'jsonb' }) auth!: ProgramAuth;
   @Column({ name: 'created_by', type: 'text' }) createdBy!: string;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
@@ -53,6 +55,7 @@ export function toLauncherEnvironment(e: EnvironmentEntity): Omit<Environment, '
     command: e.command,
     args: e.args,
     env: e.env,
+    auth: e.auth ?? { kind: 'none' },
     createdBy: e.createdBy,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),

@@ -12,6 +12,7 @@ import { openSecretEnv, SESSION_SECRETS } from '../sessions/session-env.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionTransitions } from '../sessions/session-transitions.js';
 import { type CullingPolicy, NEVER, policyOf, sessionBasePath } from '../sessions/session-view.js';
+import { programSecretEnv } from '../sessions/session-secret.js';
 import { SESSION_RUNTIME, SESSIONS_CULLING } from '../sessions/tokens.js';
 import { ImageBuildGate } from './image-build-gate.js';
 import { planSession, PREPARING, type ReconcileAction } from './session-plan.js';
@@ -272,7 +273,8 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
       image: row.image,
       command: row.spec.command,
       args: row.spec.args,
-      env: { ...row.spec.env, ...secret?.env },
+      // The program's own secret (Jupyter's token) last: the environment's variables cannot override it.
+      env: { ...row.spec.env, ...secret?.env, ...programSecretEnv(row) },
       secretFiles: secret?.files ?? [],
       mounts: secret?.mounts ?? [],
       port: row.spec.port,

@@ -1,5 +1,5 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import type { Repository, RunSettings, SessionPhase, SessionStatus } from '@launchpad/contracts';
+import type { ProgramAuth, Repository, RunSettings, SessionPhase, SessionStatus } from '@launchpad/contracts';
 
 export type DesiredState = 'running' | 'hibernated' | 'deleted';
 
@@ -14,6 +14,8 @@ export interface SessionRunSpec extends RunSettings {
   diskStorageGb?: number | null;
   /** The launch's dataConnectorsOverrides, applied again on resume. */
   dataConnectorsOverrides?: { dataConnectorId: string; skip?: boolean; sourcePath?: string; targetPath?: string; readonly?: boolean }[];
+  /** How the program takes the session's secret (see session-secret.ts); absent in rows from before. */
+  auth?: ProgramAuth;
 }
 
 @Entity({ name: 'sessions' })
@@ -50,6 +52,8 @@ export class SessionEntity {
   @Column({ name: 'hibernation_warned_for', type: 'timestamptz', nullable: true }) hibernationWarnedFor!: Date | null;
   /** When the 90 % warning was given (cleared when usage falls below it), so it is given once. */
   @Column({ name: 'disk_warned_at', type: 'timestamptz', nullable: true }) diskWarnedAt!: Date | null;
+  /** The session's own secret (session-secret.ts): never shown to anyone but its program and the gateway's proxy. */
+  @Column({ type: 'text' }) secret!: string;
   @Column({ name: 'progress_seq', type: 'integer' }) progressSeq!: number;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'started_at', type: 'timestamptz', nullable: true }) startedAt!: Date | null;

@@ -25,6 +25,7 @@ import { launcherLock, userLauncherLock } from '../locks.js';
 import { ResourcePoolsService } from '../resource-pools/resource-pools.service.js';
 import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './session.entity.js';
 import { composeSessionEnv, type EnvOverride, openSecretEnv, sealSecretEnv, SESSION_SECRETS } from './session-env.js';
+import { newSessionSecret, programSecretOf } from './session-secret.js';
 import { SessionTransitions } from './session-transitions.js';
 import { type SecretFile, SecretsService } from '../secrets/secrets.service.js';
 import { DataConnectorsService } from '../data-connectors/data-connectors.service.js';
@@ -39,6 +40,7 @@ export function runSpecFrom(launcher: Pick<Launcher, 'environment' | 'pin' | 'pr
   return {
     build: e.kind === 'code' && launcher.pin ? { projectId: launcher.projectId, sha: launcher.pin.sha } : null,
     ...runSettingsOf(e),
+    auth: e.auth ?? { kind: 'none' },
     repositories,
   };
 }
@@ -131,6 +133,7 @@ export class SessionsService {
           image: launcher.environment.image,
           spec: { ...spec, diskStorageGb: requestedDisk, ...(input.dataConnectorsOverrides?.length ? { dataConnectorsOverrides: input.dataConnectorsOverrides } : {}) },
           secretEnv,
+          secret: newSessionSecret(),
           resourceClassId: resolved.cls.id,
           resourcePoolId: resolved.pool.id,
           cpu: resolved.cls.cpu,
@@ -264,9 +267,10 @@ export class SessionsService {
   }
 
   /** Where the gateway's proxy sends the owner's traffic. */
-  async route(id: string, caller: Principal): Promise<{ status: SessionStatus; endpoint: string | null }> {
+  async route(id: string, caller: Principal): Promise<{ status: SessionStatus; endpoint: string | null; secret: string | null }> {
     const row = await this.findOwn(this.dataSource.manager, id, caller);
-    return { status: row.status, endpoint: row.status === 'running' ? row.endpoint : null };
+    const running = row.status === 'running';
+    return { status: row.status, endpoint: running ? row.endpoint : null, secret: running ? programSecretOf(row) : null };
   }
 
   /** The gateway saw traffic: the session is in use and its idle clock restarts. */

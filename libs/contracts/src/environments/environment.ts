@@ -16,6 +16,19 @@ const keyword = z
   .regex(/^[a-z0-9][a-z0-9+.-]*$/, { message: 'keywords are lowercase words such as "python" or "pytorch"' });
 const envVarName = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
+/**
+ * How the environment's program takes a secret of its own, so that it keeps its own
+ * authentication on behind the gateway: `jupyter-token` — the sessions service gives each session a
+ * random secret as `JUPYTER_TOKEN` (Jupyter reads it; Notebook 6 and Jupyter Server alike), and the
+ * gateway adds `Authorization: token <secret>` to what it proxies, so nothing else that reaches the
+ * program's port can use it. `none` — the program has no authentication of its own; it must be
+ * reachable only through the gateway (the process runtime cannot make it so: prefer one that does).
+ */
+export const programAuthSchema = z.discriminatedUnion('kind', [z.strictObject({ kind: z.literal('jupyter-token') }), z.strictObject({ kind: z.literal('none') })], {
+  error: 'auth.kind must be "jupyter-token" (the program takes a token as JUPYTER_TOKEN) or "none"',
+});
+export type ProgramAuth = z.infer<typeof programAuthSchema>;
+
 /** How to run an image: shared by global environments and custom ones inside a launcher. */
 export const runSettingsShape = {
   image: imageReferenceSchema,
@@ -37,6 +50,7 @@ export const runSettingsShape = {
       }
     })
     .default({}),
+  auth: programAuthSchema.default({ kind: 'none' }),
 };
 
 const nameSchema = z.string().trim().min(1).max(100);
@@ -70,6 +84,7 @@ export const updateEnvironmentInputSchema = z
     command: runSettingsShape.command.unwrap(),
     args: runSettingsShape.args.unwrap(),
     env: runSettingsShape.env.unwrap(),
+    auth: programAuthSchema,
   })
   .partial()
   .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
@@ -95,6 +110,8 @@ export const environmentSchema = z.object({
   command: z.array(z.string()),
   args: z.array(z.string()),
   env: z.record(z.string(), z.string()),
+  /** Events from before it was added have none: the program had no secret of its own. */
+  auth: programAuthSchema.default({ kind: 'none' }),
   createdBy: z.string(),
   createdAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
