@@ -111,7 +111,7 @@ describe('apps when things go wrong', () => {
     expect(await page.text()).toMatch(/This app could not start/);
     const logs = await call(`${p.api}/apps/${id}/logs`, { token: dana });
     expect(logs.body.lines).toContain('[r1] app program: loading the model, this takes forever');
-    const nc = await connect({ servers: p.nats.url });
+    const nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     try {
       const events = await waitFor('apps.app.failed', async () => {
         const found = (await readStream(nc, 'APPS', 'apps.app.failed')).filter((e) => e.data.data.launcherId === id);

@@ -287,7 +287,7 @@ describe('apps through the gateway', () => {
   });
 
   it('announces what happened to the app on the APPS stream', async () => {
-    const nc = await connect({ servers: p.nats.url });
+    const nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     try {
       const events = await waitFor('the app events', async () => {
         const all = await readStream(nc, 'APPS', 'apps.app.>');

@@ -32,7 +32,7 @@ describe('GitLab system hooks and launchers made from code', () => {
       { builds: { GITLAB_SYSTEM_HOOK_TOKEN: SYSTEM_SECRET, GITLAB_URL: 'https://gitlab.example.com', BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.example.com' } },
       { services: ['builds'] },
     );
-    nc = await connect({ servers: p.nats.url });
+    nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     [admin, john] = await Promise.all([p.token('root', true), p.token('johnsmith')]);
   });
 

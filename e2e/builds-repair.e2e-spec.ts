@@ -50,7 +50,7 @@ describe('the repair loop finds what webhooks never said', () => {
       },
       { services: ['builds'] },
     );
-    nc = await connect({ servers: p.nats.url });
+    nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     admin = await p.token('root', true);
     await call(`${p.api}/projects/${project.id}`, { method: 'PUT', token: admin, body: { path: project.path, name: 'Repair', visibility: 'internal' } });
     expect((await call(`${p.api}/projects/${project.id}/webhook-secret`, { method: 'PUT', token: admin, body: { secret: SECRET } })).status).toBe(200);

@@ -46,7 +46,7 @@ describe('GitLab webhooks become build records and events', () => {
 
   beforeAll(async () => {
     p = await startPlatform({ builds: { BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.test', GITLAB_URL: 'http://gitlab.test' } }, { services: ['builds'] });
-    nc = await connect({ servers: p.nats.url });
+    nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     [admin, maintainer, dev, stranger] = await Promise.all([p.token('root', true), p.token('mia'), p.token('dev'), p.token('nora')]);
     expect((await call(`${p.api}/projects/${project.id}`, { method: 'PUT', token: admin, body: { path: project.path, name: 'Imaging', visibility: 'private' } })).status).toBe(200);
     for (const [user, role] of [['mia', 'maintainer'], ['dev', 'developer']]) {

@@ -152,7 +152,7 @@ describe('environments catalogue through the gateway', () => {
   });
 
   it('publishes every change through the outbox as a versioned event', async () => {
-    const nc = await connect({ servers: p.nats.url });
+    const nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     try {
       const events = await waitFor('launcher events on the stream', async () => {
         const found = await readStream(nc, 'ENVIRONMENTS', 'environments.launcher.>');

@@ -13,7 +13,7 @@ describe('outbox across a SIGKILL of the environments service', () => {
 
   beforeAll(async () => {
     p = await startPlatform();
-    nc = await connect({ servers: p.nats.url });
+    nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     admin = await p.token('root', true);
     await call(`${p.api}/projects/9`, { method: 'PUT', token: admin, body: { path: 'crash/test', name: 'Crash', visibility: 'internal' } });
   });
@@ -71,7 +71,7 @@ describe('outbox across a SIGKILL of the environments service', () => {
       });
       return r.status === 201 ? r : undefined;
     });
-    if (nc.isClosed()) nc = await connect({ servers: p.nats.url });
+    if (nc.isClosed()) nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     const events = await waitFor('the event of the write after the restart', async () => {
       const found = await launcherEvents(res.body.id);
       return found.length > 0 ? found : undefined;

@@ -174,7 +174,7 @@ describe('user secrets and secret slots', () => {
     ]);
     for (const a of answers) expect(JSON.stringify(a.body)).not.toMatch(new RegExp(`${DANA_SECRET}|${GUS_SECRET}`));
     for (const service of [p.environments, p.gateway, p.services.sessions!]) expect(service.logs()).not.toMatch(new RegExp(`${DANA_SECRET}|${GUS_SECRET}`));
-    const nc = await connect({ servers: p.nats.url });
+    const nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     try {
       const messages = await readStream(nc, 'SESSIONS', 'sessions.>');
       expect(messages.length).toBeGreaterThan(0);

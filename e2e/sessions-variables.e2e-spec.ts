@@ -142,7 +142,7 @@ describe('session variables and archived environments', () => {
     ]);
     for (const a of answers) expect(JSON.stringify(a.body)).not.toContain(SECRET);
     for (const service of [p.environments, p.gateway, p.services.sessions!]) expect(service.logs()).not.toContain(SECRET);
-    const nc = await connect({ servers: p.nats.url });
+    const nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     try {
       for (const [stream, filter] of [['ENVIRONMENTS', 'environments.>'], ['SESSIONS', 'sessions.>']] as const) {
         const messages = await readStream(nc, stream, filter);

@@ -171,7 +171,7 @@ describe('sessions through the gateway', () => {
       await new Promise((r) => setTimeout(r, delayMs));
       socket.resetAndDestroy();
     }
-    const nc = await connect({ servers: p.nats.url });
+    const nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     for (const subject of ['sessions.signal.activity', 'sessions.session.stopping', 'sessions.session.starting', 'sessions.session.deleted']) nc.publish(subject, 'not json');
     await nc.flush();
     await nc.close();
@@ -296,7 +296,7 @@ describe('sessions through the gateway', () => {
   });
 
   it('parks a launcher event it does not understand on the dead-letter stream, and carries on', async () => {
-    const nc = await connect({ servers: p.nats.url });
+    const nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     try {
       const id = randomUUID();
       const envelope = { id, type: 'environments.launcher.created', version: 99, occurredAt: new Date().toISOString(), data: {} };

@@ -1,7 +1,7 @@
 // Who may say what on NATS: one user per service, each with the subjects it needs and no more.
-// `npm start` and the test harness write a nats-server configuration from this table; compose and
-// the Kubernetes manifests carry the same table (deploy/nats/nats-server.conf). Workloads get no
-// credentials at all, so nothing a session or app runs can connect.
+// `npm start` (when it starts its own nats-server) and the test harness (every e2e suite) write a
+// nats-server configuration from this table. Workloads get no credentials at all, so nothing a
+// session or app runs can connect.
 //
 // What the permissions guarantee:
 // - only the gateway sends RPC requests that carry a user's caller (`<service>.rpc.>`); a

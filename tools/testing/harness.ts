@@ -5,12 +5,13 @@
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
+import { natsPasswords, natsServerConfig } from '../dev/nats-auth.js';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const ADMIN_DATABASE_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
@@ -71,8 +72,13 @@ export async function createTestDatabase(): Promise<TestDatabase> {
 }
 
 export interface TestNats {
+  /** The server's address; it takes no client without credentials. */
   url: string;
   port: number;
+  /** A test's own client: `connect({ servers: nats.url, ...nats.auth })`, with no subject restrictions. */
+  auth: { user: string; pass: string };
+  /** NATS_URL, NATS_USER and NATS_PASSWORD for one service, with that service's permissions (tools/dev/nats-auth.js). */
+  serviceEnv(service: string): Record<string, string>;
   stop(): Promise<void>;
   start(): Promise<void>;
   /** Stops the server for good and removes its store. */
@@ -100,12 +106,23 @@ async function waitForPort(port: number, what: string, timeoutMs = 15_000): Prom
 export async function startNats(): Promise<TestNats> {
   const port = await freePort();
   const storeDir = mkdtempSync(join(tmpdir(), 'lp-nats-'));
+  // Every service with its own user and subject permissions, as npm start runs them, so that every
+  // suite exercises them; the suite's own client is the unrestricted user "test".
+  const passwords = natsPasswords(['test']);
+  const configFile = join(storeDir, 'nats-server.conf');
+  writeFileSync(configFile, natsServerConfig({ host: '127.0.0.1', port, storeDir, passwords, unrestricted: ['test'] }), { mode: 0o600 });
   let child: ChildProcess | undefined;
+  const url = `nats://127.0.0.1:${port}`;
   const nats: TestNats = {
-    url: `nats://127.0.0.1:${port}`,
+    url,
     port,
+    auth: { user: 'test', pass: passwords.test! },
+    serviceEnv: (service) => {
+      if (!passwords[service]) throw new Error(`no NATS user for "${service}"`);
+      return { NATS_URL: url, NATS_USER: service, NATS_PASSWORD: passwords[service] };
+    },
     async start() {
-      child = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-js', '-a', '127.0.0.1', '-p', String(port), '-sd', storeDir], {
+      child = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-c', configFile], {
         stdio: 'ignore',
       });
       child.once('error', (error) => {

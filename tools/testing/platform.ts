@@ -26,7 +26,7 @@ export async function startPlatform(
 ): Promise<TestPlatform> {
   const db = await createTestDatabase();
   const nats = await startNats();
-  const common = { DATABASE_URL: db.url, NATS_URL: nats.url };
+  const common = { DATABASE_URL: db.url };
   // Suites clone local repositories (file://): a development setting, turned on here explicitly.
   const localRepositories = { ALLOW_FILE_REPOSITORIES: 'true' };
   const key = devSigningKey();
@@ -34,15 +34,15 @@ export async function startPlatform(
   const callerSecret = { APPS_CALLER_SECRET: randomBytes(32).toString('base64url') };
   // What environments and sessions seal secrets with at rest (each its own key, as in a deployment).
   const secretKeys = (id: string) => ({ SECRETS_ENCRYPTION_KEYS: `${id}:${randomBytes(32).toString('base64')}` });
-  const environments = await startService('environments', { ...common, ...localRepositories, ...secretKeys('env1'), ...extraEnv.environments });
+  const environments = await startService('environments', { ...common, ...nats.serviceEnv('environments'), ...localRepositories, ...secretKeys('env1'), ...extraEnv.environments });
   const services: Record<string, RunningService> = {};
   for (const name of options.services ?? []) {
     const own = name === 'apps' ? callerSecret : name === 'sessions' ? secretKeys('ses1') : {};
-    services[name] = await startService(name, { ...common, ...localRepositories, ...own, ...extraEnv[name] });
+    services[name] = await startService(name, { ...common, ...nats.serviceEnv(name), ...localRepositories, ...own, ...extraEnv[name] });
   }
   // Share links go to the apps service's activator when it runs.
   const activator = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};
-  const gateway = await startService('gateway', { NATS_URL: nats.url, AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...callerSecret, ...activator, ...extraEnv.gateway });
+  const gateway = await startService('gateway', { ...nats.serviceEnv('gateway'), AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...callerSecret, ...activator, ...extraEnv.gateway });
   return {
     db,
     nats,

@@ -18,8 +18,8 @@ describe('RPC over NATS', () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    serverConnection = await connect({ servers: nats.url });
-    clientConnection = await connect({ servers: nats.url });
+    serverConnection = await connect({ servers: nats.url, ...nats.auth });
+    clientConnection = await connect({ servers: nats.url, ...nats.auth });
     server = new RpcServer(serverConnection, {} as DiscoveryService, {} as MetadataScanner, 'test');
     server.serve(echo, async (request) => ({ text: 'x'.repeat((request as { bytes: number }).bytes) }));
     client = new RpcClient(clientConnection, 5000);

@@ -16,7 +16,7 @@ describe('SessionEventFeed', () => {
 
   beforeAll(async () => {
     nats = await startNats();
-    nc = await connect({ servers: nats.url });
+    nc = await connect({ servers: nats.url, ...nats.auth });
   });
   afterAll(async () => {
     await nc.close();
