@@ -22,10 +22,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import pg from 'pg';
 import { devSigningKey, devToken, ROOT } from '../dev/dev-key.js';
 import { JUPYTERHUB_PROGRAM, missingAnchors, startBareProxy, startChp, startJupyterHub } from './anchors.js';
-import { bareStart, cleanupOnSignal, cpuDuring, pct, rssOf, serviceOf, sleep, startPlatform } from './lib.js';
+import { bareStart, cleanupOnSignal, cpuDuring, pct, rssOf, serviceOf, sleep, startPlatform, seedHibernatedSessions } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const API_N = Number(process.env.BENCH_API_REQUESTS ?? 2000);
@@ -460,18 +459,7 @@ try {
   const idle = rssOf(sessionsPid);
   console.log(`${'sessions service RSS, no sessions'.padEnd(58)} ${mb(idle)}`);
   if (hub) console.log(`${"JupyterHub's hub RSS, idle".padEnd(58)} ${mb(rssOf(hub.pid))}`);
-  const db = new pg.Client({ connectionString: platform.dbUrl });
-  await db.connect();
-  const [{ pool_id: poolId }] = (await db.query(`SELECT pool_id FROM sessions.resource_classes WHERE id = 'small'`)).rows;
-  await db.query(
-    `INSERT INTO sessions.sessions (user_id, launcher_id, project_id, name, status, desired_state, phase, message, image, spec,
-       resource_class_id, resource_pool_id, cpu, memory_gb, gpu, disk_gb, hibernated_at, hibernation_reason)
-     SELECT 'user-' || g, $1, 'bench', 'bench', 'hibernated', 'hibernated', 'hibernated', 'hibernated', 'bench/program:1',
-       $2::jsonb, 'small', $3, 1, 2, 0, 10, now(), 'bench'
-     FROM generate_series(1, $4) AS g`,
-    [sessionLauncher.id, JSON.stringify({ command: [], args: [], env: {}, port: 8888, defaultUrl: '/', workingDirectory: '/work', repositories: [] }), poolId, SESSION_ROWS],
-  );
-  await db.end();
+  await seedHibernatedSessions(platform.dbUrl, sessionLauncher.id, SESSION_ROWS);
   await sleep(15_000); // reconciler passes and resyncs over every row
   const full = rssOf(sessionsPid);
   console.log(`${`sessions service RSS, ${SESSION_ROWS} sessions in its tables`.padEnd(58)} ${mb(full)}`);

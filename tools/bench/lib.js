@@ -275,3 +275,25 @@ export function cleanupOnSignal(cleanup) {
     onSignal('uncaught exception');
   });
 }
+
+/**
+ * Puts `rows` hibernated sessions of one launcher straight into the sessions table: what a
+ * scheduler carries most of (one per user and launcher), for measuring memory at rest.
+ */
+export async function seedHibernatedSessions(dbUrl, launcherId, rows) {
+  const db = new pg.Client({ connectionString: dbUrl });
+  await db.connect();
+  try {
+    const [{ pool_id: poolId }] = (await db.query(`SELECT pool_id FROM sessions.resource_classes WHERE id = 'small'`)).rows;
+    await db.query(
+      `INSERT INTO sessions.sessions (user_id, launcher_id, project_id, name, status, desired_state, phase, message, image, spec,
+         resource_class_id, resource_pool_id, cpu, memory_gb, gpu, disk_gb, hibernated_at, hibernation_reason)
+       SELECT 'user-' || g, $1, 'bench', 'bench', 'hibernated', 'hibernated', 'hibernated', 'hibernated', 'bench/program:1',
+         $2::jsonb, 'small', $3, 1, 2, 0, 10, now(), 'bench'
+       FROM generate_series(1, $4) AS g`,
+      [launcherId, JSON.stringify({ command: [], args: [], env: {}, port: 8888, defaultUrl: '/', workingDirectory: '/work', repositories: [] }), poolId, rows],
+    );
+  } finally {
+    await db.end();
+  }
+}

@@ -8,9 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import pg from 'pg';
 import { devSigningKey, devToken, ROOT } from '../dev/dev-key.js';
-import { bareStart as bareStartOf, sleep, startPlatform, summarize } from './lib.js';
+import { bareStart as bareStartOf, sleep, startPlatform, summarize, seedHibernatedSessions } from './lib.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
 const SEQUENTIAL = Number(process.env.BENCH_SESSION_LAUNCHES ?? 20);
@@ -110,18 +109,7 @@ try {
 
   // Memory: hibernated sessions are what a scheduler carries most of (one per user and launcher).
   const before = await residentBytes();
-  const db = new pg.Client({ connectionString: platform.dbUrl });
-  await db.connect();
-  const [{ pool_id: poolId }] = (await db.query(`SELECT pool_id FROM sessions.resource_classes WHERE id = 'small'`)).rows;
-  await db.query(
-    `INSERT INTO sessions.sessions (user_id, launcher_id, project_id, name, status, desired_state, phase, message, image, spec,
-       resource_class_id, resource_pool_id, cpu, memory_gb, gpu, disk_gb, hibernated_at, hibernation_reason)
-     SELECT 'user-' || g, $1, 'bench', 'bench', 'hibernated', 'hibernated', 'hibernated', 'hibernated', 'bench/program:1',
-       $2::jsonb, 'small', $3, 1, 2, 0, 10, now(), 'bench'
-     FROM generate_series(1, $4) AS g`,
-    [launcher.id, JSON.stringify({ command: [], args: [], env: {}, port: 8888, defaultUrl: '/', workingDirectory: '/work', repositories: [] }), poolId, TABLE_ROWS],
-  );
-  await db.end();
+  await seedHibernatedSessions(platform.dbUrl, launcher.id, TABLE_ROWS);
   await sleep(12_000); // two reconciler passes over every row
   const after = await residentBytes();
   const mb = (b) => `${(b / 1024 / 1024).toFixed(1)} MB`;
