@@ -131,7 +131,7 @@ describe('apps when things go wrong', () => {
     expect(statuses).toEqual([200, 200, 200, 503, 503]);
     const refused = answers.find((r) => r.status === 503)!;
     expect(refused.headers.get('retry-after')).toBe('5');
-    expect(await refused.text()).toMatch(/3 requests are already waiting for it to start/);
+    expect(await refused.text()).toMatch(/cannot answer yet: 3 requests are already waiting for it\./);
     for (const ok of answers.filter((r) => r.status === 200)) expect(ok.headers.get('x-launchpad-activation')).toMatch(/^cold-start; waited=\d+ms$/);
   });
 

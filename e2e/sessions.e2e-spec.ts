@@ -67,6 +67,13 @@ describe('sessions through the gateway', () => {
 
   let sessionId: string;
 
+  // A session being deleted holds its pool's resources until it is gone: wait, so that the quota
+  // test below counts only what is still running.
+  const deleteAndWait = async (id: string) => {
+    expect((await call(`${p.api}/sessions/${id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await waitFor('the session to be gone', async () => (await call(`${p.api}/sessions/${id}`, { token: dana })).status === 404);
+  };
+
   it('starts a session (201), and answers a second start with the same one (200)', async () => {
     const first = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId } });
     expect(first.status).toBe(201);
@@ -198,7 +205,7 @@ describe('sessions through the gateway', () => {
     // Jupyter's header, with a secret of this session's own: not the caller's token.
     expect(seen.headers.authorization).toMatch(/^token [0-9a-f]{64}$/);
     expect(seen.headers.authorization).not.toContain(dana);
-    expect((await call(`${p.api}/sessions/${started.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await deleteAndWait(started.body.id);
   });
 
   it('returns the last lines of the session’s output', async () => {
@@ -237,7 +244,7 @@ describe('sessions through the gateway', () => {
     expect(res.status).toBe(201);
     const failed = await settled(res.body.id, dana, ['failed']);
     expect(failed.message).toMatch(/command not found: no-such-notebook-server/);
-    expect((await call(`${p.api}/sessions/${res.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await deleteAndWait(res.body.id);
   });
 
   it('fails with the exit code and the last lines when the program exits before it is ready', async () => {
@@ -246,7 +253,7 @@ describe('sessions through the gateway', () => {
     const failed = await settled(res.body.id, dana, ['failed']);
     expect(failed.message).toMatch(/exited with code 3/);
     expect(failed.message).toMatch(/told to fail at start/);
-    expect((await call(`${p.api}/sessions/${res.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await deleteAndWait(res.body.id);
   });
 
   it('refuses a launch over the pool quota, naming the pool and what is left', async () => {

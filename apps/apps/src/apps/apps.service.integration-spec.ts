@@ -100,7 +100,7 @@ describe('AppsService against real Postgres', () => {
 
   it('activates an app, and the launcher’s deletion removes it', async () => {
     const id = randomUUID();
-    expect(await apps.activate(id, {}, dana)).toMatchObject({ status: 'active', slug: 'lab-study-board' });
+    expect(await apps.activate(id, {}, dana)).toMatchObject({ status: 'active', slug: `lab-study-board--${id.replace(/-/g, '').slice(0, 12)}` });
     await deleteLauncher(id);
     expect(await ds.getRepository(AppEntity).findOneBy({ launcherId: id })).toBeNull();
   });

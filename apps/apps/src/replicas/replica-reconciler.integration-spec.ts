@@ -103,7 +103,7 @@ describe('ReplicaReconciler on a FakeRuntime', () => {
       return s && s.instances.length === 2 ? s : undefined;
     });
     expect(runtime.calls.find((c) => c.method === 'ensureApp')).toMatchObject({ appId: app.launcherId, replicas: 2, generation: 1 });
-    expect(runtime.specs.get(status.instances[0]!.id)).toMatchObject({ kind: 'app', command: ['node', 'app.js'], baseUrl: `/a/${app.slug}/` });
+    expect(runtime.specs.get(status.instances[0]!.id)).toMatchObject({ kind: 'app', command: ['node', 'app.js'], baseUrl: '/' });
     const ready = status.instances.map((w) => runtime.set(w.id, 'ready'));
     const row = await waitFor('the endpoints to be routed', async () => {
       const row = await rowOf(app.launcherId);
