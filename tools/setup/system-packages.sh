@@ -12,7 +12,10 @@ command -v nats-server >/dev/null || missing+=(nats-server)
 # Data connectors: sessions mount storage with `rclone mount` (FUSE).
 command -v rclone >/dev/null || missing+=(rclone)
 command -v fusermount3 >/dev/null || missing+=(fuse3)
-[ ${#missing[@]} -eq 0 ] && { echo "setup: git, jupyter, nats-server, rclone and fuse3 are installed"; exit 0; }
+# The browser tests (e2e/browser-isolation) drive Debian's Chromium through playwright-core,
+# which downloads no browser of its own.
+command -v chromium >/dev/null || missing+=(chromium)
+[ ${#missing[@]} -eq 0 ] && { echo "setup: git, jupyter, nats-server, rclone, fuse3 and chromium are installed"; exit 0; }
 
 if ! command -v apt-get >/dev/null; then
   echo "setup: please install: ${missing[*]} (this script only knows Debian's apt-get)" >&2
