@@ -15,7 +15,7 @@ const schema = z.object({
   GITLAB_URL: z
     .url({ message: 'must be the base URL of your GitLab, e.g. https://gitlab.example.com' })
     .regex(/^https?:\/\//, { message: 'must be an http(s) URL' })
-    .default('https://gitlab.com'),
+    .optional(),
   GITLAB_API_TOKEN: z.string().min(1).optional(),
   GITLAB_SYSTEM_HOOK_TOKEN: z.string().min(16, { message: 'must be at least 16 characters (the Secret token of the GitLab system hook)' }).optional(),
   GITLAB_MEMBER_IDENTITY: z.enum(['username', 'id'], { message: 'must be "username" or "id"' }).default('username'),
@@ -32,7 +32,20 @@ const schema = z.object({
     .min(32, { message: 'must be at least 32 characters: a random key, e.g. `openssl rand -base64 48`' })
     .optional(),
   WEBHOOK_DELIVERY_RETENTION_MS: envVars.durationMs(30 * 24 * 3600 * 1000),
-}).superRefine(checkNatsCredentials);
+}).superRefine((e, ctx) => {
+  checkNatsCredentials(e, ctx);
+  // A token is a credential for one GitLab: never send it to gitlab.com by default.
+  if (e.GITLAB_API_TOKEN && !e.GITLAB_URL) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['GITLAB_URL'],
+      message: 'required when GITLAB_API_TOKEN is set: the base URL of the GitLab that token belongs to, e.g. https://gitlab.example.com',
+    });
+  }
+});
+
+/** The variables the builds service reads, for tests of what it accepts. */
+export const buildsConfigSchema = schema;
 
 export function loadBuildsConfig(env: NodeJS.ProcessEnv = process.env) {
   const e = loadConfigOrExit('builds', schema, env);
@@ -43,7 +56,8 @@ export function loadBuildsConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     gitlab: {
-      url: e.GITLAB_URL.replace(/\/+$/, ''),
+      // Without a token only system-hook repository URLs use it, and gitlab.com is the usual host.
+      url: (e.GITLAB_URL ?? 'https://gitlab.com').replace(/\/+$/, ''),
       apiToken: e.GITLAB_API_TOKEN,
       systemHookToken: e.GITLAB_SYSTEM_HOOK_TOKEN,
       memberIdentity: e.GITLAB_MEMBER_IDENTITY,
