@@ -38,6 +38,7 @@ describe('the repair loop, build by build', () => {
   const schema = `builds_repair_${uniqueSuffix()}`;
   const config = loadBuildsConfig({
     DATABASE_URL: ADMIN_DATABASE_URL,
+    GITLAB_URL: 'https://gitlab.test',
     GITLAB_API_TOKEN: 'glpat-test',
     BUILD_JOB_NAME: 'image_build',
     BUILD_REGISTRY: 'registry.test',
