@@ -186,6 +186,8 @@ describe('apps through the gateway', () => {
       const s = await app();
       return s.desiredReplicas === 0 && s.readyReplicas === 0 && s.replicas.every((r: { phase: string }) => r.phase === 'stopped');
     }, 30_000);
+    // "stopped" is reported once the stop is under way; the program itself must be gone soon after.
+    await waitFor('the replica program to exit', async () => !isRunning(firstPid), 10_000);
     expect(isRunning(firstPid)).toBe(false);
     const res = await originFetch(link);
     expect(res.status).toBe(200);
