@@ -35,4 +35,18 @@ describe('the apps service configuration', () => {
     expect(problemsOf({ ...SECRET, APP_DRAIN_MS: '6001', ACTIVATOR_ROUTE_REFRESH_MS: '5000', ACTIVATOR_REPORT_INTERVAL_MS: '1000' })).toEqual([]);
     expect(problemsOf({ ...SECRET, APP_DRAIN_MS: '20000', APP_DRAIN_MAX_MS: '15000' })).toEqual(['APP_DRAIN_MAX_MS: must not be shorter than APP_DRAIN_MS (20000) (got "15000")']);
   });
+
+  it('runs apps on the kubernetes runtime in the namespace it is given, and refuses it without one', () => {
+    expect(problemsOf({ ...SECRET, APP_RUNTIME: 'kubernetes' })).toEqual([expect.stringMatching(/^KUBERNETES_NAMESPACE: required with APP_RUNTIME=kubernetes/)]);
+    const config = parseAppsConfig({ ...SECRET, APP_RUNTIME: 'kubernetes', KUBERNETES_NAMESPACE: 'launchpad', KUBERNETES_IMAGE_PULL_SECRETS: 'regcred, gitlab-registry' });
+    expect(config.runtime.kind).toBe('kubernetes');
+    expect(config.kubernetes).toMatchObject({ namespace: 'launchpad', imagePullSecrets: ['regcred', 'gitlab-registry'], gitImage: 'alpine/git:v2.45.1' });
+  });
+
+  it('refuses a git image without a version: :latest (or no tag) changes under a running installation', () => {
+    for (const image of ['alpine/git:latest', 'alpine/git', 'registry.example.com:5000/mirror/git']) {
+      expect(problemsOf({ ...SECRET, KUBERNETES_GIT_IMAGE: image })).toEqual([expect.stringMatching(/^KUBERNETES_GIT_IMAGE: must name a version/)]);
+    }
+    expect(problemsOf({ ...SECRET, KUBERNETES_GIT_IMAGE: 'registry.example.com:5000/mirror/git@sha256:' + 'a'.repeat(64) })).toEqual([]);
+  });
 });

@@ -1,5 +1,16 @@
 import { resolve } from 'node:path';
-import { checkNatsCredentials, envVars, natsCredentials, loadConfigOrExit, parseEnv, processRuntimeSettings, processRuntimeVars } from '@launchpad/config';
+import {
+  checkKubernetesRuntime,
+  checkNatsCredentials,
+  envVars,
+  kubernetesRuntimeSettings,
+  kubernetesRuntimeVars,
+  natsCredentials,
+  loadConfigOrExit,
+  parseEnv,
+  processRuntimeSettings,
+  processRuntimeVars,
+} from '@launchpad/config';
 import { APP_CALLER_SECRET_MIN_LENGTH } from '@launchpad/contracts';
 import { z } from 'zod';
 
@@ -49,12 +60,12 @@ const schema = z
     ACTIVATOR_WAKE_TIMEOUT_MS: envVars.durationMs(60_000),
     ACTIVATOR_REPORT_INTERVAL_MS: envVars.durationMs(1000),
     ACTIVATOR_ROUTE_REFRESH_MS: envVars.durationMs(5000),
+    // The kubernetes runtime (APP_RUNTIME=kubernetes); see docs/configuration.md.
+    ...kubernetesRuntimeVars,
   })
   .superRefine((env, ctx) => {
     checkNatsCredentials(env, ctx);
-    if (env.APP_RUNTIME === 'kubernetes') {
-      ctx.addIssue({ code: 'custom', path: ['APP_RUNTIME'], message: 'the kubernetes runtime does not run apps yet (the replica reconciler does not use its app-level calls); use "process"' });
-    }
+    if (env.APP_RUNTIME === 'kubernetes') checkKubernetesRuntime('APP_RUNTIME', env, 'apps', ctx);
     // A replica taken out of rotation must outlive the activators' old copies of the route (a lost
     // broadcast is made good by the next read of every route) and their last report about it.
     const heard = env.ACTIVATOR_ROUTE_REFRESH_MS + env.ACTIVATOR_REPORT_INTERVAL_MS;
@@ -89,6 +100,7 @@ function appsConfigFrom(e: z.output<typeof schema>) {
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     runtime: { kind: e.APP_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS, ...processRuntimeSettings(e) },
+    kubernetes: kubernetesRuntimeSettings(e),
     leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS,
     replicas: {
       reconcileIntervalMs: e.APP_RECONCILE_INTERVAL_MS,

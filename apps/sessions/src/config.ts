@@ -1,11 +1,9 @@
 import { resolve } from 'node:path';
-import { checkNatsCredentials, envVars, natsCredentials, loadConfigOrExit, processRuntimeSettings, processRuntimeVars } from '@launchpad/config';
+import { checkKubernetesRuntime, checkNatsCredentials, envVars, kubernetesRuntimeSettings, kubernetesRuntimeVars, natsCredentials, loadConfigOrExit, processRuntimeSettings, processRuntimeVars } from '@launchpad/config';
 import { parseSecretKeys } from '@launchpad/persistence';
 import { z } from 'zod';
 
 const MINUTE = 60_000;
-const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
-const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
 
 const schema = z.object({
   PORT: envVars.port(3002),
@@ -43,21 +41,10 @@ const schema = z.object({
     if ('problem' in parsed) ctx.addIssue({ code: 'custom', message: parsed.problem });
   }),
   // The kubernetes runtime (SESSION_RUNTIME=kubernetes); see docs/configuration.md.
-  KUBERNETES_NAMESPACE: z.string().regex(DNS_1123_LABEL, { message: 'must be a namespace name (a DNS-1123 label), e.g. launchpad' }).optional(),
-  KUBERNETES_STORAGE_CLASS: z.string().regex(DNS_1123_SUBDOMAIN, { message: 'must be a StorageClass name, e.g. standard' }).optional(),
-  KUBERNETES_IMAGE_PULL_SECRETS: z
-    .string()
-    .default('')
-    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
-    .refine((names) => names.every((n) => DNS_1123_SUBDOMAIN.test(n)), { message: 'must be comma-separated Secret names, e.g. regcred,gitlab-registry' }),
-  KUBERNETES_GIT_IMAGE: z.string().min(1).default('alpine/git:latest'),
-  KUBERNETES_CLUSTER_DOMAIN: z.string().regex(DNS_1123_SUBDOMAIN, { message: 'must be a DNS domain, e.g. cluster.local' }).default('cluster.local'),
-  KUBERNETES_RESYNC_INTERVAL_MS: envVars.durationMs(300_000),
+  ...kubernetesRuntimeVars,
 }).superRefine((env, ctx) => {
-    checkNatsCredentials(env, ctx);
-  if (env.SESSION_RUNTIME === 'kubernetes' && !env.KUBERNETES_NAMESPACE) {
-    ctx.addIssue({ code: 'custom', path: ['KUBERNETES_NAMESPACE'], message: 'required with SESSION_RUNTIME=kubernetes: the namespace sessions are made in (the manifests set it to the pod\'s own)' });
-  }
+  checkNatsCredentials(env, ctx);
+  if (env.SESSION_RUNTIME === 'kubernetes') checkKubernetesRuntime('SESSION_RUNTIME', env, 'sessions', ctx);
 });
 
 export function loadSessionsConfig(env: NodeJS.ProcessEnv = process.env) {
@@ -70,14 +57,7 @@ export function loadSessionsConfig(env: NodeJS.ProcessEnv = process.env) {
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     rpcTimeoutMs: e.RPC_TIMEOUT_MS,
     runtime: { kind: e.SESSION_RUNTIME, dataDir: resolve(e.RUNTIME_DATA_DIR), readinessTimeoutMs: e.RUNTIME_READINESS_TIMEOUT_MS, ...processRuntimeSettings(e) },
-    kubernetes: {
-      namespace: e.KUBERNETES_NAMESPACE ?? 'default',
-      storageClassName: e.KUBERNETES_STORAGE_CLASS ?? null,
-      imagePullSecrets: e.KUBERNETES_IMAGE_PULL_SECRETS,
-      gitImage: e.KUBERNETES_GIT_IMAGE,
-      clusterDomain: e.KUBERNETES_CLUSTER_DOMAIN,
-      resyncMs: e.KUBERNETES_RESYNC_INTERVAL_MS,
-    },
+    kubernetes: kubernetesRuntimeSettings(e),
     reconciler: { intervalMs: e.RECONCILE_INTERVAL_MS, leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS },
     culling: { idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_MS, hibernatedTtlMs: e.SESSION_HIBERNATED_TTL_MS, warningMs: e.SESSION_HIBERNATION_WARNING_MS },
     disk: { checkIntervalMs: e.SESSION_DISK_CHECK_INTERVAL_MS },

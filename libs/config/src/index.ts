@@ -175,3 +175,62 @@ export function checkNatsCredentials(e: { NATS_USER?: string; NATS_PASSWORD?: st
   const ways = [e.NATS_USER !== undefined, e.NATS_TOKEN !== undefined, e.NATS_CREDS !== undefined].filter(Boolean).length;
   if (ways > 1) ctx.addIssue({ code: 'custom', path: ['NATS_USER'], message: 'give NATS_USER/NATS_PASSWORD, NATS_TOKEN or NATS_CREDS, only one of them' });
 }
+
+const DNS_1123_LABEL = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/;
+const DNS_1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$/;
+
+/**
+ * The init container image that clones repositories into /work. A fixed version, never `:latest`:
+ * `latest` changes under a running installation (a new git may refuse an old remote's protocol or
+ * change its output), nodes that pulled it at different times run different gits, and with
+ * `imagePullPolicy: Always` implied by `:latest` every session start pulls from Docker Hub (rate
+ * limits). v2.45.1 is a published tag of alpine/git; operators should mirror it and pin a digest.
+ */
+export const DEFAULT_KUBERNETES_GIT_IMAGE = 'alpine/git:v2.45.1';
+
+/**
+ * The kubernetes runtime's variables, the same in every service that runs workloads (sessions with
+ * SESSION_RUNTIME=kubernetes, apps with APP_RUNTIME=kubernetes): spread into the schema, check them
+ * with checkKubernetesRuntime, and hand the parsed values to kubernetesRuntimeSettings.
+ */
+export const kubernetesRuntimeVars = {
+  KUBERNETES_NAMESPACE: z.string().regex(DNS_1123_LABEL, { message: 'must be a namespace name (a DNS-1123 label), e.g. launchpad' }).optional(),
+  KUBERNETES_STORAGE_CLASS: z.string().regex(DNS_1123_SUBDOMAIN, { message: 'must be a StorageClass name, e.g. standard' }).optional(),
+  KUBERNETES_IMAGE_PULL_SECRETS: z
+    .string()
+    .default('')
+    .transform((v) => v.split(',').map((s) => s.trim()).filter(Boolean))
+    .refine((names) => names.every((n) => DNS_1123_SUBDOMAIN.test(n)), { message: 'must be comma-separated Secret names, e.g. regcred,gitlab-registry' }),
+  KUBERNETES_GIT_IMAGE: z
+    .string()
+    .min(1)
+    .default(DEFAULT_KUBERNETES_GIT_IMAGE)
+    .refine((v) => /[:@]/.test(v.slice(v.lastIndexOf('/') + 1)) && !/:latest$/.test(v), { message: 'must name a version, e.g. alpine/git:v2.45.1 or an @sha256: digest (not :latest, which changes under a running installation)' }),
+  KUBERNETES_CLUSTER_DOMAIN: z.string().regex(DNS_1123_SUBDOMAIN, { message: 'must be a DNS domain, e.g. cluster.local' }).default('cluster.local'),
+  KUBERNETES_RESYNC_INTERVAL_MS: envVars.durationMs(300_000),
+};
+
+/** With the kubernetes runtime chosen through `runtimeVariable`, the namespace is required. */
+export function checkKubernetesRuntime(runtimeVariable: string, e: { KUBERNETES_NAMESPACE?: string | undefined }, kind: string, ctx: z.RefinementCtx): void {
+  if (!e.KUBERNETES_NAMESPACE) {
+    ctx.addIssue({ code: 'custom', path: ['KUBERNETES_NAMESPACE'], message: `required with ${runtimeVariable}=kubernetes: the namespace ${kind} are made in (the manifests set it to the pod's own)` });
+  }
+}
+
+export function kubernetesRuntimeSettings(e: {
+  KUBERNETES_NAMESPACE?: string | undefined;
+  KUBERNETES_STORAGE_CLASS?: string | undefined;
+  KUBERNETES_IMAGE_PULL_SECRETS: string[];
+  KUBERNETES_GIT_IMAGE: string;
+  KUBERNETES_CLUSTER_DOMAIN: string;
+  KUBERNETES_RESYNC_INTERVAL_MS: number;
+}) {
+  return {
+    namespace: e.KUBERNETES_NAMESPACE ?? 'default',
+    storageClassName: e.KUBERNETES_STORAGE_CLASS ?? null,
+    imagePullSecrets: e.KUBERNETES_IMAGE_PULL_SECRETS,
+    gitImage: e.KUBERNETES_GIT_IMAGE,
+    clusterDomain: e.KUBERNETES_CLUSTER_DOMAIN,
+    resyncMs: e.KUBERNETES_RESYNC_INTERVAL_MS,
+  };
+}

@@ -126,7 +126,8 @@ describe('ReplicaReconciler on a FakeRuntime', () => {
     reconciler.wake(app.launcherId);
     await waitFor('one replica', async () => (await runtime.appStatus(app.launcherId))?.instances.length === 1);
     expect((await runtime.appStatus(app.launcherId))!.instances[0]!.id).toBe(busy!.id);
-    expect(runtime.calls.filter((c) => c.method === 'ensureApp').at(-1)).toMatchObject({ replicas: 1 });
+    // Only the count changed: scaleApp (a Deployment's scale subresource), the idle one named first.
+    expect(runtime.calls.filter((c) => c.method === 'scaleApp').at(-1)).toMatchObject({ replicas: 1, removeFirst: [idle!.id, busy!.id] });
     expect(await runtime.status(idle!.id)).toBeNull();
   });
 

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { APP_ROUTE_SUBJECT, appFailedV1 } from '@launchpad/contracts';
 import { jsonOf, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
-import { type AppWorkloadSpec, type AppWorkloadStatus, ReconcileController, type ReconcileResult, type Runtime, type WorkloadStatus } from '@launchpad/runtime';
+import { type AppWorkloadSpec, type AppWorkloadStatus, ReconcileController, type ReconcileResult, type Runtime, type WorkloadStatus, workloadSpecHash } from '@launchpad/runtime';
 import { counter, HealthRegistry, reconcileMetrics, structuredLogger } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
 import { AppEntity } from '../apps/app.entity.js';
@@ -127,7 +127,7 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
       case 'ensure':
         break;
     }
-    status = await this.runtime.ensureApp(this.appSpec(row!, row!.desiredReplicas, status));
+    status = await this.setReplicas(row!, status);
     const plan = planReplicas(planned, status, this.config.replicas.crashes);
     if (plan.failure) {
       actions.inc({ action: 'fail' });
@@ -136,6 +136,22 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
     }
     if (!sameList(row!.endpoints, plan.endpoints)) await this.setEndpoints(row!, plan.endpoints);
     return {};
+  }
+
+  /**
+   * The replica count alone changed (the scaler's doing): through the scale subresource
+   * (scaleApp), as an autoscaler sets a Deployment's replicas. Anything else — a first start, a new
+   * generation, another template — sets the whole app (ensureApp), idempotently on every pass.
+   */
+  private async setReplicas(row: AppEntity, status: AppWorkloadStatus | null): Promise<AppWorkloadStatus> {
+    const spec = this.appSpec(row, row.desiredReplicas, status);
+    if (status && status.generation === row.generation && status.specHash === workloadSpecHash(spec.template) && status.replicas !== spec.replicas) {
+      actions.inc({ action: 'scale' });
+      const scaled = await this.runtime.scaleApp(row.launcherId, spec.replicas, spec.removeFirst);
+      // Null: the runtime no longer holds the app's template (a process driver that restarted).
+      if (scaled) return scaled;
+    }
+    return this.runtime.ensureApp(spec);
   }
 
   /**

@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { ProcessRuntime, processIsolationFor, type Runtime } from '@launchpad/runtime';
+import { loadKubernetesRuntime, ProcessRuntime, processIsolationFor, type Runtime } from '@launchpad/runtime';
 import { structuredLogger } from '@launchpad/telemetry';
 import { APP_RUNTIME, APPS_CONFIG, type AppsConfig } from '../config.js';
 import { ConcurrencyCollector } from '../scaler/concurrency-collector.js';
@@ -8,11 +8,25 @@ import { Leadership } from './leadership.js';
 /** The longest pause before a crashed replica is started again. */
 const MAX_RESTART_BACKOFF_MS = 5 * 60_000;
 
-/** The runtime chosen by configuration; `process` is the one this release ships. */
+/**
+ * The runtime chosen by APP_RUNTIME: child processes on this machine, or a Deployment and a Service
+ * per app in the cluster. Either way the replica reconciler drives apps as a whole (ensureApp,
+ * scaleApp, appStatus, removeApp) and the activator routes to the endpoints appStatus reports.
+ */
 export const appRuntimeProvider: Provider = {
   provide: APP_RUNTIME,
   inject: [APPS_CONFIG, Leadership, ConcurrencyCollector],
-  useFactory: (config: AppsConfig, leadership: Leadership, concurrency: ConcurrencyCollector): Runtime => {
+  useFactory: async (config: AppsConfig, leadership: Leadership, concurrency: ConcurrencyCollector): Promise<Runtime> => {
+    if (config.runtime.kind === 'kubernetes') {
+      const [{ KubernetesRuntime }, { KubeConfig }] = await Promise.all([loadKubernetesRuntime(), import('@kubernetes/client-node')]);
+      // In a pod: its ServiceAccount's token and CA; elsewhere KUBECONFIG or ~/.kube/config.
+      const kubeConfig = new KubeConfig();
+      kubeConfig.loadFromDefault();
+      // Every replica of this service watches (its activator needs the endpoints); only the
+      // leader's reconciler writes. Restarts after a crash are the kubelet's, drains a preStop
+      // sleep of APP_DRAIN_MS after the pod leaves its EndpointSlice.
+      return new KubernetesRuntime({ kubeConfig, kinds: ['app'], ...config.kubernetes, logger: structuredLogger('KubernetesRuntime') });
+    }
     return new ProcessRuntime({
       dataDir: config.runtime.dataDir,
       readinessTimeoutMs: config.runtime.readinessTimeoutMs,
