@@ -14,7 +14,8 @@ export interface TestPlatform {
   api: string;
   /** APPS_CALLER_SECRET of the gateway and the apps service (for another apps replica a suite starts). */
   appsCallerSecret: string;
-  token(user: string, admin?: boolean): Promise<string>;
+  /** A development token for `user`; `ttlSeconds` for one that expires soon (default 12 h). */
+  token(user: string, admin?: boolean, ttlSeconds?: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -51,7 +52,7 @@ export async function startPlatform(
     services,
     api: `${gateway.url}/api/v1`,
     appsCallerSecret: callerSecret.APPS_CALLER_SECRET,
-    token: (user, admin = false) => devToken({ user, admin, key }),
+    token: (user, admin = false, ttlSeconds?: number) => devToken({ user, admin, key, ...(ttlSeconds !== undefined ? { ttlSeconds } : {}) }),
     async stop() {
       await Promise.all([gateway.kill(), environments.kill(), ...Object.values(services).map((s) => s.kill())]);
       await nats.dispose();

@@ -14,6 +14,8 @@ const schema = z.object({
   LOG_LEVEL: envVars.logLevel,
   RUN_MIGRATIONS: envVars.boolean(true),
   OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
+  // Each launcher is a row every service keeps a copy of: a project cannot make them without end.
+  LAUNCHERS_PER_PROJECT: z.coerce.number().int().min(1).max(10_000).default(50),
   DEFAULT_ENVIRONMENT_IMAGE: imageReferenceSchema.default('quay.io/jupyter/minimal-notebook:python-3.12'),
   // Optional: without it, launchers cannot have secret variables (and say so).
   SECRETS_ENCRYPTION_KEYS: z.string().optional().superRefine((value, ctx) => {
@@ -31,6 +33,7 @@ export function loadEnvironmentsConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     defaultEnvironmentImage: e.DEFAULT_ENVIRONMENT_IMAGE,
+    limits: { launchers: { perProject: e.LAUNCHERS_PER_PROJECT } },
     secretKeys: (() => {
       const parsed = parseSecretKeys(e.SECRETS_ENCRYPTION_KEYS);
       return 'keys' in parsed ? parsed.keys : [];

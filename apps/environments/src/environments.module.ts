@@ -23,6 +23,7 @@ import { CreateLaunchers1764000000300 } from './launchers/migrations/17640000003
 import { AddLaunchersFromCode1764000000500 } from './launchers/migrations/1764000000500-AddLaunchersFromCode.js';
 import { AddLauncherVariablesAndArchive1764000000711 } from './launchers/migrations/1764000000711-AddLauncherVariablesAndArchive.js';
 import { LAUNCHER_SECRETS } from './launchers/launcher-variables.js';
+import { LAUNCHER_LIMITS } from './launchers/launcher-limits.js';
 import { CreateProjects1764000000200 } from './projects/migrations/1764000000200-CreateProjects.js';
 import { AddProjectRepositories1764000000400 } from './projects/migrations/1764000000400-AddProjectRepositories.js';
 import { ProjectEntity, ProjectMemberEntity } from './projects/project.entity.js';
@@ -74,6 +75,7 @@ export class EnvironmentsModule implements OnApplicationBootstrap {
       providers: [
         { provide: ENVIRONMENTS_CONFIG, useValue: config },
         { provide: LAUNCHER_SECRETS, useValue: new SecretBox(config.secretKeys) },
+        { provide: LAUNCHER_LIMITS, useValue: config.limits.launchers },
         EnvironmentsService,
         ProjectsService,
         LaunchersService,

@@ -12,6 +12,7 @@ import type { GatewayConfig } from './config.js';
 import { EnvironmentsController } from './environments/environments.controller.js';
 import { LaunchersController } from './launchers/launchers.controller.js';
 import { ProblemDetailsFilter } from './problems/problem.filter.js';
+import { UserStreams } from './http/user-streams.js';
 import { ProjectsController } from './projects/projects.controller.js';
 import { WebhooksController } from './webhooks/webhooks.controller.js';
 import { ResourcePoolsController } from './resource-pools/resource-pools.controller.js';
@@ -41,6 +42,7 @@ export class GatewayModule {
         SessionProxy,
         AppProxy,
         AppLogStream,
+        UserStreams,
         { provide: APP_GUARD, useClass: AuthGuard },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
       ],

@@ -35,6 +35,8 @@ const schema = z.object({
   SESSION_HIBERNATION_WARNING_MS: envVars.durationMs(5 * MINUTE),
   DEFAULT_POOL_QUOTA_CPU: z.coerce.number().positive().default(16),
   DEFAULT_POOL_QUOTA_MEMORY_GB: z.coerce.number().positive().default(64),
+  // One user may not take a whole pool: a pool's maxSessionsPerUser overrides it.
+  SESSIONS_PER_USER_PER_POOL: z.coerce.number().int().min(1).max(10_000).default(10),
   // Optional: without it, sessions with secret variables are refused (and say why).
   SECRETS_ENCRYPTION_KEYS: z.string().optional().superRefine((value, ctx) => {
     const parsed = parseSecretKeys(value);
@@ -61,6 +63,7 @@ export function loadSessionsConfig(env: NodeJS.ProcessEnv = process.env) {
     reconciler: { intervalMs: e.RECONCILE_INTERVAL_MS, leaderElectionIntervalMs: e.LEADER_ELECTION_INTERVAL_MS },
     culling: { idleTimeoutMs: e.SESSION_IDLE_TIMEOUT_MS, hibernatedTtlMs: e.SESSION_HIBERNATED_TTL_MS, warningMs: e.SESSION_HIBERNATION_WARNING_MS },
     disk: { checkIntervalMs: e.SESSION_DISK_CHECK_INTERVAL_MS },
+    limits: { sessionsPerUserPerPool: e.SESSIONS_PER_USER_PER_POOL },
     defaultPool: { cpu: e.DEFAULT_POOL_QUOTA_CPU, memoryGb: e.DEFAULT_POOL_QUOTA_MEMORY_GB },
     secretKeys: (() => {
       const parsed = parseSecretKeys(e.SECRETS_ENCRYPTION_KEYS);

@@ -13,8 +13,9 @@ import { lockKey } from '@launchpad/persistence';
  *   2. userLauncherLock(user, launcher)      launch: at most one session per user and launcher
  *   3. session rows, SELECT ... FOR UPDATE   resume, hibernate, delete, the catalogue hooks, the
  *                                            reconciler (one row at a time)
- *   4. poolLock(pool)                        reserve: a pool's quota is checked and taken one
- *                                            launch or resume at a time
+ *   4. poolLock(pool)                        reserve: a pool's quota, and the sessions each user
+ *                                            may hold in it, are checked and taken one launch or
+ *                                            resume at a time
  *   -  seedPoolsLock                         alone, at start-up
  *
  * Row locks on other tables (resource pools and classes are only read) sit outside the order.

@@ -10,9 +10,11 @@ import { ImageBuildGate } from './reconciler/image-build-gate.js';
 import { sessionRuntimeProvider } from './reconciler/runtime.provider.js';
 import { SESSIONS_CONFIG, SessionReconciler } from './reconciler/session-reconciler.js';
 import { CreateResourcePools1764000001100 } from './resource-pools/migrations/1764000001100-CreateResourcePools.js';
+import { AddMaxSessionsPerUser1764000001451 } from './resource-pools/migrations/1764000001451-AddMaxSessionsPerUser.js';
 import { ResourceClassEntity, ResourcePoolEntity, ResourcePoolUserEntity } from './resource-pools/resource-pool.entity.js';
 import { ResourcePoolsRpcController } from './resource-pools/resource-pools.rpc-controller.js';
 import { ResourcePoolsService } from './resource-pools/resource-pools.service.js';
+import { POOL_LIMITS } from './resource-pools/tokens.js';
 import { CreateSessions1764000001300 } from './sessions/migrations/1764000001300-CreateSessions.js';
 import { AddSessionSecretEnv1764000001411 } from './sessions/migrations/1764000001411-AddSessionSecretEnv.js';
 import { AddSessionDisk1764000001412 } from './sessions/migrations/1764000001412-AddSessionDisk.js';
@@ -57,6 +59,7 @@ export const sessionsMigrations = [
   CreateDataConnectors1764000001431,
   AddIdleThresholds1764000001441,
   AddSessionSecret1764000001410,
+  AddMaxSessionsPerUser1764000001451,
 ];
 
 @Module({})
@@ -89,6 +92,7 @@ export class SessionsModule implements OnApplicationBootstrap {
       providers: [
         { provide: SESSIONS_CONFIG, useValue: config },
         { provide: SESSIONS_CULLING, useValue: config.culling },
+        { provide: POOL_LIMITS, useValue: config.limits },
         { provide: SESSION_SECRETS, useValue: new SecretBox(config.secretKeys) },
         sessionRuntimeProvider,
         ResourcePoolsService,

@@ -36,6 +36,8 @@ export enum EnvironmentsErrorCode {
   NOT_A_CODE_LAUNCHER = 'NOT_A_CODE_LAUNCHER',
   /** A new launcher (or a launcher moving to it) names an archived global environment. */
   ENVIRONMENT_ARCHIVED = 'ENVIRONMENT_ARCHIVED',
+  /** A project holds as many launchers as this installation allows (LAUNCHERS_PER_PROJECT). */
+  LAUNCHER_LIMIT_REACHED = 'LAUNCHER_LIMIT_REACHED',
 }
 
 export enum SessionsErrorCode {
@@ -61,6 +63,8 @@ export enum SessionsErrorCode {
   DATA_CONNECTOR_NOT_FOUND = 'DATA_CONNECTOR_NOT_FOUND',
   /** Another connector of the project has this name or target path. */
   DATA_CONNECTOR_TAKEN = 'DATA_CONNECTOR_TAKEN',
+  /** The caller already holds as many sessions in the pool as one user may (the pool's maxSessionsPerUser). */
+  SESSION_LIMIT_REACHED = 'SESSION_LIMIT_REACHED',
 }
 
 export enum BuildsErrorCode {

@@ -23,6 +23,7 @@ import { EnvironmentEntity } from '../environments/environment.entity.js';
 import { canEditLaunchers } from '../projects/project-access.js';
 import { type ProjectAccess, ProjectsService } from '../projects/projects.service.js';
 import { LauncherEntity, toLauncher } from './launcher.entity.js';
+import { LAUNCHER_LIMITS, launcherLimitProblem, type LauncherLimits } from './launcher-limits.js';
 import { LAUNCHER_SECRETS, openSecretVariables, rewrapEnvVariables, storeEnvVariables } from './launcher-variables.js';
 
 type CreateInput = z.output<typeof createLauncherInputSchema>;
@@ -48,6 +49,7 @@ export class LaunchersService {
     private readonly outbox: OutboxWriter,
     private readonly builds: ProjectBuilds,
     @Inject(LAUNCHER_SECRETS) private readonly secrets: SecretBox,
+    @Inject(LAUNCHER_LIMITS) private readonly limits: LauncherLimits,
   ) {}
 
   async list(projectId: string, caller: Principal): Promise<Launcher[]> {
@@ -68,8 +70,11 @@ export class LaunchersService {
     return this.outbox.transaction(async (manager) => {
       const access = await this.projects.access(projectId, caller, manager);
       this.requireEditor(access, caller, 'create launchers');
-      // Serialise launcher writes per project so the default mark cannot be lost in a race.
+      // Serialise launcher writes per project so the default mark cannot be lost in a race, nor
+      // two launches of "create" both take the project's last launcher.
       await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${projectId}`]);
+      const overLimit = launcherLimitProblem(access.project.path, this.limits.perProject, await manager.countBy(LauncherEntity, { projectId }));
+      if (overLimit) throw new EnvironmentsError(EnvironmentsErrorCode.LAUNCHER_LIMIT_REACHED, overLimit);
       const { environment, pin } = await this.resolveEnvironment(manager, projectId, input.name, input.environment, null, caller);
       const hasDefault = await manager.existsBy(LauncherEntity, { projectId, isDefault: true });
       const makeDefault = input.isDefault === true || !hasDefault;

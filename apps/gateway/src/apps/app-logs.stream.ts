@@ -1,7 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { type AppLogLine, appsRpc, type Principal } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
-import { openEventStream } from '../http/event-stream.js';
+import { endEventStream, openEventStream } from '../http/event-stream.js';
+import { UserStreams } from '../http/user-streams.js';
 import type { Response } from 'express';
 
 const POLL_MS = 1000;
@@ -18,15 +19,22 @@ export const prefixed = (line: AppLogLine) => `[${line.replica}] ${line.text}`;
 export class AppLogStream {
   private readonly logger = new Logger(AppLogStream.name);
 
-  constructor(private readonly rpc: RpcClient) {}
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly streams: UserStreams,
+  ) {}
 
-  async stream(caller: Principal, launcherId: string, lines: number, res: Response): Promise<void> {
+  /** `tokenExpiresAt`: when the caller's token expires (ms since the epoch); the stream ends then. */
+  async stream(caller: Principal, launcherId: string, lines: number, res: Response, tokenExpiresAt: number): Promise<void> {
+    // Refused (429) before the first poll.
+    const lease = this.streams.acquire(caller.userId, tokenExpiresAt);
     let closed = false;
     let heartbeat: NodeJS.Timeout | undefined = undefined;
     let wake: (() => void) | undefined;
     const close = () => {
       if (closed) return;
       closed = true;
+      lease.release();
       clearInterval(heartbeat);
       wake?.();
       if (!res.writableEnded) res.end();
@@ -40,10 +48,15 @@ export class AppLogStream {
       first = await this.rpc.call(appsRpc.logs, { caller, launcherId, lines, cursor: null });
     } catch (error) {
       closed = true;
+      lease.release();
       throw error;
     }
     if (closed) return;
     openEventStream(res);
+    lease.endAtExpiry((why) => {
+      endEventStream(res, why);
+      close();
+    });
     let cursor = first.cursor;
     const send = (batch: AppLogLine[]) => {
       for (const line of batch) res.write(`event: log\ndata: ${JSON.stringify({ replica: line.replica, line: prefixed(line) })}\n\n`);
@@ -69,7 +82,7 @@ export class AppLogStream {
         if (closed) break;
         // The app or its launcher went, or the caller lost access: say so and end.
         this.logger.debug(`log stream of app ${launcherId} ended: ${(error as Error).message}`);
-        res.write(`event: end\ndata: ${JSON.stringify({ reason: (error as Error).message })}\n\n`);
+        endEventStream(res, { reason: (error as Error).message });
         close();
       }
     }

@@ -4,7 +4,7 @@ import { activateAppInputSchema, type App, appsRpc as rpc, type Principal, uuidS
 import { RpcClient } from '@launchpad/messaging';
 import type { Response } from 'express';
 import { z } from 'zod';
-import { Caller } from '../auth/auth.guard.js';
+import { Caller, TokenExpiry } from '../auth/auth.guard.js';
 import { GATEWAY_CONFIG } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
 import { openApiSchema, ZodPipe } from '../http/zod.pipe.js';
@@ -60,11 +60,12 @@ export class AppsController {
   @Get(':launcherId/logs')
   async logsOf(
     @Caller() caller: Principal,
+    @TokenExpiry() expiresAt: number,
     @Param('launcherId', launcherId) id: string,
     @Query(logsQuery) query: { lines: number; follow: boolean },
     @Res() res: Response,
   ): Promise<void> {
-    if (query.follow) return this.logs.stream(caller, id, query.lines, res);
+    if (query.follow) return this.logs.stream(caller, id, query.lines, res, expiresAt);
     const { lines } = await this.rpc.call(rpc.logs, { caller, launcherId: id, lines: query.lines, cursor: null });
     res.json({ lines: lines.map(prefixed) });
   }

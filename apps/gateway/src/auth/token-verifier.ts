@@ -41,14 +41,20 @@ export class TokenVerifier {
   }
 
   async verify(authorization: string | undefined): Promise<Principal> {
+    return (await this.authenticate(authorization)).principal;
+  }
+
+  /** Whom the token names, and when it expires (ms since the epoch): a stream it opens ends then. */
+  async authenticate(authorization: string | undefined): Promise<{ principal: Principal; expiresAt: number }> {
     if (!authorization) {
       throw unauthenticated('missing bearer token: send "Authorization: Bearer <token>" (in development, `npm run token -- --user alice` prints one)');
     }
     const match = /^Bearer\s+(\S+)$/i.exec(authorization);
     const token = match?.[1];
     if (!token) throw unauthenticated('the Authorization header must be "Bearer <token>"');
-    const known = this.verified.get(token);
-    if (known) return known;
+    const known = this.verified.entry(token);
+    // `exp` is required: every token verified has one.
+    if (known) return { principal: known.principal, expiresAt: known.expiresAt ?? Date.now() };
     let payload: JWTPayload;
     try {
       const key = typeof this.key === 'function' ? this.key : await this.key;
@@ -68,8 +74,9 @@ export class TokenVerifier {
       throw unauthenticated(`the token has no "${this.config.auth.userClaim}" claim naming the user`);
     }
     const principal = Object.freeze({ userId, admin: rolesOf(payload).includes(this.config.auth.adminRole) });
-    this.verified.set(token, principal, typeof payload.exp === 'number' ? payload.exp * 1000 : undefined);
-    return principal;
+    const expiresAt = (payload.exp as number) * 1000;
+    this.verified.set(token, principal, expiresAt);
+    return { principal, expiresAt };
   }
 }
 

@@ -11,14 +11,19 @@ const LIMIT = 10_000;
  * nothing but the very token verified is believed. Bounded: the oldest entry goes first.
  */
 export class VerifiedTokens {
-  private readonly entries = new Map<string, { principal: Principal; until: number }>();
+  private readonly entries = new Map<string, { principal: Principal; expiresAt: number | undefined; until: number }>();
 
   constructor(private readonly clock: () => number = Date.now) {}
 
   get(token: string): Principal | undefined {
+    return this.entry(token)?.principal;
+  }
+
+  /** Whom the token names and when it expires (its `exp`, ms since the epoch), if it was verified lately. */
+  entry(token: string): { principal: Principal; expiresAt: number | undefined } | undefined {
     const entry = this.entries.get(token);
     if (!entry) return undefined;
-    if (entry.until > this.clock()) return entry.principal;
+    if (entry.until > this.clock()) return { principal: entry.principal, expiresAt: entry.expiresAt };
     this.entries.delete(token);
     return undefined;
   }
@@ -29,7 +34,7 @@ export class VerifiedTokens {
     const until = Math.min(expiresAt ?? Infinity, now + VERIFIED_FOR_MS);
     if (until <= now) return;
     if (this.entries.size >= LIMIT) this.entries.delete(this.entries.keys().next().value!);
-    this.entries.set(token, { principal, until });
+    this.entries.set(token, { principal, expiresAt, until });
   }
 
   get size(): number {

@@ -9,3 +9,11 @@ export function openEventStream(res: Response): void {
   res.setHeader('X-Accel-Buffering', 'no');
   res.flushHeaders();
 }
+
+/**
+ * The last event of a stream that the gateway ends (the token expired, the app went): `end`, with
+ * why, so that a client knows not to reconnect blindly. The caller closes the response after it.
+ */
+export function endEventStream(res: Response, why: { reason: string; message?: string }): void {
+  if (!res.writableEnded) res.write(`event: end\ndata: ${JSON.stringify(why)}\n\n`);
+}

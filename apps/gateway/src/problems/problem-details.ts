@@ -60,6 +60,8 @@ export function httpStatusFor(code: ErrorCode): number {
     case SessionsErrorCode.SECRET_NAME_TAKEN:
     case SessionsErrorCode.SECRET_SLOT_TAKEN:
     case SessionsErrorCode.DATA_CONNECTOR_TAKEN:
+    case SessionsErrorCode.SESSION_LIMIT_REACHED:
+    case EnvironmentsErrorCode.LAUNCHER_LIMIT_REACHED:
       return 409;
     case CommonErrorCode.PAYLOAD_TOO_LARGE:
       return 413;

@@ -46,6 +46,8 @@ export function sendProblem(error: unknown, req: Request, res: Response, logger:
   const problem = toProblem({ ...classified, instance: withoutToken(req.originalUrl ?? req.url ?? ''), requestId });
   if (problem.status === 401) res.setHeader('WWW-Authenticate', 'Bearer realm="launchpad"');
   if (problem.status === 503) res.setHeader('Retry-After', '5');
+  // Too many streams: one of the user's others may have ended by then.
+  if (problem.status === 429) res.setHeader('Retry-After', '10');
   res.status(problem.status).type('application/problem+json').send(JSON.stringify(problem));
 }
 

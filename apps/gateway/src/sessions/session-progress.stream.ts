@@ -2,7 +2,8 @@ import { Injectable, Logger } from '@nestjs/common';
 import { type Principal, type SessionProgress, sessionsRpc as rpc } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
 import type { Response } from 'express';
-import { openEventStream } from '../http/event-stream.js';
+import { endEventStream, openEventStream } from '../http/event-stream.js';
+import { UserStreams } from '../http/user-streams.js';
 import { SessionEventFeed } from './session-event-feed.js';
 
 const HEARTBEAT_MS = 15_000;
@@ -19,9 +20,13 @@ export class SessionProgressStream {
   constructor(
     private readonly rpc: RpcClient,
     private readonly feed: SessionEventFeed,
+    private readonly streams: UserStreams,
   ) {}
 
-  async stream(caller: Principal, sessionId: string, afterSeq: number, res: Response): Promise<void> {
+  /** `tokenExpiresAt`: when the caller's token expires (ms since the epoch); the stream ends then. */
+  async stream(caller: Principal, sessionId: string, afterSeq: number, res: Response, tokenExpiresAt: number): Promise<void> {
+    // Refused (429) before anything is subscribed to or asked for.
+    const lease = this.streams.acquire(caller.userId, tokenExpiresAt);
     const buffered: SessionProgress[] = [];
     let lastSeq = afterSeq;
     let live = false;
@@ -50,6 +55,7 @@ export class SessionProgressStream {
     function close() {
       if (closed) return;
       closed = true;
+      lease.release();
       stopListening();
       clearInterval(heartbeat);
       if (!res.writableEnded) res.end();
@@ -67,7 +73,12 @@ export class SessionProgressStream {
       for (const p of buffered.sort((a, b) => a.seq - b.seq)) send(p);
       if (deleted) return endWithDeletion();
       heartbeat = setInterval(() => res.write(': keep-alive\n\n'), HEARTBEAT_MS);
+      lease.endAtExpiry((why) => {
+        endEventStream(res, why);
+        close();
+      });
     } catch (error) {
+      lease.release();
       stopListening();
       closed = true;
       this.logger.debug(`progress stream for session ${sessionId} refused: ${(error as Error).message}`);

@@ -11,7 +11,7 @@ import {
 import { RpcClient } from '@launchpad/messaging';
 import type { Request, Response } from 'express';
 import { z } from 'zod';
-import { Caller } from '../auth/auth.guard.js';
+import { Caller, TokenExpiry } from '../auth/auth.guard.js';
 import { GATEWAY_CONFIG } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
 import { openApiSchema, ZodPipe } from '../http/zod.pipe.js';
@@ -87,9 +87,9 @@ export class SessionsController {
 
   /** Server-sent events: every launch step as it happens. Reconnecting with Last-Event-ID resumes after it. */
   @Get(':id/events')
-  async events(@Caller() caller: Principal, @Param('id', sessionId) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
+  async events(@Caller() caller: Principal, @TokenExpiry() expiresAt: number, @Param('id', sessionId) id: string, @Req() req: Request, @Res() res: Response): Promise<void> {
     const lastEventId = Number(req.headers['last-event-id'] ?? 0);
-    await this.progress.stream(caller, id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, res);
+    await this.progress.stream(caller, id, Number.isInteger(lastEventId) && lastEventId > 0 ? lastEventId : 0, res, expiresAt);
   }
 
   /** Where its owner opens it: the session's own origin. */

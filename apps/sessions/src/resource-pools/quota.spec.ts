@@ -1,4 +1,4 @@
-import { fits, quotaShortfall, remaining } from './quota.js';
+import { fits, quotaShortfall, remaining, sessionLimitProblem, sessionsPerUserLimit } from './quota.js';
 
 describe('pool quota', () => {
   const quota = { cpu: 2, memoryGb: 8, gpu: 1 };
@@ -22,5 +22,20 @@ describe('pool quota', () => {
       'resource pool "Public" has 0.5 CPU, 6 GB memory and 1 GPU left, but class "large" needs 4 CPU, 16 GB memory and 0 GPU: ' +
         'hibernate or delete a session in this pool, or choose a smaller class',
     );
+  });
+});
+
+describe("a pool's sessions per user", () => {
+  it("takes the pool's own limit over the service's default", () => {
+    expect(sessionsPerUserLimit(2, 10)).toBe(2);
+    expect(sessionsPerUserLimit(null, 10)).toBe(10);
+  });
+
+  it('lets a user start sessions up to the limit and refuses the next, naming the pool, the limit and what to do', () => {
+    expect(sessionLimitProblem('Public', 2, 1)).toBeNull();
+    expect(sessionLimitProblem('Public', 2, 2)).toBe(
+      'you already have 2 sessions starting or running in resource pool "Public", the most one user may have there (2): hibernate or delete one of them first, or choose a class in another pool',
+    );
+    expect(sessionLimitProblem('GPU', 1, 1)).toMatch(/^you already have 1 session starting/);
   });
 });

@@ -42,3 +42,21 @@ export function describe(r: Resources): string {
 function round(n: number): number {
   return Math.round(n * 1000) / 1000;
 }
+
+/**
+ * The most sessions one user may hold (starting, running or stopping) in a pool at once: the
+ * pool's own limit, else the service's default (SESSIONS_PER_USER_PER_POOL).
+ */
+export function sessionsPerUserLimit(poolLimit: number | null | undefined, serviceDefault: number): number {
+  return poolLimit ?? serviceDefault;
+}
+
+/** The refusal a person reads when one more session would take them over the pool's per-user limit; null if it fits. */
+export function sessionLimitProblem(poolName: string, limit: number, held: number): string | null {
+  if (held < limit) return null;
+  const sessions = (n: number) => `${n} session${n === 1 ? '' : 's'}`;
+  return (
+    `you already have ${sessions(held)} starting or running in resource pool "${poolName}", the most one user may have there (${limit}): ` +
+    `hibernate or delete one of them first, or choose a class in another pool`
+  );
+}

@@ -13,6 +13,8 @@ export class ResourcePoolEntity {
   /** Seconds; 0 = never; null = the service's default. */
   @Column({ name: 'idle_threshold_s', type: 'integer', nullable: true }) idleThresholdS!: number | null;
   @Column({ name: 'hibernation_threshold_s', type: 'integer', nullable: true }) hibernationThresholdS!: number | null;
+  /** Sessions one user may hold in the pool at once; null = the service's default. */
+  @Column({ name: 'max_sessions_per_user', type: 'integer', nullable: true }) maxSessionsPerUser!: number | null;
   @OneToMany(() => ResourceClassEntity, (c) => c.pool, { eager: true }) classes!: ResourceClassEntity[];
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;

@@ -1,4 +1,4 @@
-import { Injectable, Logger } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import {
   CommonErrorCode,
   EnvironmentsErrorCode,
@@ -16,7 +16,8 @@ import { advisoryLock, isUniqueViolation } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import { poolLock, seedPoolsLock } from '../locks.js';
-import { fits, NO_RESOURCES, quotaShortfall, type Resources } from './quota.js';
+import { fits, NO_RESOURCES, quotaShortfall, type Resources, sessionLimitProblem, sessionsPerUserLimit } from './quota.js';
+import { POOL_LIMITS, type PoolLimits } from './tokens.js';
 import { maxStorageOf, ResourceClassEntity, ResourcePoolEntity, ResourcePoolUserEntity, toResourceClass } from './resource-pool.entity.js';
 
 type CreatePoolInput = z.output<typeof createResourcePoolInputSchema>;
@@ -40,7 +41,10 @@ function requireAdmin(caller: Principal, action: string): void {
 export class ResourcePoolsService {
   private readonly logger = new Logger(ResourcePoolsService.name);
 
-  constructor(private readonly dataSource: DataSource) {}
+  constructor(
+    private readonly dataSource: DataSource,
+    @Inject(POOL_LIMITS) private readonly limits: PoolLimits,
+  ) {}
 
   /** A fresh platform gets one public pool whose default class every launch can use. */
   async seedDefault(quota: { cpu: number; memoryGb: number }): Promise<void> {
@@ -85,6 +89,7 @@ export class ResourcePoolsService {
             quotaGpu: input.quota.gpu,
             idleThresholdS: input.idleThresholdS ?? null,
             hibernationThresholdS: input.hibernationThresholdS ?? null,
+            maxSessionsPerUser: input.maxSessionsPerUser ?? null,
           }),
         )
         .catch((error: unknown) => rethrowPoolNameTaken(error, input.name));
@@ -107,6 +112,7 @@ export class ResourcePoolsService {
       if (input.public !== undefined) pool.public = input.public;
       if (input.idleThresholdS !== undefined) pool.idleThresholdS = input.idleThresholdS;
       if (input.hibernationThresholdS !== undefined) pool.hibernationThresholdS = input.hibernationThresholdS;
+      if (input.maxSessionsPerUser !== undefined) pool.maxSessionsPerUser = input.maxSessionsPerUser;
       if (input.quota) {
         pool.quotaCpu = input.quota.cpu;
         pool.quotaMemoryGb = input.quota.memoryGb;
@@ -249,12 +255,20 @@ export class ResourcePoolsService {
   }
 
   /**
-   * Refuses a launch that would take the pool over its quota. Launches into one pool are
-   * serialised by a transaction lock, so two cannot both take the last slot. The lock comes last
-   * in the service's lock order (locks.ts): take nothing after it.
+   * Refuses a launch (or resume) that would take the pool over its quota, or its user over the
+   * sessions one user may hold in the pool. Launches into one pool are serialised by a
+   * transaction lock, so two cannot both take the last slot, nor one user's two launches the last
+   * of theirs. The lock comes last in the service's lock order (locks.ts): take nothing after it.
    */
-  async reserve(manager: EntityManager, { pool, cls }: ResolvedClass, excludeSessionId?: string): Promise<void> {
+  async reserve(manager: EntityManager, { pool, cls }: ResolvedClass, userId: string, excludeSessionId?: string): Promise<void> {
     await advisoryLock(manager, poolLock(pool.id));
+    const limit = sessionsPerUserLimit(pool.maxSessionsPerUser, this.limits.sessionsPerUserPerPool);
+    const [{ held }] = await manager.query(
+      `SELECT count(*)::int AS held FROM sessions WHERE resource_pool_id = $1 AND user_id = $2 AND ${HOLDING_RESOURCES} AND id IS DISTINCT FROM $3`,
+      [pool.id, userId, excludeSessionId ?? null],
+    );
+    const overLimit = sessionLimitProblem(pool.name, limit, held);
+    if (overLimit) throw new SessionsError(SessionsErrorCode.SESSION_LIMIT_REACHED, overLimit);
     const used = await this.usage(manager, pool.id, excludeSessionId);
     const quota = { cpu: pool.quotaCpu, memoryGb: pool.quotaMemoryGb, gpu: pool.quotaGpu };
     const request = { cpu: cls.cpu, memoryGb: cls.memoryGb, gpu: cls.gpu };
@@ -287,6 +301,8 @@ export class ResourcePoolsService {
       quota: { cpu: pool.quotaCpu, memoryGb: pool.quotaMemoryGb, gpu: pool.quotaGpu },
       idleThresholdS: pool.idleThresholdS ?? null,
       hibernationThresholdS: pool.hibernationThresholdS ?? null,
+      maxSessionsPerUser: pool.maxSessionsPerUser ?? null,
+      sessionsPerUserLimit: sessionsPerUserLimit(pool.maxSessionsPerUser, this.limits.sessionsPerUserPerPool),
       used: await this.usage(manager, pool.id),
       classes: [...pool.classes].sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime() || a.id.localeCompare(b.id)).map(toResourceClass),
       ...(users ? { users } : {}),

@@ -111,7 +111,7 @@ export class SessionsService {
       if (existing) return { created: false, session: toSession(existing, this.culling) };
       const now = new Date();
       const resolved = await this.pools.resolveClass(manager, input.resourceClassId ?? launcher.resourceClassId, caller);
-      await this.pools.reserve(manager, resolved);
+      await this.pools.reserve(manager, resolved, caller.userId);
       const idle = this.pools.idleFor(resolved.pool, input.idleThresholdS, this.culling.idleTimeoutMs);
       const requestedDisk = input.diskStorageGb ?? launcher.diskStorageGb ?? null;
       const diskGb = this.pools.diskFor(resolved.cls, requestedDisk, input.diskStorageGb !== undefined ? 'diskStorageGb' : `the launcher's diskStorageGb`);
@@ -198,7 +198,7 @@ export class SessionsService {
       }
       const resolved = await this.pools.resolveClass(manager, row.resourceClassId, caller);
       // The row holds resources while it is still stopping: it must not count against itself.
-      await this.pools.reserve(manager, resolved, row.id);
+      await this.pools.reserve(manager, resolved, row.userId, row.id);
       // The disk it asked for, within the class as it is now.
       const diskGb = this.pools.diskFor(resolved.cls, row.spec.diskStorageGb);
       Object.assign(row, { cpu: resolved.cls.cpu, memoryGb: resolved.cls.memoryGb, gpu: resolved.cls.gpu, diskGb });

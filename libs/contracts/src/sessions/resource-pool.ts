@@ -44,12 +44,16 @@ export const quotaSchema = z.strictObject(resourcesShape);
 /** Seconds; 0 = never. Unset: the sessions service's defaults (SESSION_IDLE_TIMEOUT_MS, SESSION_HIBERNATED_TTL_MS). */
 const thresholdS = z.number().int().min(0).max(10 * 365 * 24 * 3600);
 
+const maxSessionsPerUser = z.number().int().min(1, { message: 'at least 1 (to keep users out of a pool, make it private)' }).max(10_000);
+
 export const createResourcePoolInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
   /** Idle time after which the pool's sessions are hibernated (the most a launch may ask for); 0 = never. */
   idleThresholdS: thresholdS.optional(),
   /** Time after which the pool's hibernated sessions are deleted; 0 = never. */
   hibernationThresholdS: thresholdS.optional(),
+  /** Sessions one user may hold running or starting in this pool at once; unset: SESSIONS_PER_USER_PER_POOL. */
+  maxSessionsPerUser: maxSessionsPerUser.optional(),
   public: z.boolean().default(false),
   isDefault: z.boolean().default(false),
   quota: quotaSchema,
@@ -64,6 +68,8 @@ export const updateResourcePoolInputSchema = z
     quota: quotaSchema,
     idleThresholdS: thresholdS.nullable(),
     hibernationThresholdS: thresholdS.nullable(),
+    /** null: back to the service's default (SESSIONS_PER_USER_PER_POOL). */
+    maxSessionsPerUser: maxSessionsPerUser.nullable(),
   })
   .partial()
   .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
@@ -92,6 +98,9 @@ export const resourcePoolSchema = z.object({
   /** Added within v1; null: the service's defaults. */
   idleThresholdS: z.number().nullable().optional(),
   hibernationThresholdS: z.number().nullable().optional(),
+  /** Added within v1: the pool's own limit (null: the service's default), and the one in force. */
+  maxSessionsPerUser: z.number().int().nullable().optional(),
+  sessionsPerUserLimit: z.number().int().optional(),
   /** What running and starting sessions use now. */
   used: z.object(resourcesShape),
   classes: z.array(resourceClassSchema),
