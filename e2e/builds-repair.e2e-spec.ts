@@ -67,7 +67,7 @@ describe('the repair loop finds what webhooks never said', () => {
     pipelines().push({ id: 301, sha: commit, ref: 'main', status: 'success', jobs: [{ id: 3011, name: 'test', status: 'success' }, { id: 3012, name: 'image_build', status: 'success' }] });
     expect((await deliver(pushHook(project, { after: commit }), 'Push Hook')).body.outcome).toBe('applied');
     const repaired = await settled(commit, 'succeeded');
-    expect(repaired).toMatchObject({ pipelineId: 301, jobId: 3012, jobUrl: `http://gitlab.test/project-${project.id}/-/jobs/3012`, image: `registry.test/${project.path}:${commit.slice(0, 8)}` });
+    expect(repaired).toMatchObject({ pipelineId: 301, jobId: 3012, jobUrl: `${gitlab.url}/project-${project.id}/-/jobs/3012`, image: `registry.test/${project.path}:${commit.slice(0, 8)}` });
     expect(gitlab.requests).toEqual(expect.arrayContaining([`GET /api/v4/projects/${project.id}/pipelines?sha=${commit}&order_by=id&sort=desc&per_page=20`]));
     const events = await waitFor('two events', async () => {
       const found = (await readStream(nc, 'BUILDS', 'builds.build.>')).filter((e) => e.data.data.sha === commit);

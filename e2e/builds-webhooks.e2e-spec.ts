@@ -45,7 +45,7 @@ describe('GitLab webhooks become build records and events', () => {
   const events = async (commit: string) => (await allEvents(commit)).filter((e) => e.subject !== 'builds.build.updated');
 
   beforeAll(async () => {
-    p = await startPlatform({ builds: { BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.test', GITLAB_URL: 'http://gitlab.test' } }, { services: ['builds'] });
+    p = await startPlatform({ builds: { BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.test', GITLAB_URL: 'https://gitlab.test' } }, { services: ['builds'] });
     nc = await connect({ servers: p.nats.url, ...p.nats.auth });
     [admin, maintainer, dev, stranger] = await Promise.all([p.token('root', true), p.token('mia'), p.token('dev'), p.token('nora')]);
     expect((await call(`${p.api}/projects/${project.id}`, { method: 'PUT', token: admin, body: { path: project.path, name: 'Imaging', visibility: 'private' } })).status).toBe(200);
@@ -191,6 +191,15 @@ describe('GitLab webhooks become build records and events', () => {
   ];
   const statuses = (found: { data: { data: { status: string } } }[]) => found.map((e) => e.data.data.status);
 
+  it("stores no link from a payload that is not on the configured GitLab: a project's maintainer cannot plant one", async () => {
+    const commit = sha();
+    const hook = pipelineHook(project, { sha: commit, pipelineId: 70, status: 'running', imageJob: { id: 700, status: 'running' } }) as Record<string, any>;
+    const forged = { ...hook, object_attributes: { ...hook.object_attributes, url: 'javascript:alert(document.cookie)' }, project: { ...hook.project, web_url: 'https://gitlab.test.phish.example/lab' } };
+    expect((await deliver(forged)).status).toBe(200);
+    const [build] = await builds(commit);
+    expect(build).toMatchObject({ pipelineId: 70, pipelineUrl: null, jobId: 700, jobUrl: null });
+  });
+
   it('in order: one event per transition, pending -> running -> succeeded, with the whole record', async () => {
     const commit = sha();
     for (const d of lifeOf(commit, 60, 600)) expect((await deliver(d.body, { event: d.event })).status).toBe(200);
@@ -205,9 +214,9 @@ describe('GitLab webhooks become build records and events', () => {
       status: 'succeeded',
       image: `registry.test/${project.path}:${commit.slice(0, 8)}`,
       pipelineId: 60,
-      pipelineUrl: `http://gitlab.test/${project.path}/-/pipelines/60`,
+      pipelineUrl: `https://gitlab.test/${project.path}/-/pipelines/60`,
       jobId: 600,
-      jobUrl: `http://gitlab.test/${project.path}/-/jobs/600`,
+      jobUrl: `https://gitlab.test/${project.path}/-/jobs/600`,
       failureReason: null,
     });
     expect(build.finishedAt).not.toBeNull();

@@ -42,7 +42,7 @@ describe('sessions of launchers made from code', () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lp-code-sessions-'));
     p = await startPlatform(
       {
-        builds: { BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.example.com' },
+        builds: { BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.example.com', GITLAB_URL: 'https://gitlab.test' },
         sessions: { RUNTIME_DATA_DIR: dataDir, RECONCILE_INTERVAL_MS: '1000' },
       },
       { services: ['builds', 'sessions'] },
@@ -68,7 +68,7 @@ describe('sessions of launchers made from code', () => {
     const { events } = await readSse(`${p.api}/sessions/${started.body.id}/events`, { authorization: `Bearer ${dana}` }, (es) =>
       es.some((e) => e.data.phase === 'waiting-for-image'),
     );
-    expect(events.at(-1)!.data.message).toBe(`waiting for image build of commit ${commit.slice(0, 8)} (running): http://gitlab.test/lab/app/-/pipelines/501`);
+    expect(events.at(-1)!.data.message).toBe(`waiting for image build of commit ${commit.slice(0, 8)} (running): https://gitlab.test/lab/app/-/pipelines/501`);
     expect(await session(started.body.id)).toMatchObject({ status: 'starting', phase: 'waiting-for-image' });
 
     expect((await pipeline({ sha: commit, pipelineId: 501, status: 'success', job: 'success' })).status).toBe(200);

@@ -21,14 +21,14 @@ const PROJECT = { id: 424242, path: 'bench/builds' };
 /** A pipeline hook shaped as GitLab documents it (webhook_events.md), trimmed to one job: the image job. */
 const pipelineHook = (sha, pipelineId, status, jobStatus) => ({
   object_kind: 'pipeline',
-  object_attributes: { id: pipelineId, iid: pipelineId, ref: 'main', tag: false, sha, before_sha: sha, source: 'push', status, stages: ['build'], created_at: '2016-08-12 15:23:28 UTC', finished_at: null, duration: null, url: `http://gitlab.bench/${PROJECT.path}/-/pipelines/${pipelineId}` },
+  object_attributes: { id: pipelineId, iid: pipelineId, ref: 'main', tag: false, sha, before_sha: sha, source: 'push', status, stages: ['build'], created_at: '2016-08-12 15:23:28 UTC', finished_at: null, duration: null, url: `https://gitlab.bench/${PROJECT.path}/-/pipelines/${pipelineId}` },
   user: { id: 1, name: 'Administrator', username: 'root', email: 'admin@example.com' },
-  project: { id: PROJECT.id, name: 'builds', web_url: `http://gitlab.bench/${PROJECT.path}`, path_with_namespace: PROJECT.path, default_branch: 'main', namespace: 'bench', visibility_level: 0 },
+  project: { id: PROJECT.id, name: 'builds', web_url: `https://gitlab.bench/${PROJECT.path}`, path_with_namespace: PROJECT.path, default_branch: 'main', namespace: 'bench', visibility_level: 0 },
   commit: { id: sha, message: 'bench\n', timestamp: '2016-08-12T17:23:21+02:00', author: { name: 'Bench', email: 'bench@example.com' } },
   builds: [{ id: pipelineId * 10, stage: 'build', name: 'image_build', status: jobStatus, created_at: '2016-08-12 15:23:28 UTC', started_at: null, finished_at: null, failure_reason: null, when: 'on_success', manual: false, allow_failure: false }],
 });
 
-const platform = await startPlatform({ BUILD_JOB_NAME: 'image_build', BUILD_REGISTRY: 'registry.bench', GITLAB_URL: 'http://gitlab.bench' });
+const platform = await startPlatform({ BUILD_JOB_NAME: 'image_build', BUILD_REGISTRY: 'registry.bench', GITLAB_URL: 'https://gitlab.bench' });
 const auth = { authorization: `Bearer ${platform.token}`, 'content-type': 'application/json' };
 const api = platform.api;
 const nc = await connect({ servers: platform.natsUrl });

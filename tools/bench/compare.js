@@ -121,7 +121,7 @@ const platform = await startPlatform({
   DEFAULT_POOL_QUOTA_MEMORY_GB: '100000',
   BUILD_JOB_NAME: 'image_build',
   BUILD_REGISTRY: 'registry.bench',
-  GITLAB_URL: 'http://gitlab.bench',
+  GITLAB_URL: 'https://gitlab.bench',
 });
 const stops = [];
 let hub = null;
@@ -193,9 +193,9 @@ try {
     const id = ++pipeline;
     return {
       object_kind: 'pipeline',
-      object_attributes: { id, iid: id, ref: 'main', tag: false, sha, before_sha: sha, source: 'push', status: 'running', stages: ['build'], created_at: '2016-08-12 15:23:28 UTC', finished_at: null, duration: null, url: `http://gitlab.bench/${PROJECT.path}/-/pipelines/${id}` },
+      object_attributes: { id, iid: id, ref: 'main', tag: false, sha, before_sha: sha, source: 'push', status: 'running', stages: ['build'], created_at: '2016-08-12 15:23:28 UTC', finished_at: null, duration: null, url: `https://gitlab.bench/${PROJECT.path}/-/pipelines/${id}` },
       user: { id: 1, name: 'Administrator', username: 'root', email: 'admin@example.com' },
-      project: { id: PROJECT.id, name: 'builds', web_url: `http://gitlab.bench/${PROJECT.path}`, path_with_namespace: PROJECT.path, default_branch: 'main', namespace: 'bench', visibility_level: 0 },
+      project: { id: PROJECT.id, name: 'builds', web_url: `https://gitlab.bench/${PROJECT.path}`, path_with_namespace: PROJECT.path, default_branch: 'main', namespace: 'bench', visibility_level: 0 },
       commit: { id: sha, message: 'bench\n', timestamp: '2016-08-12T17:23:21+02:00', author: { name: 'Bench', email: 'bench@example.com' } },
       builds: [{ id: id * 10, stage: 'build', name: 'image_build', status: 'running', created_at: '2016-08-12 15:23:28 UTC', started_at: null, finished_at: null, failure_reason: null, when: 'on_success', manual: false, allow_failure: false }],
     };

@@ -261,9 +261,9 @@ export interface ProjectRef {
 const projectFields = (p: ProjectRef) => ({
   id: p.id,
   name: p.path.split('/').pop(),
-  web_url: `http://gitlab.test/${p.path}`,
+  web_url: `https://gitlab.test/${p.path}`,
   git_ssh_url: `git@gitlab.test:${p.path}.git`,
-  git_http_url: `http://gitlab.test/${p.path}.git`,
+  git_http_url: `https://gitlab.test/${p.path}.git`,
   path_with_namespace: p.path,
   default_branch: p.defaultBranch ?? 'main',
 });
@@ -297,7 +297,7 @@ export function pipelineHook(
     source: o.source ?? 'push',
     name: o.tag ? `Pipeline for tag: ${o.ref}` : `Pipeline for branch: ${o.ref ?? 'main'}`,
     status: o.status,
-    url: `http://gitlab.test/${p.path}/-/pipelines/${o.pipelineId}`,
+    url: `https://gitlab.test/${p.path}/-/pipelines/${o.pipelineId}`,
   });
   if (o.mergeRequest) {
     Object.assign(hook.merge_request, {
@@ -471,7 +471,8 @@ export async function startGitLabStandIn(token: string): Promise<GitLabStandIn> 
       const next = page * perPage < items.length ? String(page + 1) : '';
       return send(200, slice, { 'x-next-page': next, 'x-page': String(page), 'x-per-page': String(perPage), 'x-total': String(items.length) });
     };
-    const webUrl = `http://gitlab.test/project-${m[1]}`;
+    // On the stand-in itself (its GITLAB_URL): links elsewhere would be dropped.
+    const webUrl = `${state.url}/project-${m[1]}`;
     if (m[2] === undefined) {
       const sha = url.searchParams.get('sha');
       const found = pipelines.filter((p) => !sha || p.sha === sha).sort((a, b) => b.id - a.id);

@@ -20,4 +20,12 @@ describe('the builds service configuration', () => {
   it('needs no GitLab URL when there is no token (webhooks only)', () => {
     expect(problemsOf({})).toEqual([]);
   });
+
+  it('refuses a GitLab over plain http, saying why, but for one on this machine (development)', () => {
+    expect(problemsOf({ GITLAB_URL: 'http://gitlab.example.com' })).toEqual([
+      'GITLAB_URL: must be https (the API token and clones would otherwise cross the network in plain text); http is accepted only for a GitLab on this machine (localhost, 127.0.0.1, ::1), in development (got "http://gitlab.example.com")',
+    ]);
+    for (const local of ['http://127.0.0.1:8929', 'http://localhost:8080', 'http://gitlab.localhost', 'http://[::1]:3000']) expect(problemsOf({ GITLAB_URL: local })).toEqual([]);
+    expect(problemsOf({ GITLAB_URL: 'http://127.0.0.1.evil.example' })).toHaveLength(1);
+  });
 });

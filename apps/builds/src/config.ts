@@ -15,6 +15,11 @@ const schema = z.object({
   GITLAB_URL: z
     .url({ message: 'must be the base URL of your GitLab, e.g. https://gitlab.example.com' })
     .regex(/^https?:\/\//, { message: 'must be an http(s) URL' })
+    // The API token travels to it, and repositories are cloned from it: never in plain text over a
+    // network. A GitLab on this machine (a loopback host) is development, and may be http.
+    .refine((url) => url.startsWith('https://') || isLoopbackUrl(url), {
+      message: 'must be https (the API token and clones would otherwise cross the network in plain text); http is accepted only for a GitLab on this machine (localhost, 127.0.0.1, ::1), in development',
+    })
     .optional(),
   GITLAB_API_TOKEN: z.string().min(1).optional(),
   GITLAB_SYSTEM_HOOK_TOKEN: z.string().min(16, { message: 'must be at least 16 characters (the Secret token of the GitLab system hook)' }).optional(),
@@ -44,6 +49,18 @@ const schema = z.object({
   }
 });
 
+// Without a token only system-hook repository URLs and payload links use it, and gitlab.com is the usual host.
+const gitlabUrlOf = (url: string | undefined) => (url ?? 'https://gitlab.com').replace(/\/+$/, '');
+
+function isLoopbackUrl(url: string): boolean {
+  try {
+    const host = new URL(url).hostname.toLowerCase();
+    return host === 'localhost' || host.endsWith('.localhost') || /^127(\.\d{1,3}){3}$/.test(host) || host === '[::1]';
+  } catch {
+    return false;
+  }
+}
+
 /** The variables the builds service reads, for tests of what it accepts. */
 export const buildsConfigSchema = schema;
 
@@ -56,13 +73,12 @@ export function loadBuildsConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     gitlab: {
-      // Without a token only system-hook repository URLs use it, and gitlab.com is the usual host.
-      url: (e.GITLAB_URL ?? 'https://gitlab.com').replace(/\/+$/, ''),
+      url: gitlabUrlOf(e.GITLAB_URL),
       apiToken: e.GITLAB_API_TOKEN,
       systemHookToken: e.GITLAB_SYSTEM_HOOK_TOKEN,
       memberIdentity: e.GITLAB_MEMBER_IDENTITY,
     },
-    builds: { registry: e.BUILD_REGISTRY, jobName: e.BUILD_JOB_NAME },
+    builds: { registry: e.BUILD_REGISTRY, jobName: e.BUILD_JOB_NAME, gitlabUrl: gitlabUrlOf(e.GITLAB_URL) },
     repair: { afterMs: e.BUILD_REPAIR_AFTER_MS, intervalMs: e.BUILD_REPAIR_INTERVAL_MS, maxAgeMs: e.BUILD_REPAIR_MAX_AGE_MS },
     webhooks: { secretPepper: e.WEBHOOK_SECRET_PEPPER },
     deliveryRetentionMs: e.WEBHOOK_DELIVERY_RETENTION_MS,

@@ -17,6 +17,13 @@ describe("reading GitLab's documented system hooks", () => {
     expect(roleForAccessLevel('Admiral')).toBeUndefined();
   });
 
+  it('refuses a project path that would take its repository URL off the configured GitLab', () => {
+    for (const path of ['../../evil.example/x', '@evil.example/x', 'lab/../x']) {
+      expect(() => readSystemHook({ ...DOC_SYSTEM_HOOKS.project_create, path_with_namespace: path }, 'username')).toThrow(/must be a GitLab project path/);
+    }
+    expect(() => readSystemHook({ ...DOC_SYSTEM_HOOKS.project_rename, old_path_with_namespace: '../x' }, 'username')).toThrow(/must be a GitLab project path/);
+  });
+
   it('reads project_create, project_rename and project_destroy', () => {
     expect(readSystemHook(DOC_SYSTEM_HOOKS.project_create, 'username')).toEqual({
       kind: 'projection',

@@ -1,5 +1,6 @@
 import type { ProjectRole } from '@launchpad/contracts';
 import { z } from 'zod';
+import { GITLAB_PATH } from '../builds/gitlab-url.js';
 
 /**
  * GitLab's system hooks (doc/administration/system_hooks.md) about projects, their members and
@@ -8,15 +9,17 @@ import { z } from 'zod';
  * add < update < remove) — so that deliveries that arrive late or out of order cannot undo a newer one.
  */
 const gitlabId = z.number().int().nonnegative();
+// The repository URL is <GITLAB_URL>/<path>.git: a path that is not GitLab's could lead it elsewhere.
+const projectPath = z.string().regex(GITLAB_PATH, { message: 'must be a GitLab project path such as group/project' });
 const visibility = z.enum(['private', 'internal', 'public']);
 
 const projectHook = z.looseObject({
   event_name: z.enum(['project_create', 'project_rename', 'project_transfer', 'project_update', 'project_destroy']),
   project_id: gitlabId,
   name: z.string().min(1),
-  path_with_namespace: z.string().min(1),
+  path_with_namespace: projectPath,
   project_visibility: visibility,
-  old_path_with_namespace: z.string().nullish(),
+  old_path_with_namespace: projectPath.nullish(),
   updated_at: z.string().nullish(),
 });
 
@@ -24,7 +27,7 @@ const memberHook = z.looseObject({
   event_name: z.enum(['user_add_to_team', 'user_update_for_team', 'user_remove_from_team']),
   project_id: gitlabId,
   project_name: z.string().min(1),
-  project_path_with_namespace: z.string().min(1),
+  project_path_with_namespace: projectPath,
   project_visibility: visibility,
   access_level: z.union([z.string(), z.number()]),
   user_id: gitlabId,

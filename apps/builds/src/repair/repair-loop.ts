@@ -6,6 +6,7 @@ import { z } from 'zod';
 import { BuildEntity } from '../builds/build.entity.js';
 import { branchOrTag, buildStatusOfJob, isFinishedPipeline, noImageJobReason, type Observation } from '../builds/build-status.js';
 import { BuildsService } from '../builds/builds.service.js';
+import { onGitLab } from '../builds/gitlab-url.js';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { parseGitLabTime } from '../webhooks/gitlab-payloads.js';
 import { type ApiJob, type ApiPipeline, GitLabApi, GitLabRefused, GitLabUnavailable } from './gitlab-api.js';
@@ -179,7 +180,7 @@ export class RepairLoop implements OnApplicationBootstrap, OnApplicationShutdown
     if (observations.length > 0 || own) return observations;
     const newest = pipelines[0]!;
     const unfinished = pipelines.some((p) => !isFinishedPipeline(p.status));
-    const onNewest = { ...base, pipelineId: newest.id, pipelineUrl: newest.web_url ?? null, jobId: null, jobUrl: null };
+    const onNewest = { ...base, pipelineId: newest.id, pipelineUrl: onGitLab(newest.web_url, this.config.gitlab.url), jobId: null, jobUrl: null };
     if (unfinished) return [{ ...onNewest, status: 'pending', failureReason: null }];
     return [{ ...onNewest, status: 'failed', failureReason: noImageJobReason(newest.id, newest.status, this.config.builds.jobName) }];
   }
@@ -197,10 +198,10 @@ export class RepairLoop implements OnApplicationBootstrap, OnApplicationShutdown
       ref: branchOrTag(pipeline.ref) ?? base.ref,
       tag: job.tag ?? base.tag,
       pipelineId: pipeline.id,
-      pipelineUrl: pipeline.web_url ?? null,
+      pipelineUrl: onGitLab(pipeline.web_url, this.config.gitlab.url),
       ...state,
       jobId: job.id,
-      jobUrl: job.web_url ?? null,
+      jobUrl: onGitLab(job.web_url, this.config.gitlab.url),
       startedAt: parseGitLabTime(job.started_at),
       finishedAt: parseGitLabTime(job.finished_at),
     };

@@ -2,11 +2,24 @@ import { parseImageReference } from '@launchpad/contracts';
 import { DOC_JOB_EVENT, DOC_PIPELINE_EVENT, DOC_PUSH_EVENT, jobHook, pipelineHook, pushHook } from '../../../../tools/testing/gitlab.js';
 import { parseGitLabTime, projectIdOf, readProjectHook } from './gitlab-payloads.js';
 
-const settings = { registry: 'registry.example.com', jobName: 'build-image' };
+// The GitLab of the documented payloads (their project's web_url).
+const settings = { registry: 'registry.example.com', jobName: 'build-image', gitlabUrl: 'http://192.168.64.1:3005' };
 /** As the payload names it (what a verified delivery of a project we know no path for gets). */
 const asSent = (body: { project: { id: number } }) => ({ id: String(body.project.id), path: null });
 
 describe("reading GitLab's documented project hook payloads", () => {
+  it('keeps no link that is not on the configured GitLab: a project maintainer cannot plant one', () => {
+    const forged = {
+      ...DOC_PIPELINE_EVENT,
+      object_attributes: { ...DOC_PIPELINE_EVENT.object_attributes, url: 'javascript:alert(1)' },
+      project: { ...DOC_PIPELINE_EVENT.project, web_url: 'https://phish.example/gitlab-org/gitlab-test' },
+    };
+    const meaning = readProjectHook(forged, settings, asSent(forged));
+    expect(meaning).toMatchObject({ kind: 'build', observation: { pipelineId: 31, pipelineUrl: null, jobId: 376, jobUrl: null } });
+    const job = readProjectHook({ ...DOC_JOB_EVENT, project: { ...DOC_JOB_EVENT.project, web_url: 'https://phish.example/x' } }, { ...settings, jobName: 'test' }, asSent(DOC_JOB_EVENT));
+    expect(job).toMatchObject({ kind: 'build', observation: { pipelineUrl: null, jobUrl: null } });
+  });
+
   it('reads the image job out of the documented pipeline event', () => {
     const meaning = readProjectHook(DOC_PIPELINE_EVENT, settings, asSent(DOC_PIPELINE_EVENT));
     expect(meaning).toMatchObject({
@@ -21,7 +34,8 @@ describe("reading GitLab's documented project hook payloads", () => {
         defaultBranch: 'master',
         status: 'succeeded',
         pipelineId: 31,
-        pipelineUrl: 'http://example.com/gitlab-org/gitlab-test/-/pipelines/31',
+        // The documented pipeline's own url names another host (example.com): the link is made from the project's.
+        pipelineUrl: 'http://192.168.64.1:3005/gitlab-org/gitlab-test/-/pipelines/31',
         jobId: 376,
         jobUrl: 'http://192.168.64.1:3005/gitlab-org/gitlab-test/-/jobs/376',
         failureReason: null,

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { branchOrTag, buildStatusOfJob, imageFor, isFinishedPipeline, noImageJobReason, type Observation } from '../builds/build-status.js';
+import { onGitLab } from '../builds/gitlab-url.js';
 
 /**
  * GitLab's project hook payloads (doc/user/project/integrations/webhook_events.md), read for what
@@ -70,6 +71,8 @@ export const pushHookSchema = z.looseObject({
 export interface BuildSettings {
   registry: string;
   jobName: string;
+  /** GITLAB_URL: links in a payload are kept only when they are on it (onGitLab). */
+  gitlabUrl: string;
 }
 
 /** What a project hook means for us. */
@@ -124,12 +127,14 @@ export function parseGitLabTime(value: string | null | undefined): Date | null {
   return Number.isNaN(date.getTime()) ? null : date;
 }
 
-const jobUrl = (webUrl: string | null | undefined, jobId: number) => (webUrl ? `${webUrl}/-/jobs/${jobId}` : null);
+const jobUrl = (webUrl: string | null, jobId: number) => (webUrl ? `${webUrl.replace(/\/+$/, '')}/-/jobs/${jobId}` : null);
+const pipelineUrlOf = (webUrl: string | null, pipelineId: number) => (webUrl ? `${webUrl.replace(/\/+$/, '')}/-/pipelines/${pipelineId}` : null);
 
 /** A pipeline hook: the image job's state in it (the newest job of that name), or "it has none" once the pipeline finished. */
 export function readPipelineHook(body: unknown, settings: BuildSettings, project: DeliveryProject): ProjectHookMeaning {
   const hook = pipelineHookSchema.parse(body);
   const a = hook.object_attributes;
+  const webUrl = onGitLab(hook.project.web_url, settings.gitlabUrl);
   const base = {
     projectId: project.id,
     sha: a.sha,
@@ -139,7 +144,7 @@ export function readPipelineHook(body: unknown, settings: BuildSettings, project
     tag: a.tag ?? false,
     defaultBranch: hook.project.default_branch ?? null,
     pipelineId: a.id,
-    pipelineUrl: a.url ?? (hook.project.web_url ? `${hook.project.web_url}/-/pipelines/${a.id}` : null),
+    pipelineUrl: onGitLab(a.url, settings.gitlabUrl) ?? pipelineUrlOf(webUrl, a.id),
   };
   const image = imageFor(settings.registry, base.projectPath, a.sha);
   const job = hook.builds.filter((b) => b.name === settings.jobName).sort((x, y) => y.id - x.id)[0];
@@ -153,7 +158,7 @@ export function readPipelineHook(body: unknown, settings: BuildSettings, project
         ...base,
         ...state,
         jobId: job.id,
-        jobUrl: jobUrl(hook.project.web_url, job.id),
+        jobUrl: jobUrl(webUrl, job.id),
         startedAt: parseGitLabTime(job.started_at),
         finishedAt: parseGitLabTime(job.finished_at),
       },
@@ -184,6 +189,7 @@ export function readJobHook(body: unknown, settings: BuildSettings, project: Del
   const state = buildStatusOfJob(hook.build_status, hook.build_failure_reason);
   if (!state) return { kind: 'ignored', reason: `job ${hook.build_id} has a status we do not know: ${hook.build_status}` };
   const projectPath = project.path ?? hook.project.path_with_namespace;
+  const webUrl = onGitLab(hook.project.web_url, settings.gitlabUrl);
   return {
     kind: 'build',
     image: imageFor(settings.registry, projectPath, hook.sha),
@@ -196,9 +202,9 @@ export function readJobHook(body: unknown, settings: BuildSettings, project: Del
       defaultBranch: hook.project.default_branch ?? null,
       ...state,
       pipelineId: hook.pipeline_id,
-      pipelineUrl: hook.project.web_url ? `${hook.project.web_url}/-/pipelines/${hook.pipeline_id}` : null,
+      pipelineUrl: pipelineUrlOf(webUrl, hook.pipeline_id),
       jobId: hook.build_id,
-      jobUrl: jobUrl(hook.project.web_url, hook.build_id),
+      jobUrl: jobUrl(webUrl, hook.build_id),
       startedAt: parseGitLabTime(hook.build_started_at),
       finishedAt: parseGitLabTime(hook.build_finished_at),
     },
