@@ -158,32 +158,41 @@ export interface RunningService {
 
 /** Starts `apps/<name>/dist/main.js` as its own process and waits until /readyz says ready. */
 export async function startService(name: string, env: Record<string, string>): Promise<RunningService> {
-  const port = await freePort();
   let output = '';
   let child: ChildProcess | undefined;
   const service: RunningService = {
     name,
-    port,
-    url: `http://127.0.0.1:${port}`,
+    port: 0,
+    url: '',
     logs: () => output,
     async start() {
       const c = spawn(process.execPath, [join(ROOT, 'apps', name, 'dist', 'main.js')], {
-        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, PORT: String(port) },
+        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, PORT: String(service.port) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = c;
       c.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       c.stderr?.on('data', (d: Buffer) => (output += d.toString()));
       try {
-        await waitFor(`${name} to be ready on :${port}`, async () => {
-          if (c.exitCode !== null) throw new Error(`${name} exited with code ${c.exitCode}:\n${output.slice(-3000)}`);
-          const res = await fetch(`${service.url}/readyz`).catch(() => undefined);
-          return res?.status === 200;
-        });
+        // Generous: this bounds a hang, it does not measure start-up, and a loaded CI machine is slow.
+        await waitFor(
+          `${name} to be ready on :${service.port}`,
+          async () => {
+            if (c.exitCode !== null || c.signalCode !== null) return 'exited';
+            const res = await fetch(`${service.url}/readyz`).catch(() => undefined);
+            return res?.status === 200;
+          },
+          60_000,
+        );
       } catch (error) {
         // One that never became ready must not outlive the suite (nothing else would stop it).
         if (c.exitCode === null) c.kill('SIGKILL');
         throw new Error(`${(error as Error).message}; its last output:\n${output.slice(-2000)}`);
+      }
+      if (c.exitCode !== null || c.signalCode !== null) {
+        // 'exit' can come before the last of its output: give the pipes a moment to drain.
+        await new Promise((r) => (c.stdout?.readableEnded ? r(undefined) : (c.once('close', r), setTimeout(r, 1000).unref())));
+        throw new ServiceExited(name, c.exitCode ?? c.signalCode, output);
       }
     },
     async kill(signal = 'SIGTERM') {
@@ -195,8 +204,29 @@ export async function startService(name: string, env: Record<string, string>): P
       return exited;
     },
   };
-  await service.start();
-  return service;
+  // freePort() frees the port before the service binds it, so something else (another suite's
+  // workload, say) can take it in between: on EADDRINUSE, take another port and start again.
+  for (let attempt = 1; ; attempt++) {
+    service.port = await freePort();
+    service.url = `http://127.0.0.1:${service.port}`;
+    try {
+      await service.start();
+      return service;
+    } catch (error) {
+      if (attempt >= 3 || !(error instanceof ServiceExited) || !/EADDRINUSE/.test(error.output)) throw error;
+      output = '';
+    }
+  }
+}
+
+class ServiceExited extends Error {
+  constructor(
+    name: string,
+    code: number | string | null,
+    readonly output: string,
+  ) {
+    super(`${name} exited with code ${code}:\n${output.slice(-3000)}`);
+  }
 }
 
 /** Whether a process runs: a zombie (exited, not yet reaped by whoever inherited it) does not. */
