@@ -10,6 +10,7 @@ import { call, startPlatform, type TestPlatform } from '../tools/testing/platfor
 import { originFetch } from '../tools/testing/origins.js';
 import { readSse } from '../tools/testing/sse.js';
 import { readStream } from '../tools/testing/streams.js';
+import { echoed } from '../tools/testing/programs/echoed.js';
 
 /** What goes wrong with apps, and what a person is told: crashes, programs that never answer, full queues, nothing to run. */
 describe('apps when things go wrong', () => {
@@ -65,12 +66,12 @@ describe('apps when things go wrong', () => {
     const app = await activate(id, { minReplicas: 1 });
     await settled(id, 'to have its replica ready', (a) => a.readyReplicas === 1);
     const link = app.url;
-    const before = await (await originFetch(link)).json();
+    const before = await echoed(await originFetch(link));
     process.kill(before.pid, 'SIGKILL');
     const after = await waitFor('a new replica to answer', async () => {
       const res = await originFetch(link);
       if (res.status !== 200) return undefined;
-      const seen = await res.json();
+      const seen = await echoed(res);
       return seen.pid !== before.pid ? seen : undefined;
     });
     expect(isRunning(before.pid)).toBe(false);
@@ -175,7 +176,7 @@ describe('apps when things go wrong', () => {
     expect(again).toMatchObject({ status: 'active', message: null });
     const res = await originFetch(again.url);
     expect(res.status).toBe(200);
-    expect((await res.json()).url).toBe('/');
+    expect((await echoed(res)).url).toBe('/');
     expect((await status(id)).command).toEqual({ source: 'procfile', repository: 'notes', line: 'node app.js' });
   });
 });

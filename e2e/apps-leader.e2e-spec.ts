@@ -7,6 +7,7 @@ import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/a
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { appOrigin, originFetch } from '../tools/testing/origins.js';
 import { devSigningKey } from '../tools/dev/dev-key.js';
+import { echoed } from '../tools/testing/programs/echoed.js';
 
 /** Two replicas of the apps service: both activators serve and report, one scaler decides, and the other takes over. */
 describe('two replicas of the apps service', () => {
@@ -92,7 +93,7 @@ describe('two replicas of the apps service', () => {
     expect(viaFollower.headers.get('x-launchpad-activation')).toMatch(/^cold-start/);
     const viaLeader = await direct(leader);
     expect(viaLeader.status).toBe(200);
-    expect((await viaLeader.json()).pid).toBe((await viaFollower.json()).pid);
+    expect((await echoed(viaLeader)).pid).toBe((await echoed(viaFollower)).pid);
     // Load through the follower alone is seen by the leader's scaler (reported every 250 ms), which scales up.
     const burst = Array.from({ length: 60 }, () => direct(follower, '?delay=1500').then((r) => r.status));
     await waitFor('the leader to scale up for load it only heard of', async () => (await status()).desiredReplicas > 1);

@@ -5,6 +5,7 @@ import { killWorkloads, waitFor } from '../tools/testing/harness.js';
 import { appProgramEnvironment, quickAppsEnv } from '../tools/testing/programs/apps.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { originFetch } from '../tools/testing/origins.js';
+import { echoed } from '../tools/testing/programs/echoed.js';
 
 /** A burst at an app with no replica: every request answered, by no more replicas than the target and the cap allow. */
 describe('apps under a burst', () => {
@@ -45,17 +46,17 @@ describe('apps under a burst', () => {
     const answers = await Promise.all(
       Array.from({ length: 200 }, async (_, i) => {
         const res = await originFetch(`${activated.body.url}work/${i}?delay=1500`);
-        return { status: res.status, woke: res.headers.get('x-launchpad-activation'), body: res.status === 200 ? await res.json() : await res.text() };
+        return { status: res.status, woke: res.headers.get('x-launchpad-activation'), body: res.status === 200 ? await echoed(res) : { failed: await res.text() } };
       }),
     );
     expect(answers.filter((a) => a.status !== 200)).toEqual([]);
-    expect(answers.map((a) => a.body.url).sort()).toEqual(Array.from({ length: 200 }, (_, i) => `/work/${i}?delay=1500`).sort());
+    expect(answers.map((a) => ('url' in a.body ? a.body.url : a.body.failed)).sort()).toEqual(Array.from({ length: 200 }, (_, i) => `/work/${i}?delay=1500`).sort());
     expect(answers.filter((a) => a.woke !== null).length).toBeGreaterThan(0);
     const cap = Math.min(Math.ceil(200 / target), max);
     const replicasThatExisted = readdirSync(dataDir).filter((d) => d.startsWith(id));
     expect(replicasThatExisted.length).toBeGreaterThanOrEqual(1);
     expect(replicasThatExisted.length).toBeLessThanOrEqual(cap);
-    expect(new Set(answers.map((a) => a.body.pid)).size).toBeLessThanOrEqual(cap);
+    expect(new Set(answers.map((a) => ('pid' in a.body ? a.body.pid : a.body.failed))).size).toBeLessThanOrEqual(cap);
     const app = (await call(`${p.api}/apps/${id}`, { token: dana })).body;
     expect(app.desiredReplicas).toBeLessThanOrEqual(cap);
     // And back to zero once the burst is over.
@@ -74,7 +75,7 @@ describe('apps under a burst', () => {
     // One long request on each replica (least outstanding spreads them): longer than APP_DRAIN_MS.
     const slow = [1, 2].map(async (n) => {
       const res = await originFetch(`${activated.body.url}report/${n}?delay=4000`);
-      return { status: res.status, body: res.status === 200 ? await res.json() : await res.text() };
+      return { status: res.status, body: res.status === 200 ? await echoed(res) : { failed: await res.text() } };
     });
     await waitFor('both requests to reach a replica', async () => {
       const lines: string[] = (await call(`${p.api}/apps/${id}/logs?lines=50`, { token: dana })).body.lines;
@@ -85,7 +86,7 @@ describe('apps under a burst', () => {
     expect(scaled.body).toMatchObject({ desiredReplicas: 1 });
     const answers = await Promise.all(slow);
     expect(answers.map((a) => a.status)).toEqual([200, 200]);
-    expect(new Set(answers.map((a) => a.body.pid)).size).toBe(2);
+    expect(new Set(answers.map((a) => ('pid' in a.body ? a.body.pid : a.body.failed))).size).toBe(2);
     // And then it is stopped.
     await waitFor('r2 to stop', async () => {
       const s = await status();

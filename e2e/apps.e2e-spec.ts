@@ -11,6 +11,7 @@ import { call, startPlatform, type TestPlatform } from '../tools/testing/platfor
 import { appOrigin, cookieFrom, originFetch, originWebSocket, rawRequest } from '../tools/testing/origins.js';
 import { readSse } from '../tools/testing/sse.js';
 import { readStream } from '../tools/testing/streams.js';
+import { echoed } from '../tools/testing/programs/echoed.js';
 
 /**
  * An app as a new user meets it: its code in a project repository with a Procfile, activated by a
@@ -83,7 +84,7 @@ describe('apps through the gateway', () => {
     const res = await originFetch(`${link}reports?year=2026`);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-launchpad-activation')).toMatch(/^cold-start; waited=\d+ms$/);
-    const seen = await res.json();
+    const seen = await echoed(res);
     // A Procfile app is served at its root, from its repository's directory, with PORT set.
     expect(seen.url).toBe('/reports?year=2026');
     expect(seen.headers['x-launchpad-caller']).toBeUndefined();
@@ -93,7 +94,7 @@ describe('apps through the gateway', () => {
     const warm = await originFetch(link);
     expect(warm.status).toBe(200);
     expect(warm.headers.get('x-launchpad-activation')).toBeNull();
-    expect((await warm.json()).pid).toBe(firstPid);
+    expect((await echoed(warm)).pid).toBe(firstPid);
     const status = await app();
     expect(status).toMatchObject({ status: 'active', desiredReplicas: 1, readyReplicas: 1 });
     expect(status.replicas).toEqual([expect.objectContaining({ phase: 'ready' })]);
@@ -192,11 +193,11 @@ describe('apps through the gateway', () => {
     const res = await originFetch(link);
     expect(res.status).toBe(200);
     expect(res.headers.get('x-launchpad-activation')).toMatch(/^cold-start; waited=\d+ms$/);
-    expect((await res.json()).pid).not.toBe(firstPid);
+    expect((await echoed(res)).pid).not.toBe(firstPid);
   });
 
   it('switches the app off: every replica stops and the link says the app is off', async () => {
-    const pid = (await (await originFetch(link)).json()).pid;
+    const pid = (await echoed(await originFetch(link))).pid;
     const res = await call(`${p.api}/apps/${launcherId}/deactivate`, { method: 'POST', token: dana });
     expect(res.status).toBe(200);
     expect(res.body).toMatchObject({ status: 'inactive', desiredReplicas: 0, slug });
@@ -226,7 +227,7 @@ describe('apps through the gateway', () => {
     const member = await originFetch(link, { headers: { authorization: `Bearer ${dana}` } });
     expect(member.status).toBe(200);
     // The app sees neither the token nor who the gateway says the caller is.
-    const seen = await member.json();
+    const seen = await echoed(member);
     expect(seen.headers.authorization).toBeUndefined();
     expect(seen.headers['x-launchpad-caller']).toBeUndefined();
     // A browser: the link with a token once, then a cookie for this app only.
@@ -239,7 +240,7 @@ describe('apps through the gateway', () => {
     const cookie = cookieFrom(open);
     const withCookie = await originFetch(link, { headers: { cookie: `${cookie}; theme=dark` } });
     expect(withCookie.status).toBe(200);
-    expect((await withCookie.json()).headers.cookie).toBe('theme=dark');
+    expect((await echoed(withCookie)).headers.cookie).toBe('theme=dark');
     // Bound to this app: another app's origin takes it for nobody.
     expect((await originFetch(`${appOrigin(p.gateway.port, 'other--000000000000')}/`, { headers: { cookie } })).status).toBe(404);
     // Someone forging the gateway's header is nobody, through the gateway or straight to the
@@ -255,7 +256,7 @@ describe('apps through the gateway', () => {
     expect((await originFetch(direct, { headers: otherSecret })).status).toBe(403);
     // WebSockets too: the gateway signs the upgrade for a member; nobody else gets one.
     const wsLink = `${link.replace('http', 'ws')}socket`;
-    const echoed = await new Promise<string>((resolve, reject) => {
+    const reply = await new Promise<string>((resolve, reject) => {
       const socket = originWebSocket(wsLink, { headers: { authorization: `Bearer ${dana}` } });
       socket.once('open', () => socket.send('members only'));
       socket.once('message', (data) => {
@@ -264,7 +265,7 @@ describe('apps through the gateway', () => {
       });
       socket.once('error', reject);
     });
-    expect(echoed).toBe('echo: members only');
+    expect(reply).toBe('echo: members only');
     for (const headers of [{}, forgedCaller]) {
       const refused = await new Promise<number>((resolve, reject) => {
         const socket = originWebSocket(wsLink, { headers });

@@ -43,7 +43,7 @@ describe('NATS permissions', () => {
   it('refuses a forged members.set with an admin caller from anything but the gateway, and nothing changes', async () => {
     const watcher = await connect({ servers: p.nats.url, ...p.nats.auth });
     const seen: string[] = [];
-    watcher.subscribe('environments.rpc.project.members.set', { callback: (_err, msg) => seen.push(msg.string()) });
+    watcher.subscribe('environments.rpc.project.members.set', { callback: (_err, msg) => void seen.push(msg.string()) });
     await watcher.flush();
     const forged = JSON.stringify({ caller: { userId: 'eve', admin: true }, projectId: '9101', userId: 'eve', role: 'owner' });
     for (const user of ['sessions', 'apps', 'builds', 'environments']) {
@@ -63,7 +63,7 @@ describe('NATS permissions', () => {
   it('refuses a forged route signal from anything but the apps service', async () => {
     const watcher = await connect({ servers: p.nats.url, ...p.nats.auth });
     const seen: string[] = [];
-    watcher.subscribe('apps.signal.route', { callback: (_err, msg) => seen.push(msg.string()) });
+    watcher.subscribe('apps.signal.route', { callback: (_err, msg) => void seen.push(msg.string()) });
     await watcher.flush();
     for (const user of ['gateway', 'sessions', 'environments', 'builds']) {
       const { nc, violations } = await as(user);

@@ -7,6 +7,7 @@ import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { originFetch, sessionOrigin } from '../tools/testing/origins.js';
 import { readSse } from '../tools/testing/sse.js';
+import { echoed } from '../tools/testing/programs/echoed.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
 
@@ -162,7 +163,7 @@ describe('the session reconciler converges', () => {
     expect(programsOf(dataDir, session.id)).toEqual(before);
     const page = await originFetch(`${sessionOrigin(p.gateway.port, session.id)}/`, { headers: { authorization: `Bearer ${dana}` } });
     expect(page.status).toBe(200);
-    expect((await page.json()).pid).toBe(before[0]);
+    expect((await echoed(page)).pid).toBe(before[0]);
   });
 
   it('reports a session program killed mid-launch as failed, with the reason, and retries it on request', async () => {

@@ -10,6 +10,7 @@ import { makeRepository } from '../tools/testing/programs/make-repository.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { cookieFrom, originFetch, sessionOrigin } from '../tools/testing/origins.js';
 import { readSse } from '../tools/testing/sse.js';
+import { echoed } from '../tools/testing/programs/echoed.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
 
@@ -129,7 +130,7 @@ describe('sessions through the gateway', () => {
     });
     expect(page.status).toBe(200);
     expect(page.headers.get('referrer-policy')).toBe('no-referrer');
-    const seen = await page.json();
+    const seen = await echoed(page);
     expect(seen.url).toBe('/api/contents?x=1');
     expect(seen.body).toBe('print(1)');
     expect(seen.files).toContain('analysis');
@@ -201,7 +202,7 @@ describe('sessions through the gateway', () => {
     const started = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id } });
     expect(started.status).toBe(201);
     await settled(started.body.id, dana, ['running']);
-    const seen = await (await originFetch(`${sessionOrigin(p.gateway.port, started.body.id)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    const seen = await echoed(await originFetch(`${sessionOrigin(p.gateway.port, started.body.id)}/`, { headers: { authorization: `Bearer ${dana}` } }));
     // Jupyter's header, with a secret of this session's own: not the caller's token.
     expect(seen.headers.authorization).toMatch(/^token [0-9a-f]{64}$/);
     expect(seen.headers.authorization).not.toContain(dana);
@@ -217,7 +218,7 @@ describe('sessions through the gateway', () => {
 
   it('hibernates (files kept, process gone) and resumes', async () => {
     const running = await call(`${p.api}/sessions/${sessionId}`, { token: dana });
-    const before = await (await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    const before = await echoed(await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } }));
     writeFileSync(join(before.cwd, 'notes.txt'), 'keep me');
     const hibernate = await call(`${p.api}/sessions/${sessionId}`, { method: 'PATCH', token: dana, body: { state: 'hibernated' } });
     expect(hibernate.status).toBe(200);
@@ -232,7 +233,7 @@ describe('sessions through the gateway', () => {
     const resume = await call(`${p.api}/sessions/${sessionId}`, { method: 'PATCH', token: dana, body: { state: 'running' } });
     expect(resume.body).toMatchObject({ status: 'starting', phase: 'resuming' });
     await settled(sessionId, dana, ['running']);
-    const after = await (await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    const after = await echoed(await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } }));
     expect(after.pid).not.toBe(before.pid);
     expect(after.files).toEqual(expect.arrayContaining(['analysis', 'notes.txt']));
     expect(running.body.id).toBe(sessionId);
@@ -334,14 +335,14 @@ describe('sessions through the gateway', () => {
     const id = await customLauncher('Short-lived');
     const started = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: id } });
     await settled(started.body.id, dana, ['running']);
-    const { pid } = await (await originFetch(`${sessionOrigin(p.gateway.port, started.body.id)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    const { pid } = await echoed(await originFetch(`${sessionOrigin(p.gateway.port, started.body.id)}/`, { headers: { authorization: `Bearer ${dana}` } }));
     expect((await call(`${p.api}/launchers/${id}`, { method: 'DELETE', token: dana })).status).toBe(204);
     await waitFor('the session to go with its launcher', async () => (await call(`${p.api}/sessions/${started.body.id}`, { token: dana })).status === 404);
     expect(isRunning(pid)).toBe(false);
   });
 
   it('deletes a session: its process and its files go, and the launcher can be started afresh', async () => {
-    const before = await (await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } })).json();
+    const before = await echoed(await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/`, { headers: { authorization: `Bearer ${dana}` } }));
     expect((await call(`${p.api}/sessions/${sessionId}`, { method: 'DELETE', token: dana })).status).toBe(204);
     // A session being deleted cannot be brought back.
     expect((await call(`${p.api}/sessions/${sessionId}`, { method: 'PATCH', token: dana, body: { state: 'running' } })).status).toBe(404);

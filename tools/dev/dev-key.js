@@ -44,7 +44,10 @@ export function secretsEncryptionKeys(service) {
   return readFileSync(file, 'utf8').trim();
 }
 
-/** A token shaped like Keycloak's: the user in `sub`, admin as a realm role. */
+/**
+ * A token shaped like Keycloak's: the user in `sub`, admin as a realm role.
+ * @param {{ user: string, admin?: boolean, ttlSeconds?: number, key?: string, issuer?: string, adminRole?: string }} options
+ */
 export async function devToken({ user, admin = false, ttlSeconds = 12 * 3600, key = devSigningKey(), issuer, adminRole = 'launchpad-admin' }) {
   let jwt = new SignJWT({ preferred_username: user, realm_access: { roles: admin ? [adminRole] : [] } })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })

@@ -69,7 +69,11 @@ export function natsPermissions(service) {
   }
 }
 
-/** A random password per service (and for `extraUsers`, e.g. a test's own unrestricted client). */
+/**
+ * A random password per service (and for `extraUsers`, e.g. a test's own unrestricted client).
+ * @param {string[]} [extraUsers]
+ * @returns {Record<string, string>}
+ */
 export function natsPasswords(extraUsers = []) {
   return Object.fromEntries([...NATS_SERVICES, ...extraUsers].map((user) => [user, randomBytes(24).toString('base64url')]));
 }
@@ -86,6 +90,8 @@ function permissionsBlock(permissions) {
 /**
  * The `authorization` block of a nats-server configuration: a user per service with its
  * permissions, and `unrestricted` users (a test's own client) with none. No anonymous access.
+ * @param {Record<string, string>} passwords
+ * @param {string[]} [unrestricted]
  */
 export function natsAuthorization(passwords, unrestricted = []) {
   const users = Object.entries(passwords).map(([user, password]) => {
@@ -95,7 +101,10 @@ export function natsAuthorization(passwords, unrestricted = []) {
   return `authorization {\n  users: [\n${users.join('\n')}\n  ]\n}\n`;
 }
 
-/** A whole nats-server configuration with JetStream and the authorization above. */
+/**
+ * A whole nats-server configuration with JetStream and the authorization above.
+ * @param {{ host: string, port: number, storeDir: string, passwords: Record<string, string>, unrestricted?: string[] }} options
+ */
 export function natsServerConfig({ host, port, storeDir, passwords, unrestricted = [] }) {
   return `# Written by Launchpad (tools/dev/nats-auth.js); holds passwords: keep it 0600.
 host: ${quote(host)}

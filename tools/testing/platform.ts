@@ -42,7 +42,7 @@ export async function startPlatform(
     services[name] = await startService(name, { ...common, ...nats.serviceEnv(name), ...localRepositories, ...own, ...extraEnv[name] });
   }
   // Share links go to the apps service's activator when it runs.
-  const activator = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};
+  const activator: Record<string, string> = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};
   const gateway = await startService('gateway', { ...nats.serviceEnv('gateway'), AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...callerSecret, ...activator, ...extraEnv.gateway });
   return {
     db,

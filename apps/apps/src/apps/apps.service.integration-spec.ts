@@ -31,6 +31,8 @@ const launcherOf = (id: string): Launcher => ({
     description: null,
     keywords: [],
     isDefault: false,
+    isArchived: false,
+    auth: { kind: 'none' },
     image: 'ghcr.io/lab/board:1',
     port: 8000,
     defaultUrl: '/',
@@ -50,6 +52,8 @@ const launcherOf = (id: string): Launcher => ({
   updatedAt: NOW,
   pin: null,
   updateAvailable: null,
+  envVariables: [],
+  diskStorageGb: null,
 });
 
 /** AppsService on a real Postgres schema of its own; environments (RPC), the runtime and the route broadcast are stand-ins. */

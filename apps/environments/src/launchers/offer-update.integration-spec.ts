@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import type { Build } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { createServiceDataSource, migrate } from '@launchpad/persistence';
+import { createServiceDataSource, migrate, SecretBox } from '@launchpad/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ADMIN_DATABASE_URL, uniqueSuffix, waitFor } from '../../../../tools/testing/harness.js';
 import { ProjectBuilds } from '../builds/project-builds.js';
@@ -71,7 +71,7 @@ describe('offering updates to launchers made from code', () => {
     await ds.initialize();
     await migrate(ds, schema);
     await ds.query(`INSERT INTO projects (id, path, name, visibility) VALUES ($1, 'lab/offers', 'Offers', 'private')`, [project]);
-    launchers = new LaunchersService(ds, null as unknown as ProjectsService, new OutboxWriter(ds), builds);
+    launchers = new LaunchersService(ds, null as unknown as ProjectsService, new OutboxWriter(ds), builds, new SecretBox([]));
   });
 
   afterAll(async () => {

@@ -23,7 +23,7 @@ const T0 = Date.parse('2026-11-25T12:00:00.000Z');
 const none = new Map<string, number>();
 const noCrashes = new Map<string, CrashRecord>();
 const restart = { backoffMs: 100, maxBackoffMs: 10_000, windowMs: 60_000 };
-const idle = { busy: () => false, maxMs: 60_000 };
+const idle: { busy: (w: WorkloadStatus) => boolean; maxMs: number } = { busy: () => false, maxMs: 60_000 };
 const plan = (a: PlannedApp, ws: WorkloadStatus[], now = T0, draining: ReadonlyMap<string, number> = none, crashes = noCrashes, drain = idle) =>
   planAppReplicas(a, ws, now, draining, crashes, restart, drain);
 
