@@ -71,7 +71,7 @@ describe('offering updates to launchers made from code', () => {
     await ds.initialize();
     await migrate(ds, schema);
     await ds.query(`INSERT INTO projects (id, path, name, visibility) VALUES ($1, 'lab/offers', 'Offers', 'private')`, [project]);
-    launchers = new LaunchersService(ds, null as unknown as ProjectsService, new OutboxWriter(ds), builds, new SecretBox([]));
+    launchers = new LaunchersService(ds, null as unknown as ProjectsService, new OutboxWriter(ds), builds, new SecretBox([]), { perProject: 100 });
   });
 
   afterAll(async () => {
