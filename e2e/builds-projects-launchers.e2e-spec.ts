@@ -29,7 +29,11 @@ describe('GitLab system hooks and launchers made from code', () => {
 
   beforeAll(async () => {
     p = await startPlatform(
-      { builds: { GITLAB_SYSTEM_HOOK_TOKEN: SYSTEM_SECRET, GITLAB_URL: 'https://gitlab.example.com', BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.example.com' } },
+      {
+        builds: { GITLAB_SYSTEM_HOOK_TOKEN: SYSTEM_SECRET, GITLAB_URL: 'https://gitlab.example.com', BUILD_JOB_NAME: 'build-image', BUILD_REGISTRY: 'registry.example.com' },
+        // The installation clones from its GitLab only.
+        environments: { REPOSITORY_HOSTS: 'gitlab.example.com', ALLOW_FILE_REPOSITORIES: 'false' },
+      },
       { services: ['builds'] },
     );
     nc = await connect({ servers: p.nats.url, ...p.nats.auth });
@@ -52,6 +56,26 @@ describe('GitLab system hooks and launchers made from code', () => {
     expect((await system(systemHook('project_create'))).body.outcome).toBe('applied');
     const created = await waitFor('project 74', async () => ((await project(74)).status === 200 ? project(74) : undefined));
     expect(created.body).toMatchObject({ id: '74', path: 'jsmith/storecloud', name: 'StoreCloud', visibility: 'private', repositories: [{ url: 'https://gitlab.example.com/jsmith/storecloud.git', name: 'storecloud' }] });
+  });
+
+  it('refuses (422) a project naming a repository the runtimes would not clone, naming the URL and the rule, by the rule they clone under', async () => {
+    const body = (url: string) => ({ path: 'lab/elsewhere', name: 'Elsewhere', visibility: 'private', repositories: [{ url: 'https://gitlab.example.com/lab/ok.git' }, { url }] });
+    const elsewhere = await call(`${p.api}/projects/75`, { method: 'PUT', token: admin, body: body('https://github.com/lab/x.git') });
+    expect(elsewhere.status).toBe(422);
+    expect(elsewhere.headers.get('content-type')).toMatch(/problem\+json/);
+    expect(elsewhere.body).toMatchObject({
+      code: 'REPOSITORY_NOT_ALLOWED',
+      detail: 'the project names a repository this installation will not clone: https://github.com/lab/x.git: host github.com is not one this installation clones from (REPOSITORY_HOSTS: gitlab.example.com)',
+      errors: [{ path: 'repositories.1.url', message: expect.stringMatching(/^https:\/\/github\.com\/lab\/x\.git: host github\.com/) }],
+    });
+    const local = await call(`${p.api}/projects/75`, { method: 'PUT', token: admin, body: body('file:///srv/secrets') });
+    expect(local.status).toBe(422);
+    expect(local.body.detail).toMatch(/file:\/\/\/srv\/secrets: file:\/\/ repositories are for development only \(ALLOW_FILE_REPOSITORIES\)/);
+    const plain = await call(`${p.api}/projects/75`, { method: 'PUT', token: admin, body: body('http://gitlab.example.com/lab/y.git') });
+    expect(plain.status).toBe(422);
+    expect(plain.body.detail).toMatch(/http:\/\/gitlab\.example\.com\/lab\/y\.git: must use https, not http/);
+    expect((await project(75)).status).toBe(404);
+    expect((await call(`${p.api}/projects/75`, { method: 'PUT', token: admin, body: body('git@gitlab.example.com:lab/tools') })).status).toBe(200);
   });
 
   it('user_add_to_team, user_update_for_team and user_remove_from_team keep the members (authorisation follows GitLab)', async () => {

@@ -15,6 +15,10 @@ const schema = z.object({
   RUN_MIGRATIONS: envVars.boolean(true),
   OUTBOX_POLL_INTERVAL_MS: envVars.durationMs(1000),
   // Each launcher is a row every service keeps a copy of: a project cannot make them without end.
+  // The runtimes' repository policy (the sessions and apps services read the same variables):
+  // a project's repositories are refused when written, by the same rule the clone applies.
+  REPOSITORY_HOSTS: envVars.hostList,
+  ALLOW_FILE_REPOSITORIES: envVars.boolean(false),
   LAUNCHERS_PER_PROJECT: z.coerce.number().int().min(1).max(10_000).default(50),
   DEFAULT_ENVIRONMENT_IMAGE: imageReferenceSchema.default('quay.io/jupyter/minimal-notebook:python-3.12'),
   // Optional: without it, launchers cannot have secret variables (and say so).
@@ -33,6 +37,7 @@ export function loadEnvironmentsConfig(env: NodeJS.ProcessEnv = process.env) {
     logLevel: e.LOG_LEVEL,
     outbox: { pollIntervalMs: e.OUTBOX_POLL_INTERVAL_MS },
     defaultEnvironmentImage: e.DEFAULT_ENVIRONMENT_IMAGE,
+    repositoryPolicy: { hosts: e.REPOSITORY_HOSTS, allowFile: e.ALLOW_FILE_REPOSITORIES },
     limits: { launchers: { perProject: e.LAUNCHERS_PER_PROJECT } },
     secretKeys: (() => {
       const parsed = parseSecretKeys(e.SECRETS_ENCRYPTION_KEYS);

@@ -29,6 +29,7 @@ import { AddProjectRepositories1764000000400 } from './projects/migrations/17640
 import { ProjectEntity, ProjectMemberEntity } from './projects/project.entity.js';
 import { ProjectsRpcController } from './projects/projects.rpc-controller.js';
 import { ProjectsService } from './projects/projects.service.js';
+import { REPOSITORY_POLICY } from './projects/repository-policy.js';
 
 export const ENVIRONMENTS_CONFIG = Symbol('ENVIRONMENTS_CONFIG');
 
@@ -76,6 +77,7 @@ export class EnvironmentsModule implements OnApplicationBootstrap {
         { provide: ENVIRONMENTS_CONFIG, useValue: config },
         { provide: LAUNCHER_SECRETS, useValue: new SecretBox(config.secretKeys) },
         { provide: LAUNCHER_LIMITS, useValue: config.limits.launchers },
+        { provide: REPOSITORY_POLICY, useValue: config.repositoryPolicy },
         EnvironmentsService,
         ProjectsService,
         LaunchersService,

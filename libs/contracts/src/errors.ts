@@ -38,6 +38,8 @@ export enum EnvironmentsErrorCode {
   ENVIRONMENT_ARCHIVED = 'ENVIRONMENT_ARCHIVED',
   /** A project holds as many launchers as this installation allows (LAUNCHERS_PER_PROJECT). */
   LAUNCHER_LIMIT_REACHED = 'LAUNCHER_LIMIT_REACHED',
+  /** A project names a repository the runtimes would not clone (REPOSITORY_HOSTS, https/ssh only, file:// in development). */
+  REPOSITORY_NOT_ALLOWED = 'REPOSITORY_NOT_ALLOWED',
 }
 
 export enum SessionsErrorCode {

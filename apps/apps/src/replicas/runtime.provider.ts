@@ -25,7 +25,7 @@ export const appRuntimeProvider: Provider = {
       // Every replica of this service watches (its activator needs the endpoints); only the
       // leader's reconciler writes. Restarts after a crash are the kubelet's, drains a preStop
       // sleep of APP_DRAIN_MS after the pod leaves its EndpointSlice.
-      return new KubernetesRuntime({ kubeConfig, kinds: ['app'], ...config.kubernetes, logger: structuredLogger('KubernetesRuntime') });
+      return new KubernetesRuntime({ kubeConfig, kinds: ['app'], ...config.kubernetes, repositoryPolicy: config.runtime.repositoryPolicy, logger: structuredLogger('KubernetesRuntime') });
     }
     return new ProcessRuntime({
       dataDir: config.runtime.dataDir,

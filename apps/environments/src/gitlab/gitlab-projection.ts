@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Injectable, Logger } from '@nestjs/common';
 import { type GitLabMember, type GitLabProject, type Repository, repositoryNameFromUrl } from '@launchpad/contracts';
 import type { EntityManager } from 'typeorm';
 import { ProjectEntity, ProjectMemberEntity } from '../projects/project.entity.js';
@@ -12,17 +12,26 @@ const GITLAB = 'gitlab';
  */
 @Injectable()
 export class GitLabProjection {
+  private readonly logger = new Logger(GitLabProjection.name);
+
   constructor(private readonly projects: ProjectsService) {}
 
   /** project_create, project_rename, project_transfer, project_update. */
   async projectChanged(manager: EntityManager, change: GitLabProject): Promise<void> {
     const existing = await manager.findOne(ProjectEntity, { where: { id: change.projectId }, lock: { mode: 'pessimistic_write' } });
+    const repositories = existing?.repositories ?? [];
     await this.projects.writeProject(manager, change.projectId, {
       path: change.path,
       name: change.name,
       visibility: change.visibility,
-      repositories: withGitLabRepository(existing?.repositories ?? [], change.repositoryUrl, change.previousRepositoryUrl),
+      // A GitLab that the runtimes may not clone from (REPOSITORY_HOSTS) gives the project no repository.
+      repositories: this.projects.repositoryAllowed(change.repositoryUrl)
+        ? withGitLabRepository(repositories, change.repositoryUrl, change.previousRepositoryUrl)
+        : repositories.filter((r) => r.url !== change.repositoryUrl && r.url !== change.previousRepositoryUrl),
     });
+    if (!this.projects.repositoryAllowed(change.repositoryUrl)) {
+      this.logger.warn(`project ${change.path} (${change.projectId}): its GitLab repository ${change.repositoryUrl} is not one this installation clones (REPOSITORY_HOSTS); left out`);
+    }
   }
 
   async projectDestroyed(manager: EntityManager, projectId: string): Promise<void> {

@@ -1,4 +1,4 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import {
   EnvironmentsError,
   EnvironmentsErrorCode,
@@ -11,11 +11,13 @@ import {
   type Project,
   type ProjectMember,
   type ProjectRole,
+  type RepositoryUrlPolicy,
 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
 import { DataSource, type EntityManager } from 'typeorm';
 import { canReadProject } from './project-access.js';
 import { ProjectEntity, ProjectMemberEntity, toMember, toProject } from './project.entity.js';
+import { REPOSITORY_POLICY, repositoryProblems } from './repository-policy.js';
 
 export interface ProjectAccess {
   project: ProjectEntity;
@@ -31,6 +33,7 @@ export class ProjectsService {
   constructor(
     private readonly dataSource: DataSource,
     private readonly outbox: OutboxWriter,
+    @Inject(REPOSITORY_POLICY) private readonly repositoryPolicy: RepositoryUrlPolicy,
   ) {}
 
   /**
@@ -67,7 +70,20 @@ export class ProjectsService {
 
   async upsert(projectId: string, input: Pick<Project, 'path' | 'name' | 'visibility' | 'repositories'>, caller: Principal): Promise<Project> {
     requireAdmin(caller, 'register or change projects');
+    const problems = repositoryProblems(input.repositories, this.repositoryPolicy);
+    if (problems.length > 0) {
+      const what = problems.length === 1 ? 'a repository this installation will not clone' : `${problems.length} repositories this installation will not clone`;
+      throw new EnvironmentsError(EnvironmentsErrorCode.REPOSITORY_NOT_ALLOWED, `the project names ${what}: ${problems.map((p) => p.message).join('; ')}`, problems);
+    }
     return this.outbox.transaction((manager) => this.writeProject(manager, projectId, input));
+  }
+
+  /**
+   * Whether the runtimes would clone `url` (the GitLab projection keeps a GitLab repository out
+   * of a project when they would not, rather than have every session fail on it).
+   */
+  repositoryAllowed(url: string): boolean {
+    return repositoryProblems([{ url }], this.repositoryPolicy).length === 0;
   }
 
   /** Creates or replaces a project in the caller's transaction, with its event. No authorisation: callers decide. */

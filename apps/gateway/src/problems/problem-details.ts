@@ -68,6 +68,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case CommonErrorCode.UNSUPPORTED_MEDIA_TYPE:
       return 415;
     case BuildsErrorCode.WEBHOOK_PAYLOAD_INVALID:
+    case EnvironmentsErrorCode.REPOSITORY_NOT_ALLOWED:
       return 422;
     case CommonErrorCode.TOO_MANY_STREAMS:
       return 429;

@@ -19,6 +19,7 @@ export const sessionRuntimeProvider: Provider = {
         kubeConfig,
         kinds: ['session'],
         ...config.kubernetes,
+        repositoryPolicy: config.runtime.repositoryPolicy,
         logger: structuredLogger('KubernetesRuntime'),
       });
     }

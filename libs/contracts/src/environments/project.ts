@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { projectIdSchema, userIdSchema } from '../ids.js';
+import { repositoryUrlHost } from '../repository-url.js';
 
 /** GitLab's roles, weakest first; the order is what authorisation compares. */
 export const PROJECT_ROLES = ['guest', 'reporter', 'developer', 'maintainer', 'owner'] as const;
@@ -16,13 +17,17 @@ export function repositoryNameFromUrl(url: string): string {
   return last.replace(/\.git$/, '');
 }
 
-/** Git remotes a session can clone: http(s), ssh (both spellings) and file URLs. */
+/**
+ * Git remotes, as the runtimes read them (repositoryUrlHost): https, ssh (both spellings), and
+ * http and file URLs that the installation's policy then refuses or allows (repositoryUrlProblem,
+ * checked by the environments service where it writes projects, with the runtimes' settings).
+ */
 export const repositoryInputSchema = z
   .strictObject({
     url: z
       .string()
       .max(2048)
-      .regex(/^(https?:\/\/[^\s]+|ssh:\/\/[^\s]+|[A-Za-z0-9._-]+@[A-Za-z0-9.-]+:[^\s]+|file:\/\/\/[^\s]+)$/, {
+      .refine((url) => repositoryUrlHost(url) !== null, {
         message: 'must be a git remote: https://host/group/repo.git, ssh://git@host/group/repo.git, git@host:group/repo.git or file:///path/repo',
       }),
     name: z.string().regex(repositoryNamePattern, { message: 'must be a directory name: letters, digits, ".", "-" or "_"' }).optional(),

@@ -152,6 +152,21 @@ describe('a session', () => {
     });
   });
 
+  it('clones only what the repository policy allows, by the rule the process runtime clones under', async () => {
+    await close();
+    ({ api, runtime, close } = await startKubernetes({}, { repositoryPolicy: { hosts: ['gitlab.example.com'], allowFile: false } }));
+    for (const url of ['https://github.com/lab/x.git', 'file:///etc', 'http://gitlab.example.com/group/analysis.git']) {
+      await expect(runtime.ensureRunning(sessionSpec('elsewhere', { repositories: [{ name: 'x', url }] }))).rejects.toMatchObject({
+        code: RuntimeErrorCode.INVALID_SPEC,
+        message: expect.stringContaining(`repository ${url} is not cloned: `),
+      });
+    }
+    expect(api.list('statefulsets', NAMESPACE)).toEqual([]);
+    await runtime.ensureRunning(sessionSpec('allowed'));
+    const clone = (api.get('statefulsets', NAMESPACE, 's-allowed') as unknown as k8s.V1StatefulSet).spec!.template.spec!.initContainers![0]!;
+    expect(clone.env).toEqual(expect.arrayContaining([{ name: 'GIT_ALLOW_PROTOCOL', value: 'https:ssh' }]));
+  });
+
   it('refuses what cannot be a cluster object or would run as root', async () => {
     await expect(runtime.ensureRunning(sessionSpec('Not_A_Label'))).rejects.toMatchObject({ code: RuntimeErrorCode.INVALID_SPEC });
     await expect(runtime.ensureRunning(sessionSpec('root', { security: { uid: 0, gid: 0, fsGroup: 0 } }))).rejects.toBeInstanceOf(RuntimeError);

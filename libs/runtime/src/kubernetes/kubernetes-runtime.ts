@@ -1,6 +1,7 @@
 import { PassThrough } from 'node:stream';
 import { createInterface } from 'node:readline';
 import type * as k8s from '@kubernetes/client-node';
+import { DEFAULT_REPOSITORY_URL_POLICY, type RepositoryUrlPolicy } from '@launchpad/contracts';
 import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
 import type {
   AppWorkloadSpec,
@@ -45,6 +46,8 @@ export interface KubernetesRuntimeOptions {
   orphanGraceMs?: number;
   defaultUid?: number;
   defaultGid?: number;
+  /** Which remotes a session's clone may take; default: https and ssh to any host. */
+  repositoryPolicy?: RepositoryUrlPolicy;
   logger?: KubernetesRuntimeLogger;
 }
 
@@ -86,6 +89,7 @@ export class KubernetesRuntime implements Runtime {
       gitImage: options.gitImage,
       defaultUid: options.defaultUid ?? 1000,
       defaultGid: options.defaultGid ?? 1000,
+      repositoryPolicy: options.repositoryPolicy ?? DEFAULT_REPOSITORY_URL_POLICY,
     };
     this.clusterDomain = options.clusterDomain ?? 'cluster.local';
     this.orphanGraceMs = options.orphanGraceMs ?? 60_000;

@@ -1,4 +1,5 @@
 import type * as k8s from '@kubernetes/client-node';
+import { allowedGitProtocols, type RepositoryUrlPolicy, repositoryUrlProblem } from '@launchpad/contracts';
 import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
 import type { AppWorkloadSpec, ResourceSpec, WorkloadKind, WorkloadOwner, WorkloadSpec } from '../runtime.js';
 import { workloadSpecHash } from '../spec-hash.js';
@@ -16,6 +17,8 @@ export interface ManifestSettings {
   /** Used when an environment names no uid/gid (the pod never runs as root). */
   defaultUid: number;
   defaultGid: number;
+  /** Which remotes the clone may take (REPOSITORY_HOSTS, ALLOW_FILE_REPOSITORIES): the process runtime's rule. */
+  repositoryPolicy: RepositoryUrlPolicy;
 }
 
 type Template = Omit<WorkloadSpec, 'id' | 'kind' | 'owner'>;
@@ -83,6 +86,9 @@ function cloneContainer(spec: Template, settings: ManifestSettings, security: k8
     if (!REPOSITORY_NAME.test(r.name) || r.name === '.' || r.name === '..') {
       throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `invalid repository directory name "${r.name}": letters, digits, '.', '_' and '-' only`);
     }
+    // The same rule the process runtime clones under, and the environments service writes projects under.
+    const problem = repositoryUrlProblem(r.url, settings.repositoryPolicy);
+    if (problem) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `repository ${r.url} is not cloned: ${problem}`);
   }
   const script = [
     'set -eu',
@@ -101,6 +107,8 @@ function cloneContainer(spec: Template, settings: ManifestSettings, security: k8
       { name: 'WORK', value: spec.workingDirectory },
       { name: 'HOME', value: '/tmp' },
       { name: 'GIT_TERMINAL_PROMPT', value: '0' },
+      // Nor may a redirect or a submodule switch to another transport.
+      { name: 'GIT_ALLOW_PROTOCOL', value: allowedGitProtocols(settings.repositoryPolicy) },
     ],
     workingDir: spec.workingDirectory,
     resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
