@@ -1,5 +1,5 @@
 import { type DynamicModule, Module } from '@nestjs/common';
-import { catalogueEntities, catalogueProviders, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200 } from '@launchpad/catalogue';
+import { catalogueEntities, catalogueMigrations, catalogueProviders } from '@launchpad/catalogue';
 import { APPS_STREAM, DEADLETTER_STREAM, ENVIRONMENTS_STREAM } from '@launchpad/contracts';
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
 import { PersistenceModule } from '@launchpad/persistence';
@@ -21,7 +21,7 @@ import { AppScaler } from './scaler/app-scaler.js';
 import { ConcurrencyCollector } from './scaler/concurrency-collector.js';
 
 export const appsEntities = [...catalogueEntities, AppEntity];
-export const appsMigrations = [CreateMessagingTables1764000000000, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200, CreateApps1764000002100, UnforgeableSlugs1764000002200];
+export const appsMigrations = [CreateMessagingTables1764000000000, ...catalogueMigrations, CreateApps1764000002100, UnforgeableSlugs1764000002200];
 
 @Module({})
 export class AppsModule {
@@ -47,8 +47,7 @@ export class AppsModule {
       providers: [
         { provide: APPS_CONFIG, useValue: config },
         appRuntimeProvider,
-        // Tombstones: an activation racing the launcher's deletion must not outlive it.
-        ...catalogueProviders({ service: 'apps', tombstones: true }, AppsCatalogueHooks),
+        ...catalogueProviders({ service: 'apps' }, AppsCatalogueHooks),
         Routes,
         AppsService,
         ProcfileReader,

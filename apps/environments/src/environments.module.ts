@@ -26,6 +26,7 @@ import { LAUNCHER_SECRETS } from './launchers/launcher-variables.js';
 import { LAUNCHER_LIMITS } from './launchers/launcher-limits.js';
 import { CreateProjects1764000000200 } from './projects/migrations/1764000000200-CreateProjects.js';
 import { AddProjectRepositories1764000000400 } from './projects/migrations/1764000000400-AddProjectRepositories.js';
+import { AddRowVersions1764000000800 } from './projects/migrations/1764000000800-AddRowVersions.js';
 import { ProjectEntity, ProjectMemberEntity } from './projects/project.entity.js';
 import { ProjectsRpcController } from './projects/projects.rpc-controller.js';
 import { ProjectsService } from './projects/projects.service.js';
@@ -44,6 +45,7 @@ export const environmentsMigrations = [
   AddBuildBranchPipeline1764000000600,
   AddLauncherVariablesAndArchive1764000000711,
   AddEnvironmentAuth1764000000712,
+  AddRowVersions1764000000800,
 ];
 
 @Module({})

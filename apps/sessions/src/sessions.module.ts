@@ -3,7 +3,7 @@ import { DEADLETTER_STREAM, ENVIRONMENTS_STREAM, SESSIONS_STREAM } from '@launch
 import { CreateMessagingTables1764000000000, MessagingModule, NatsModule } from '@launchpad/messaging';
 import { PersistenceModule, SecretBox } from '@launchpad/persistence';
 import { TelemetryModule } from '@launchpad/telemetry';
-import { catalogueEntities, catalogueProviders, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200 } from '@launchpad/catalogue';
+import { catalogueEntities, catalogueMigrations, catalogueProviders } from '@launchpad/catalogue';
 import { SessionsCatalogueHooks } from './catalogue/sessions-catalogue.hooks.js';
 import type { SessionsConfig } from './config.js';
 import { ImageBuildGate } from './reconciler/image-build-gate.js';
@@ -49,8 +49,7 @@ export const sessionsEntities = [
 ];
 export const sessionsMigrations = [
   CreateMessagingTables1764000000000,
-  CreateCatalogue1764000000100,
-  CreateLauncherTombstones1764000000200,
+  ...catalogueMigrations,
   CreateResourcePools1764000001100,
   CreateSessions1764000001300,
   AddSessionSecretEnv1764000001411,
@@ -96,7 +95,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         { provide: SESSION_SECRETS, useValue: new SecretBox(config.secretKeys) },
         sessionRuntimeProvider,
         ResourcePoolsService,
-        ...catalogueProviders({ service: 'sessions', tombstones: true }, SessionsCatalogueHooks),
+        ...catalogueProviders({ service: 'sessions' }, SessionsCatalogueHooks),
         SessionTransitions,
         SessionsService,
         SessionDiskWatch,

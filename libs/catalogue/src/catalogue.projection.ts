@@ -10,7 +10,9 @@ import {
   launcherUpdatedV2,
   parseEnvelope,
   projectDeletedV1,
+  projectDeletedV2,
   projectMemberRemovedV1,
+  projectMemberRemovedV2,
   projectMemberSetV1,
   projectUpsertedV1,
   projectUpsertedV2,
@@ -30,8 +32,13 @@ export interface CatalogueChange {
 
 /** A service's own reaction to catalogue changes, applied in the same transaction as the change. */
 export interface CatalogueHooks {
+  /** Called only when the deletion was news (not for a launcher already deleted here). */
   launcherDeleted?(change: CatalogueChange, launcherId: string): Promise<void>;
-  /** A member left a project (or was removed); the project's visibility says whether they can still read it. */
+  /**
+   * A member left a project (or was removed); the project's visibility says whether they can
+   * still read it. Called only when the removal applied, i.e. was newer than anything held of the
+   * membership: a late removal, after the member was added again, changes nothing.
+   */
   memberRemoved?(change: CatalogueChange, projectId: string, userId: string): Promise<void>;
 }
 
@@ -39,8 +46,9 @@ type Apply = (change: CatalogueChange, envelope: Envelope) => Promise<void>;
 
 /**
  * Keeps the catalogue read model (launchers, projects, members) from `environments.*` events,
- * through three durable consumers, each message applied once; a service plugs in what it must
- * do when a launcher goes (CATALOGUE_HOOKS).
+ * through three durable consumers, each message applied once and by version (apply-rule.ts), so
+ * that any number of replicas may consume in any order; a service plugs in what it must do when a
+ * launcher or a member goes (CATALOGUE_HOOKS).
  */
 @Injectable()
 export class CatalogueProjection implements OnApplicationBootstrap {
@@ -59,9 +67,8 @@ export class CatalogueProjection implements OnApplicationBootstrap {
       if (launcherContract) {
         await this.catalogue.upsertLauncher(change.manager, parseEnvelope(launcherContract, envelope).data);
       } else if (is(envelope, launcherDeletedV1)) {
-        const { id } = parseEnvelope(launcherDeletedV1, envelope).data;
-        await this.catalogue.deleteLauncher(change.manager, id);
-        await this.hooks?.launcherDeleted?.(change, id);
+        const { id, projectId } = parseEnvelope(launcherDeletedV1, envelope).data;
+        if (await this.catalogue.deleteLauncher(change.manager, id, projectId)) await this.hooks?.launcherDeleted?.(change, id);
       } else {
         this.unknownEvent(envelope);
       }
@@ -74,12 +81,19 @@ export class CatalogueProjection implements OnApplicationBootstrap {
       const { manager } = change;
       if (is(envelope, projectUpsertedV2)) await this.catalogue.upsertProject(manager, parseEnvelope(projectUpsertedV2, envelope).data);
       else if (is(envelope, projectUpsertedV1)) await this.catalogue.upsertProject(manager, parseEnvelope(projectUpsertedV1, envelope).data);
-      else if (is(envelope, projectDeletedV1)) await this.catalogue.deleteProject(manager, parseEnvelope(projectDeletedV1, envelope).data.id);
-      else if (is(envelope, projectMemberSetV1)) await this.catalogue.setMember(manager, parseEnvelope(projectMemberSetV1, envelope).data);
-      else if (is(envelope, projectMemberRemovedV1)) {
-        const { projectId, userId } = parseEnvelope(projectMemberRemovedV1, envelope).data;
-        await this.catalogue.removeMember(manager, projectId, userId);
-        await this.hooks?.memberRemoved?.(change, projectId, userId);
+      else if (is(envelope, projectDeletedV2)) {
+        const { id, version } = parseEnvelope(projectDeletedV2, envelope).data;
+        await this.catalogue.deleteProject(manager, id, version, envelope.occurredAt);
+      } else if (is(envelope, projectDeletedV1)) {
+        // From before versions: applies over a copy as old only (see apply-rule.ts).
+        await this.catalogue.deleteProject(manager, parseEnvelope(projectDeletedV1, envelope).data.id, 0, envelope.occurredAt);
+      } else if (is(envelope, projectMemberSetV1)) await this.catalogue.setMember(manager, parseEnvelope(projectMemberSetV1, envelope).data);
+      else if (is(envelope, projectMemberRemovedV2) || is(envelope, projectMemberRemovedV1)) {
+        // v1, from before versions, reads as version 0: it removes only a membership held from then.
+        const { projectId, userId, version } = is(envelope, projectMemberRemovedV2)
+          ? parseEnvelope(projectMemberRemovedV2, envelope).data
+          : { ...parseEnvelope(projectMemberRemovedV1, envelope).data, version: 0 };
+        if (await this.catalogue.removeMember(manager, projectId, userId, version)) await this.hooks?.memberRemoved?.(change, projectId, userId);
       } else this.unknownEvent(envelope);
     });
   }

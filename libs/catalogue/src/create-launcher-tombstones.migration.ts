@@ -1,6 +1,6 @@
 import type { MigrationInterface, QueryRunner } from 'typeorm';
 
-/** Launchers the service heard were deleted (see CatalogueOptions.tombstones). */
+/** Launchers the service heard were deleted; since VersionCatalogue1764000009100 their tombstones are rows of catalogue_launchers. */
 export class CreateLauncherTombstones1764000000200 implements MigrationInterface {
   name = 'CreateLauncherTombstones1764000000200';
 

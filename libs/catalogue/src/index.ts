@@ -4,4 +4,7 @@ export * from './catalogue.projection.js';
 export * from './catalogue.service.js';
 export * from './create-catalogue.migration.js';
 export * from './create-launcher-tombstones.migration.js';
+export * from './version-catalogue.migration.js';
+export * from './apply-rule.js';
+export * from './migrations.js';
 export * from './project-access.js';

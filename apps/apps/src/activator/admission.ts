@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { APP_CALLER_HEADER, APP_CALLER_MAX_SKEW_MS, APP_CALLER_SIGNATURE_HEADER, type AppRoute, type GatewayRequest, type Principal, verifyGatewayRequest } from '@launchpad/contracts';
+import { memberRole } from '@launchpad/catalogue';
 import type { DataSource } from 'typeorm';
 import { type AccessRule, mayOpen, needsMembership } from './app-access.js';
 import { NonceWindow } from './nonce-window.js';
@@ -58,8 +59,7 @@ export class Admission {
     const key = `${projectId}\0${userId}`;
     const cached = this.members.get(key);
     if (cached && cached.expires > Date.now()) return cached.role;
-    const rows: { role: string }[] = await this.dataSource.query(`SELECT role FROM catalogue_members WHERE project_id = $1 AND user_id = $2`, [projectId, userId]);
-    const role = rows[0]?.role ?? null;
+    const role = await memberRole(this.dataSource, projectId, userId);
     if (this.members.size > 10_000) this.members.clear();
     this.members.set(key, { role, expires: Date.now() + MEMBER_CACHE_MS });
     return role;

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { randomUUID } from 'node:crypto';
-import { catalogueEntities, CatalogueService, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200 } from '@launchpad/catalogue';
+import { catalogueEntities, catalogueMigrations, CatalogueService } from '@launchpad/catalogue';
 import { environmentsRpc, type Launcher, type RpcContract } from '@launchpad/contracts';
 import { CreateMessagingTables1764000000000, OutboxWriter, type RpcClient } from '@launchpad/messaging';
 import { createServiceDataSource, migrate } from '@launchpad/persistence';
@@ -54,6 +54,7 @@ const launcherOf = (id: string): Launcher => ({
   updateAvailable: null,
   envVariables: [],
   diskStorageGb: null,
+  version: 1,
 });
 
 /** AppsService on a real Postgres schema of its own; environments (RPC), the runtime and the route broadcast are stand-ins. */
@@ -70,12 +71,12 @@ describe('AppsService against real Postgres', () => {
       url: ADMIN_DATABASE_URL,
       schema,
       entities: [...catalogueEntities, AppEntity],
-      migrations: [CreateMessagingTables1764000000000, CreateCatalogue1764000000100, CreateLauncherTombstones1764000000200, CreateApps1764000002100],
+      migrations: [CreateMessagingTables1764000000000, ...catalogueMigrations, CreateApps1764000002100],
       applicationName: 'apps-service-test',
     });
     await ds.initialize();
     await migrate(ds, schema);
-    catalogue = new CatalogueService({ service: 'apps', tombstones: true });
+    catalogue = new CatalogueService();
     const rpc = {
       call: async (contract: RpcContract, request: { id?: string }) => {
         if (contract === environmentsRpc.getLauncher) return launcherOf(request.id!);
@@ -126,12 +127,18 @@ describe('AppsService against real Postgres', () => {
     let deletion: Promise<void> | undefined;
     let checks = 0;
     const check = catalogue.isLauncherDeleted.bind(catalogue);
-    // Inside the activation's transaction, once it holds the app's lock (the second check: the
-    // first is the copy's own): the deletion starts, and has to wait for the activation.
+    // Inside the activation's transaction, once it holds the app's lock (and the copy's row): the
+    // deletion starts, and has to wait for the activation (on the copy's row, which it writes first).
     catalogue.isLauncherDeleted = async (manager, launcherId) => {
-      if (launcherId === id && ++checks === 2) {
+      if (launcherId === id && ++checks === 1) {
         deletion = deleteLauncher(id);
-        await waitFor('the deletion to wait for the activation', async () => (await ds.query(`SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND NOT granted`)).length > 0, 10_000, 20);
+        await waitFor(
+          'the deletion to wait for the activation',
+          async () =>
+            (await ds.query(`SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND a.application_name = 'apps-service-test'`)).length > 0,
+          10_000,
+          20,
+        );
       }
       return check(manager, launcherId);
     };
@@ -141,7 +148,7 @@ describe('AppsService against real Postgres', () => {
     } finally {
       catalogue.isLauncherDeleted = check;
     }
-    expect(checks).toBe(2);
+    expect(checks).toBe(1);
     expect(await ds.getRepository(AppEntity).findOneBy({ launcherId: id })).toBeNull();
   });
 });

@@ -31,14 +31,22 @@ export class ProjectPathsConsumer implements OnApplicationBootstrap {
 
   async handle(envelope: Envelope): Promise<void> {
     const contract = envelope.version === 1 ? projectUpsertedV1 : projectUpsertedV2;
-    const { id, path } = parseEnvelope(contract, envelope).data;
+    const { id, path, version } = parseEnvelope(contract, envelope).data;
     await applyOnce(this.dataSource, PROJECT_PATHS_DURABLE, envelope.id, async (manager) => {
-      const changed: unknown[] = await manager.query(
-        `UPDATE webhook_secrets SET project_path = $2, updated_at = now() WHERE project_id = $1 AND project_path IS DISTINCT FROM $2 RETURNING project_id`,
-        [id, path],
+      // By version (libs/catalogue's apply rule): a rename delivered late, or to the other replica
+      // at the same time, never rolls the path back. Version 0 (an event from before versions)
+      // replaces only a path as old.
+      const answer: unknown[] = await manager.query(
+        `WITH old AS (SELECT project_path FROM webhook_secrets WHERE project_id = $1 FOR UPDATE)
+         UPDATE webhook_secrets AS held SET project_path = $2, project_version = $3, updated_at = now()
+           FROM old
+          WHERE held.project_id = $1 AND (held.project_version < $3 OR ($3 = 0 AND held.project_version = 0))
+         RETURNING old.project_path IS DISTINCT FROM $2 AS renamed`,
+        [id, path, version],
       );
-      const count = Array.isArray(changed[0]) ? (changed[0] as unknown[]).length : changed.length;
-      if (count > 0) this.logger.log(`project ${id} is now ${path}: its images are named after it`);
+      // (TypeORM answers an UPDATE with [rows, count].)
+      const rows = (Array.isArray(answer[0]) ? answer[0] : answer) as { renamed: boolean }[];
+      if (rows.some((r) => r.renamed)) this.logger.log(`project ${id} is now ${path}: its images are named after it`);
     });
   }
 }

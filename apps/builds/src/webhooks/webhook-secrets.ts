@@ -46,11 +46,14 @@ export class WebhookSecrets {
       );
     }
     const digest = (await this.secretDigests()).digest(secret);
+    // The path as environments just answered, unless a newer one reached us meanwhile (ProjectPathsConsumer).
     const [row] = await this.dataSource.query(
-      `INSERT INTO webhook_secrets (project_id, hash, project_path, updated_by) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (project_id) DO UPDATE SET hash = EXCLUDED.hash, project_path = EXCLUDED.project_path, updated_by = EXCLUDED.updated_by, updated_at = now()
+      `INSERT INTO webhook_secrets AS held (project_id, hash, project_path, project_version, updated_by) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (project_id) DO UPDATE SET hash = EXCLUDED.hash, updated_by = EXCLUDED.updated_by, updated_at = now(),
+         project_path = CASE WHEN held.project_version <= EXCLUDED.project_version THEN EXCLUDED.project_path ELSE held.project_path END,
+         project_version = greatest(held.project_version, EXCLUDED.project_version)
        RETURNING updated_at`,
-      [projectId, digest, project.path, caller.userId],
+      [projectId, digest, project.path, project.version, caller.userId],
     );
     this.logger.log(`webhook secret of project ${project.path} (${projectId}) set by ${caller.userId}`);
     return { projectId, updatedBy: caller.userId, updatedAt: (row as { updated_at: Date }).updated_at.toISOString() };

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm';
 import type { Environment, ProgramAuth } from '@launchpad/contracts';
+import { RowVersionColumn } from '../row-version.js';
 
 @Entity({ name: 'environments' })
 export class EnvironmentEntity {
@@ -27,6 +28,7 @@ export class EnvironmentEntity {
   @Column({ name: 'created_by', type: 'text' }) createdBy!: string;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @RowVersionColumn() version!: number;
 }
 
 /** A global environment as the catalogue shows it (launchers' own environments go through toLauncher). */
@@ -59,5 +61,6 @@ export function toLauncherEnvironment(e: EnvironmentEntity): Omit<Environment, '
     createdBy: e.createdBy,
     createdAt: e.createdAt.toISOString(),
     updatedAt: e.updatedAt.toISOString(),
+    version: e.version,
   };
 }

@@ -11,9 +11,10 @@ import {
   type updateEnvironmentInputSchema,
 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { isUniqueViolation } from '@launchpad/persistence';
+import { advisoryLock, isUniqueViolation } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
+import { seedDefaultLock } from '../locks.js';
 import { requireAdmin } from '../projects/projects.service.js';
 import { defaultJupyterEnvironment } from './default-environment.js';
 import { EnvironmentEntity, toEnvironment } from './environment.entity.js';
@@ -116,7 +117,7 @@ export class EnvironmentsService {
   /** Seeds the default Jupyter environment once, however many replicas start at the same time. */
   async seedDefault(image: string): Promise<void> {
     const seeded = await this.outbox.transaction(async (manager) => {
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext('launchpad:environments:seed-default'))`);
+      await advisoryLock(manager, seedDefaultLock);
       const existing = await manager.findOneBy(EnvironmentEntity, { kind: 'global', isDefault: true });
       if (existing) return null;
       const input = defaultJupyterEnvironment(image);
@@ -129,7 +130,8 @@ export class EnvironmentsService {
         // An admin already made one with this name; make it the default instead of failing.
         taken.isDefault = true;
         await manager.save(taken);
-        const environment = toEnvironment(taken);
+        // Read again for the version the save took (see RowVersionColumn).
+        const environment = toEnvironment(await manager.findOneByOrFail(EnvironmentEntity, { id: taken.id }));
         await this.outbox.append(manager, environmentUpdatedV1, environment);
         return environment;
       }
@@ -158,7 +160,7 @@ export class EnvironmentsService {
     previous.isDefault = false;
     previous.updatedAt = new Date();
     await manager.save(previous);
-    await this.outbox.append(manager, environmentUpdatedV1, toEnvironment(previous));
+    await this.outbox.append(manager, environmentUpdatedV1, toEnvironment(await manager.findOneByOrFail(EnvironmentEntity, { id: previous.id })));
   }
 
   private refuseArchivedDefault(name: string): never {

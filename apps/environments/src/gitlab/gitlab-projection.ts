@@ -1,6 +1,8 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { type GitLabMember, type GitLabProject, type Repository, repositoryNameFromUrl } from '@launchpad/contracts';
+import { advisoryLock } from '@launchpad/persistence';
 import type { EntityManager } from 'typeorm';
+import { projectLock } from '../locks.js';
 import { ProjectEntity, ProjectMemberEntity } from '../projects/project.entity.js';
 import { ProjectsService } from '../projects/projects.service.js';
 
@@ -18,6 +20,8 @@ export class GitLabProjection {
 
   /** project_create, project_rename, project_transfer, project_update. */
   async projectChanged(manager: EntityManager, change: GitLabProject): Promise<void> {
+    // The project's lock before its row (the lock order, see locks.ts); writeProject takes it again.
+    await advisoryLock(manager, projectLock(change.projectId));
     const existing = await manager.findOne(ProjectEntity, { where: { id: change.projectId }, lock: { mode: 'pessimistic_write' } });
     const repositories = existing?.repositories ?? [];
     await this.projects.writeProject(manager, change.projectId, {

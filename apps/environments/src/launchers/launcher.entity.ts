@@ -1,6 +1,7 @@
 import { Column, Entity, JoinColumn, ManyToOne, PrimaryGeneratedColumn } from 'typeorm';
 import type { Launcher } from '@launchpad/contracts';
 import { EnvironmentEntity, toLauncherEnvironment } from '../environments/environment.entity.js';
+import { RowVersionColumn } from '../row-version.js';
 import { showEnvVariables, type StoredEnvVariable } from './launcher-variables.js';
 
 /** pg returns bigint as a string; GitLab ids fit in a double. */
@@ -38,6 +39,7 @@ export class LauncherEntity {
   @Column({ name: 'created_by', type: 'text' }) createdBy!: string;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @RowVersionColumn() version!: number;
 }
 
 export function toLauncher(l: LauncherEntity): Launcher {
@@ -58,5 +60,6 @@ export function toLauncher(l: LauncherEntity): Launcher {
     createdBy: l.createdBy,
     createdAt: l.createdAt.toISOString(),
     updatedAt: l.updatedAt.toISOString(),
+    version: l.version,
   };
 }

@@ -14,11 +14,12 @@ import {
   type updateLauncherInputSchema,
 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { isUniqueViolation, type SecretBox } from '@launchpad/persistence';
+import { advisoryLock, isUniqueViolation, type SecretBox } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import { BRANCH_PLACE, branchPlaceOf, ProjectBuildEntity } from '../builds/project-build.entity.js';
 import { ProjectBuilds } from '../builds/project-builds.js';
+import { launchersLock } from '../locks.js';
 import { EnvironmentEntity } from '../environments/environment.entity.js';
 import { canEditLaunchers } from '../projects/project-access.js';
 import { type ProjectAccess, ProjectsService } from '../projects/projects.service.js';
@@ -72,7 +73,7 @@ export class LaunchersService {
       this.requireEditor(access, caller, 'create launchers');
       // Serialise launcher writes per project so the default mark cannot be lost in a race, nor
       // two launches of "create" both take the project's last launcher.
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${projectId}`]);
+      await advisoryLock(manager, launchersLock(projectId));
       const overLimit = launcherLimitProblem(access.project.path, this.limits.perProject, await manager.countBy(LauncherEntity, { projectId }));
       if (overLimit) throw new EnvironmentsError(EnvironmentsErrorCode.LAUNCHER_LIMIT_REACHED, overLimit);
       const { environment, pin } = await this.resolveEnvironment(manager, projectId, input.name, input.environment, null, caller);
@@ -110,7 +111,7 @@ export class LaunchersService {
       // The project's launcher lock first, then the row (the order offerUpdate takes them in, so
       // the two cannot deadlock): a build that succeeds meanwhile may be flagging this launcher.
       const found = await manager.findOne(LauncherEntity, { where: { id }, select: { id: true, projectId: true }, loadEagerRelations: false });
-      if (found) await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${found.projectId}`]);
+      if (found) await advisoryLock(manager, launchersLock(found.projectId));
       const { entity, access } = await this.findReadable(manager, id, caller, true);
       this.requireEditor(access, caller, 'edit launchers');
       if (input.environment) {
@@ -198,7 +199,7 @@ export class LaunchersService {
    */
   async offerUpdate(manager: EntityManager, build: Build): Promise<number> {
     if (build.tag || build.ref === null) return 0;
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${build.projectId}`]);
+    await advisoryLock(manager, launchersLock(build.projectId));
     const newest = await this.builds.newestSucceededOnBranch(manager, build.projectId, build.ref);
     const place = newest && branchPlaceOf(newest);
     if (!newest || place === null) return 0;
@@ -217,7 +218,7 @@ export class LaunchersService {
     for (const launcher of stale) {
       Object.assign(launcher, { updateSha: newest.sha, updateImage: newest.image, updatePipelineId: place, updateAt: at, updatedAt: new Date() });
       await manager.save(launcher);
-      await this.outbox.append(manager, launcherUpdatedV2, toLauncher(launcher));
+      await this.outbox.append(manager, launcherUpdatedV2, await this.reread(manager, launcher.id));
     }
     return stale.length;
   }
@@ -226,7 +227,7 @@ export class LaunchersService {
     await this.outbox.transaction(async (manager) => {
       const { entity, access } = await this.findReadable(manager, id, caller);
       this.requireEditor(access, caller, 'delete launchers');
-      await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${entity.projectId}`]);
+      await advisoryLock(manager, launchersLock(entity.projectId));
       await manager.delete(LauncherEntity, { id });
       await this.deleteOrphanedCustomEnvironments(manager, entity.projectId);
       await this.outbox.append(manager, launcherDeletedV1, { id, projectId: entity.projectId, deletedBy: caller.userId });
@@ -237,7 +238,7 @@ export class LaunchersService {
           heir.isDefault = true;
           heir.updatedAt = new Date();
           await manager.save(heir);
-          await this.outbox.append(manager, launcherUpdatedV2, toLauncher(heir));
+          await this.outbox.append(manager, launcherUpdatedV2, await this.reread(manager, heir.id));
         }
       }
     });
@@ -371,7 +372,12 @@ export class LaunchersService {
     previous.isDefault = false;
     previous.updatedAt = new Date();
     await manager.save(previous);
-    await this.outbox.append(manager, launcherUpdatedV2, toLauncher(previous));
+    await this.outbox.append(manager, launcherUpdatedV2, await this.reread(manager, previous.id));
+  }
+
+  /** A launcher as saved, with the version its save took (see RowVersionColumn). */
+  private async reread(manager: EntityManager, id: string): Promise<Launcher> {
+    return toLauncher(await manager.findOneByOrFail(LauncherEntity, { id }));
   }
 }
 

@@ -1,5 +1,6 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { Project, ProjectMember, ProjectRole, Repository } from '@launchpad/contracts';
+import { RowVersionColumn } from '../row-version.js';
 
 @Entity({ name: 'projects' })
 export class ProjectEntity {
@@ -10,6 +11,7 @@ export class ProjectEntity {
   @Column({ type: 'jsonb' }) repositories!: Repository[];
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @RowVersionColumn() version!: number;
 }
 
 @Entity({ name: 'project_members' })
@@ -18,6 +20,7 @@ export class ProjectMemberEntity {
   @PrimaryColumn({ name: 'user_id', type: 'text' }) userId!: string;
   @Column({ type: 'text' }) role!: ProjectRole;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
+  @RowVersionColumn() version!: number;
 }
 
 export function toProject(p: ProjectEntity): Project {
@@ -29,9 +32,10 @@ export function toProject(p: ProjectEntity): Project {
     repositories: p.repositories,
     createdAt: p.createdAt.toISOString(),
     updatedAt: p.updatedAt.toISOString(),
+    version: p.version,
   };
 }
 
 export function toMember(m: ProjectMemberEntity): ProjectMember {
-  return { projectId: m.projectId, userId: m.userId, role: m.role, updatedAt: m.updatedAt.toISOString() };
+  return { projectId: m.projectId, userId: m.userId, role: m.role, updatedAt: m.updatedAt.toISOString(), version: m.version };
 }

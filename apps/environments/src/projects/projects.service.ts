@@ -3,8 +3,8 @@ import {
   EnvironmentsError,
   EnvironmentsErrorCode,
   launcherDeletedV1,
-  projectDeletedV1,
-  projectMemberRemovedV1,
+  projectDeletedV2,
+  projectMemberRemovedV2,
   projectMemberSetV1,
   projectUpsertedV2,
   type Principal,
@@ -14,7 +14,10 @@ import {
   type RepositoryUrlPolicy,
 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
+import { advisoryLock } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
+import { memberLock, projectLock } from '../locks.js';
+import { takeRowVersion } from '../row-version.js';
 import { canReadProject } from './project-access.js';
 import { ProjectEntity, ProjectMemberEntity, toMember, toProject } from './project.entity.js';
 import { REPOSITORY_POLICY, repositoryProblems } from './repository-policy.js';
@@ -88,6 +91,8 @@ export class ProjectsService {
 
   /** Creates or replaces a project in the caller's transaction, with its event. No authorisation: callers decide. */
   async writeProject(manager: EntityManager, projectId: string, input: Pick<Project, 'path' | 'name' | 'visibility' | 'repositories'>): Promise<Project> {
+    // One at a time with the project's deletion: made again after it, the row's version is newer.
+    await advisoryLock(manager, projectLock(projectId));
     await manager.query(
       `INSERT INTO projects (id, path, name, visibility, repositories) VALUES ($1, $2, $3, $4, $5)
        ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, name = EXCLUDED.name, visibility = EXCLUDED.visibility,
@@ -115,6 +120,8 @@ export class ProjectsService {
 
   /** Sets a member's role in the caller's transaction, with its event. No authorisation: callers decide. */
   async writeMember(manager: EntityManager, projectId: string, userId: string, role: ProjectRole): Promise<ProjectMember> {
+    // One at a time with the member's removal: added again after it, the row's version is newer.
+    await advisoryLock(manager, memberLock(projectId, userId));
     await manager.query(
       `INSERT INTO project_members (project_id, user_id, role) VALUES ($1, $2, $3)
        ON CONFLICT (project_id, user_id) DO UPDATE SET role = EXCLUDED.role, updated_at = now()`,
@@ -133,17 +140,29 @@ export class ProjectsService {
     });
   }
 
-  /** Removes a member in the caller's transaction, with its event when there was one. */
+  /**
+   * Removes a member in the caller's transaction, with its event when there was one: the event
+   * carries a version taken after the row's removal, newer than any the membership had, for the
+   * read models' tombstones.
+   */
   async deleteMember(manager: EntityManager, projectId: string, userId: string): Promise<void> {
+    await advisoryLock(manager, memberLock(projectId, userId));
+    await this.removeMemberRow(manager, projectId, userId);
+  }
+
+  private async removeMemberRow(manager: EntityManager, projectId: string, userId: string): Promise<void> {
     const result = await manager.delete(ProjectMemberEntity, { projectId, userId });
-    if (result.affected) await this.outbox.append(manager, projectMemberRemovedV1, { projectId, userId });
+    if (result.affected) await this.outbox.append(manager, projectMemberRemovedV2, { projectId, userId, version: await takeRowVersion(manager) });
   }
 
   /**
    * Deletes a project and everything of it (launchers with their own environments, members,
-   * builds), in the caller's transaction: each launcher with launcher.deleted, then project.deleted.
+   * builds), in the caller's transaction: each launcher with launcher.deleted, each member with
+   * member-removed, then project.deleted with the deletion's version.
    */
   async deleteProject(manager: EntityManager, projectId: string, deletedBy: string): Promise<boolean> {
+    await advisoryLock(manager, projectLock(projectId));
+    // Locked, the project takes no new member (the insert's foreign key check waits, then fails).
     const project = await manager.findOne(ProjectEntity, { where: { id: projectId }, lock: { mode: 'pessimistic_write' } });
     if (!project) return false;
     const launchers: { id: string }[] = await manager.query(`SELECT id FROM launchers WHERE project_id = $1 ORDER BY created_at`, [projectId]);
@@ -151,8 +170,14 @@ export class ProjectsService {
     for (const { id } of launchers) await this.outbox.append(manager, launcherDeletedV1, { id, projectId, deletedBy });
     await manager.query(`DELETE FROM environments WHERE project_id = $1 AND kind <> 'global'`, [projectId]);
     await manager.query(`DELETE FROM project_builds WHERE project_id = $1`, [projectId]);
+    // Each member explicitly (rather than by the foreign key's cascade), so read models keep a
+    // tombstone of each membership, and services react to it as to any removal. No member lock:
+    // with the project's row locked, no member can be added meanwhile (and taking it now, after a
+    // row lock, would break the lock order).
+    const members = await manager.find(ProjectMemberEntity, { where: { projectId }, order: { userId: 'ASC' } });
+    for (const m of members) await this.removeMemberRow(manager, projectId, m.userId);
     await manager.delete(ProjectEntity, { id: projectId });
-    await this.outbox.append(manager, projectDeletedV1, { id: projectId, deletedBy });
+    await this.outbox.append(manager, projectDeletedV2, { id: projectId, deletedBy, version: await takeRowVersion(manager) });
     return true;
   }
 }

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { parseImageReference } from '../image-reference.js';
 import { uuidSchema } from '../ids.js';
+import { rowVersionSchema } from './row-version.js';
 
 export const imageReferenceSchema = z.string().max(512).superRefine((value, ctx) => {
   const result = parseImageReference(value);
@@ -115,6 +116,7 @@ export const environmentSchema = z.object({
   createdBy: z.string(),
   createdAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
+  version: rowVersionSchema,
 });
 export type Environment = z.infer<typeof environmentSchema>;
 

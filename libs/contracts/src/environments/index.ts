@@ -4,3 +4,4 @@ export * from './launcher.js';
 export * from './project.js';
 export * from './rpc.js';
 export * from './env-variables.js';
+export * from './row-version.js';

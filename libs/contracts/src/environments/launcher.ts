@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { uuidSchema } from '../ids.js';
 import { diskStorageGbSchema, envVariableSchema, envVariablesInputSchema } from './env-variables.js';
 import { environmentSchema, runSettingsShape } from './environment.js';
+import { rowVersionSchema } from './row-version.js';
 
 export const launcherKindSchema = z.enum(['session', 'app']);
 
@@ -95,6 +96,8 @@ export const launcherSchema = launcherSchemaV1.extend({
   envVariables: z.array(envVariableSchema).default([]),
   /** The disk its sessions get unless a launch asks otherwise; null for the class's defaultStorageGb. */
   diskStorageGb: z.number().int().nullable().default(null),
+  /** Added within v2 (see rowVersionSchema); the environment carries its own. */
+  version: rowVersionSchema,
 });
 export type Launcher = z.infer<typeof launcherSchema>;
 export type LauncherV1 = z.infer<typeof launcherSchemaV1>;

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { projectIdSchema, userIdSchema } from '../ids.js';
 import { repositoryUrlHost } from '../repository-url.js';
+import { rowVersionSchema } from './row-version.js';
 
 /** GitLab's roles, weakest first; the order is what authorisation compares. */
 export const PROJECT_ROLES = ['guest', 'reporter', 'developer', 'maintainer', 'owner'] as const;
@@ -74,6 +75,7 @@ export const projectSchema = z.object({
   repositories: z.array(repositorySchema),
   createdAt: z.iso.datetime({ offset: true }),
   updatedAt: z.iso.datetime({ offset: true }),
+  version: rowVersionSchema,
 });
 export type Project = z.infer<typeof projectSchema>;
 
@@ -84,5 +86,6 @@ export const memberSchema = z.object({
   userId: userIdSchema,
   role: projectRoleSchema,
   updatedAt: z.iso.datetime({ offset: true }),
+  version: rowVersionSchema,
 });
 export type ProjectMember = z.infer<typeof memberSchema>;

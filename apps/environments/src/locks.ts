@@ -1,0 +1,24 @@
+import { lockKey } from '@launchpad/persistence';
+
+/**
+ * The environments service's advisory locks, and the one order every transaction takes them in
+ * (top to bottom, never back up, so that no two transactions each hold what the other waits for):
+ *
+ *   1. projectLock(project)          writeProject, deleteProject: a project made again and its
+ *                                    deletion one at a time, so the new row's version (taken by
+ *                                    the insert's trigger) is newer than the deletion's
+ *   2. memberLock(project, user)     writeMember, deleteMember: likewise for a member removed and
+ *                                    added again (an update's version needs no lock: the trigger
+ *                                    runs once the row is locked)
+ *   3. launchersLock(project)        launcher create, update, delete and offerUpdate: the default
+ *                                    mark and update flags of a project's launchers one at a time
+ *   4. rows (SELECT ... FOR UPDATE, and what UPDATE and DELETE lock)
+ *   -  seedDefaultLock               alone, at start-up
+ *
+ * The keys are the strings used before they had builders, so replicas of an older release still
+ * take the same locks during a rolling update.
+ */
+export const projectLock = (projectId: string) => lockKey('environments', 'project', projectId);
+export const memberLock = (projectId: string, userId: string) => lockKey('environments', 'member', projectId, userId);
+export const launchersLock = (projectId: string) => lockKey('launchers', projectId);
+export const seedDefaultLock = lockKey('environments', 'seed-default');
