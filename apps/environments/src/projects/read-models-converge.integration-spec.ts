@@ -111,7 +111,7 @@ describe('read models of projects, members and launchers converge on the source'
   async function makeHistory(): Promise<void> {
     const outbox = new OutboxWriter(source);
     const projects = new ProjectsService(source, outbox);
-    const launchers = new LaunchersService(source, projects, outbox, new ProjectBuilds(), undefined as unknown as SecretBox);
+    const launchers = new LaunchersService(source, projects, outbox, new ProjectBuilds(), undefined as unknown as SecretBox, { perProject: 50 });
     const environments = new EnvironmentsService(source, outbox);
     const copies: Delivery[] = [];
     const keepCopies = async (projectId: string, launcherId?: string) => {
