@@ -46,6 +46,7 @@ const launcherOf = (id: string): Launcher => ({
     createdBy: 'dana',
     createdAt: NOW,
     updatedAt: NOW,
+    version: 1,
   },
   createdBy: 'dana',
   createdAt: NOW,
