@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { catalogueEntities, catalogueMigrations, CatalogueProjection, CatalogueService, type CatalogueHooks, memberRole } from '@launchpad/catalogue';
 import {
   createEnvironmentInputSchema,
+  DEFAULT_REPOSITORY_URL_POLICY,
   createLauncherInputSchema,
   type Envelope,
   type Launcher,
@@ -110,7 +111,7 @@ describe('read models of projects, members and launchers converge on the source'
 
   async function makeHistory(): Promise<void> {
     const outbox = new OutboxWriter(source);
-    const projects = new ProjectsService(source, outbox);
+    const projects = new ProjectsService(source, outbox, DEFAULT_REPOSITORY_URL_POLICY);
     const launchers = new LaunchersService(source, projects, outbox, new ProjectBuilds(), undefined as unknown as SecretBox, { perProject: 50 });
     const environments = new EnvironmentsService(source, outbox);
     const copies: Delivery[] = [];
