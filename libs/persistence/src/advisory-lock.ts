@@ -21,3 +21,17 @@ export async function advisoryLock(manager: EntityManager, key: LockKey, mode: '
   if (manager.queryRunner && !manager.queryRunner.isTransactionActive) throw new Error(`advisory lock ${key} taken outside a transaction`);
   await manager.query(mode === 'shared' ? `SELECT pg_advisory_xact_lock_shared(hashtext($1))` : `SELECT pg_advisory_xact_lock(hashtext($1))`, [key]);
 }
+
+/**
+ * Tries a session-level advisory lock on the runner's own connection (held until unlocked or the
+ * connection ends, across transactions): for work that one replica at a time does in several
+ * transactions, e.g. a periodic pass. Release it with `advisorySessionUnlock` on the same runner.
+ */
+export async function tryAdvisorySessionLock(runner: { query(sql: string, parameters?: unknown[]): Promise<unknown> }, key: LockKey): Promise<boolean> {
+  const [row] = (await runner.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [key])) as { locked: boolean }[];
+  return row?.locked === true;
+}
+
+export async function advisorySessionUnlock(runner: { query(sql: string, parameters?: unknown[]): Promise<unknown> }, key: LockKey): Promise<void> {
+  await runner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [key]);
+}

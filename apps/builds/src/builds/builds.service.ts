@@ -1,8 +1,10 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type Build, BUILD_EVENTS, BuildsError, BuildsErrorCode, type buildSearchSchema, buildUpdatedV1 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
+import { advisoryLock } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
+import { commitLock } from '../locks.js';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { BuildEntity, toBuild } from './build.entity.js';
 import { imageFor, isTerminal, type Observation, placement, supersedes } from './build-status.js';
@@ -45,7 +47,7 @@ export class BuildsService {
    */
   async apply(manager: EntityManager, o: Observation): Promise<Applied | null> {
     // One writer per commit at a time, whether the first record exists yet or not.
-    await manager.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:builds:${o.projectId}:${o.sha}`]);
+    await advisoryLock(manager, commitLock(o.projectId, o.sha));
     const current = await manager.findOneBy(BuildEntity, { projectId: o.projectId, sha: o.sha });
     const now = new Date();
     const place = placement(current, o);

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import { OutboxWriter } from '@launchpad/messaging';
+import { advisorySessionUnlock, tryAdvisorySessionLock } from '@launchpad/persistence';
 import { counter } from '@launchpad/telemetry';
 import { DataSource, type EntityManager } from 'typeorm';
 import { z } from 'zod';
@@ -7,13 +8,13 @@ import { BuildEntity } from '../builds/build.entity.js';
 import { branchOrTag, buildStatusOfJob, isFinishedPipeline, noImageJobReason, type Observation } from '../builds/build-status.js';
 import { BuildsService } from '../builds/builds.service.js';
 import { onGitLab } from '../builds/gitlab-url.js';
+import { repairLock } from '../locks.js';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { parseGitLabTime } from '../webhooks/gitlab-payloads.js';
 import { type ApiJob, type ApiPipeline, GitLabApi, GitLabRefused, GitLabUnavailable } from './gitlab-api.js';
 
 const repaired = counter('launchpad_build_repairs_total', 'Builds the repair loop looked up in GitLab', ['outcome']);
 const BATCH = 50;
-const LOCK = 'launchpad:builds:repair';
 /** The backoff doubles with each look that found nothing new, up to 2^6 = 64 times BUILD_REPAIR_AFTER_MS. */
 const MAX_BACKOFF_DOUBLINGS = 6;
 
@@ -68,13 +69,12 @@ export class RepairLoop implements OnApplicationBootstrap, OnApplicationShutdown
     const runner = this.dataSource.createQueryRunner();
     await runner.connect();
     try {
-      const [{ locked }] = await runner.query(`SELECT pg_try_advisory_lock(hashtext($1)) AS locked`, [LOCK]);
-      if (!locked) return null;
+      if (!(await tryAdvisorySessionLock(runner, repairLock))) return null;
       try {
         await this.dataSource.query(`DELETE FROM webhook_deliveries WHERE received_at < now() - ($1::bigint * interval '1 millisecond')`, [this.config.deliveryRetentionMs]);
         return this.gitlab.enabled ? await this.repairDue() : 0;
       } finally {
-        await runner.query(`SELECT pg_advisory_unlock(hashtext($1))`, [LOCK]);
+        await advisorySessionUnlock(runner, repairLock);
       }
     } finally {
       await runner.release();
