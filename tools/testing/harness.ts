@@ -81,6 +81,8 @@ export interface TestNats {
   serviceEnv(service: string): Record<string, string>;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** Gives `user` a new password in the server's configuration (it takes effect at the next start); serviceEnv() then hands out the new one. */
+  setPassword(user: string, password: string): void;
   /** Stops the server for good and removes its store. */
   dispose(): Promise<void>;
 }
@@ -110,7 +112,8 @@ export async function startNats(): Promise<TestNats> {
   // suite exercises them; the suite's own client is the unrestricted user "test".
   const passwords = natsPasswords(['test']);
   const configFile = join(storeDir, 'nats-server.conf');
-  writeFileSync(configFile, natsServerConfig({ host: '127.0.0.1', port, storeDir, passwords, unrestricted: ['test'] }), { mode: 0o600 });
+  const writeConfig = () => writeFileSync(configFile, natsServerConfig({ host: '127.0.0.1', port, storeDir, passwords, unrestricted: ['test'] }), { mode: 0o600 });
+  writeConfig();
   let child: ChildProcess | undefined;
   const url = `nats://127.0.0.1:${port}`;
   const nats: TestNats = {
@@ -120,6 +123,11 @@ export async function startNats(): Promise<TestNats> {
     serviceEnv: (service) => {
       if (!passwords[service]) throw new Error(`no NATS user for "${service}"`);
       return { NATS_URL: url, NATS_USER: service, NATS_PASSWORD: passwords[service] };
+    },
+    setPassword(user, password) {
+      if (!passwords[user]) throw new Error(`no NATS user "${user}"`);
+      passwords[user] = password;
+      writeConfig();
     },
     async start() {
       child = spawn(process.env.NATS_SERVER_BIN ?? 'nats-server', ['-c', configFile], {
@@ -154,23 +162,29 @@ export interface RunningService {
   logs(): string;
   kill(signal?: NodeJS.Signals): Promise<number | null>;
   start(): Promise<void>;
+  /** Resolves with the exit code once the process started last exits on its own (or is killed). */
+  exited(): Promise<number | null>;
 }
 
 /** Starts `apps/<name>/dist/main.js` as its own process and waits until /readyz says ready. */
 export async function startService(name: string, env: Record<string, string>): Promise<RunningService> {
   let output = '';
   let child: ChildProcess | undefined;
+  let exited: Promise<number | null> = Promise.resolve(null);
   const service: RunningService = {
     name,
     port: 0,
     url: '',
     logs: () => output,
+    exited: () => exited,
     async start() {
       const c = spawn(process.execPath, [join(ROOT, 'apps', name, 'dist', 'main.js')], {
         env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'info', ...env, PORT: String(service.port) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = c;
+      // 'close': the exit code once its output is all read.
+      exited = new Promise((resolve) => c.once('close', (code) => resolve(code)));
       c.stdout?.on('data', (d: Buffer) => (output += d.toString()));
       c.stderr?.on('data', (d: Buffer) => (output += d.toString()));
       try {

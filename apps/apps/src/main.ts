@@ -11,7 +11,7 @@ import { AppsModule } from './apps.module.js';
 async function main(): Promise<void> {
   const config = loadAppsConfig();
   // No body parsing anywhere: the activator streams bodies through to the apps.
-  const app = await NestFactory.create<NestExpressApplication>(AppsModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(AppsModule.forRoot(config), { bufferLogs: true, abortOnError: false, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   app.disable('x-powered-by');
@@ -31,6 +31,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'apps', msg: 'failed to start', err: String((error as Error)?.stack ?? error) })}\n`);
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'apps', msg: `failed to start: ${(error as Error)?.message ?? String(error)}`, err: String((error as Error)?.stack ?? error) })}\n`);
   process.exit(1);
 });

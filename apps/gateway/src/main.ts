@@ -16,7 +16,7 @@ import { requestId, requireJsonBodies, traceRequests } from './http/request-pipe
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
-  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), { bufferLogs: true, bodyParser: false });
+  const app = await NestFactory.create<NestExpressApplication>(GatewayModule.forRoot(config), { bufferLogs: true, abortOnError: false, bodyParser: false });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   app.disable('x-powered-by');
@@ -56,6 +56,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'gateway', msg: 'failed to start', err: String((error as Error)?.stack ?? error) })}\n`);
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'gateway', msg: `failed to start: ${(error as Error)?.message ?? String(error)}`, err: String((error as Error)?.stack ?? error) })}\n`);
   process.exit(1);
 });

@@ -7,7 +7,7 @@ import { SessionsModule } from './sessions.module.js';
 
 async function main(): Promise<void> {
   const config = loadSessionsConfig();
-  const app = await NestFactory.create(SessionsModule.forRoot(config), { bufferLogs: true });
+  const app = await NestFactory.create(SessionsModule.forRoot(config), { bufferLogs: true, abortOnError: false });
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   await app.listen(config.http.port, '0.0.0.0');
@@ -15,6 +15,6 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'sessions', msg: 'failed to start', err: String((error as Error)?.stack ?? error) })}\n`);
+  process.stderr.write(`${JSON.stringify({ level: 'fatal', service: 'sessions', msg: `failed to start: ${(error as Error)?.message ?? String(error)}`, err: String((error as Error)?.stack ?? error) })}\n`);
   process.exit(1);
 });
