@@ -5,13 +5,12 @@
 //   (b) cold:  time to first byte of a request to an app at zero replicas, through the share link,
 //              minus the app program's own start-to-listen time (the same program started bare,
 //              measured in the same run): p50/p99 over 20 cold starts
-import { readdirSync, readFileSync, rmSync, mkdtempSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { signCaller } from '@launchpad/contracts';
 import { appsCallerSecret, ROOT } from '../dev/dev-key.js';
-import { bareStart as bareStartOf, measure, ratio, sleep, startPlatform, summarize } from './lib.js';
+import { bareStart as bareStartOf, measure, ratio, sleep, startPlatform, summarize, workloadDataDir } from './lib.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
 const REQUESTS = Number(process.env.BENCH_APP_REQUESTS ?? 5000);
@@ -48,7 +47,7 @@ async function ok(url, headers = () => ({})) {
 /** The program alone: spawn to first HTTP answer, polled every 5 ms. */
 const bareStart = () => bareStartOf(PROGRAM, (port) => ({ PORT: String(port) }));
 
-const dataDir = mkdtempSync(join(tmpdir(), 'lp-bench-apps-'));
+const dataDir = workloadDataDir('lp-bench-apps-');
 const platform = await startPlatform({
   APPS_RUNTIME_DATA_DIR: dataDir,
   // Short windows, so that an idle app is at zero again within a couple of seconds.

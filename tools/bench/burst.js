@@ -11,7 +11,7 @@ import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { Agent, request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { cleanupOnSignal, freePort, sleep, startPlatform, summarize } from './lib.js';
+import { cleanupOnSignal, freePort, sleep, startPlatform, summarize, workloadDataDir } from './lib.js';
 
 const BURST = Number(process.env.BENCH_BURST ?? 200);
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
@@ -39,9 +39,11 @@ const agent = new Agent({ keepAlive: true, maxSockets: BURST * 2 });
 let cleaning;
 /** The first answer that was not 200, to say why. */
 let firstRefusal = null;
+/** GET over a keep-alive connection to 127.0.0.1, with the URL's own Host: apps' origins are `*.apps.localhost`, which Node may not resolve. */
 function get(url) {
+  const u = new URL(url);
   return new Promise((resolve) => {
-    const req = request(url, { agent }, (res) => {
+    const req = request({ host: '127.0.0.1', port: u.port, path: `${u.pathname}${u.search}`, headers: { host: u.host }, agent }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => {
@@ -96,9 +98,12 @@ async function burstAt(url, n) {
 
 const median = (xs) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-const dataDir = mkdtempSync(join(tmpdir(), 'lp-bench-burst-apps-'));
+const dataDir = workloadDataDir('lp-bench-burst-apps-');
 const replicasDir = join(dataDir, 'replicas');
+// Replicas run as users of their own (as root) and clone the app's repository from under it (workloadDataDir: 0755).
 const platform = await startPlatform({
+  // The app's code is a local repository (file://), which only development allows.
+  ALLOW_FILE_REPOSITORIES: 'true',
   APPS_RUNTIME_DATA_DIR: replicasDir,
   APP_STABLE_WINDOW_MS: '2000',
   APP_PANIC_WINDOW_MS: '1000',
@@ -148,11 +153,12 @@ try {
     body: JSON.stringify({ name: 'burst', kind: 'app', environment: { kind: 'custom', image: 'bench/python:3', port: 8000 } }),
   });
   const app = await api(`/apps/${launcher.id}/activate`, { method: 'POST', body: JSON.stringify({ minReplicas: 0, maxReplicas: MAX, targetConcurrency: TARGET }) });
-  const link = `${platform.gateway}${app.path}`;
+  // The share link, on the app's own origin (<slug>.apps.localhost:<gateway port>).
+  const link = app.url;
   // The first start of each replica also makes its directory: warm every one up once, as after idling.
   const first = await burstAt(link, BURST);
   console.log(`${'warm-up burst (replicas made)'.padEnd(54)} ${[...first.statuses].map(([s, c]) => `${c}x ${s}`).join(', ')}`);
-  if (firstRefusal) console.log(`  the first refusal: ${firstRefusal}`);
+  if (firstRefusal) console.log(`  the first refusal: ${firstRefusal}\n  the app says: ${(await api(`/apps/${launcher.id}`)).message}`);
   firstRefusal = null;
 
   const p99s = [];
@@ -177,8 +183,10 @@ try {
   const goalMany = 3 * (startMany.p50 + serviceMs);
   const p99 = median(p99s);
   console.log(`\n${'burst p99, median of runs'.padEnd(54)} ${p99.toFixed(0)} ms (runs: ${p99s.map((x) => x.toFixed(0)).join(', ')})`);
-  console.log(`${'goal: 3x (start alone + service of target)'.padEnd(54)} ${goalAlone.toFixed(0)} ms  -> p99 / goal x${(p99 / goalAlone).toFixed(2)} ${p99 <= goalAlone ? 'MET' : 'NOT MET'}`);
-  console.log(`${`goal: 3x (${replicasNeeded} starting at once + service)`.padEnd(54)} ${goalMany.toFixed(0)} ms  -> p99 / goal x${(p99 / goalMany).toFixed(2)} ${p99 <= goalMany ? 'MET' : 'NOT MET'}`);
+  // A request that was not answered is no latency at all: the goal is not met, however fast the rest were.
+  const met = (goal) => (failed === 0 && p99 <= goal ? 'MET' : 'NOT MET');
+  console.log(`${'goal: 3x (start alone + service of target)'.padEnd(54)} ${goalAlone.toFixed(0)} ms  -> p99 / goal x${(p99 / goalAlone).toFixed(2)} ${met(goalAlone)}`);
+  console.log(`${`goal: 3x (${replicasNeeded} starting at once + service)`.padEnd(54)} ${goalMany.toFixed(0)} ms  -> p99 / goal x${(p99 / goalMany).toFixed(2)} ${met(goalMany)}`);
   console.log(`${'requests not answered 200'.padEnd(54)} ${failed}`);
 } finally {
   await cleanup();

@@ -16,15 +16,15 @@
 //   memory:   the sessions service and JupyterHub's hub, idle and with sessions/servers
 // Installs nothing: an anchor that is missing is named with how to install it, and its rows skipped.
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { readdirSync, readFileSync, rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { devSigningKey, devToken, ROOT } from '../dev/dev-key.js';
+import { signCaller } from '@launchpad/contracts';
+import { appsCallerSecret, devSigningKey, devToken, ROOT } from '../dev/dev-key.js';
 import { JUPYTERHUB_PROGRAM, missingAnchors, startBareProxy, startChp, startJupyterHub } from './anchors.js';
-import { bareStart, cleanupOnSignal, cpuDuring, pct, rssOf, serviceOf, sleep, startPlatform, seedHibernatedSessions } from './lib.js';
+import { bareStart, cleanupOnSignal, cpuDuring, pct, rssOf, serviceOf, sleep, startPlatform, seedHibernatedSessions, workloadDataDir } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const API_N = Number(process.env.BENCH_API_REQUESTS ?? 2000);
@@ -52,11 +52,14 @@ function get(url, headers = {}) {
       res.on('error', reject);
     });
     req.on('error', reject);
+    // A hung request would hang the whole run: name it instead.
+    req.setTimeout(30_000, () => req.destroy(new Error(`${url}: no answer within 30 s`)));
     req.end();
   });
 }
+/** `headers` may be a function, for headers that must be new on every request (a signed caller). */
 const ok = (url, headers) =>
-  get(url, headers).then((r) => {
+  get(url, typeof headers === 'function' ? headers() : headers).then((r) => {
     if (r.status !== 200) throw new Error(`${url}: ${r.status} ${r.body.slice(0, 200)}`);
     return r;
   });
@@ -113,7 +116,7 @@ for (const m of missing) console.log(`anchor missing, its rows are skipped: ${m}
 const haveHub = !missing.some((m) => m.startsWith('JupyterHub'));
 const haveChp = !missing.some((m) => m.startsWith('configurable-http-proxy'));
 
-const dataDir = mkdtempSync(join(tmpdir(), 'lp-bench-compare-'));
+const dataDir = workloadDataDir('lp-bench-compare-');
 const platform = await startPlatform({
   RUNTIME_DATA_DIR: join(dataDir, 'sessions'),
   APPS_RUNTIME_DATA_DIR: join(dataDir, 'apps'),
@@ -271,13 +274,20 @@ try {
     body: JSON.stringify({ name: 'warm', kind: 'app', environment: { kind: 'custom', image: 'bench/app:1', port: 8000, command: [process.execPath], args: [APP_PROGRAM] } }),
   });
   const warmApp = await api(`/apps/${appLauncher.id}/activate`, { method: 'POST', body: JSON.stringify({ minReplicas: 1, maxReplicas: 1, targetConcurrency: 1000 }) });
-  for (let s = await api(`/apps/${appLauncher.id}`); s.readyReplicas < 1; s = await api(`/apps/${appLauncher.id}`)) await sleep(100);
+  for (let s = await api(`/apps/${appLauncher.id}`); s.readyReplicas < 1; s = await api(`/apps/${appLauncher.id}`)) {
+    if (s.status === 'failed') throw new Error(`the warm app failed to start: ${s.message}`);
+    await sleep(100);
+  }
   const replicaDir = readdirSync(join(dataDir, 'apps')).find((d) => d.includes(appLauncher.id));
   const { port: replicaPort } = JSON.parse(readFileSync(join(dataDir, 'apps', replicaDir, 'state.json'), 'utf8'));
   const strip = (p) => p.replace(/\/$/, '');
+  // Straight to the activator, each request signed as the gateway signs it (a fresh nonce each:
+  // the activator takes a signature once); the share link on the app's own origin.
+  const callerSecret = appsCallerSecret();
+  const activatorPath = `/a/${warmApp.slug}/`;
   await proxyRows('app', `http://127.0.0.1:${replicaPort}`, [
-    ['activator', `http://127.0.0.1:${platform.ports.apps}${strip(warmApp.path)}`, {}],
-    ['share link via the gateway', `${platform.gateway}${strip(warmApp.path)}`, {}],
+    ['activator', `http://127.0.0.1:${platform.ports.apps}${strip(activatorPath)}`, () => signCaller(callerSecret, null, 'GET', activatorPath)],
+    ['share link via the gateway', strip(warmApp.url), {}],
   ]);
   await api(`/apps/${appLauncher.id}/deactivate`, { method: 'POST' });
 

@@ -2,7 +2,7 @@
 // with `npm start`'s own script against a throwaway database.
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -37,6 +37,17 @@ export async function startNats(port) {
       rmSync(store, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * A fresh directory for workloads' data (RUNTIME_DATA_DIR and the like). As root the runtime runs
+ * each workload as a user of its own, who must be able to reach its folder under it; mkdtemp makes
+ * it 0700.
+ */
+export function workloadDataDir(prefix) {
+  const dir = mkdtempSync(join(tmpdir(), prefix));
+  chmodSync(dir, 0o755);
+  return dir;
 }
 
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));

@@ -5,11 +5,10 @@
 //                    concurrent launches, on the process runtime
 //   memory:          the sessions service's resident memory with 1,000 sessions in its tables,
 //                    beside the same process before they were added
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { devSigningKey, devToken, ROOT } from '../dev/dev-key.js';
-import { bareStart as bareStartOf, sleep, startPlatform, summarize, seedHibernatedSessions } from './lib.js';
+import { bareStart as bareStartOf, sleep, startPlatform, summarize, seedHibernatedSessions, workloadDataDir } from './lib.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
 const SEQUENTIAL = Number(process.env.BENCH_SESSION_LAUNCHES ?? 20);
@@ -19,7 +18,7 @@ const TABLE_ROWS = Number(process.env.BENCH_SESSION_ROWS ?? 1000);
 /** The program alone: spawn to first HTTP answer. */
 const bareStart = () => bareStartOf(PROGRAM, (port) => ({ LAUNCHPAD_PORT: String(port), LAUNCHPAD_BASE_URL: '/' }));
 
-const dataDir = mkdtempSync(join(tmpdir(), 'lp-bench-sessions-'));
+const dataDir = workloadDataDir('lp-bench-sessions-');
 const platform = await startPlatform({ RUNTIME_DATA_DIR: dataDir, DEFAULT_POOL_QUOTA_CPU: '100000', DEFAULT_POOL_QUOTA_MEMORY_GB: '100000' });
 const key = devSigningKey();
 const admin = { authorization: `Bearer ${platform.token}`, 'content-type': 'application/json' };
