@@ -16,6 +16,8 @@ import { CreateEnvironments1764000000100 } from './environments/migrations/17640
 import { AddEnvironmentAuth1764000000712 } from './environments/migrations/1764000000712-AddEnvironmentAuth.js';
 import { GitLabConsumer } from './gitlab/gitlab.consumer.js';
 import { GitLabProjection } from './gitlab/gitlab-projection.js';
+import { GitLabPlaces } from './gitlab/gitlab-places.js';
+import { CreateGitLabPlaces1764000000810 } from './gitlab/migrations/1764000000810-CreateGitLabPlaces.js';
 import { LauncherEntity } from './launchers/launcher.entity.js';
 import { LaunchersRpcController } from './launchers/launchers.rpc-controller.js';
 import { LaunchersService } from './launchers/launchers.service.js';
@@ -46,6 +48,7 @@ export const environmentsMigrations = [
   AddLauncherVariablesAndArchive1764000000711,
   AddEnvironmentAuth1764000000712,
   AddRowVersions1764000000800,
+  CreateGitLabPlaces1764000000810,
 ];
 
 @Module({})
@@ -85,6 +88,7 @@ export class EnvironmentsModule implements OnApplicationBootstrap {
         LaunchersService,
         ProjectBuilds,
         BuildsConsumer,
+        GitLabPlaces,
         GitLabProjection,
         GitLabConsumer,
         BuildsStreamConsumers,

@@ -6,13 +6,15 @@ import { lockKey } from '@launchpad/persistence';
  *
  *   1. projectLock(project)          writeProject, deleteProject: a project made again and its
  *                                    deletion one at a time, so the new row's version (taken by
- *                                    the insert's trigger) is newer than the deletion's
+ *                                    the insert's trigger) is newer than the deletion's; GitLab's
+ *                                    member changes too (GitLabProjection.memberSet may make the project)
  *   2. memberLock(project, user)     writeMember, deleteMember: likewise for a member removed and
  *                                    added again (an update's version needs no lock: the trigger
  *                                    runs once the row is locked)
  *   3. launchersLock(project)        launcher create, update, delete and offerUpdate: the default
  *                                    mark and update flags of a project's launchers one at a time
- *   4. rows (SELECT ... FOR UPDATE, and what UPDATE and DELETE lock)
+ *   4. rows (SELECT ... FOR UPDATE, and what UPDATE and DELETE lock), GitLab's places first
+ *      (gitlab_project_places, gitlab_member_places: GitLabPlaces), then projects and members
  *   -  seedDefaultLock               alone, at start-up
  *
  * The keys are the strings used before they had builders, so replicas of an older release still

@@ -8,6 +8,7 @@ import {
   gitlabProjectRenamedV1,
   gitlabUserDestroyedV1,
   gitlabUserRenamedV1,
+  type GitLabPlace,
 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
 import type { EntityManager } from 'typeorm';
@@ -43,25 +44,26 @@ export class GitLabSyncService {
           visibility: change.visibility,
           repositoryUrl: this.repositoryUrl(change.path),
           previousRepositoryUrl: change.previousPath ? this.repositoryUrl(change.previousPath) : null,
+          place: placeOf(change.place),
         };
         await this.outbox.append(manager, change.event === 'created' ? gitlabProjectCreatedV1 : gitlabProjectRenamedV1, data);
         return true;
       }
       case 'project-destroyed':
         if (!(await this.advanceProject(manager, change.projectId, change.path, change.place, true))) return false;
-        await this.outbox.append(manager, gitlabProjectDestroyedV1, { projectId: change.projectId, path: change.path });
+        await this.outbox.append(manager, gitlabProjectDestroyedV1, { projectId: change.projectId, path: change.path, place: placeOf(change.place) });
         return true;
       case 'member': {
         if (await this.projectDestroyed(manager, change.projectId)) return false;
         if (!(await this.advanceMember(manager, change.projectId, change.userId, change.place, false))) return false;
         const project = { projectId: change.projectId, ...change.project, repositoryUrl: this.repositoryUrl(change.project.path) };
-        const data = { projectId: change.projectId, userId: change.userId, role: change.role, project };
+        const data = { projectId: change.projectId, userId: change.userId, role: change.role, project, place: placeOf(change.place) };
         await this.outbox.append(manager, change.event === 'added' ? gitlabMemberAddedV1 : gitlabMemberUpdatedV1, data);
         return true;
       }
       case 'member-removed':
         if (!(await this.advanceMember(manager, change.projectId, change.userId, change.place, true))) return false;
-        await this.outbox.append(manager, gitlabMemberRemovedV1, { projectId: change.projectId, userId: change.userId });
+        await this.outbox.append(manager, gitlabMemberRemovedV1, { projectId: change.projectId, userId: change.userId, place: placeOf(change.place) });
         return true;
       case 'user-renamed': {
         // The old name's memberships end here (so a late add for it is older and dropped), and
@@ -73,7 +75,7 @@ export class GitLabSyncService {
           [change.from, change.place.at, change.place.rank],
         );
         for (const { project_id } of moved) await this.advanceMember(manager, project_id, change.to, change.place, false);
-        await this.outbox.append(manager, gitlabUserRenamedV1, { from: change.from, to: change.to });
+        await this.outbox.append(manager, gitlabUserRenamedV1, { from: change.from, to: change.to, place: placeOf(change.place) });
         return true;
       }
       case 'user-destroyed':
@@ -82,7 +84,7 @@ export class GitLabSyncService {
           `UPDATE gitlab_members SET source_at = greatest(source_at, $2), source_rank = $3, removed = true WHERE user_id = $1`,
           [change.userId, change.place.at, change.place.rank],
         );
-        await this.outbox.append(manager, gitlabUserDestroyedV1, { userId: change.userId });
+        await this.outbox.append(manager, gitlabUserDestroyedV1, { userId: change.userId, place: placeOf(change.place) });
         return true;
     }
   }
@@ -128,4 +130,9 @@ export class GitLabSyncService {
     const rows: { destroyed: boolean }[] = await manager.query(`SELECT destroyed FROM gitlab_projects WHERE project_id = $1`, [projectId]);
     return rows[0]?.destroyed === true;
   }
+}
+
+/** The place as events carry it, so that environments keeps GitLab's order too (see gitlabPlaceSchema). */
+function placeOf(place: Place): GitLabPlace {
+  return { at: place.at.toISOString(), rank: place.rank };
 }

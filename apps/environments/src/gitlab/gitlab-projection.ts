@@ -1,27 +1,39 @@
 import { Injectable, Logger } from '@nestjs/common';
-import { type GitLabMember, type GitLabProject, type Repository, repositoryNameFromUrl } from '@launchpad/contracts';
+import { type GitLabMember, type GitLabPlace, type GitLabProject, type Repository, repositoryNameFromUrl } from '@launchpad/contracts';
 import { advisoryLock } from '@launchpad/persistence';
 import type { EntityManager } from 'typeorm';
-import { projectLock } from '../locks.js';
+import { memberLock, projectLock } from '../locks.js';
 import { ProjectEntity, ProjectMemberEntity } from '../projects/project.entity.js';
 import { ProjectsService } from '../projects/projects.service.js';
+import { GitLabPlaces } from './gitlab-places.js';
 
 const GITLAB = 'gitlab';
 
 /**
  * Applies what GitLab's system hooks said (as the builds service relays it) to the projects and
- * members projection, through the same writes (and events) as the admin API.
+ * members projection, through the same writes (and events) as the admin API. Builds put the
+ * changes in GitLab's order, but every replica here consumes one durable, so two changes of one
+ * project or membership may be applied at once or out of order: each is applied only if its
+ * place is not older than the last one applied to that project or membership (GitLabPlaces).
+ *
+ * Not yet order-independent: a change of a user's membership that GitLab made before renaming or
+ * destroying the user, delivered here after the rename or destruction, is still applied to the
+ * old username (builds' own order has the same gap).
  */
 @Injectable()
 export class GitLabProjection {
   private readonly logger = new Logger(GitLabProjection.name);
 
-  constructor(private readonly projects: ProjectsService) {}
+  constructor(
+    private readonly projects: ProjectsService,
+    private readonly places: GitLabPlaces,
+  ) {}
 
   /** project_create, project_rename, project_transfer, project_update. */
   async projectChanged(manager: EntityManager, change: GitLabProject): Promise<void> {
     // The project's lock before its row (the lock order, see locks.ts); writeProject takes it again.
     await advisoryLock(manager, projectLock(change.projectId));
+    if (!(await this.places.advanceProject(manager, change.projectId, change.place, false))) return;
     const existing = await manager.findOne(ProjectEntity, { where: { id: change.projectId }, lock: { mode: 'pessimistic_write' } });
     const repositories = existing?.repositories ?? [];
     await this.projects.writeProject(manager, change.projectId, {
@@ -38,34 +50,54 @@ export class GitLabProjection {
     }
   }
 
-  async projectDestroyed(manager: EntityManager, projectId: string): Promise<void> {
+  /** project_destroy: final (GitLab never reuses project ids); a late change of the project or its members is older and dropped. */
+  async projectDestroyed(manager: EntityManager, projectId: string, place?: GitLabPlace): Promise<void> {
+    await advisoryLock(manager, projectLock(projectId));
+    if (!(await this.places.advanceProject(manager, projectId, place, true))) return;
     await this.projects.deleteProject(manager, projectId, GITLAB);
   }
 
   /** user_add_to_team, user_update_for_team: the project is made from the hook if we never heard of it. */
   async memberSet(manager: EntityManager, member: GitLabMember): Promise<void> {
+    // The lock order (locks.ts): the project's, as the project may be made here, then the member's.
+    await advisoryLock(manager, projectLock(member.projectId));
+    await advisoryLock(manager, memberLock(member.projectId, member.userId));
+    if (!(await this.places.advanceMember(manager, member.projectId, member.userId, member.place, false))) return;
     const exists = await manager.existsBy(ProjectEntity, { id: member.projectId });
     if (!exists) await this.projectChanged(manager, { ...member.project, previousRepositoryUrl: null });
     await this.projects.writeMember(manager, member.projectId, member.userId, member.role);
   }
 
-  async memberRemoved(manager: EntityManager, projectId: string, userId: string): Promise<void> {
+  async memberRemoved(manager: EntityManager, projectId: string, userId: string, place?: GitLabPlace): Promise<void> {
+    await advisoryLock(manager, memberLock(projectId, userId));
+    if (!(await this.places.advanceMember(manager, projectId, userId, place, true))) return;
     await this.projects.deleteMember(manager, projectId, userId);
   }
 
-  /** user_rename: each membership of the old username becomes the new one's (unless it has one there already). */
-  async userRenamed(manager: EntityManager, from: string, to: string): Promise<void> {
+  /**
+   * user_rename: each membership of the old username becomes the new one's (unless it has one
+   * there already), keeping the place it had, so that a later change of it, delivered late, still applies.
+   */
+  async userRenamed(manager: EntityManager, from: string, to: string, place?: GitLabPlace): Promise<void> {
     const memberships = await manager.find(ProjectMemberEntity, { where: { userId: from }, order: { projectId: 'ASC' } });
     for (const m of memberships) {
-      if (!(await manager.existsBy(ProjectMemberEntity, { projectId: m.projectId, userId: to }))) await this.projects.writeMember(manager, m.projectId, to, m.role);
+      await advisoryLock(manager, memberLock(m.projectId, to));
+      await advisoryLock(manager, memberLock(m.projectId, from));
+      const moved = await this.places.advanceMember(manager, m.projectId, to, (await this.places.memberPlace(manager, m.projectId, from)) ?? place, false);
+      if (moved && !(await manager.existsBy(ProjectMemberEntity, { projectId: m.projectId, userId: to }))) await this.projects.writeMember(manager, m.projectId, to, m.role);
+      await this.places.endMembership(manager, m.projectId, from, place);
       await this.projects.deleteMember(manager, m.projectId, from);
     }
   }
 
   /** user_destroy: every membership of the user goes. */
-  async userDestroyed(manager: EntityManager, userId: string): Promise<void> {
+  async userDestroyed(manager: EntityManager, userId: string, place?: GitLabPlace): Promise<void> {
     const memberships = await manager.find(ProjectMemberEntity, { where: { userId }, order: { projectId: 'ASC' } });
-    for (const m of memberships) await this.projects.deleteMember(manager, m.projectId, userId);
+    for (const m of memberships) {
+      await advisoryLock(manager, memberLock(m.projectId, userId));
+      await this.places.endMembership(manager, m.projectId, userId, place);
+      await this.projects.deleteMember(manager, m.projectId, userId);
+    }
   }
 }
 

@@ -39,7 +39,7 @@ export class GitLabConsumer {
     }
     if (is(gitlabProjectDestroyedV1)) {
       const data = parseEnvelope(gitlabProjectDestroyedV1, envelope).data;
-      return (m) => this.projection.projectDestroyed(m, data.projectId);
+      return (m) => this.projection.projectDestroyed(m, data.projectId, data.place);
     }
     if (is(gitlabMemberAddedV1) || is(gitlabMemberUpdatedV1)) {
       const data = parseEnvelope(is(gitlabMemberAddedV1) ? gitlabMemberAddedV1 : gitlabMemberUpdatedV1, envelope).data;
@@ -47,15 +47,15 @@ export class GitLabConsumer {
     }
     if (is(gitlabMemberRemovedV1)) {
       const data = parseEnvelope(gitlabMemberRemovedV1, envelope).data;
-      return (m) => this.projection.memberRemoved(m, data.projectId, data.userId);
+      return (m) => this.projection.memberRemoved(m, data.projectId, data.userId, data.place);
     }
     if (is(gitlabUserRenamedV1)) {
       const data = parseEnvelope(gitlabUserRenamedV1, envelope).data;
-      return (m) => this.projection.userRenamed(m, data.from, data.to);
+      return (m) => this.projection.userRenamed(m, data.from, data.to, data.place);
     }
     if (is(gitlabUserDestroyedV1)) {
       const data = parseEnvelope(gitlabUserDestroyedV1, envelope).data;
-      return (m) => this.projection.userDestroyed(m, data.userId);
+      return (m) => this.projection.userDestroyed(m, data.userId, data.place);
     }
     throw new PermanentMessageError(`${GITLAB_DURABLE} does not know ${envelope.type} v${envelope.version}`);
   }
