@@ -19,6 +19,9 @@ import { CreateSessions1764000001300 } from './sessions/migrations/1764000001300
 import { AddSessionSecretEnv1764000001411 } from './sessions/migrations/1764000001411-AddSessionSecretEnv.js';
 import { AddSessionDisk1764000001412 } from './sessions/migrations/1764000001412-AddSessionDisk.js';
 import { AddIdleThresholds1764000001441 } from './sessions/migrations/1764000001441-AddIdleThresholds.js';
+import { AddActivitySeen1764000001461 } from './sessions/migrations/1764000001461-AddActivitySeen.js';
+import { ActivityProbe } from './culling/activity-probe.js';
+import { CheckIdleSession } from './culling/check-idle-session.usecase.js';
 import { SessionDiskWatch } from './sessions/session-disk-watch.js';
 import { CreateSecrets1764000001421 } from './secrets/migrations/1764000001421-CreateSecrets.js';
 import { secretEntities } from './secrets/secret.entity.js';
@@ -59,6 +62,7 @@ export const sessionsMigrations = [
   AddIdleThresholds1764000001441,
   AddSessionSecret1764000001410,
   AddMaxSessionsPerUser1764000001451,
+  AddActivitySeen1764000001461,
 ];
 
 @Module({})
@@ -103,6 +107,8 @@ export class SessionsModule implements OnApplicationBootstrap {
         DataConnectorsService,
         SessionActivitySubscriber,
         ImageBuildGate,
+        { provide: ActivityProbe, useValue: new ActivityProbe() },
+        CheckIdleSession,
         SessionReconciler,
       ],
     };

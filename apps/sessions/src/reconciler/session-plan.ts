@@ -13,8 +13,12 @@ export type ReconcileAction =
   | { kind: 'remove' }
   /** Nothing runs and nothing is wanted: drop the row. */
   | { kind: 'forget' }
-  /** Bring the table in line with what the runtime reports, or with the culling policy. */
-  | { kind: 'record'; change: SessionChange };
+  /**
+   * Bring the table in line with what the runtime reports, or with the culling policy. `idle`:
+   * the change warns about or starts an idle hibernation, which the program may still refute
+   * (a busy Jupyter kernel, see CheckIdleSession) before it is applied.
+   */
+  | { kind: 'record'; change: SessionChange; idle?: 'warn' | 'hibernate' };
 
 export type PlannedSession = Pick<SessionEntity, 'status' | 'desiredState' | 'phase' | 'lastInteraction' | 'hibernatedAt' | 'endpoint'> &
   Partial<Pick<SessionEntity, 'message' | 'idleTimeoutMs' | 'hibernatedTtlMs' | 'hibernationWarnedFor'>>;
@@ -95,6 +99,7 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
           if (now.getTime() - row.lastInteraction.getTime() >= policy.idleTimeoutMs) {
             return {
               kind: 'record',
+              idle: 'hibernate',
               change: {
                 status: 'stopping',
                 desiredState: 'hibernated',
@@ -109,6 +114,7 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
           if (now.getTime() >= due - policy.warningMs && row.hibernationWarnedFor?.getTime() !== row.lastInteraction.getTime()) {
             return {
               kind: 'record',
+              idle: 'warn',
               change: {
                 phase: 'ready',
                 message: `will hibernate at ${new Date(due).toISOString()}: unused since ${row.lastInteraction.toISOString()}; use it, or PATCH {"lastInteraction":"now"}, to keep it running`,

@@ -11,6 +11,8 @@ import type { SessionsConfig } from '../config.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionTransitions } from '../sessions/session-transitions.js';
 import { sessionsEntities, sessionsMigrations } from '../sessions.module.js';
+import { ActivityProbe } from '../culling/activity-probe.js';
+import { CheckIdleSession } from '../culling/check-idle-session.usecase.js';
 import { ImageBuildGate } from './image-build-gate.js';
 import { SessionReconciler } from './session-reconciler.js';
 
@@ -49,7 +51,7 @@ describe('SessionReconciler on a FakeRuntime', () => {
     const outbox = new OutboxWriter(ds);
     const nc = { subscribe: () => ({ unsubscribe: () => undefined }) } as unknown as NatsConnection;
     const config = { database: { url: db.url }, reconciler: { intervalMs: 60 * 60_000, leaderElectionIntervalMs: 100 } } as unknown as SessionsConfig;
-    reconciler = new SessionReconciler(ds, new SessionTransitions(outbox, culling), outbox, runtime, nc, culling, config, new ImageBuildGate({} as RpcClient), new HealthRegistry());
+    reconciler = new SessionReconciler(ds, new SessionTransitions(outbox, culling), outbox, runtime, nc, culling, config, new ImageBuildGate({} as RpcClient), new CheckIdleSession(new ActivityProbe()), new HealthRegistry());
     reconciler.onApplicationBootstrap();
   });
 

@@ -14,6 +14,7 @@ import { SessionTransitions } from '../sessions/session-transitions.js';
 import { type CullingPolicy, NEVER, policyOf, sessionBasePath } from '../sessions/session-view.js';
 import { programSecretEnv } from '../sessions/session-secret.js';
 import { SESSION_RUNTIME, SESSIONS_CULLING } from '../sessions/tokens.js';
+import { CheckIdleSession } from '../culling/check-idle-session.usecase.js';
 import { ImageBuildGate } from './image-build-gate.js';
 import { planSession, PREPARING, type ReconcileAction } from './session-plan.js';
 
@@ -59,6 +60,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSIONS_CONFIG) config: SessionsConfig,
     private readonly imageGate: ImageBuildGate,
+    private readonly checkIdle: CheckIdleSession,
     health: HealthRegistry,
     /** Opens the sealed secret variables of a session; without keys, only sessions without secret variables start. */
     @Optional() @Inject(SESSION_SECRETS) private readonly secrets: SecretBox = new SecretBox([]),
@@ -187,8 +189,29 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     const now = new Date();
     const action = planSession(row, workload, now, this.culling);
     if (action.kind === 'none') return this.untilIdleDeadline(row, workload, now);
+    if (action.kind === 'record' && action.idle && (await this.inUseAfterAll(row, now))) return { requeue: true };
     actions.inc({ action: action.kind });
     return (await this.execute(row, workload, action)) ? { requeue: true } : {};
+  }
+
+  /**
+   * Idle by traffic, but is it? Asks the program (Jupyter: a busy kernel, recent kernel activity)
+   * and moves the session's last interaction to what it says; true when that changed the plan's
+   * premise, so the session is planned again. What was seen is kept for the status's idleReason.
+   */
+  private async inUseAfterAll(row: SessionEntity, now: Date): Promise<boolean> {
+    const check = await this.checkIdle.execute(row, now);
+    if (!check.seen) return false;
+    const later = check.usedAt !== null && check.usedAt.getTime() > row.lastInteraction.getTime();
+    await this.dataSource.query(
+      `UPDATE sessions SET activity_seen = $2, last_interaction = CASE WHEN $3::timestamptz IS NULL THEN last_interaction ELSE greatest(last_interaction, $3) END WHERE id = $1`,
+      [row.id, JSON.stringify(check.seen), later ? check.usedAt : null],
+    );
+    if (later) {
+      this.logger.log({ sessionId: row.id }, `session ${row.id} is in use after all: Jupyter saw activity at ${check.usedAt!.toISOString()}${check.seen.busyKernels ? ` (${check.seen.busyKernels} kernel(s) busy)` : ''}`);
+      actions.inc({ action: 'kept-in-use' });
+    }
+    return later;
   }
 
   /** A ready session is looked at again when it would have been idle too long (a resync may come first). */

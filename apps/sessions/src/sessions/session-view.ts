@@ -84,16 +84,26 @@ export function toSession(row: SessionEntity, defaults: CullingPolicy): Session 
         ? `running sessions are hibernated after ${duration(policy.idleTimeoutMs)} without use`
         : 'this session is never hibernated for being idle'
       : row.hibernationReason,
-    idleReason: running
-      ? // Which rule says "in use": Jupyter kernel activity is not yet looked at (see the README).
-        `traffic: a session is in use while requests or WebSocket messages reach it through the gateway; the last one was at ${row.lastInteraction.toISOString()}`
-      : null,
+    idleReason: running ? idleReasonOf(row) : null,
     idleThresholdS: policy.idleTimeoutMs / 1000,
     hibernationThresholdS: policy.hibernatedTtlMs / 1000,
     hibernatedAt: row.hibernatedAt?.toISOString() ?? null,
     willDeleteAt: hibernated && row.hibernatedAt && policy.hibernatedTtlMs !== NEVER ? new Date(row.hibernatedAt.getTime() + policy.hibernatedTtlMs).toISOString() : null,
     updatedAt: row.updatedAt.toISOString(),
   };
+}
+
+/** Which rule says whether a running session is in use, and what it saw last. */
+export function idleReasonOf(row: Pick<SessionEntity, 'spec' | 'lastInteraction' | 'activitySeen'>): string {
+  const last = row.lastInteraction.toISOString();
+  if (row.spec.auth?.kind !== 'jupyter-token') {
+    return `traffic: a session is in use while requests or WebSocket messages reach it through the gateway; the last one was at ${last}`;
+  }
+  const rule = `jupyter: a session is in use while one of its kernels is busy or Jupyter saw activity (code run, output, its API used), or while requests or WebSocket messages reach it through the gateway; it was last in use at ${last}`;
+  const seen = row.activitySeen;
+  if (!seen) return `${rule}; Jupyter is asked once the session looks idle`;
+  if (seen.error) return `${rule}; Jupyter could not be asked at ${seen.checkedAt} (${seen.error}), so only traffic counted`;
+  return `${rule}; at ${seen.checkedAt} Jupyter had ${seen.kernels ?? 0} kernel(s), ${seen.busyKernels ?? 0} busy, ${seen.connections ?? 0} open connection(s), last activity ${seen.lastActivity ?? 'unknown'}`;
 }
 
 const GB = 1024 ** 3;

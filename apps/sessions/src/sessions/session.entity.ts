@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import type { ActivitySeen } from '../culling/check-idle-session.usecase.js';
 import type { ProgramAuth, Repository, RunSettings, SessionPhase, SessionStatus } from '@launchpad/contracts';
 
 export type DesiredState = 'running' | 'hibernated' | 'deleted';
@@ -52,6 +53,8 @@ export class SessionEntity {
   @Column({ name: 'hibernation_warned_for', type: 'timestamptz', nullable: true }) hibernationWarnedFor!: Date | null;
   /** When the 90 % warning was given (cleared when usage falls below it), so it is given once. */
   @Column({ name: 'disk_warned_at', type: 'timestamptz', nullable: true }) diskWarnedAt!: Date | null;
+  /** What the last look at the program's own activity saw (CheckIdleSession), for the status's idleReason. */
+  @Column({ name: 'activity_seen', type: 'jsonb', nullable: true }) activitySeen!: ActivitySeen | null;
   /** The session's own secret (session-secret.ts): never shown to anyone but its program and the gateway's proxy. */
   @Column({ type: 'text' }) secret!: string;
   @Column({ name: 'progress_seq', type: 'integer' }) progressSeq!: number;

@@ -1,0 +1,70 @@
+import { Injectable } from '@nestjs/common';
+
+/** What a running Jupyter says about its own use (its /api/status and /api/kernels). */
+export interface JupyterActivity {
+  /** /api/status `last_activity`: the latest of its start, its API requests and its kernels' activity. */
+  lastActivity: Date | null;
+  kernels: number;
+  busyKernels: number;
+  /** Open kernel WebSockets (a browser tab): reported, not counted as use (an abandoned tab would keep a GPU for ever). */
+  connections: number;
+  /** The latest `last_activity` of a kernel: when it last sent anything (ran code, printed, went idle). */
+  kernelActivity: Date | null;
+}
+
+export class ActivityProbeError extends Error {}
+
+/** Jupyter gives times as ISO strings in UTC, with or without a zone; anything else is no time. */
+function timeOf(value: unknown): Date | null {
+  if (typeof value !== 'string') return null;
+  const t = Date.parse(/[zZ]|[+-]\d\d:?\d\d$/.test(value) ? value : `${value}Z`);
+  return Number.isNaN(t) ? null : new Date(t);
+}
+
+const latest = (dates: (Date | null)[]): Date | null =>
+  dates.reduce<Date | null>((a, d) => (d && (!a || d > a) ? d : a), null);
+
+/**
+ * Asks a session's running Jupyter how it is used, with the session's own token (the one side
+ * effect of idle culling besides the table). `?no_track_activity=1` keeps the question itself
+ * from counting as activity (Notebook 6 and Jupyter Server both honour it; /api/status never
+ * counts), so that asking does not keep a session alive.
+ */
+@Injectable()
+export class ActivityProbe {
+  // Generous: a loaded machine answers slowly, and a Jupyter that does not answer keeps nothing alive.
+  constructor(private readonly timeoutMs = 10_000) {}
+
+  async jupyter(endpoint: string, authorization: string): Promise<JupyterActivity> {
+    const status = await this.get(endpoint, '/api/status', authorization);
+    const kernels = await this.get(endpoint, '/api/kernels?no_track_activity=1', authorization);
+    if (!status || typeof status !== 'object' || !Array.isArray(kernels)) throw new ActivityProbeError('Jupyter answered /api/status or /api/kernels with something else than its API');
+    const s = status as { last_activity?: unknown; kernels?: unknown; connections?: unknown };
+    const list = kernels as { execution_state?: unknown; last_activity?: unknown; connections?: unknown }[];
+    return {
+      lastActivity: timeOf(s.last_activity),
+      kernels: typeof s.kernels === 'number' ? s.kernels : list.length,
+      busyKernels: list.filter((k) => k.execution_state === 'busy').length,
+      connections: typeof s.connections === 'number' ? s.connections : list.reduce((n, k) => n + (typeof k.connections === 'number' ? k.connections : 0), 0),
+      kernelActivity: latest(list.map((k) => timeOf(k.last_activity))),
+    };
+  }
+
+  private async get(endpoint: string, path: string, authorization: string): Promise<unknown> {
+    let res: Response;
+    try {
+      res = await fetch(`${endpoint.replace(/\/+$/, '')}${path}`, { headers: { authorization, accept: 'application/json' }, signal: AbortSignal.timeout(this.timeoutMs), redirect: 'manual' });
+    } catch (error) {
+      throw new ActivityProbeError(`Jupyter did not answer ${path.split('?')[0]}: ${(error as Error).message}`);
+    }
+    if (!res.ok) {
+      await res.body?.cancel();
+      throw new ActivityProbeError(`Jupyter answered ${path.split('?')[0]} with HTTP ${res.status}`);
+    }
+    try {
+      return await res.json();
+    } catch {
+      throw new ActivityProbeError(`Jupyter's ${path.split('?')[0]} is not JSON`);
+    }
+  }
+}

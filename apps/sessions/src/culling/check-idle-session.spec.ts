@@ -1,0 +1,56 @@
+import { ActivityProbe, ActivityProbeError, type JupyterActivity } from './activity-probe.js';
+import { CheckIdleSession, lastUseOf } from './check-idle-session.usecase.js';
+
+const now = new Date('2026-12-01T12:00:00Z');
+const ago = (s: number) => new Date(now.getTime() - s * 1000);
+const activity = (over: Partial<JupyterActivity> = {}): JupyterActivity => ({ lastActivity: ago(3600), kernels: 1, busyKernels: 0, connections: 0, kernelActivity: ago(3600), ...over });
+
+class FakeProbe extends ActivityProbe {
+  readonly asked: { endpoint: string; authorization: string }[] = [];
+  constructor(private readonly answer: JupyterActivity | Error) {
+    super();
+  }
+  override async jupyter(endpoint: string, authorization: string): Promise<JupyterActivity> {
+    this.asked.push({ endpoint, authorization });
+    if (this.answer instanceof Error) throw this.answer;
+    return this.answer;
+  }
+}
+
+const jupyterRow = { id: 's1', endpoint: 'http://127.0.0.1:4100', secret: 'abc', spec: { auth: { kind: 'jupyter-token' as const } } } as never;
+
+describe('lastUseOf', () => {
+  it('a busy kernel is in use now, however long ago it last said anything', () => {
+    expect(lastUseOf(activity({ busyKernels: 1, kernelActivity: ago(7200) }), now)).toEqual(now);
+  });
+  it('otherwise the latest of Jupyter’s own and its kernels’ activity, never after now', () => {
+    expect(lastUseOf(activity({ lastActivity: ago(300), kernelActivity: ago(60) }), now)).toEqual(ago(60));
+    expect(lastUseOf(activity({ lastActivity: ago(30), kernelActivity: null }), now)).toEqual(ago(30));
+    expect(lastUseOf(activity({ lastActivity: new Date(now.getTime() + 5000) }), now)).toEqual(now);
+    expect(lastUseOf(activity({ lastActivity: null, kernelActivity: null }), now)).toBeNull();
+  });
+  it('open connections alone are not use (an abandoned tab)', () => {
+    expect(lastUseOf(activity({ connections: 3 }), now)).toEqual(ago(3600));
+  });
+});
+
+describe('CheckIdleSession', () => {
+  it('asks a Jupyter session’s program with the session’s own token', async () => {
+    const probe = new FakeProbe(activity({ busyKernels: 1, kernels: 2, connections: 1 }));
+    const check = await new CheckIdleSession(probe).execute(jupyterRow, now);
+    expect(probe.asked).toEqual([{ endpoint: 'http://127.0.0.1:4100', authorization: 'token abc' }]);
+    expect(check).toEqual({ usedAt: now, seen: { checkedAt: now.toISOString(), kernels: 2, busyKernels: 1, connections: 1, lastActivity: ago(3600).toISOString() } });
+  });
+
+  it('asks nothing of a program that takes no token: the traffic rule stays', async () => {
+    const probe = new FakeProbe(activity({ busyKernels: 1 }));
+    expect(await new CheckIdleSession(probe).execute({ ...(jupyterRow as object), spec: { auth: { kind: 'none' } } } as never, now)).toEqual({ usedAt: null, seen: null });
+    expect(await new CheckIdleSession(probe).execute({ ...(jupyterRow as object), spec: {} } as never, now)).toEqual({ usedAt: null, seen: null });
+    expect(probe.asked).toEqual([]);
+  });
+
+  it('a Jupyter that cannot be asked keeps nothing alive, and says why', async () => {
+    const check = await new CheckIdleSession(new FakeProbe(new ActivityProbeError('Jupyter answered /api/status with HTTP 403'))).execute(jupyterRow, now);
+    expect(check).toEqual({ usedAt: null, seen: { checkedAt: now.toISOString(), error: 'Jupyter answered /api/status with HTTP 403' } });
+  });
+});

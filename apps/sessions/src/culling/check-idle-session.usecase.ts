@@ -1,0 +1,70 @@
+import { Injectable, Logger } from '@nestjs/common';
+import type { SessionEntity } from '../sessions/session.entity.js';
+import { programAuthorization } from '../sessions/session-secret.js';
+import { ActivityProbe, type JupyterActivity } from './activity-probe.js';
+
+/** What the last look at a session's own activity saw (sessions.activity_seen), shown in its idleReason. */
+export interface ActivitySeen {
+  checkedAt: string;
+  kernels?: number;
+  busyKernels?: number;
+  connections?: number;
+  /** The latest activity Jupyter reported (its status's or a kernel's). */
+  lastActivity?: string | null;
+  /** Why Jupyter could not be asked: then only traffic counted. */
+  error?: string;
+}
+
+export interface IdleCheck {
+  /** When the session was last in use by its program's own account; null: no later than the table says. */
+  usedAt: Date | null;
+  seen: ActivitySeen | null;
+}
+
+/**
+ * When Jupyter says it was last used: now while a kernel is busy (a long cell prints nothing for
+ * hours), else its latest activity. Never later than now (another clock). Open connections alone
+ * are not use: an abandoned browser tab would keep the session for ever.
+ */
+export function lastUseOf(activity: JupyterActivity, now: Date): Date | null {
+  if (activity.busyKernels > 0) return now;
+  const seen = [activity.lastActivity, activity.kernelActivity].filter((d): d is Date => d !== null);
+  if (seen.length === 0) return null;
+  return new Date(Math.min(now.getTime(), Math.max(...seen.map((d) => d.getTime()))));
+}
+
+/**
+ * Before a ready session is warned about or hibernated for being idle, asks its program whether
+ * it is: a session whose environment takes a Jupyter token is asked through Jupyter's own API
+ * with it; any other keeps the traffic rule (no question asked). A Jupyter that cannot be asked
+ * does not keep the session: the traffic rule decides, and the status says why.
+ */
+@Injectable()
+export class CheckIdleSession {
+  private readonly logger = new Logger(CheckIdleSession.name);
+
+  constructor(private readonly probe: ActivityProbe) {}
+
+  async execute(row: Pick<SessionEntity, 'id' | 'endpoint' | 'secret' | 'spec'>, now: Date): Promise<IdleCheck> {
+    const authorization = programAuthorization(row);
+    if (!authorization || !row.endpoint || row.spec.auth?.kind !== 'jupyter-token') return { usedAt: null, seen: null };
+    try {
+      const activity = await this.probe.jupyter(row.endpoint, authorization);
+      const usedAt = lastUseOf(activity, now);
+      return {
+        usedAt,
+        seen: {
+          checkedAt: now.toISOString(),
+          kernels: activity.kernels,
+          busyKernels: activity.busyKernels,
+          connections: activity.connections,
+          lastActivity: usedAt && activity.busyKernels === 0 ? usedAt.toISOString() : (activity.lastActivity?.toISOString() ?? null),
+        },
+      };
+    } catch (error) {
+      const message = (error as Error).message;
+      this.logger.warn({ sessionId: row.id }, `could not ask session ${row.id}'s Jupyter about its activity (${message}): only traffic counts`);
+      return { usedAt: null, seen: { checkedAt: now.toISOString(), error: message } };
+    }
+  }
+}
