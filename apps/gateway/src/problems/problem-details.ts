@@ -48,6 +48,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case EnvironmentsErrorCode.NOT_A_CODE_LAUNCHER:
     case SessionsErrorCode.NOT_A_SESSION_LAUNCHER:
     case SessionsErrorCode.SESSION_NOT_RUNNING:
+    case SessionsErrorCode.SESSION_NOT_HIBERNATED:
     case SessionsErrorCode.RESOURCE_POOL_NAME_TAKEN:
     case SessionsErrorCode.RESOURCE_POOL_IN_USE:
     case SessionsErrorCode.RESOURCE_CLASS_ID_TAKEN:

@@ -189,6 +189,12 @@ export class SessionsService {
         });
         return toSession(row, this.culling);
       }
+      if (input.resourceClassId !== undefined && input.resourceClassId !== row.resourceClassId && row.desiredState === 'running' && row.status !== 'failed') {
+        throw new SessionsError(
+          SessionsErrorCode.SESSION_NOT_HIBERNATED,
+          `session ${id} is ${row.status}: hibernate it first (PATCH {"state":"hibernated"}), then resume it with resource class "${input.resourceClassId}"`,
+        );
+      }
       if (input.state === undefined || (row.desiredState === 'running' && row.status !== 'failed')) {
         // A snooze ({"lastInteraction":"now"}), or "running" for a session that runs: it is in use.
         if (row.desiredState !== 'running' && input.state === undefined) return toSession(row, this.culling);
@@ -196,12 +202,18 @@ export class SessionsService {
         await manager.update(SessionEntity, { id }, { lastInteraction: now });
         return toSession(row, this.culling);
       }
-      const resolved = await this.pools.resolveClass(manager, row.resourceClassId, caller);
+      // Its class as it is now, or the one it is resumed with (its work directory goes along).
+      const resolved = await this.pools.resolveClass(manager, input.resourceClassId ?? row.resourceClassId, caller);
       // The row holds resources while it is still stopping: it must not count against itself.
       await this.pools.reserve(manager, resolved, row.userId, row.id);
       // The disk it asked for, within the class as it is now.
       const diskGb = this.pools.diskFor(resolved.cls, row.spec.diskStorageGb);
-      Object.assign(row, { cpu: resolved.cls.cpu, memoryGb: resolved.cls.memoryGb, gpu: resolved.cls.gpu, diskGb });
+      const classChanged = resolved.cls.id !== row.resourceClassId;
+      if (resolved.pool.id !== row.resourcePoolId) {
+        // Another pool, other bounds: its thresholds (what the launch asked for was within the old pool's).
+        Object.assign(row, this.pools.idleFor(resolved.pool, undefined, this.culling.idleTimeoutMs));
+      }
+      Object.assign(row, { resourceClassId: resolved.cls.id, resourcePoolId: resolved.pool.id, cpu: resolved.cls.cpu, memoryGb: resolved.cls.memoryGb, gpu: resolved.cls.gpu, diskGb });
       if (fresh) {
         row.image = fresh.launcher.environment.image;
         // The launcher's variables as they are now, with the overrides this session was launched with.
@@ -216,7 +228,9 @@ export class SessionsService {
         status: 'starting',
         desiredState: 'running',
         phase: 'resuming',
-        message: row.status === 'failed' ? 'retrying: starting the session again' : 'resuming: starting the session with its files',
+        message:
+          (row.status === 'failed' ? 'retrying: starting the session again' : 'resuming: starting the session with its files') +
+          (classChanged ? `, now with class "${resolved.cls.name}"` : ''),
         lastInteraction: now,
         hibernatedAt: null,
         hibernationReason: null,

@@ -54,9 +54,15 @@ export const updateSessionInputSchema = z
     state: z.enum(['running', 'hibernated'], { message: 'state must be "running" (resume) or "hibernated"' }),
     /** As Renku's UI: "now" marks the session used, which moves willHibernateAt (a snooze). */
     lastInteraction: z.literal('now', { message: 'lastInteraction can only be "now"' }),
+    /** With state "running" on a hibernated (or failed) session: resume it with this class instead, within its pool's quota. */
+    resourceClassId: resourceClassIdSchema,
   })
   .partial()
-  .refine((v) => v.state !== undefined || v.lastInteraction !== undefined, { message: 'give state ("running" or "hibernated") or lastInteraction: "now"' });
+  .refine((v) => v.state !== undefined || v.lastInteraction !== undefined, { message: 'give state ("running" or "hibernated") or lastInteraction: "now"' })
+  .refine((v) => v.resourceClassId === undefined || v.state === 'running', {
+    message: 'resourceClassId is taken with state "running" only: a session changes class when it is resumed',
+    path: ['resourceClassId'],
+  });
 
 export const sessionSchema = z.object({
   id: uuidSchema,
