@@ -4,6 +4,10 @@ import { lockKey } from '@launchpad/persistence';
  * The environments service's advisory locks, and the one order every transaction takes them in
  * (top to bottom, never back up, so that no two transactions each hold what the other waits for):
  *
+ *   0. gitlabUserLock(user)          exclusive for GitLab's user_rename (both names, in name order)
+ *                                    and user_destroy, shared for GitLab's member changes of the
+ *                                    user: a change waits for a rename or destruction under way,
+ *                                    then sees it (GitLabPlaces.currentUser)
  *   1. projectLock(project)          writeProject, deleteProject: a project made again and its
  *                                    deletion one at a time, so the new row's version (taken by
  *                                    the insert's trigger) is newer than the deletion's; GitLab's
@@ -21,6 +25,7 @@ import { lockKey } from '@launchpad/persistence';
  * take the same locks during a rolling update.
  */
 export const projectLock = (projectId: string) => lockKey('environments', 'project', projectId);
+export const gitlabUserLock = (userId: string) => lockKey('environments', 'gitlab-user', userId);
 export const memberLock = (projectId: string, userId: string) => lockKey('environments', 'member', projectId, userId);
 export const launchersLock = (projectId: string) => lockKey('launchers', projectId);
 export const seedDefaultLock = lockKey('environments', 'seed-default');

@@ -10,6 +10,8 @@ import {
   gitlabProjectCreatedV1,
   gitlabProjectDestroyedV1,
   gitlabProjectRenamedV1,
+  gitlabUserDestroyedV1,
+  gitlabUserRenamedV1,
 } from '@launchpad/contracts';
 import { buildEnvelope, OutboxWriter } from '@launchpad/messaging';
 import { createServiceDataSource, migrate } from '@launchpad/persistence';
@@ -32,7 +34,7 @@ const gitlabProject = (projectId: string, path: string) => ({
 });
 const event = <C extends EventContract>(contract: C, data: EventData<C>): Envelope => buildEnvelope(contract, data) as Envelope;
 
-/** GitLab's history, in its order (builds' places), as builds relays it. */
+/** GitLab's history, each change with its place (builds' order), not all of it in that order. */
 const HISTORY: Envelope[] = [
   event(gitlabProjectCreatedV1, { ...gitlabProject('8001', 'lab/p'), previousRepositoryUrl: null, place: place(0, 0) }),
   event(gitlabMemberAddedV1, { projectId: '8001', userId: 'alice', role: 'guest', project: gitlabProject('8001', 'lab/p'), place: place(1, 0) }),
@@ -48,6 +50,14 @@ const HISTORY: Envelope[] = [
   event(gitlabMemberUpdatedV1, { projectId: '8002', userId: 'dave', role: 'guest', project: gitlabProject('8002', 'lab/gone'), place: place(2, 1) }),
   event(gitlabProjectDestroyedV1, { projectId: '8002', path: 'lab/gone', place: place(3, 2) }),
   event(gitlabMemberAddedV1, { projectId: '8003', userId: 'erin', role: 'guest', project: gitlabProject('8003', 'lab/three'), place: place(2, 0) }),
+  // Users: alice renamed alicia (her memberships go with her), frank destroyed (his go with him).
+  event(gitlabUserRenamedV1, { from: 'alice', to: 'alicia', place: place(8, 1) }),
+  event(gitlabMemberAddedV1, { projectId: '8003', userId: 'alice', role: 'developer', project: gitlabProject('8003', 'lab/three'), place: place(5, 0) }),
+  event(gitlabMemberAddedV1, { projectId: '8003', userId: 'alicia', role: 'owner', project: gitlabProject('8003', 'lab/three'), place: place(9, 0) }),
+  event(gitlabMemberAddedV1, { projectId: '8001', userId: 'frank', role: 'developer', project: gitlabProject('8001', 'lab/p'), place: place(2, 0) }),
+  event(gitlabMemberAddedV1, { projectId: '8003', userId: 'frank', role: 'guest', project: gitlabProject('8003', 'lab/three'), place: place(3, 0) }),
+  event(gitlabMemberRemovedV1, { projectId: '8003', userId: 'frank', place: place(4, 2) }),
+  event(gitlabUserDestroyedV1, { userId: 'frank', place: place(6, 2) }),
 ];
 
 function random(seed: number): () => number {
@@ -93,14 +103,17 @@ describe('the projects and members projection from GitLab, consumed by two repli
 
   beforeAll(async () => {
     const serial = await open(`env_gitlab_serial_${suffix}`, 'gitlab-order-serial');
-    for (const e of HISTORY) await serial.consumer.handle(e);
+    const placeOf = (e: Envelope) => (e.data as { place: { at: string; rank: number } }).place;
+    const inGitLabOrder = [...HISTORY].sort((a, b) => placeOf(a).at.localeCompare(placeOf(b).at) || placeOf(a).rank - placeOf(b).rank);
+    for (const e of inGitLabOrder) await serial.consumer.handle(e);
     inOrder = await state(serial.ds);
   });
 
   it('applied in GitLab’s order, ends as GitLab has it', () => {
     expect(inOrder.members).toEqual([
-      { project_id: '8001', user_id: 'alice', role: 'reporter' },
+      { project_id: '8001', user_id: 'alicia', role: 'reporter' },
       { project_id: '8001', user_id: 'carol', role: 'maintainer' },
+      { project_id: '8003', user_id: 'alicia', role: 'owner' },
       { project_id: '8003', user_id: 'erin', role: 'guest' },
     ]);
     expect(inOrder.projects.map((p: { id: string; path: string }) => [p.id, p.path])).toEqual([

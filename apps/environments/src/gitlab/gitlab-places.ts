@@ -47,6 +47,42 @@ export class GitLabPlaces {
     );
   }
 
+  /** user_rename, user_destroy: the user's place moves forward (a destroyed user's is final); false when older than what is known. */
+  async advanceUser(manager: EntityManager, userId: string, place: GitLabPlace | undefined, end: { renamedTo: string } | { destroyed: true }): Promise<boolean> {
+    if (!place) return true;
+    const rows: unknown[] = await manager.query(
+      `INSERT INTO gitlab_user_places AS held (user_id, source_at, source_rank, renamed_to, destroyed) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (user_id) DO UPDATE SET source_at = EXCLUDED.source_at, source_rank = EXCLUDED.source_rank,
+         renamed_to = EXCLUDED.renamed_to, destroyed = EXCLUDED.destroyed
+       WHERE NOT held.destroyed AND (held.source_at, held.source_rank) <= (EXCLUDED.source_at, EXCLUDED.source_rank)
+       RETURNING user_id`,
+      [userId, place.at, place.rank, 'renamedTo' in end ? end.renamedTo : null, 'destroyed' in end],
+    );
+    return rows.length > 0;
+  }
+
+  /**
+   * Whose membership a change made at `place` is about: the user it names, or, if GitLab renamed
+   * that user after the change, the user's new name (following renames on), or nobody (null) if
+   * GitLab destroyed the user after it. A change without a place is about the user it names.
+   */
+  async currentUser(manager: EntityManager, userId: string, place: GitLabPlace | undefined): Promise<string | null> {
+    if (!place) return userId;
+    let user = userId;
+    for (let hops = 0; hops < 20; hops++) {
+      const rows: { renamed_to: string | null; destroyed: boolean }[] = await manager.query(
+        `SELECT renamed_to, destroyed FROM gitlab_user_places WHERE user_id = $1 AND (source_at, source_rank) >= ($2::timestamptz, $3::integer)`,
+        [user, place.at, place.rank],
+      );
+      const row = rows[0];
+      if (!row) return user;
+      if (row.destroyed) return null;
+      if (row.renamed_to === null) return user;
+      user = row.renamed_to;
+    }
+    return user;
+  }
+
   /** The place of the last change applied to the membership, if any. */
   async memberPlace(manager: EntityManager, projectId: string, userId: string): Promise<GitLabPlace | undefined> {
     const rows: { at: Date; rank: number }[] = await manager.query(

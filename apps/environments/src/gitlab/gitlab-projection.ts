@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import { type GitLabMember, type GitLabPlace, type GitLabProject, type Repository, repositoryNameFromUrl } from '@launchpad/contracts';
 import { advisoryLock } from '@launchpad/persistence';
 import type { EntityManager } from 'typeorm';
-import { memberLock, projectLock } from '../locks.js';
+import { gitlabUserLock, memberLock, projectLock } from '../locks.js';
 import { ProjectEntity, ProjectMemberEntity } from '../projects/project.entity.js';
 import { ProjectsService } from '../projects/projects.service.js';
 import { GitLabPlaces } from './gitlab-places.js';
@@ -15,10 +15,8 @@ const GITLAB = 'gitlab';
  * changes in GitLab's order, but every replica here consumes one durable, so two changes of one
  * project or membership may be applied at once or out of order: each is applied only if its
  * place is not older than the last one applied to that project or membership (GitLabPlaces).
- *
- * Not yet order-independent: a change of a user's membership that GitLab made before renaming or
- * destroying the user, delivered here after the rename or destruction, is still applied to the
- * old username (builds' own order has the same gap).
+ * A renamed or destroyed user keeps a tombstone too: a change of their membership that GitLab
+ * made before, delivered after, goes to the new name, or nowhere.
  */
 @Injectable()
 export class GitLabProjection {
@@ -58,7 +56,10 @@ export class GitLabProjection {
   }
 
   /** user_add_to_team, user_update_for_team: the project is made from the hook if we never heard of it. */
-  async memberSet(manager: EntityManager, member: GitLabMember): Promise<void> {
+  async memberSet(manager: EntityManager, change: GitLabMember): Promise<void> {
+    const userId = await this.userNow(manager, change.userId, change.place);
+    if (userId === null) return;
+    const member = { ...change, userId };
     // The lock order (locks.ts): the project's, as the project may be made here, then the member's.
     await advisoryLock(manager, projectLock(member.projectId));
     await advisoryLock(manager, memberLock(member.projectId, member.userId));
@@ -68,7 +69,9 @@ export class GitLabProjection {
     await this.projects.writeMember(manager, member.projectId, member.userId, member.role);
   }
 
-  async memberRemoved(manager: EntityManager, projectId: string, userId: string, place?: GitLabPlace): Promise<void> {
+  async memberRemoved(manager: EntityManager, projectId: string, named: string, place?: GitLabPlace): Promise<void> {
+    const userId = await this.userNow(manager, named, place);
+    if (userId === null) return;
     await advisoryLock(manager, memberLock(projectId, userId));
     if (!(await this.places.advanceMember(manager, projectId, userId, place, true))) return;
     await this.projects.deleteMember(manager, projectId, userId);
@@ -79,6 +82,8 @@ export class GitLabProjection {
    * there already), keeping the place it had, so that a later change of it, delivered late, still applies.
    */
   async userRenamed(manager: EntityManager, from: string, to: string, place?: GitLabPlace): Promise<void> {
+    for (const name of [from, to].sort()) await advisoryLock(manager, gitlabUserLock(name));
+    if (!(await this.places.advanceUser(manager, from, place, { renamedTo: to }))) return;
     const memberships = await manager.find(ProjectMemberEntity, { where: { userId: from }, order: { projectId: 'ASC' } });
     for (const m of memberships) {
       await advisoryLock(manager, memberLock(m.projectId, to));
@@ -92,12 +97,27 @@ export class GitLabProjection {
 
   /** user_destroy: every membership of the user goes. */
   async userDestroyed(manager: EntityManager, userId: string, place?: GitLabPlace): Promise<void> {
+    await advisoryLock(manager, gitlabUserLock(userId));
+    if (!(await this.places.advanceUser(manager, userId, place, { destroyed: true }))) return;
     const memberships = await manager.find(ProjectMemberEntity, { where: { userId }, order: { projectId: 'ASC' } });
     for (const m of memberships) {
       await advisoryLock(manager, memberLock(m.projectId, userId));
       await this.places.endMembership(manager, m.projectId, userId, place);
       await this.projects.deleteMember(manager, m.projectId, userId);
     }
+  }
+
+  /**
+   * Whose membership a change is about now (GitLabPlaces.currentUser), holding the user's lock
+   * shared, so that a rename or destruction under way is waited for and then seen.
+   */
+  private async userNow(manager: EntityManager, userId: string, place: GitLabPlace | undefined): Promise<string | null> {
+    await advisoryLock(manager, gitlabUserLock(userId), 'shared');
+    const now = await this.places.currentUser(manager, userId, place);
+    if (now === null || now === userId) return now;
+    // Renamed since: the new name's lock too, and look again in case it moved on meanwhile.
+    await advisoryLock(manager, gitlabUserLock(now), 'shared');
+    return this.places.currentUser(manager, userId, place);
   }
 }
 
