@@ -11,6 +11,7 @@ import { sessionRuntimeProvider } from './reconciler/runtime.provider.js';
 import { SESSIONS_CONFIG, SessionReconciler } from './reconciler/session-reconciler.js';
 import { CreateResourcePools1764000001100 } from './resource-pools/migrations/1764000001100-CreateResourcePools.js';
 import { AddMaxSessionsPerUser1764000001451 } from './resource-pools/migrations/1764000001451-AddMaxSessionsPerUser.js';
+import { AddClassPlacement1764000001470 } from './resource-pools/migrations/1764000001470-AddClassPlacement.js';
 import { ResourceClassEntity, ResourcePoolEntity, ResourcePoolUserEntity } from './resource-pools/resource-pool.entity.js';
 import { ResourcePoolsRpcController } from './resource-pools/resource-pools.rpc-controller.js';
 import { ResourcePoolsService } from './resource-pools/resource-pools.service.js';
@@ -63,6 +64,7 @@ export const sessionsMigrations = [
   AddSessionSecret1764000001410,
   AddMaxSessionsPerUser1764000001451,
   AddActivitySeen1764000001461,
+  AddClassPlacement1764000001470,
 ];
 
 @Module({})

@@ -117,6 +117,13 @@ export interface StandinOptions {
   /** The one node's allocatable resources (cpu in cores, memory in MiB, GPUs by resource name). */
   node?: { cpu: number; memoryMb: number; gpus?: Record<string, number> };
   unbindableStorageClasses?: string[];
+  /**
+   * Every pod's IP. Unset: one of 10.244.0.0/24, reachable by nobody. A test that serves a pod's
+   * program itself (on 127.0.0.1 at the container port) sets 127.0.0.1, as if every pod ran with
+   * `hostNetwork: true` on the test's machine: then an activator that dials a pod's EndpointSlice
+   * address reaches that program.
+   */
+  podIP?: string;
 }
 
 interface WatchClient {
@@ -162,7 +169,7 @@ export class KubeApiStandin {
   /** Open `follow=true` log requests per pod key. */
   private readonly logFollowers = new Map<string, Set<{ res: ServerResponse; stamp: boolean }>>();
   private controllersPending = false;
-  private readonly options: Required<StandinOptions>;
+  private readonly options: Required<Omit<StandinOptions, 'podIP'>> & Pick<StandinOptions, 'podIP'>;
   /** Image → how the simulated kubelet runs it; unlisted images become ready. */
   readonly images = new Map<string, ImageBehaviour>();
   /** Every request seen, `METHOD path?query content-type`, for tests that check which calls the driver made. */
@@ -175,6 +182,7 @@ export class KubeApiStandin {
       controllers: options.controllers ?? true,
       node: options.node ?? { cpu: 16, memoryMb: 65536, gpus: {} },
       unbindableStorageClasses: options.unbindableStorageClasses ?? [],
+      ...(options.podIP ? { podIP: options.podIP } : {}),
     };
   }
 
@@ -814,7 +822,7 @@ export class KubeApiStandin {
     const main = containers[0] ?? {};
     const image = String(main.image ?? '');
     const behaviour = this.images.get(image) ?? { kind: 'ready' };
-    const podIP = (pod.status as Json | undefined)?.podIP ?? `10.244.0.${(Number(pod.metadata.resourceVersion) % 250) + 2}`;
+    const podIP = (pod.status as Json | undefined)?.podIP ?? this.options.podIP ?? `10.244.0.${(Number(pod.metadata.resourceVersion) % 250) + 2}`;
     const scheduled = { type: 'PodScheduled', status: 'True', lastTransitionTime: now };
     const base = { podIP, podIPs: [{ ip: podIP }], hostIP: '192.168.49.2', startTime: (pod.status as Json | undefined)?.startTime ?? now };
     const keepTimes = (conditions: Json[]) => {

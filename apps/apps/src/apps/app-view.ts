@@ -13,6 +13,8 @@ export function runSpecFrom(launcher: Pick<Launcher, 'environment'>, repositorie
   return {
     image: e.image,
     ...runSettingsOf(e),
+    // The environment's user; its group also owns the replica's /work (fsGroup).
+    security: { uid: e.uid, gid: e.gid, fsGroup: e.gid },
     repositories: repositories.map((r) => ({ name: r.name, url: r.url })),
   };
 }

@@ -8,11 +8,13 @@ import type { AppAccess, AppStatus, Repository, RunSettings } from '@launchpad/c
 export interface AppRunSpec extends RunSettings {
   image: string;
   repositories: Repository[];
+  /** The environment's user and group (fsGroup: its gid); absent in rows from before: the runtime's default. */
+  security?: { uid: number; gid: number; fsGroup: number };
 }
 
-/** What the replicas run, once known (the launcher's command, or a Procfile's web line). */
+/** What the replicas run, once known (the launcher's command, a Procfile's web line, or the image's entrypoint). */
 export interface ResolvedCommand {
-  source: 'launcher' | 'procfile';
+  source: 'launcher' | 'procfile' | 'image';
   repository: string | null;
   line: string;
   command: string[];

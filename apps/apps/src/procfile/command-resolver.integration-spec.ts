@@ -36,6 +36,16 @@ describe('CommandResolver with real git repositories', () => {
     expect(await resolver.resolve({ name: 'App', spec: spec({}) })).toMatchObject({ kind: 'failed', message: expect.stringMatching(/its project has no repository to look for a Procfile in/) });
   });
 
+  it('on the kubernetes runtime, runs the image’s own entrypoint when there is no command and no Procfile', async () => {
+    const onCluster = new CommandResolver(new ProcfileReader(config), { runtime: { ...config.runtime, kind: 'kubernetes' } } as AppsConfig);
+    expect(await onCluster.resolve({ name: 'App', spec: spec({ image: 'ghcr.io/lab/board:1', args: ['--port', '8000'], repositories: [{ name: 'docs', url: docs.url }] }) })).toEqual({
+      kind: 'resolved',
+      command: { source: 'image', repository: null, line: '(the entrypoint of ghcr.io/lab/board:1) --port 8000', command: [], args: ['--port', '8000'], stripPrefix: false },
+    });
+    // A Procfile still comes first.
+    expect(await onCluster.resolve({ name: 'App', spec: spec({ repositories: [{ name: 'site', url: site.url }] }) })).toMatchObject({ kind: 'resolved', command: { source: 'procfile' } });
+  });
+
   it('says which repository could not be read', async () => {
     const resolution = await resolver.resolve({ name: 'App', spec: spec({ repositories: [{ name: 'gone', url: 'file:///nonexistent/repo.git' }] }) });
     expect(resolution).toMatchObject({ kind: 'failed', message: expect.stringMatching(/^looking for a Procfile: could not clone repository "gone" \(file:\/\/\/nonexistent\/repo\.git\): /) });

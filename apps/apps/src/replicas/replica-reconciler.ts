@@ -179,7 +179,8 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
       return true;
     });
     if (!changed) return;
-    this.logger.log({ appId: seen.launcherId }, `app ${seen.slug} runs ${resolution.command.source === 'procfile' ? `the Procfile of "${resolution.command.repository}"` : 'its launcher command'}: ${resolution.command.line}`);
+    const what = { procfile: `the Procfile of "${resolution.command.repository}"`, launcher: 'its launcher command', image: "its image's entrypoint" }[resolution.command.source];
+    this.logger.log({ appId: seen.launcherId }, `app ${seen.slug} runs ${what}: ${resolution.command.line}`);
     await this.routes.publish(seen.launcherId);
   }
 
@@ -222,6 +223,7 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
       workingDirectory: row.spec.workingDirectory,
       repositories: row.spec.repositories,
       resources: REPLICA_RESOURCES,
+      ...(row.spec.security ? { security: row.spec.security } : {}),
     };
   }
 }

@@ -3,7 +3,7 @@ import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { buildCanceledV1, buildFailedV1, buildSucceededV1, sessionStartingV1, sessionStoppingV1 } from '@launchpad/contracts';
 import { eventDataId, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
 import { LeaderElection } from '@launchpad/persistence';
-import { isActive, ReconcileController, type ReconcileResult, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
+import { isActive, ReconcileController, type ReconcileResult, type ResourceSpec, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
 import { counter, gauge, HealthRegistry, reconcileMetrics, structuredLogger } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
 import { SecretBox } from '@launchpad/persistence';
@@ -289,6 +289,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
 
   private workloadSpec(row: SessionEntity): WorkloadSpec {
     const secret = openSecretEnv(this.secrets, row.id, row.secretEnv);
+    const placement = row.spec.placement;
     return {
       id: row.id,
       kind: 'session',
@@ -305,7 +306,23 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
       defaultUrl: row.spec.defaultUrl,
       workingDirectory: row.spec.workingDirectory,
       repositories: row.spec.repositories,
-      resources: { cpu: row.cpu, memoryMb: Math.round(row.memoryGb * 1024), gpu: row.gpu, diskGb: row.diskGb },
+      resources: resourcesOf(row),
+      // Absent in rows from before they were recorded: the runtime's defaults (and the same spec hash as before).
+      ...(row.spec.security ? { security: row.spec.security } : {}),
+      ...(placement ? { storageClassName: placement.storageClassName, scheduling: { nodeSelector: placement.nodeSelector, tolerations: placement.tolerations } } : {}),
     };
   }
+}
+
+/** Requests from the row (the class at launch or resume), limits and the GPU's resource name from its placement. */
+export function resourcesOf(row: Pick<SessionEntity, 'cpu' | 'memoryGb' | 'gpu' | 'diskGb' | 'spec'>): ResourceSpec {
+  const requests = { cpu: row.cpu, memoryMb: Math.round(row.memoryGb * 1024), gpu: row.gpu, diskGb: row.diskGb };
+  const placement = row.spec.placement;
+  if (!placement) return requests;
+  const { cpu, memoryGb } = placement.limits;
+  return {
+    ...requests,
+    limits: { cpu, memoryMb: memoryGb === null ? null : Math.round(memoryGb * 1024) },
+    ...(placement.gpuResourceName ? { gpuResourceName: placement.gpuResourceName } : {}),
+  };
 }

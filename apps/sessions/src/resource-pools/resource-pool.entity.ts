@@ -1,5 +1,5 @@
 import { Column, Entity, OneToMany, JoinColumn, ManyToOne, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
-import type { ResourceClass } from '@launchpad/contracts';
+import type { ResourceClass, ResourceClassToleration } from '@launchpad/contracts';
 
 @Entity({ name: 'resource_pools' })
 export class ResourcePoolEntity {
@@ -35,8 +35,38 @@ export class ResourceClassEntity {
   /** Null: a session may ask for no more than diskGb. */
   @Column({ name: 'max_storage_gb', type: 'double precision', nullable: true }) maxStorageGb!: number | null;
   @Column({ name: 'is_default', type: 'boolean' }) isDefault!: boolean;
+  /** Null: `nvidia.com/gpu`. */
+  @Column({ name: 'gpu_resource_name', type: 'text', nullable: true }) gpuResourceName!: string | null;
+  @Column({ name: 'node_selector', type: 'jsonb' }) nodeSelector!: Record<string, string>;
+  @Column({ type: 'jsonb' }) tolerations!: ResourceClassToleration[];
+  /** Null: no cpu limit. */
+  @Column({ name: 'cpu_limit', type: 'double precision', nullable: true }) cpuLimit!: number | null;
+  /** Null: the limit is the request. */
+  @Column({ name: 'memory_limit_gb', type: 'double precision', nullable: true }) memoryLimitGb!: number | null;
+  /** Null: the service's KUBERNETES_STORAGE_CLASS, or the cluster's default. */
+  @Column({ name: 'storage_class_name', type: 'text', nullable: true }) storageClassName!: string | null;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
 }
+
+/**
+ * Where and how a session of this class runs on a cluster, copied into the session's launch
+ * snapshot (SessionRunSpec.placement) at launch and again at resume, as cpu and memory are.
+ */
+export interface ClassPlacement {
+  gpuResourceName: string | null;
+  nodeSelector: Record<string, string>;
+  tolerations: ResourceClassToleration[];
+  limits: { cpu: number | null; memoryGb: number | null };
+  storageClassName: string | null;
+}
+
+export const placementOf = (c: ResourceClassEntity): ClassPlacement => ({
+  gpuResourceName: c.gpuResourceName ?? null,
+  nodeSelector: c.nodeSelector ?? {},
+  tolerations: c.tolerations ?? [],
+  limits: { cpu: c.cpuLimit ?? null, memoryGb: c.memoryLimitGb ?? null },
+  storageClassName: c.storageClassName ?? null,
+});
 
 /** The most disk a session of this class may ask for. */
 export const maxStorageOf = (c: Pick<ResourceClassEntity, 'diskGb' | 'maxStorageGb'>): number => Math.max(c.diskGb, c.maxStorageGb ?? c.diskGb);
@@ -59,5 +89,11 @@ export function toResourceClass(c: ResourceClassEntity): ResourceClass {
     defaultStorageGb: c.diskGb,
     maxStorageGb: maxStorageOf(c),
     isDefault: c.isDefault,
+    gpuResourceName: c.gpuResourceName ?? null,
+    nodeSelector: c.nodeSelector ?? {},
+    tolerations: c.tolerations ?? [],
+    cpuLimit: c.cpuLimit ?? null,
+    memoryLimitGb: c.memoryLimitGb ?? null,
+    storageClassName: c.storageClassName ?? null,
   };
 }

@@ -6,6 +6,7 @@ import {
   type Principal,
   type ResourceClass,
   type ResourcePool,
+  classLimitProblems,
   type resourceClassInputSchema,
   SessionsError,
   SessionsErrorCode,
@@ -159,6 +160,11 @@ export class ResourcePoolsService {
         throw new SessionsError(CommonErrorCode.VALIDATION_FAILED, `maxStorageGb (${columns.maxStorageGb}) must be at least diskGb (${columns.diskGb})`, [
           { path: 'maxStorageGb', message: 'must be at least diskGb' },
         ]);
+      }
+      // The update may change a request or a limit alone: the class as it will be must still hold.
+      const limitProblems = classLimitProblems(columns);
+      if (limitProblems.length > 0) {
+        throw new SessionsError(CommonErrorCode.VALIDATION_FAILED, `resource class "${cls.name}": ${limitProblems.map((p) => `${p.path} ${p.message}`).join('; ')}`, limitProblems);
       }
       await manager.update(ResourceClassEntity, { id: classId }, columns);
       return toResourceClass(await this.findClass(manager, classId));
@@ -327,6 +333,12 @@ export class ResourcePoolsService {
         diskGb: input.diskGb,
         maxStorageGb: input.maxStorageGb ?? null,
         isDefault: input.isDefault,
+        gpuResourceName: input.gpuResourceName,
+        nodeSelector: input.nodeSelector,
+        tolerations: input.tolerations,
+        cpuLimit: input.cpuLimit,
+        memoryLimitGb: input.memoryLimitGb,
+        storageClassName: input.storageClassName,
       }),
     );
   }

@@ -1,6 +1,7 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
 import type { ActivitySeen } from '../culling/check-idle-session.usecase.js';
 import type { ProgramAuth, Repository, RunSettings, SessionPhase, SessionStatus } from '@launchpad/contracts';
+import type { ClassPlacement } from '../resource-pools/resource-pool.entity.js';
 
 export type DesiredState = 'running' | 'hibernated' | 'deleted';
 
@@ -17,6 +18,14 @@ export interface SessionRunSpec extends RunSettings {
   dataConnectorsOverrides?: { dataConnectorId: string; skip?: boolean; sourcePath?: string; targetPath?: string; readonly?: boolean }[];
   /** How the program takes the session's secret (see session-secret.ts); absent in rows from before. */
   auth?: ProgramAuth;
+  /**
+   * The user and group its program runs as, from its environment (the kubernetes runtime's
+   * securityContext; its work volume is group-owned by fsGroup, the environment's gid). Absent in
+   * rows from before: the runtime's default (a non-root uid).
+   */
+  security?: { uid: number; gid: number; fsGroup: number };
+  /** Where and how it runs on a cluster, from its resource class at launch and at each resume; absent in rows from before. */
+  placement?: ClassPlacement;
 }
 
 @Entity({ name: 'sessions' })

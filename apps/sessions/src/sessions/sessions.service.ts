@@ -22,6 +22,7 @@ import type { Runtime, StorageMount } from '@launchpad/runtime';
 import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
 import type { z } from 'zod';
 import { launcherLock, userLauncherLock } from '../locks.js';
+import { placementOf } from '../resource-pools/resource-pool.entity.js';
 import { ResourcePoolsService } from '../resource-pools/resource-pools.service.js';
 import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './session.entity.js';
 import { composeSessionEnv, type EnvOverride, openSecretEnv, sealSecretEnv, SESSION_SECRETS } from './session-env.js';
@@ -41,6 +42,8 @@ export function runSpecFrom(launcher: Pick<Launcher, 'environment' | 'pin' | 'pr
     build: e.kind === 'code' && launcher.pin ? { projectId: launcher.projectId, sha: launcher.pin.sha } : null,
     ...runSettingsOf(e),
     auth: e.auth ?? { kind: 'none' },
+    // The environment's user; its group also owns the work volume (fsGroup), so the program can write to it.
+    security: { uid: e.uid, gid: e.gid, fsGroup: e.gid },
     repositories,
   };
 }
@@ -131,7 +134,7 @@ export class SessionsService {
           phase: 'queued',
           message: null,
           image: launcher.environment.image,
-          spec: { ...spec, diskStorageGb: requestedDisk, ...(input.dataConnectorsOverrides?.length ? { dataConnectorsOverrides: input.dataConnectorsOverrides } : {}) },
+          spec: { ...spec, diskStorageGb: requestedDisk, placement: placementOf(resolved.cls), ...(input.dataConnectorsOverrides?.length ? { dataConnectorsOverrides: input.dataConnectorsOverrides } : {}) },
           secretEnv,
           secret: newSessionSecret(),
           resourceClassId: resolved.cls.id,
@@ -224,6 +227,8 @@ export class SessionsService {
         row.spec = { ...next.spec, diskStorageGb: row.spec.diskStorageGb ?? null, ...(row.spec.dataConnectorsOverrides ? { dataConnectorsOverrides: row.spec.dataConnectorsOverrides } : {}) };
         row.secretEnv = next.secretEnv;
       }
+      // Placement and limits as the class is now, like its cpu and memory.
+      row.spec = { ...row.spec, placement: placementOf(resolved.cls) };
       await this.transitions.record(manager, row, {
         status: 'starting',
         desiredState: 'running',

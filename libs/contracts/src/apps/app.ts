@@ -40,9 +40,12 @@ export const activateAppInputSchema = z
   });
 export type ActivateAppInput = z.input<typeof activateAppInputSchema>;
 
-/** Where the command of an app comes from: its launcher's environment, or a Procfile's `web:` line. */
+/**
+ * Where the command of an app comes from: its launcher's environment, a Procfile's `web:` line, or
+ * (added within v1; the kubernetes runtime only) the image's own entrypoint.
+ */
 export const appCommandSchema = z.object({
-  source: z.enum(['launcher', 'procfile']),
+  source: z.enum(['launcher', 'procfile', 'image']),
   /** The repository whose Procfile it is (its directory name), null for a launcher command. */
   repository: z.string().nullable(),
   /** What runs, as a person would write it: the Procfile line, or the command and args joined. */
