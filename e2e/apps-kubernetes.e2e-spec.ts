@@ -69,7 +69,8 @@ describe('apps on the kubernetes runtime', () => {
     expect(made.spec.replicas).toBe(0);
     expect(made.spec.template.spec.securityContext).toMatchObject({ runAsUser: 1001, runAsGroup: 100, fsGroup: 100 });
     expect(made.spec.template.spec.containers[0].command).toBeUndefined();
-    expect(api.get('services', NAMESPACE, `a-${id}`)).toBeDefined();
+    // Applied just after the Deployment (it names the Deployment as its owner).
+    await waitFor('the app Service', async () => api.get('services', NAMESPACE, `a-${id}`));
     expect(pods(id)).toEqual([]);
 
     // A request wakes it: one replica, set through the scale subresource, and the request is answered.

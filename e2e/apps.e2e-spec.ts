@@ -212,7 +212,9 @@ describe('apps through the gateway', () => {
     expect(json.headers.get('content-type')).toMatch(/problem\+json/);
     expect(json.body).toMatchObject({ status: 404, code: 'APP_OFF' });
     await waitFor('its replicas to be gone', async () => (await app()).replicas.length === 0 && !isRunning(pid));
-    expect(readdirSync(dataDir).filter((d) => d.startsWith(launcherId))).toEqual([]);
+    // Its state file goes first (the replica is gone from then on), the rest of its directory (the
+    // cloned repository) a moment later: under load that moment can outlast the check above.
+    await waitFor('its directory to be removed', async () => readdirSync(dataDir).filter((d) => d.startsWith(launcherId)).length === 0, 10_000);
     expect((await originFetch(`${appOrigin(p.gateway.port, 'no-such-app')}/`)).status).toBe(404);
   });
 
