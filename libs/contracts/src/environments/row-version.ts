@@ -10,7 +10,12 @@ import { z } from 'zod';
  *
  * Added within each event's version: events written before it have none and read as 0, "unknown".
  */
-export const rowVersionSchema = z.number().int().nonnegative().default(0);
+export const rowVersionSchema = z
+  .number()
+  .int()
+  .nonnegative()
+  .default(0)
+  .describe('Grows with every change of this row (and its removal); a copy with a higher version is newer. 0: not known (from before versions).');
 
 /** On events that were born with it (member-removed v2, project.deleted v2): always known. */
-export const knownRowVersionSchema = z.number().int().positive();
+export const knownRowVersionSchema = z.number().int().positive().describe('The version the removal took: higher than any the row had.');
