@@ -30,6 +30,7 @@ const OUT_OF_BAND_SECRETS: Record<string, Record<string, string>> = {
   'launchpad-apps-caller': { secret: 'placeholder-apps-caller-secret-at-least-32-chars' },
   'launchpad-origin-cookie': { secret: 'placeholder-origin-cookie-secret-at-least-32-chars' },
   'launchpad-gitlab': {},
+  'launchpad-spec-hash': { sessions: Buffer.alloc(32, 1).toString('base64'), apps: Buffer.alloc(32, 2).toString('base64') },
 };
 
 function render(overlay: string): Obj[] {

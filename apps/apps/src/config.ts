@@ -41,6 +41,7 @@ const schema = z
     RUNTIME_UID_RANGE: envVars.uidRange('200000-299999'),
     RUNTIME_MAX_PROCESSES: processRuntimeVars.maxProcesses,
     RUNTIME_MAX_OPEN_FILES: processRuntimeVars.maxOpenFiles,
+    RUNTIME_SPEC_HASH_KEY: processRuntimeVars.specHashKey,
     REPOSITORY_HOSTS: envVars.hostList,
     ALLOW_FILE_REPOSITORIES: envVars.boolean(false),
     LEADER_ELECTION_INTERVAL_MS: envVars.durationMs(2000),

@@ -25,6 +25,7 @@ const schema = z.object({
   RUNTIME_UID_RANGE: envVars.uidRange('100000-199999'),
   RUNTIME_MAX_PROCESSES: processRuntimeVars.maxProcesses,
   RUNTIME_MAX_OPEN_FILES: processRuntimeVars.maxOpenFiles,
+  RUNTIME_SPEC_HASH_KEY: processRuntimeVars.specHashKey,
   REPOSITORY_HOSTS: envVars.hostList,
   ALLOW_FILE_REPOSITORIES: envVars.boolean(false),
   RECONCILE_INTERVAL_MS: envVars.durationMs(5000),

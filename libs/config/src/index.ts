@@ -139,6 +139,18 @@ export const envVars = {
 export const processRuntimeVars = {
   maxProcesses: z.coerce.number().int().min(1).default(512),
   maxOpenFiles: z.coerce.number().int().min(16).default(4096),
+  /**
+   * RUNTIME_SPEC_HASH_KEY: the key of workloads' spec hashes (a spec holds secret values, so its
+   * hash is keyed). Optional for the process runtime (it keeps one in its data directory); required
+   * with the kubernetes runtime, the same in every replica of the service.
+   */
+  specHashKey: z
+    .string()
+    .optional()
+    .refine((v) => v === undefined || (/^[A-Za-z0-9+/]+=*$/.test(v.trim()) && Buffer.from(v, 'base64').length >= 32), {
+      message: 'must be base64 of at least 32 random bytes, e.g. the output of `openssl rand -base64 32`',
+    })
+    .transform((v) => (v === undefined ? undefined : Buffer.from(v, 'base64'))),
 };
 
 export function processRuntimeSettings(e: {
@@ -148,8 +160,10 @@ export function processRuntimeSettings(e: {
   RUNTIME_MAX_OPEN_FILES: number;
   REPOSITORY_HOSTS: string[] | null;
   ALLOW_FILE_REPOSITORIES: boolean;
+  RUNTIME_SPEC_HASH_KEY?: Buffer | undefined;
 }) {
   return {
+    specHashKey: e.RUNTIME_SPEC_HASH_KEY,
     multiUser: e.RUNTIME_MULTI_USER,
     uidRange: e.RUNTIME_UID_RANGE,
     limits: { maxProcesses: e.RUNTIME_MAX_PROCESSES, maxOpenFiles: e.RUNTIME_MAX_OPEN_FILES },
@@ -211,9 +225,21 @@ export const kubernetesRuntimeVars = {
 };
 
 /** With the kubernetes runtime chosen through `runtimeVariable`, the namespace is required. */
-export function checkKubernetesRuntime(runtimeVariable: string, e: { KUBERNETES_NAMESPACE?: string | undefined }, kind: string, ctx: z.RefinementCtx): void {
+export function checkKubernetesRuntime(
+  runtimeVariable: string,
+  e: { KUBERNETES_NAMESPACE?: string | undefined; RUNTIME_SPEC_HASH_KEY?: Buffer | undefined },
+  kind: string,
+  ctx: z.RefinementCtx,
+): void {
   if (!e.KUBERNETES_NAMESPACE) {
     ctx.addIssue({ code: 'custom', path: ['KUBERNETES_NAMESPACE'], message: `required with ${runtimeVariable}=kubernetes: the namespace ${kind} are made in (the manifests set it to the pod's own)` });
+  }
+  if (!e.RUNTIME_SPEC_HASH_KEY) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['RUNTIME_SPEC_HASH_KEY'],
+      message: `required with ${runtimeVariable}=kubernetes: the key of the spec-hash annotations, the same in every replica (the manifests take it from Secret launchpad-spec-hash)`,
+    });
   }
 }
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type {
   AppWorkloadSpec,
   AppWorkloadStatus,
@@ -47,7 +48,14 @@ export class FakeRuntime implements Runtime {
   private readonly failures = new Map<string, unknown>();
   private nextPort = 40_000;
 
+  /** A key of its own, as a real runtime has. */
+  private readonly specHashKey = randomBytes(32);
+
   constructor(readonly restartsCrashedPrograms = false) {}
+
+  specHash(spec: WorkloadSpec | AppWorkloadSpec['template']): string {
+    return workloadSpecHash(spec, this.specHashKey);
+  }
 
   /** The next call of `method` throws `error` (default: an UNAVAILABLE RuntimeError). */
   failNext(method: keyof Runtime, error: unknown = new RuntimeError(RuntimeErrorCode.UNAVAILABLE, `${method}: the fake backend is down`)): void {
@@ -82,7 +90,7 @@ export class FakeRuntime implements Runtime {
   async ensureRunning(spec: WorkloadSpec): Promise<WorkloadStatus> {
     this.maybeFail('ensureRunning');
     assertWorkloadName(spec.id);
-    const specHash = workloadSpecHash(spec);
+    const specHash = this.specHash(spec);
     this.calls.push({ method: 'ensureRunning', id: spec.id, specHash });
     const current = this.workloads.get(spec.id);
     if (current && isActive(current.phase) && (current.specHash === null || current.specHash === specHash)) return { ...current };
@@ -136,7 +144,7 @@ export class FakeRuntime implements Runtime {
     this.maybeFail('ensureApp');
     assertAppName(spec.appId);
     this.calls.push({ method: 'ensureApp', appId: spec.appId, replicas: spec.replicas, generation: spec.generation });
-    this.apps.set(spec.appId, { spec, specHash: workloadSpecHash(spec.template) });
+    this.apps.set(spec.appId, { spec, specHash: this.specHash(spec.template) });
     await this.converge(spec.appId);
     return (await this.appStatus(spec.appId))!;
   }

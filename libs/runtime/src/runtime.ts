@@ -273,6 +273,12 @@ export interface AppWorkloadStatus {
 export interface Runtime {
   readonly name: 'process' | 'kubernetes';
   /**
+   * The `specHash` this runtime reports for a workload run with `spec` (workloadSpecHash with the
+   * runtime's key): how a caller tells whether a workload runs what it asked for, without knowing
+   * the key.
+   */
+  specHash(spec: WorkloadSpec | AppWorkloadSpec['template']): string;
+  /**
    * Who restarts the program of a single workload (a session) that exits: true when the runtime
    * does (with a backoff, reporting `restarts` and, between tries, `failed`/`CrashLoopBackOff`), as
    * the kubelet does for a StatefulSet's pod. False when an exit is final: `failed`/`Exited` until

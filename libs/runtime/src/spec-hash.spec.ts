@@ -1,5 +1,12 @@
 import type { WorkloadSpec } from './runtime.js';
-import { workloadSpecHash } from './spec-hash.js';
+import { createHash } from 'node:crypto';
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { dataDirSpecHashKey, workloadSpecHash as keyed } from './spec-hash.js';
+
+const KEY = Buffer.alloc(32, 1);
+const workloadSpecHash = (s: WorkloadSpec) => keyed(s, KEY);
 
 const spec = (over: Partial<WorkloadSpec> = {}): WorkloadSpec => ({
   id: 's1',
@@ -31,5 +38,34 @@ describe('workloadSpecHash', () => {
     expect(workloadSpecHash(spec({ args: ['notebook'] }))).not.toBe(base);
     expect(workloadSpecHash(spec({ env: { A: '1', B: '3' } }))).not.toBe(base);
     expect(workloadSpecHash(spec({ resources: { cpu: 2, memoryMb: 1024, gpu: 0, diskGb: 1 } }))).not.toBe(base);
+  });
+
+  it('cannot be told from the secret values it covers without the key', () => {
+    // A session's token in its environment: whoever reads the hash (an annotation, state.json)
+    // and knows the rest of the spec must not be able to check a guess of the token.
+    const withToken = (token: string) => spec({ env: { A: '1', B: '2', JUPYTER_TOKEN: token } });
+    const { id: _i, kind: _k, owner: _o, ...rest } = withToken('guess');
+    const plain = (value: unknown) => createHash('sha256').update(JSON.stringify(value)).digest('hex').slice(0, 16);
+    expect(keyed(withToken('guess'), KEY)).not.toBe(plain(rest));
+    expect(keyed(withToken('guess'), KEY)).not.toBe(keyed(withToken('guess'), Buffer.alloc(32, 2)));
+    expect(keyed(withToken('guess'), KEY)).not.toBe(keyed(withToken('other'), KEY));
+    expect(() => keyed(withToken('guess'), Buffer.alloc(8))).toThrow(/at least 32 bytes/);
+  });
+});
+
+describe('spec hash keys', () => {
+  it('the process runtime’s own key is made once and kept, readable by its owner only', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'lp-spec-key-'));
+    try {
+      const first = dataDirSpecHashKey(dir);
+      expect(first.length).toBe(32);
+      expect(dataDirSpecHashKey(dir)).toEqual(first);
+      expect(statSync(join(dir, '.spec-hash-key')).mode & 0o777).toBe(0o600);
+      const other = mkdtempSync(join(tmpdir(), 'lp-spec-key-'));
+      expect(dataDirSpecHashKey(other)).not.toEqual(first);
+      rmSync(other, { recursive: true, force: true });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

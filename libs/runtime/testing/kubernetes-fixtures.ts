@@ -27,6 +27,7 @@ export async function startKubernetes(
     kubeConfig: kubeConfigFor(url),
     namespace: NAMESPACE,
     kinds: ['session', 'app'],
+    specHashKey: Buffer.alloc(32, 7),
     gitImage: 'alpine/git:2.49.1',
     storageClassName: 'standard',
     repairIntervalMs: 200,

@@ -2,7 +2,7 @@ import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplica
 import type { NatsConnection, Subscription } from '@nats-io/nats-core';
 import { APP_ROUTE_SUBJECT, appFailedV1 } from '@launchpad/contracts';
 import { jsonOf, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging';
-import { type AppWorkloadSpec, type AppWorkloadStatus, ReconcileController, type ReconcileResult, type Runtime, type WorkloadStatus, workloadSpecHash } from '@launchpad/runtime';
+import { type AppWorkloadSpec, type AppWorkloadStatus, ReconcileController, type ReconcileResult, type Runtime, type WorkloadStatus } from '@launchpad/runtime';
 import { counter, HealthRegistry, reconcileMetrics, structuredLogger } from '@launchpad/telemetry';
 import { DataSource } from 'typeorm';
 import { AppEntity } from '../apps/app.entity.js';
@@ -145,7 +145,7 @@ export class ReplicaReconciler implements OnApplicationBootstrap, OnApplicationS
    */
   private async setReplicas(row: AppEntity, status: AppWorkloadStatus | null): Promise<AppWorkloadStatus> {
     const spec = this.appSpec(row, row.desiredReplicas, status);
-    if (status && status.generation === row.generation && status.specHash === workloadSpecHash(spec.template) && status.replicas !== spec.replicas) {
+    if (status && status.generation === row.generation && status.specHash === this.runtime.specHash(spec.template) && status.replicas !== spec.replicas) {
       actions.inc({ action: 'scale' });
       const scaled = await this.runtime.scaleApp(row.launcherId, spec.replicas, spec.removeFirst);
       // Null: the runtime no longer holds the app's template (a process driver that restarted).

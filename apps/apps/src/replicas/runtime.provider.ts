@@ -25,7 +25,15 @@ export const appRuntimeProvider: Provider = {
       // Every replica of this service watches (its activator needs the endpoints); only the
       // leader's reconciler writes. Restarts after a crash are the kubelet's, drains a preStop
       // sleep of APP_DRAIN_MS after the pod leaves its EndpointSlice.
-      return new KubernetesRuntime({ kubeConfig, kinds: ['app'], ...config.kubernetes, repositoryPolicy: config.runtime.repositoryPolicy, logger: structuredLogger('KubernetesRuntime') });
+      return new KubernetesRuntime({
+        kubeConfig,
+        kinds: ['app'],
+        ...config.kubernetes,
+        repositoryPolicy: config.runtime.repositoryPolicy,
+        // Required with this runtime (checkKubernetesRuntime).
+        specHashKey: config.runtime.specHashKey!,
+        logger: structuredLogger('KubernetesRuntime'),
+      });
     }
     return new ProcessRuntime({
       dataDir: config.runtime.dataDir,
@@ -34,6 +42,7 @@ export const appRuntimeProvider: Provider = {
       isolation: processIsolationFor(config.runtime),
       limits: config.runtime.limits,
       repositoryPolicy: config.runtime.repositoryPolicy,
+      specHashKey: config.runtime.specHashKey,
       // A cold start holds requests until the replica answers: probe often (a refused connection costs next to nothing).
       readinessIntervalMs: 25,
       logger: structuredLogger('ProcessRuntime'),

@@ -18,6 +18,8 @@ export const sessionRuntimeProvider: Provider = {
       return new KubernetesRuntime({
         kubeConfig,
         kinds: ['session'],
+        // Required with this runtime (checkKubernetesRuntime).
+        specHashKey: config.runtime.specHashKey!,
         ...config.kubernetes,
         repositoryPolicy: config.runtime.repositoryPolicy,
         logger: structuredLogger('KubernetesRuntime'),
@@ -30,6 +32,7 @@ export const sessionRuntimeProvider: Provider = {
       isolation: processIsolationFor(config.runtime),
       limits: config.runtime.limits,
       repositoryPolicy: config.runtime.repositoryPolicy,
+      specHashKey: config.runtime.specHashKey,
       logger: structuredLogger('ProcessRuntime'),
     });
   },

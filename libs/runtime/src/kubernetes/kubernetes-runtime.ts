@@ -32,6 +32,8 @@ export interface KubernetesRuntimeOptions {
   namespace: string;
   /** Which workloads this process drives (its informers, and its Role, cover only these). */
   kinds: WorkloadKind[];
+  /** The key of the spec-hash annotations (RUNTIME_SPEC_HASH_KEY): every replica of the service must have the same. */
+  specHashKey: Buffer;
   storageClassName?: string | null;
   imagePullSecrets?: string[];
   gitImage: string;
@@ -90,6 +92,7 @@ export class KubernetesRuntime implements Runtime {
       defaultUid: options.defaultUid ?? 1000,
       defaultGid: options.defaultGid ?? 1000,
       repositoryPolicy: options.repositoryPolicy ?? DEFAULT_REPOSITORY_URL_POLICY,
+      specHashKey: options.specHashKey,
     };
     this.clusterDomain = options.clusterDomain ?? 'cluster.local';
     this.orphanGraceMs = options.orphanGraceMs ?? 60_000;
@@ -122,6 +125,10 @@ export class KubernetesRuntime implements Runtime {
 
   // --- sessions ------------------------------------------------------------------------------
 
+  specHash(spec: WorkloadSpec | AppWorkloadSpec['template']): string {
+    return workloadSpecHash(spec, this.settings.specHashKey);
+  }
+
   async ensureRunning(spec: WorkloadSpec): Promise<WorkloadStatus> {
     this.assertOpen();
     assertWorkloadName(spec.id);
@@ -130,7 +137,7 @@ export class KubernetesRuntime implements Runtime {
     const names = sessionNames(spec.id);
     const c = this.cluster.caches;
     const existing = c.statefulSets.get(names.statefulSet);
-    const hash = workloadSpecHash(spec);
+    const hash = this.specHash(spec);
     const current = existing ? this.sessionStatus(spec.id) : null;
     const upToDate =
       existing && existing.spec?.replicas === 1 && existing.metadata?.annotations?.[ANNOTATIONS.specHash] === hash && c.claims.get(names.claim) && c.sessionServices.get(names.service);

@@ -19,6 +19,8 @@ export interface ManifestSettings {
   defaultGid: number;
   /** Which remotes the clone may take (REPOSITORY_HOSTS, ALLOW_FILE_REPOSITORIES): the process runtime's rule. */
   repositoryPolicy: RepositoryUrlPolicy;
+  /** The key of the spec-hash annotations (RUNTIME_SPEC_HASH_KEY): the same in every replica. */
+  specHashKey: Buffer;
 }
 
 type Template = Omit<WorkloadSpec, 'id' | 'kind' | 'owner'>;
@@ -175,7 +177,7 @@ export function sessionObjects(spec: WorkloadSpec, settings: ManifestSettings, r
   const names = sessionNames(spec.id);
   const labels = { ...labelsFor('session', spec.owner), [LABELS.workload]: spec.id };
   const selector = { [LABELS.managedBy]: MANAGED_BY, [LABELS.workload]: spec.id };
-  const hash = workloadSpecHash(spec);
+  const hash = workloadSpecHash(spec, settings.specHashKey);
   const storageClassName = spec.storageClassName ?? settings.storageClassName;
   const diskGb = Math.max(1, Math.ceil(spec.resources.diskGb));
   const statefulSet: k8s.V1StatefulSet = {
@@ -239,7 +241,7 @@ export function appObjects(spec: AppWorkloadSpec, settings: ManifestSettings): A
   const labels = { ...labelsFor('app', owner), [LABELS.app]: spec.appId };
   const podLabels = { ...labels, [LABELS.generation]: String(spec.generation) };
   const selector = { [LABELS.managedBy]: MANAGED_BY, [LABELS.app]: spec.appId };
-  const hash = workloadSpecHash(spec.template);
+  const hash = workloadSpecHash(spec.template, settings.specHashKey);
   const drainSeconds = Math.ceil((spec.drainMs ?? 10_000) / 1000);
   // An app replica keeps nothing: its work directory is scratch space, cloned again on each start.
   const pod = podSpec(spec.template, settings, { name: WORK_VOLUME, emptyDir: { sizeLimit: `${Math.max(1, Math.ceil(spec.template.resources.diskGb))}Gi` } });

@@ -1,13 +1,12 @@
 import { ReconcileController, type ReconcileResult } from '../reconcile-controller.js';
 import type { AppWorkloadSpec, AppWorkloadStatus, Runtime, WorkloadSpec, WorkloadStatus } from '../runtime.js';
 import { isActive } from '../runtime.js';
-import { workloadSpecHash } from '../spec-hash.js';
 import { assertAppName } from '../workload-name.js';
 import { KeyedMutex } from './keyed-mutex.js';
 import { type CrashRecord, parseReplicaId, planAppReplicas, type RestartPolicy } from './app-replicas-plan.js';
 
 /** What the app layer needs of the process driver: its single-workload calls. */
-export type WorkloadCalls = Pick<Runtime, 'ensureRunning' | 'stop' | 'remove' | 'status' | 'list' | 'watch'>;
+export type WorkloadCalls = Pick<Runtime, 'ensureRunning' | 'stop' | 'remove' | 'status' | 'list' | 'watch' | 'specHash'>;
 
 /** Who leads among the replicas of the service over one data directory; the Leadership of the apps service fits. */
 export interface LeadershipSource {
@@ -88,7 +87,7 @@ export class ProcessApps {
 
   async ensureApp(spec: AppWorkloadSpec): Promise<AppWorkloadStatus> {
     assertAppName(spec.appId);
-    const specHash = workloadSpecHash(spec.template);
+    const specHash = this.workloads.specHash(spec.template);
     this.apps.set(spec.appId, { spec: { ...spec, removeFirst: [...(spec.removeFirst ?? [])] }, specHash });
     this.controller.enqueue(spec.appId);
     return (await this.appStatus(spec.appId))!;

@@ -5,7 +5,7 @@ import { join, resolve } from 'node:path';
 import { allowedGitProtocols, DEFAULT_REPOSITORY_URL_POLICY, type RepositoryUrlPolicy, repositoryUrlProblem } from '@launchpad/contracts';
 import type { AppWorkloadSpec, AppWorkloadStatus, LogLine, LogOptions, Runtime, WorkloadEvent, WorkloadReason, WorkloadSpec, WorkloadStatus } from '../runtime.js';
 import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
-import { workloadSpecHash } from '../spec-hash.js';
+import { dataDirSpecHashKey, workloadSpecHash } from '../spec-hash.js';
 import { assertWorkloadName } from '../workload-name.js';
 import { followLog } from './log-follow.js';
 import { ProcessApps, type ProcessAppsOptions } from './process-apps.js';
@@ -78,6 +78,8 @@ export interface ProcessRuntimeOptions {
   limits?: ResourceLimitSettings;
   /** Which git remotes may be cloned. Default: https and ssh to any host, no file://. */
   repositoryPolicy?: RepositoryUrlPolicy;
+  /** The key of workloads' spec hashes (RUNTIME_SPEC_HASH_KEY); default: one made and kept in dataDir. */
+  specHashKey?: Buffer;
 }
 
 /** @deprecated The driver throws RuntimeError; these names stay for callers written before it. */
@@ -148,6 +150,7 @@ export class ProcessRuntime implements Runtime {
   private readonly apps: ProcessApps;
   private readonly sandbox: WorkloadSandbox;
   private readonly repositoryPolicy: RepositoryUrlPolicy;
+  private readonly specHashKey: Buffer;
   private closed = false;
 
   constructor(options: ProcessRuntimeOptions) {
@@ -158,10 +161,15 @@ export class ProcessRuntime implements Runtime {
     this.logger = options.logger ?? NO_LOGGER;
     this.sandbox = new WorkloadSandbox(this.dataDir, options.isolation ?? null, options.limits ?? {}, this.logger, options.repositoryPolicy?.allowFile ?? false);
     this.repositoryPolicy = options.repositoryPolicy ?? DEFAULT_REPOSITORY_URL_POLICY;
+    this.specHashKey = options.specHashKey ?? dataDirSpecHashKey(this.dataDir);
     liveInstances.add(this.instance);
     this.apps = new ProcessApps(this, { ...options.apps, logger: this.logger });
     // Asynchronous from its first step, so listeners added right after construction see what it finds.
     this.adoption = this.adoptAll().catch((error: unknown) => this.logger.error({ err: error, dataDir: this.dataDir }, 'could not adopt workloads'));
+  }
+
+  specHash(spec: WorkloadSpec | AppWorkloadSpec['template']): string {
+    return workloadSpecHash(spec, this.specHashKey);
   }
 
   async ensureRunning(spec: WorkloadSpec): Promise<WorkloadStatus> {
@@ -171,7 +179,7 @@ export class ProcessRuntime implements Runtime {
     }
     // Refused here too, although a directory could be named so: what runs here must run in a cluster.
     assertWorkloadName(spec.id);
-    const specHash = workloadSpecHash(spec);
+    const specHash = this.specHash(spec);
     await this.adoption;
     return this.locks.run(spec.id, async () => {
       const paths = this.paths(spec.id);
