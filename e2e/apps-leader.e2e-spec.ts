@@ -38,7 +38,7 @@ describe('two replicas of the apps service', () => {
     Object.assign(env, quickAppsEnv(dataDir, { LEADER_ELECTION_INTERVAL_MS: '300' }));
     p = await startPlatform({ apps: env }, { services: ['apps'] });
     first = p.services.apps!;
-    second = await startService('apps', { DATABASE_URL: p.db.url, ...p.nats.serviceEnv('apps'), APPS_CALLER_SECRET: p.appsCallerSecret, ALLOW_FILE_REPOSITORIES: 'true', ...env });
+    second = await startService('apps', { DATABASE_URL: p.db.serviceUrl('apps'), ...p.nats.serviceEnv('apps'), APPS_CALLER_SECRET: p.appsCallerSecret, ALLOW_FILE_REPOSITORIES: 'true', ...env });
     gateway = await startService('gateway', {
       ...p.nats.serviceEnv('gateway'),
       AUTH_DEV_SIGNING_KEY: devSigningKey(),

@@ -40,7 +40,7 @@ describe('many users launching and resuming in one pool at once', () => {
     // Generous RPC deadlines: what is under test is locking, not how fast a busy test machine answers.
     p = await startPlatform({ sessions: sessionsEnv, gateway: { RPC_TIMEOUT_MS: '30000' } }, { services: ['sessions'] });
     // A second replica answering the same RPC queue group: two processes take the same locks.
-    second = await startService('sessions', { DATABASE_URL: p.db.url, ...p.nats.serviceEnv('sessions'), ALLOW_FILE_REPOSITORIES: 'true', ...sessionsEnv });
+    second = await startService('sessions', { DATABASE_URL: p.db.serviceUrl('sessions'), ...p.nats.serviceEnv('sessions'), ALLOW_FILE_REPOSITORIES: 'true', ...sessionsEnv });
     const admin = await p.token('root', true);
     for (const u of USERS) tokens.set(u, await p.token(u));
     expect((await call(`${p.api}/projects/901`, { method: 'PUT', token: admin, body: { path: 'lab/together', name: 'Together', visibility: 'private' } })).status).toBe(200);

@@ -75,7 +75,7 @@ describe('the session reconciler converges', () => {
       SLOW_SSH_DELAY: '3',
     };
     p = await startPlatform({ sessions: sessionsEnv }, { services: ['sessions'] });
-    second = await startService('sessions', { DATABASE_URL: p.db.url, ...p.nats.serviceEnv('sessions'), ALLOW_FILE_REPOSITORIES: 'true', ...sessionsEnv });
+    second = await startService('sessions', { DATABASE_URL: p.db.serviceUrl('sessions'), ...p.nats.serviceEnv('sessions'), ALLOW_FILE_REPOSITORIES: 'true', ...sessionsEnv });
     const admin = await p.token('root', true);
     dana = await p.token('dana');
     await call(`${p.api}/projects/401`, { method: 'PUT', token: admin, body: { path: 'lab/conv', name: 'Conv', visibility: 'public' } });

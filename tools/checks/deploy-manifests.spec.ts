@@ -26,7 +26,13 @@ const isObject = (v: unknown): v is Obj => typeof v === 'object' && v !== null &
 
 /** Secrets the production overlay tells operators to create themselves, with values of the documented shape. */
 const OUT_OF_BAND_SECRETS: Record<string, Record<string, string>> = {
-  'launchpad-database': { url: 'postgres://launchpad:placeholder@db.example.com:5432/launchpad' },
+  'launchpad-database': {
+    admin: 'postgres://postgres:placeholder@db.example.com:5432/launchpad',
+    environments: 'postgres://launchpad_environments:placeholder@db.example.com:5432/launchpad',
+    sessions: 'postgres://launchpad_sessions:placeholder@db.example.com:5432/launchpad',
+    apps: 'postgres://launchpad_apps:placeholder@db.example.com:5432/launchpad',
+    builds: 'postgres://launchpad_builds:placeholder@db.example.com:5432/launchpad',
+  },
   'launchpad-apps-caller': { secret: 'placeholder-apps-caller-secret-at-least-32-chars' },
   'launchpad-origin-cookie': { secret: 'placeholder-origin-cookie-secret-at-least-32-chars' },
   'launchpad-gitlab': {},

@@ -1,13 +1,16 @@
 #!/usr/bin/env node
 // `npm start`: the whole platform on one machine. Uses Postgres and NATS at DATABASE_URL and
-// NATS_URL when they answer, starts embedded ones when they don't, then starts every service as
-// its own process (each migrates its own schema) and prints where the API is, with a dev token.
+// NATS_URL when they answer, starts embedded ones when they don't, gives each service a Postgres
+// role of its own with rights on its own schema only (tools/dev/postgres-roles.js; DATABASE_URL
+// must name a role that may create roles, e.g. postgres), then starts every service as its own
+// process (each migrates its own schema as its role) and prints where the API is, with a dev token.
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdirSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import pg from 'pg';
 import { appsCallerSecret, devSigningKey, devToken, ROOT, secretsEncryptionKeys, STATE_DIR } from './dev-key.js';
+import { ensurePostgresRoles } from './postgres-roles.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/launchpad';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -113,11 +116,18 @@ async function ensureNats() {
   for (let i = 0; i < 50 && !(await portAnswers(host, port)); i++) await new Promise((r) => setTimeout(r, 100));
 }
 
+/** @param {NodeJS.ProcessEnv} env */
+function withoutDatabaseUrl(env) {
+  const { DATABASE_URL: _admin, DATABASE_URL_FILE: _file, ...rest } = env;
+  return rest;
+}
+
 function startService({ name, port }, env) {
   // LAUNCHPAD_NODE_ARGS: extra node flags for every service (the benchmark preloads its profiler so).
   const nodeArgs = process.env.LAUNCHPAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'apps', name, 'dist', 'main.js')], {
-    env: { ...process.env, ...env, PORT: String(port) },
+    // Not the admin DATABASE_URL this script was given: each service has its own (DATABASE_URL_FILE).
+    env: { ...withoutDatabaseUrl(process.env), ...env, PORT: String(port) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const prefix = `${name.padEnd(12)} | `;
@@ -160,6 +170,23 @@ process.on('SIGTERM', () => shutdown(0));
 mkdirSync(STATE_DIR, { recursive: true });
 if (process.getuid?.() === 0) chmodSync(STATE_DIR, 0o711);
 await ensurePostgres();
+/** @type {Record<string, string>} */
+let databaseUrls = {};
+try {
+  databaseUrls = await ensurePostgresRoles(DATABASE_URL, { log: say });
+} catch (error) {
+  fail(`could not give the services their Postgres roles as ${new URL(DATABASE_URL).username || 'the DATABASE_URL user'}: ${error.message}. DATABASE_URL must name a role that may create roles (e.g. postgres)`);
+}
+// Each service's URL (its password in it) in a file only this user reads: never in an environment.
+const secretsDir = join(STATE_DIR, 'secrets');
+mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
+/** @param {string} service */
+const databaseUrlFile = (service) => {
+  const file = join(secretsDir, `${service}-database-url`);
+  writeFileSync(file, databaseUrls[service] ?? '', { mode: 0o600 });
+  chmodSync(file, 0o600);
+  return file;
+};
 await ensureNats();
 const key = devSigningKey();
 // The gateway signs the caller of a share link with it; the apps activator believes only that.
@@ -168,7 +195,9 @@ for (const service of SERVICES) {
   const shared = service.name === 'gateway' || service.name === 'apps' ? { APPS_CALLER_SECRET: callerSecret } : {};
   // Environments and sessions seal secrets at rest, each with its own key.
   if (service.name === 'environments' || service.name === 'sessions') shared.SECRETS_ENCRYPTION_KEYS = secretsEncryptionKeys(service.name);
-  startService(service, { DATABASE_URL, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key, ...shared, ...service.env });
+  // The gateway has no schema, and no database URL.
+  const database = databaseUrls[service.name] ? { DATABASE_URL_FILE: databaseUrlFile(service.name) } : {};
+  startService(service, { ...database, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key, ...shared, ...service.env });
   await waitReady(service);
 }
 const token = await devToken({ user: 'alice', admin: true, key });

@@ -7,6 +7,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { ensurePostgresRoles, roleOf } from '../dev/postgres-roles.js';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -46,8 +47,11 @@ export async function waitFor<T>(what: string, probe: () => Promise<T | undefine
 }
 
 export interface TestDatabase {
+  /** As postgres: what a suite's own assertions read with. */
   url: string;
   name: string;
+  /** The URL each service with a schema connects with: as its own role, with rights on its own schema only (tools/dev/postgres-roles.js). */
+  serviceUrl(service: string): string;
   drop(): Promise<void>;
 }
 
@@ -59,13 +63,23 @@ export async function createTestDatabase(): Promise<TestDatabase> {
   await admin.end();
   const url = new URL(ADMIN_DATABASE_URL);
   url.pathname = `/${name}`;
+  // Roles are the whole server's: each suite its own (this machine's Postgres trusts loopback, so no passwords).
+  const prefix = `${name}_`;
+  const serviceUrls: Record<string, string> = await ensurePostgresRoles(url.toString(), { prefix, passwords: false });
   return {
     url: url.toString(),
     name,
+    serviceUrl(service) {
+      const found = serviceUrls[service];
+      if (!found) throw new Error(`no database role for "${service}"`);
+      return found;
+    },
     async drop() {
       const c = new pg.Client({ connectionString: ADMIN_DATABASE_URL });
       await c.connect();
       await c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+      // What the roles owned went with the database; their grants on it too.
+      for (const service of Object.keys(serviceUrls)) await c.query(`DROP ROLE IF EXISTS "${roleOf(service, prefix)}"`);
       await c.end();
     },
   };

@@ -27,7 +27,8 @@ export async function startPlatform(
 ): Promise<TestPlatform> {
   const db = await createTestDatabase();
   const nats = await startNats();
-  const common = { DATABASE_URL: db.url };
+  // Each service as its own role, with rights on its own schema only, as npm start runs them.
+  const common = (service: string) => ({ DATABASE_URL: db.serviceUrl(service) });
   // Suites clone local repositories (file://): a development setting, turned on here explicitly.
   const localRepositories = { ALLOW_FILE_REPOSITORIES: 'true' };
   const key = devSigningKey();
@@ -35,11 +36,11 @@ export async function startPlatform(
   const callerSecret = { APPS_CALLER_SECRET: randomBytes(32).toString('base64url') };
   // What environments and sessions seal secrets with at rest (each its own key, as in a deployment).
   const secretKeys = (id: string) => ({ SECRETS_ENCRYPTION_KEYS: `${id}:${randomBytes(32).toString('base64')}` });
-  const environments = await startService('environments', { ...common, ...nats.serviceEnv('environments'), ...localRepositories, ...secretKeys('env1'), ...extraEnv.environments });
+  const environments = await startService('environments', { ...common('environments'), ...nats.serviceEnv('environments'), ...localRepositories, ...secretKeys('env1'), ...extraEnv.environments });
   const services: Record<string, RunningService> = {};
   for (const name of options.services ?? []) {
     const own = name === 'apps' ? callerSecret : name === 'sessions' ? secretKeys('ses1') : {};
-    services[name] = await startService(name, { ...common, ...nats.serviceEnv(name), ...localRepositories, ...own, ...extraEnv[name] });
+    services[name] = await startService(name, { ...common(name), ...nats.serviceEnv(name), ...localRepositories, ...own, ...extraEnv[name] });
   }
   // Share links go to the apps service's activator when it runs.
   const activator: Record<string, string> = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};

@@ -73,7 +73,10 @@ export async function migrate(dataSource: DataSource, schema: string, logger = n
   await runner.connect();
   try {
     await runner.query(`SELECT pg_advisory_lock(hashtext($1))`, [`launchpad:migrations:${schema}`]);
-    await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
+    // Asked first: a service's own role owns its schema (tools/dev/postgres-roles.js) but may not
+    // create schemas, and Postgres checks that right even when the schema exists.
+    const [{ exists }] = await runner.query(`SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1) AS exists`, [schema]);
+    if (!exists) await runner.query(`CREATE SCHEMA IF NOT EXISTS "${schema}"`);
     const applied = await dataSource.runMigrations({ transaction: 'each' });
     for (const m of applied) logger.log(`applied migration ${m.name} to schema ${schema}`);
     return applied.map((m) => m.name);

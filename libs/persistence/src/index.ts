@@ -5,3 +5,4 @@ export * from './migrate-command.js';
 export * from './secret-box.js';
 export * from './advisory-lock.js';
 export * from './transient-errors.js';
+export * from './service-roles.js';
