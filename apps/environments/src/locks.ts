@@ -16,7 +16,9 @@ import { lockKey } from '@launchpad/persistence';
  *                                    added again (an update's version needs no lock: the trigger
  *                                    runs once the row is locked)
  *   3. launchersLock(project)        launcher create, update, delete and offerUpdate: the default
- *                                    mark and update flags of a project's launchers one at a time
+ *                                    mark and update flags of a project's launchers one at a time;
+ *                                    deleteProject, and a branch build's consumer before it records
+ *                                    the build (both then write project_builds and launcher rows)
  *   4. rows (SELECT ... FOR UPDATE, and what UPDATE and DELETE lock), GitLab's places first
  *      (gitlab_project_places, gitlab_member_places: GitLabPlaces), then projects and members
  *   -  seedDefaultLock               alone, at start-up

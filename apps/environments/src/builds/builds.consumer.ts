@@ -1,8 +1,10 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ALL_BUILD_EVENTS, type Envelope, parseEnvelope } from '@launchpad/contracts';
 import { applyOnce, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
+import { advisoryLock } from '@launchpad/persistence';
 import { DataSource } from 'typeorm';
 import { LaunchersService } from '../launchers/launchers.service.js';
+import { launchersLock } from '../locks.js';
 import { ProjectBuilds } from './project-builds.js';
 
 export const BUILDS_DURABLE = 'environments-builds';
@@ -31,6 +33,9 @@ export class BuildsConsumer {
     const build = parseEnvelope(contract, envelope).data;
     let flagged = 0;
     await applyOnce(this.dataSource, BUILDS_DURABLE, envelope.id, async (manager) => {
+      // The lock order (locks.ts): the project's launcher lock before the build's row, which
+      // offerUpdate would otherwise take after it, against deleteProject taking them the other way.
+      if (!build.tag && build.ref !== null) await advisoryLock(manager, launchersLock(build.projectId));
       if (await this.builds.record(manager, build)) flagged = await this.launchers.offerUpdate(manager, build);
     });
     if (flagged > 0) {

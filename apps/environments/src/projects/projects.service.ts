@@ -16,7 +16,7 @@ import {
 import { OutboxWriter } from '@launchpad/messaging';
 import { advisoryLock } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
-import { memberLock, projectLock } from '../locks.js';
+import { launchersLock, memberLock, projectLock } from '../locks.js';
 import { takeRowVersion } from '../row-version.js';
 import { canReadProject } from './project-access.js';
 import { ProjectEntity, ProjectMemberEntity, toMember, toProject } from './project.entity.js';
@@ -162,6 +162,9 @@ export class ProjectsService {
    */
   async deleteProject(manager: EntityManager, projectId: string, deletedBy: string): Promise<boolean> {
     await advisoryLock(manager, projectLock(projectId));
+    // Before any row: its launchers and builds go below, which a build's consumer also writes
+    // (under this lock, then those rows): taken later, the two could each hold what the other waits for.
+    await advisoryLock(manager, launchersLock(projectId));
     // Locked, the project takes no new member (the insert's foreign key check waits, then fails).
     const project = await manager.findOne(ProjectEntity, { where: { id: projectId }, lock: { mode: 'pessimistic_write' } });
     if (!project) return false;
