@@ -6,6 +6,7 @@ import { freePort, waitFor } from '../tools/testing/harness.js';
 import { KubeApiStandin, NAMESPACE, writeKubeconfig } from '../tools/testing/kubernetes.js';
 import { originFetch } from '../tools/testing/origins.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
+import { readSse } from '../tools/testing/sse.js';
 import { APP_PROGRAM, quickAppsEnv } from '../tools/testing/programs/apps.js';
 
 /**
@@ -29,6 +30,8 @@ describe('apps on the kubernetes runtime', () => {
     dir = mkdtempSync(join(tmpdir(), 'lp-k8s-apps-'));
     api = new KubeApiStandin({ podIP: '127.0.0.1' });
     const server = await api.start();
+    // What the kubelet keeps of the container's output (the program itself runs beside the test).
+    api.images.set('ghcr.io/lab/dashboard:3', { kind: 'ready', log: ['dashboard: listening'] });
     port = await freePort();
     program = spawn(process.execPath, [APP_PROGRAM], { env: { PATH: process.env.PATH ?? '', PORT: String(port), LAUNCHPAD_HOST: '127.0.0.1' }, stdio: 'ignore' });
     p = await startPlatform(
@@ -52,7 +55,7 @@ describe('apps on the kubernetes runtime', () => {
   const deployment = (id: string) => api.get('deployments', NAMESPACE, `a-${id}`) as any;
   const pods = (id: string) => api.list('pods', NAMESPACE).filter((o) => o.metadata.labels?.['launchpad.io/app'] === id && !o.metadata.deletionTimestamp);
 
-  it('wakes an app at zero replicas on a request (a pod through the scale subresource, reached at its EndpointSlice address), and scales it back to zero when idle', async () => {
+  it('wakes an app at zero replicas on a request (a pod through the scale subresource, reached at its EndpointSlice address), follows its pod log, and scales it back to zero when idle', async () => {
     // No command and no repository: on a cluster, the image's own entrypoint runs.
     const launcher = await call(`${p.api}/projects/961/launchers`, {
       method: 'POST',
@@ -82,6 +85,14 @@ describe('apps on the kubernetes runtime', () => {
     expect(pods(id)).toHaveLength(1);
     expect(api.requests.some((r) => r.method === 'PATCH' && r.path.endsWith(`/deployments/a-${id}/scale`))).toBe(true);
     expect(await app()).toMatchObject({ desiredReplicas: 1, readyReplicas: 1 });
+
+    // Its output followed through the pod's log (follow=true on pods/{name}/log): the last lines, then what it writes.
+    const pod = pods(id)[0]!.metadata.name;
+    const following = readSse(`${p.api}/apps/${id}/logs?follow=true&lines=10`, { authorization: `Bearer ${dana}` }, (events) => events.some((e) => e.data.line === `[${pod}] GET /later`));
+    await waitFor('the follow to start', async () => api.requests.some((r) => r.path.endsWith(`/pods/${pod}/log`) && r.query.get('follow') === 'true'));
+    api.appendLog(NAMESPACE, pod, 'GET /later');
+    const { events } = await following;
+    expect(events.map((e) => e.data.line)).toEqual([`[${pod}] dashboard: listening`, `[${pod}] GET /later`]);
 
     // Idle past APP_IDLE_GRACE_MS: back to zero, and the pod goes.
     await waitFor('the app to scale to zero', async () => {

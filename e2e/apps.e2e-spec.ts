@@ -180,6 +180,9 @@ describe('apps through the gateway', () => {
     expect(status).toBe(200);
     expect(contentType).toMatch(/^text\/event-stream/);
     expect(events.at(-1)).toEqual({ event: 'log', data: { replica: 'r1', line: '[r1] GET /followed' } });
+    // The client is gone: the apps service stops following (its next batch or heartbeat, at most 5 s on, finds nobody).
+    const follows = async () => Number(/^launchpad_app_log_follows (\d+)$/m.exec(await (await fetch(`${p.services.apps!.url}/metrics`)).text())?.[1] ?? NaN);
+    await waitFor('the follow to end with its client', async () => (await follows()) === 0, 15_000);
   });
 
   it('scales to zero when idle, and the next request is answered all the same', async () => {

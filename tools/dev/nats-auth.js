@@ -7,7 +7,8 @@
 // - only the gateway sends RPC requests that carry a user's caller (`<service>.rpc.>`); a
 //   service may send only the few read RPCs it forwards its own request's caller on (a launch
 //   reads the launcher and project *as the user*), never one that changes anything;
-// - only the apps service publishes `apps.signal.>` (route, wake, concurrency);
+// - only the apps service publishes `apps.signal.>` (route, wake, concurrency) and `apps.logs.>`
+//   (followed app logs), and only the gateway reads `apps.logs.>`;
 // - every service publishes only into its own stream's subjects, and subscribes only to its own
 //   RPCs and inbox (`_INBOX_<service>.>`, the inbox prefix its connection uses), so none can read or
 //   answer another's requests;
@@ -36,7 +37,9 @@ export function natsPermissions(service) {
     case 'gateway':
       return {
         publish: { allow: ['environments.rpc.>', 'sessions.rpc.>', 'apps.rpc.>', 'builds.rpc.>', 'sessions.signal.activity'] },
-        subscribe: { allow: [inbox, 'sessions.session.>'] },
+        // apps.logs.>: the batches of app log streams it follows, each acknowledged (a response).
+        subscribe: { allow: [inbox, 'sessions.session.>', 'apps.logs.>'] },
+        allow_responses: true,
       };
     case 'environments':
       return {
@@ -54,7 +57,7 @@ export function natsPermissions(service) {
       };
     case 'apps':
       return {
-        publish: { allow: ['apps.app.>', 'apps.signal.>', ...FORWARDED_READS.apps, ...JETSTREAM] },
+        publish: { allow: ['apps.app.>', 'apps.signal.>', 'apps.logs.>', ...FORWARDED_READS.apps, ...JETSTREAM] },
         subscribe: { allow: ['apps.rpc.>', 'apps.signal.>', inbox] },
         allow_responses: true,
       };

@@ -7,6 +7,7 @@ import { TelemetryModule } from '@launchpad/telemetry';
 import { Activator } from './activator/activator.js';
 import { AppEntity } from './apps/app.entity.js';
 import { AppsCatalogueHooks, AppsRpcController } from './apps/apps.rpc-controller.js';
+import { AppLogFollows } from './apps/app-log-follow.js';
 import { AppsService } from './apps/apps.service.js';
 import { CreateApps1764000002100 } from './apps/migrations/1764000002100-CreateApps.js';
 import { UnforgeableSlugs1764000002200 } from './apps/migrations/1764000002200-UnforgeableSlugs.js';
@@ -50,6 +51,7 @@ export class AppsModule {
         ...catalogueProviders({ service: 'apps' }, AppsCatalogueHooks),
         Routes,
         AppsService,
+        AppLogFollows,
         ProcfileReader,
         CommandResolver,
         Leadership,

@@ -27,6 +27,11 @@ export class AppsRpcController {
   logs(req: RpcInput<typeof rpc.logs>) {
     return this.apps.logs(req.launcherId, req.lines, req.cursor, req.caller);
   }
+
+  @RpcHandler(rpc.followLogs)
+  followLogs(req: RpcInput<typeof rpc.followLogs>) {
+    return this.apps.followLogs(req.launcherId, req.lines, req.streamId, req.caller);
+  }
 }
 
 /** What the apps service does when the catalogue changes: a deleted launcher takes its app with it. */

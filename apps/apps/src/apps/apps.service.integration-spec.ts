@@ -9,6 +9,7 @@ import type { DataSource } from 'typeorm';
 import { ADMIN_DATABASE_URL, uniqueSuffix, waitFor } from '../../../../tools/testing/harness.js';
 import type { Routes } from '../routing/route-source.js';
 import { AppEntity } from './app.entity.js';
+import type { AppLogFollows } from './app-log-follow.js';
 import { AppsService } from './apps.service.js';
 import { CreateApps1764000002100 } from './migrations/1764000002100-CreateApps.js';
 
@@ -87,7 +88,7 @@ describe('AppsService against real Postgres', () => {
     } as unknown as RpcClient;
     const routes = { publish: async () => undefined } as unknown as Routes;
     const runtime = { list: async () => [] } as unknown as Runtime;
-    apps = new AppsService(ds, rpc, new OutboxWriter(ds), catalogue, routes, runtime);
+    apps = new AppsService(ds, rpc, new OutboxWriter(ds), catalogue, routes, runtime, {} as AppLogFollows);
   });
 
   beforeEach(() => (duringLookup = async () => undefined));

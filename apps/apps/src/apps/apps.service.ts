@@ -7,6 +7,7 @@ import {
   appActivatedV1,
   appDeactivatedV1,
   AppsError,
+  DomainError,
   AppsErrorCode,
   CommonErrorCode,
   EnvironmentsErrorCode,
@@ -25,9 +26,13 @@ import { launcherCommand } from '../procfile/command-resolver.js';
 import { replicaLabel } from '../replicas/replica-plan.js';
 import { Routes } from '../routing/route-source.js';
 import { AppEntity } from './app.entity.js';
+import { AppLogFollows } from './app-log-follow.js';
 import { type AppLogs, readAppLogs } from './app-logs.js';
 import { neverActivated, runSpecFrom, specHash, toApp, workloadsOf } from './app-view.js';
 import { appSlug } from './slug.js';
+
+/** How often a followed log stream asks again whether its caller may still read the app. */
+const ACCESS_RECHECK_MS = 30_000;
 
 /** The use cases people drive through the API; the scaler and the replica reconciler do the rest. */
 @Injectable()
@@ -39,6 +44,7 @@ export class AppsService {
     private readonly catalogue: CatalogueService,
     private readonly routes: Routes,
     @Inject(APP_RUNTIME) private readonly runtime: Runtime,
+    private readonly logFollows: AppLogFollows,
     @Optional() private readonly retry: TransientRetry = new TransientRetry(),
   ) {}
 
@@ -126,6 +132,35 @@ export class AppsService {
     await this.authorize(launcherId, caller, 'read the logs of');
     const replicas = workloadsOf(launcherId, await this.runtime.list()).map((w) => ({ id: w.id, label: replicaLabel(w.id) }));
     return readAppLogs((id, from, count, maxBytes) => this.runtime.logsAfter(id, from, count, maxBytes), replicas, lines, cursor);
+  }
+
+  /**
+   * Follows every replica's output for the caller (see AppLogFollows), once authorised as `logs`.
+   * The follow ends when the app is deleted or, looked at again every half minute, when the caller
+   * may no longer read it.
+   */
+  async followLogs(launcherId: string, lines: number, streamId: string, caller: Principal): Promise<{ following: true }> {
+    await this.authorize(launcherId, caller, 'read the logs of');
+    let checkedAt = Date.now();
+    this.logFollows.start({
+      launcherId,
+      lines,
+      streamId,
+      gone: async () => {
+        if (!(await this.dataSource.getRepository(AppEntity).existsBy({ launcherId }))) return 'the app was deleted';
+        if (Date.now() - checkedAt < ACCESS_RECHECK_MS) return null;
+        checkedAt = Date.now();
+        try {
+          await this.authorize(launcherId, caller, 'read the logs of');
+          return null;
+        } catch (error) {
+          // Environments unreachable: keep following, and ask again later. Any other answer: no longer allowed.
+          if (error instanceof DomainError && error.code === CommonErrorCode.SERVICE_UNAVAILABLE) return null;
+          return error instanceof Error ? error.message : 'no longer allowed to read the logs';
+        }
+      },
+    });
+    return { following: true };
   }
 
   /** The launcher is gone: so is its app (deactivated first, if it was on). Runs in the consumer's transaction. */
