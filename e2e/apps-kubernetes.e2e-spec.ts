@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -35,7 +36,7 @@ describe('apps on the kubernetes runtime', () => {
     port = await freePort();
     program = spawn(process.execPath, [APP_PROGRAM], { env: { PATH: process.env.PATH ?? '', PORT: String(port), LAUNCHPAD_HOST: '127.0.0.1' }, stdio: 'ignore' });
     p = await startPlatform(
-      { apps: { ...quickAppsEnv(join(dir, 'unused')), APP_RUNTIME: 'kubernetes', KUBECONFIG: writeKubeconfig(dir, server, NAMESPACE), KUBERNETES_NAMESPACE: NAMESPACE } },
+      { apps: { ...quickAppsEnv(join(dir, 'unused')), APP_RUNTIME: 'kubernetes', KUBECONFIG: writeKubeconfig(dir, server, NAMESPACE), KUBERNETES_NAMESPACE: NAMESPACE, RUNTIME_SPEC_HASH_KEY: randomBytes(32).toString('base64') } },
       { services: ['apps'] },
     );
     const admin = await p.token('root', true);

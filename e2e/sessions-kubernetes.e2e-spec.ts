@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,6 +36,8 @@ describe('sessions on the kubernetes runtime', () => {
           SESSION_RUNTIME: 'kubernetes',
           KUBECONFIG: writeKubeconfig(dir, server, NAMESPACE),
           KUBERNETES_NAMESPACE: NAMESPACE,
+          // The key of the spec-hash annotations (a Secret in the manifests).
+          RUNTIME_SPEC_HASH_KEY: randomBytes(32).toString('base64'),
           KUBERNETES_IMAGE_PULL_SECRETS: 'regcred',
           KUBERNETES_STORAGE_CLASS: 'standard',
           RECONCILE_INTERVAL_MS: '1000',

@@ -37,8 +37,11 @@ describe('the apps service configuration', () => {
   });
 
   it('runs apps on the kubernetes runtime in the namespace it is given, and refuses it without one', () => {
-    expect(problemsOf({ ...SECRET, APP_RUNTIME: 'kubernetes' })).toEqual([expect.stringMatching(/^KUBERNETES_NAMESPACE: required with APP_RUNTIME=kubernetes/)]);
-    const config = parseAppsConfig({ ...SECRET, APP_RUNTIME: 'kubernetes', KUBERNETES_NAMESPACE: 'launchpad', KUBERNETES_IMAGE_PULL_SECRETS: 'regcred, gitlab-registry' });
+    expect(problemsOf({ ...SECRET, APP_RUNTIME: 'kubernetes' })).toEqual([
+      expect.stringMatching(/^KUBERNETES_NAMESPACE: required with APP_RUNTIME=kubernetes/),
+      expect.stringMatching(/^RUNTIME_SPEC_HASH_KEY: required with APP_RUNTIME=kubernetes/),
+    ]);
+    const config = parseAppsConfig({ ...SECRET, APP_RUNTIME: 'kubernetes', KUBERNETES_NAMESPACE: 'launchpad', RUNTIME_SPEC_HASH_KEY: Buffer.alloc(32, 7).toString('base64'), KUBERNETES_IMAGE_PULL_SECRETS: 'regcred, gitlab-registry' });
     expect(config.runtime.kind).toBe('kubernetes');
     expect(config.kubernetes).toMatchObject({ namespace: 'launchpad', imagePullSecrets: ['regcred', 'gitlab-registry'], gitImage: 'alpine/git:v2.45.1' });
   });
