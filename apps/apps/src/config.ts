@@ -42,6 +42,8 @@ const schema = z
     RUNTIME_MAX_PROCESSES: processRuntimeVars.maxProcesses,
     RUNTIME_MAX_OPEN_FILES: processRuntimeVars.maxOpenFiles,
     RUNTIME_SPEC_HASH_KEY: processRuntimeVars.specHashKey,
+    RUNTIME_BLOCKED_PORTS: processRuntimeVars.blockedPorts,
+    RUNTIME_HIDDEN_PATHS: processRuntimeVars.hiddenPaths,
     REPOSITORY_HOSTS: envVars.hostList,
     ALLOW_FILE_REPOSITORIES: envVars.boolean(false),
     LEADER_ELECTION_INTERVAL_MS: envVars.durationMs(2000),

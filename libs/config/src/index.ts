@@ -133,7 +133,7 @@ export const envVars = {
 /**
  * The process runtime's containment settings, the same in every service that runs workloads
  * (sessions, apps); each schema lists the variables itself (RUNTIME_MULTI_USER, RUNTIME_UID_RANGE,
- * RUNTIME_MAX_PROCESSES, RUNTIME_MAX_OPEN_FILES, REPOSITORY_HOSTS, ALLOW_FILE_REPOSITORIES) with
+ * RUNTIME_MAX_PROCESSES, RUNTIME_MAX_OPEN_FILES, RUNTIME_BLOCKED_PORTS, RUNTIME_HIDDEN_PATHS, REPOSITORY_HOSTS, ALLOW_FILE_REPOSITORIES) with
  * these parts, and hands the parsed values here for the nested form its runtime provider takes.
  */
 export const processRuntimeVars = {
@@ -151,6 +151,31 @@ export const processRuntimeVars = {
       message: 'must be base64 of at least 32 random bytes, e.g. the output of `openssl rand -base64 32`',
     })
     .transform((v) => (v === undefined ? undefined : Buffer.from(v, 'base64'))),
+  /** RUNTIME_BLOCKED_PORTS: TCP ports of this machine workloads may not connect to, besides Postgres's, NATS's and the service's own. */
+  blockedPorts: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const parts = text.split(/[\s,]+/).filter(Boolean);
+      const ports = parts.map(Number);
+      if (ports.some((p) => !Number.isInteger(p) || p < 1 || p > 65535)) {
+        ctx.addIssue({ code: 'custom', message: 'must be TCP ports (1-65535), comma-separated, e.g. 3001,3004' });
+        return z.NEVER;
+      }
+      return ports;
+    }),
+  /** RUNTIME_HIDDEN_PATHS: absolute paths covered in every workload's mount namespace, besides Postgres's socket directories. */
+  hiddenPaths: z
+    .string()
+    .default('')
+    .transform((text, ctx) => {
+      const paths = text.split(/[\s,]+/).filter(Boolean);
+      if (paths.some((p) => !p.startsWith('/') || p === '/')) {
+        ctx.addIssue({ code: 'custom', message: 'must be absolute paths other than /, comma-separated, e.g. /run/secrets,/var/lib/private' });
+        return z.NEVER;
+      }
+      return paths;
+    }),
 };
 
 export function processRuntimeSettings(e: {
@@ -158,6 +183,8 @@ export function processRuntimeSettings(e: {
   RUNTIME_UID_RANGE: { first: number; last: number };
   RUNTIME_MAX_PROCESSES: number;
   RUNTIME_MAX_OPEN_FILES: number;
+  RUNTIME_BLOCKED_PORTS: number[];
+  RUNTIME_HIDDEN_PATHS: string[];
   REPOSITORY_HOSTS: string[] | null;
   ALLOW_FILE_REPOSITORIES: boolean;
   RUNTIME_SPEC_HASH_KEY?: Buffer | undefined;
@@ -167,6 +194,8 @@ export function processRuntimeSettings(e: {
     multiUser: e.RUNTIME_MULTI_USER,
     uidRange: e.RUNTIME_UID_RANGE,
     limits: { maxProcesses: e.RUNTIME_MAX_PROCESSES, maxOpenFiles: e.RUNTIME_MAX_OPEN_FILES },
+    blockedPorts: e.RUNTIME_BLOCKED_PORTS,
+    hiddenPaths: e.RUNTIME_HIDDEN_PATHS,
     repositoryPolicy: { hosts: e.REPOSITORY_HOSTS, allowFile: e.ALLOW_FILE_REPOSITORIES },
   };
 }

@@ -6,6 +6,8 @@ export * from './process/process-runtime.js';
 export * from './reconcile-controller.js';
 export * from './fake-runtime.js';
 export { processIsolationFor, type ProcessIsolationOptions } from './process/workload-sandbox.js';
+export { containWorkloads, type ContainmentInput } from './process/workload-containment.js';
+export type { WorkloadFirewall, BlockedPort } from './process/workload-network.js';
 export type { UidRange } from './process/workload-users.js';
 export type { ResourceLimitSettings } from './process/resource-limits.js';
 // The kubernetes driver is loaded on demand: @kubernetes/client-node is large, and a service on the

@@ -1,5 +1,5 @@
 import type { Provider } from '@nestjs/common';
-import { loadKubernetesRuntime, ProcessRuntime, processIsolationFor, type Runtime } from '@launchpad/runtime';
+import { loadKubernetesRuntime, containWorkloads, ProcessRuntime, type Runtime } from '@launchpad/runtime';
 import { structuredLogger } from '@launchpad/telemetry';
 import { APP_RUNTIME, APPS_CONFIG, type AppsConfig } from '../config.js';
 import { ConcurrencyCollector } from '../scaler/concurrency-collector.js';
@@ -38,8 +38,16 @@ export const appRuntimeProvider: Provider = {
     return new ProcessRuntime({
       dataDir: config.runtime.dataDir,
       readinessTimeoutMs: config.runtime.readinessTimeoutMs,
-      // Run as root, every workload gets a uid of its own; a multi-user installation that cannot do that does not start.
-      isolation: processIsolationFor(config.runtime),
+      // Run as root, every workload gets a uid of its own, kept off the platform's ports and Postgres's
+      // socket; a multi-user installation that cannot have all of that does not start.
+      isolation: await containWorkloads({
+        multiUser: config.runtime.multiUser,
+        uidRange: config.runtime.uidRange,
+        platform: { databaseUrl: config.database.url, natsUrl: config.nats.url, ports: [config.http.port, ...config.runtime.blockedPorts] },
+        hiddenPaths: config.runtime.hiddenPaths,
+        dataDir: config.runtime.dataDir,
+        logger: structuredLogger('WorkloadContainment'),
+      }),
       limits: config.runtime.limits,
       repositoryPolicy: config.runtime.repositoryPolicy,
       specHashKey: config.runtime.specHashKey,

@@ -5,11 +5,15 @@ import { join } from 'node:path';
 import type { RepositorySpec } from '../runtime.js';
 import { redactUrl } from './failure-messages.js';
 import { killProcessGroup, processStartTimeSync } from './process-identity.js';
+import { resolveCommand } from './resolve-command.js';
+import { namespacedLaunch, type WorkloadNamespace } from './workload-namespace.js';
 import type { WorkloadUser } from './workload-users.js';
 
 export interface CloneOptions {
   /** git runs as the workload's user, never with the service's rights; null or absent: as us. */
   user?: WorkloadUser | null;
+  /** With a user: git runs in a mount namespace of its own, as the workload's programs do (its ssh and credential helpers are the user's to configure). */
+  namespace?: WorkloadNamespace | null;
   /** git's whole environment (none of the service's); absent: PATH, HOME and LANG of ours. */
   env?: Record<string, string>;
   /** Why a URL may not be cloned here, or null (the runtime's repository policy). */
@@ -69,7 +73,7 @@ export async function cloneRepositories(workDir: string, repositories: readonly 
     const temporary = join(workDir, `.${repository.name}.cloning`);
     await rm(temporary, { recursive: true, force: true });
     try {
-      await runGit(['clone', '--quiet', '--', repository.url, temporary], workDir, signal, repository, pidFile, options);
+      await runGit(['clone', '--quiet', '--', repository.url, temporary], workDir, signal, repository, pidFile, options, await gitPath(options));
       await rename(temporary, target);
     } catch (error) {
       await rm(temporary, { recursive: true, force: true });
@@ -78,16 +82,24 @@ export async function cloneRepositories(workDir: string, repositories: readonly 
   }
 }
 
-function runGit(args: string[], cwd: string, signal: AbortSignal, repository: RepositorySpec, pidFile: string | undefined, options: CloneOptions): Promise<void> {
+/** git's absolute path when it runs in a namespace (the shell there would only say "not found"), else its name. */
+async function gitPath(options: CloneOptions): Promise<string> {
+  if (!(options.user && options.namespace)) return 'git';
+  return (await resolveCommand('git', options.env?.PATH ?? process.env.PATH ?? '/usr/bin:/bin', '/')) ?? 'git';
+}
+
+function runGit(args: string[], cwd: string, signal: AbortSignal, repository: RepositorySpec, pidFile: string | undefined, options: CloneOptions, gitCommand: string): Promise<void> {
   const where = `could not clone repository "${repository.name}" from ${redactUrl(repository.url)}`;
   return new Promise((resolve, reject) => {
+    const env = options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', LANG: process.env.LANG ?? 'C.UTF-8', GIT_TERMINAL_PROMPT: '0' };
+    const namespaced = options.user && options.namespace && gitCommand !== 'git' ? namespacedLaunch(options.namespace.tools, options.namespace.hiddenPaths, options.user, env, [gitCommand, ...args]) : null;
     // Its own process group, so that aborting also ends the helpers git starts (remote-https, ssh).
-    const git = spawn('git', args, {
+    const git = spawn(namespaced?.executable ?? gitCommand, namespaced?.args ?? args, {
       cwd,
       detached: true,
       stdio: ['ignore', 'ignore', 'pipe'],
-      env: options.env ?? { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/', LANG: process.env.LANG ?? 'C.UTF-8', GIT_TERMINAL_PROMPT: '0' },
-      ...(options.user ? { uid: options.user.uid, gid: options.user.gid } : {}),
+      env: namespaced?.env ?? env,
+      ...(options.user && !namespaced ? { uid: options.user.uid, gid: options.user.gid } : {}),
     });
     if (pidFile && git.pid !== undefined) writeFileSync(pidFile, `${git.pid} ${processStartTimeSync(git.pid) ?? ''}`);
     const forgetPid = () => {

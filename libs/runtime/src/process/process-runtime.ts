@@ -401,6 +401,7 @@ export class ProcessRuntime implements Runtime {
         await killLeftoverClone(paths.clonePid);
         await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid, {
           user,
+          namespace: this.sandbox.namespace,
           env: { ...this.sandbox.gitEnvironment(paths.home), GIT_ALLOW_PROTOCOL: allowedGitProtocols(this.repositoryPolicy) },
           urlProblem: (url) => repositoryUrlProblem(url, this.repositoryPolicy),
         });
@@ -447,6 +448,7 @@ export class ProcessRuntime implements Runtime {
           exitCodePath: paths.exitCode,
           user,
           prefix: this.sandbox.launchPrefix(spec.resources),
+          namespace: this.sandbox.namespace,
         });
         const now = new Date().toISOString();
         const next: WorkloadState = { ...state, phase: 'starting', pid: program.pid, pidStartTime: program.startTime, port, preparer: null, startedAt: now, updatedAt: now };

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { open, rm } from 'node:fs/promises';
 import type { ProgramExit } from './failure-messages.js';
 import { processStartTimeSync } from './process-identity.js';
+import { namespacedLaunch, type WorkloadNamespace } from './workload-namespace.js';
 import type { WorkloadUser } from './workload-users.js';
 
 export interface ProgramLaunch {
@@ -19,6 +20,8 @@ export interface ProgramLaunch {
   user?: WorkloadUser | null;
   /** Run in front of the wrapper, e.g. `prlimit --data=... --`, so its limits bind the wrapper and the program. */
   prefix?: readonly string[];
+  /** With a user: run in a mount namespace of its own, these paths covered, before dropping to the user. */
+  namespace?: WorkloadNamespace | null;
 }
 
 export interface SpawnedProgram {
@@ -50,13 +53,16 @@ export async function spawnProgram(launch: ProgramLaunch): Promise<SpawnedProgra
   // output without being able to open (or read back) the file, which stays ours.
   const log = await open(launch.logPath, 'a', 0o600);
   try {
-    const [executable, ...prefixArgs] = [...(launch.prefix ?? []), '/bin/sh'];
-    const child = spawn(executable, [...prefixArgs, '-c', WRAPPER, 'launchpad', launch.exitCodePath, launch.executable, ...launch.args], {
+    const command = [...(launch.prefix ?? []), '/bin/sh', '-c', WRAPPER, 'launchpad', launch.exitCodePath, launch.executable, ...launch.args];
+    // In a namespace we start as root and drop to the user ourselves; otherwise spawn sets the uid.
+    const namespaced = launch.user && launch.namespace ? namespacedLaunch(launch.namespace.tools, launch.namespace.hiddenPaths, launch.user, launch.env, command) : null;
+    const [executable, ...args] = namespaced ? [namespaced.executable, ...namespaced.args] : command;
+    const child = spawn(executable!, args, {
       cwd: launch.cwd,
-      env: launch.env,
+      env: namespaced?.env ?? launch.env,
       detached: true,
       stdio: ['ignore', log.fd, log.fd],
-      ...(launch.user ? { uid: launch.user.uid, gid: launch.user.gid } : {}),
+      ...(launch.user && !namespaced ? { uid: launch.user.uid, gid: launch.user.gid } : {}),
     });
     const pid = child.pid;
     if (pid === undefined) {

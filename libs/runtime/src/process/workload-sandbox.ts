@@ -4,11 +4,17 @@ import type { ResourceSpec } from '../runtime.js';
 import { limitsReport, prlimitOptions, type ResourceLimitSettings } from './resource-limits.js';
 import { resolveCommand } from './resolve-command.js';
 import type { WorkloadPaths } from './workload-files.js';
+import type { WorkloadNamespace } from './workload-namespace.js';
 import { giveToUser, type UidRange, unsearchableAncestor, type WorkloadUser, WorkloadUsers } from './workload-users.js';
 
 export interface ProcessIsolationOptions {
   /** Every workload gets a uid of its own from this range (and the same gid). Needs root. */
   uidRange: UidRange;
+  /**
+   * Each workload's programs (and its git) run in a mount namespace of their own with these paths
+   * covered; see containWorkloads, which probes that the machine allows it. Absent: not hidden.
+   */
+  namespace?: WorkloadNamespace | null;
 }
 
 /** The part of a logger the sandbox uses (a pino logger, or the runtime's). */
@@ -70,6 +76,11 @@ export class WorkloadSandbox {
 
   get isolated(): boolean {
     return this.isolation !== null;
+  }
+
+  /** The mount namespace workloads run in, or null (not isolated, or the machine does not allow it). */
+  get namespace(): WorkloadNamespace | null {
+    return this.isolation?.namespace ?? null;
   }
 
   /** Makes the data directory and says, once, how workloads are contained here. */

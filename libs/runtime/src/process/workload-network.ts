@@ -1,0 +1,141 @@
+import { execFile } from 'node:child_process';
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
+import type { UidRange } from './workload-users.js';
+
+/** The nftables table every process runtime on this machine keeps its rules in, a chain per uid range. */
+export const FIREWALL_TABLE = 'launchpad_runtime';
+
+/** A TCP port of the platform that workloads must not reach, and the addresses off this machine it is served on too. */
+export interface BlockedPort {
+  port: number;
+  /** Addresses of other machines (the platform's Postgres or NATS elsewhere); this machine's own are always covered. */
+  remote: string[];
+}
+
+/** Where the platform listens, from the service's own configuration. */
+export interface PlatformEndpoints {
+  /** DATABASE_URL. */
+  databaseUrl?: string;
+  /** NATS_URL (comma-separated servers, with or without nats://). */
+  natsUrl?: string;
+  /** Further ports of this machine, e.g. the services' own HTTP ports (RUNTIME_BLOCKED_PORTS). */
+  ports?: readonly number[];
+}
+
+/** A host and port the platform serves on, and what it is, for the start-up log. */
+export interface Endpoint {
+  what: string;
+  host: string;
+  port: number;
+}
+
+/**
+ * The endpoints named by the service's URLs. A unix socket directory a Postgres URL names
+ * (`?host=/run/postgresql`) is hidden by the mount namespace instead (see socketDirectories).
+ */
+export function platformEndpoints(input: PlatformEndpoints): Endpoint[] {
+  const endpoints: Endpoint[] = [];
+  if (input.databaseUrl) {
+    // Blocked even when the service itself uses the socket: the same server may listen on TCP too.
+    const url = new URL(input.databaseUrl);
+    endpoints.push({ what: 'Postgres', host: unbracket(url.hostname) || '127.0.0.1', port: Number(url.port || 5432) });
+  }
+  for (const server of (input.natsUrl ?? '').split(',').map((s) => s.trim()).filter(Boolean)) {
+    const url = new URL(/^[a-z]+:\/\//.test(server) ? server : `nats://${server}`);
+    endpoints.push({ what: 'NATS', host: unbracket(url.hostname) || '127.0.0.1', port: Number(url.port || 4222) });
+  }
+  for (const port of (input.ports ?? []).filter((p) => p > 0)) endpoints.push({ what: 'platform port', host: '127.0.0.1', port });
+  return endpoints;
+}
+
+/** A Postgres unix socket directory the service's DATABASE_URL names (`?host=/dir`), to hide from workloads. */
+export function socketDirectories(databaseUrl: string | undefined): string[] {
+  if (!databaseUrl) return [];
+  const host = new URL(databaseUrl).searchParams.get('host');
+  return host?.startsWith('/') ? [host] : [];
+}
+
+const unbracket = (host: string) => host.replace(/^\[(.*)\]$/, '$1');
+
+const isLoopback = (address: string) => /^127\./.test(address) || address === '::1' || address === 'localhost';
+
+/**
+ * The ports to block, with the addresses of other machines each is served on. A host that is a
+ * name is looked up once, now: should its address change later, only a restart follows it (this
+ * machine's own addresses are matched by kind, so they need no lookup).
+ */
+export async function blockedPorts(endpoints: readonly Endpoint[], resolve: (host: string) => Promise<string[]> = lookupAll): Promise<BlockedPort[]> {
+  const byPort = new Map<number, Set<string>>();
+  for (const endpoint of endpoints) {
+    const remote = byPort.get(endpoint.port) ?? new Set<string>();
+    byPort.set(endpoint.port, remote);
+    if (isLoopback(endpoint.host)) continue;
+    const addresses = isIP(endpoint.host) ? [endpoint.host] : await resolve(endpoint.host).catch(() => [] as string[]);
+    for (const address of addresses) if (!isLoopback(address)) remote.add(address);
+  }
+  return [...byPort].sort(([a], [b]) => a - b).map(([port, remote]) => ({ port, remote: [...remote].sort() }));
+}
+
+async function lookupAll(host: string): Promise<string[]> {
+  return (await lookup(host, { all: true })).map((entry) => entry.address);
+}
+
+export const firewallChain = (range: UidRange) => `workloads_${range.first}_${range.last}`;
+
+/**
+ * One nft transaction that makes this uid range's chain say exactly what it is given: TCP from
+ * the range to a blocked port on loopback, on any address of this machine (`fib daddr type
+ * local`: a service listening on 0.0.0.0 is reachable on the machine's LAN address too), or on
+ * the remote addresses listed, is answered with a reset (the workload sees "connection
+ * refused"). Everything else passes: a Jupyter server and its kernels talk over loopback on ports
+ * of their own. The table is shared and only ever added to, and a chain belongs to one uid
+ * range, so the sessions and apps services (disjoint ranges) never replace each other's rules,
+ * and a replica or restart of one replaces its own with the same. Atomic: no moment without rules.
+ */
+export function firewallScript(range: UidRange, ports: readonly BlockedPort[]): string {
+  const chain = `inet ${FIREWALL_TABLE} ${firewallChain(range)}`;
+  const lines = [
+    `add table inet ${FIREWALL_TABLE}`,
+    `add chain ${chain} { type filter hook output priority 0; policy accept; }`,
+    `flush chain ${chain}`,
+  ];
+  const uids = range.first === range.last ? `${range.first}` : `${range.first}-${range.last}`;
+  const reject = (match: string, list: readonly number[]) =>
+    `add rule ${chain} meta skuid ${uids} ${match} tcp dport { ${list.join(', ')} } reject with tcp reset comment "launchpad: workloads may not reach the platform"`;
+  const all = ports.map((p) => p.port);
+  if (all.length > 0) {
+    lines.push(reject('ip daddr 127.0.0.0/8', all), reject('ip6 daddr ::1', all), reject('fib daddr type local', all));
+  }
+  for (const { port, remote } of ports) {
+    for (const address of remote) lines.push(reject(`${isIP(address) === 6 ? 'ip6' : 'ip'} daddr ${address}`, [port]));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Installs the rules that keep a uid range away from the platform's ports (a side effect, swapped in unit tests). */
+export interface WorkloadFirewall {
+  /** Replaces this range's rules with these; throws, saying why, when it cannot. */
+  install(range: UidRange, ports: readonly BlockedPort[]): Promise<void>;
+}
+
+/** The firewall, as nftables (`nft`, Debian's nftables package); needs root (CAP_NET_ADMIN). */
+export class NftablesFirewall implements WorkloadFirewall {
+  constructor(private readonly nft = 'nft') {}
+
+  install(range: UidRange, ports: readonly BlockedPort[]): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = execFile(this.nft, ['-f', '-'], { timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } }, (error, _stdout, stderr) => {
+        if (!error) return resolve();
+        const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
+        reject(new Error(missing ? 'nft is not installed (apt-get install nftables)' : `nft failed: ${stderr.trim() || error.message}`));
+      });
+      child.stdin?.end(firewallScript(range, ports));
+    });
+  }
+}
+
+/** Removes a range's chain (tests; an operator uses `nft delete table inet launchpad_runtime`). */
+export function removeFirewallChain(range: UidRange, nft = 'nft'): Promise<void> {
+  return new Promise((resolve) => execFile(nft, ['delete', 'chain', 'inet', FIREWALL_TABLE, firewallChain(range)], () => resolve()));
+}
