@@ -1,0 +1,178 @@
+import { chmodSync, statSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
+import { networkInterfaces } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { ProcessFixture, waitFor } from '../../testing/process-fixtures.js';
+import type { ProcessRuntime } from './process-runtime.js';
+import { containWorkloads } from './workload-containment.js';
+import type { ProcessIsolationOptions } from './workload-sandbox.js';
+import { removeFirewallChain } from './workload-network.js';
+
+// A range of its own: its chain in inet launchpad_runtime is this test's alone, and removed after.
+const RANGE = { first: 183000, last: 183999 };
+const isRoot = process.getuid?.() === 0;
+const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+const PG_PORT = Number(new URL(DATABASE_URL).port || 5432);
+const NATS_PORT = Number(new URL(NATS_URL.split(',')[0]!).port || 4222);
+const SOCKET = `/var/run/postgresql/.s.PGSQL.${PG_PORT}`;
+
+interface Target {
+  name: string;
+  host?: string;
+  port?: number;
+  path?: string;
+}
+
+/** What a connection attempt came to: 'connected', or the error's code (ECONNREFUSED, ENOENT...); the hostile program does the same. */
+function attempt(target: Target): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = target.path ? connect({ path: target.path }) : connect({ host: target.host!, port: target.port! });
+    socket.setTimeout(5_000);
+    socket.once('connect', () => (socket.destroy(), resolve('connected')));
+    socket.once('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+    socket.once('timeout', () => (socket.destroy(), resolve('timeout')));
+  });
+}
+
+/** The hostile program: tries each target in TARGETS (JSON) and prints what each came to, then lists Postgres's socket directory. */
+const HOSTILE = `
+const net = require('node:net');
+const fs = require('node:fs');
+const attempt = (target) => new Promise((resolve) => {
+  const socket = target.path ? net.connect({ path: target.path }) : net.connect({ host: target.host, port: target.port });
+  socket.setTimeout(5000);
+  socket.once('connect', () => (socket.destroy(), resolve('connected')));
+  socket.once('error', (error) => resolve(error.code || error.message));
+  socket.once('timeout', () => (socket.destroy(), resolve('timeout')));
+});
+(async () => {
+  const results = {};
+  for (const target of JSON.parse(process.env.TARGETS)) results[target.name] = await attempt(target);
+  try { results.socketDir = fs.readdirSync('/run/postgresql'); } catch (error) { results.socketDir = error.code; }
+  console.log('RESULTS ' + JSON.stringify(results));
+  setInterval(() => {}, 1e6);
+})();
+`;
+
+const listen = (server: Server, host: string, port = 0) =>
+  new Promise<number>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host, port, ipv6Only: false }, () => resolve((server.address() as { port: number }).port));
+  });
+
+/**
+ * A hostile workload against a runtime run as root with the machine's real nftables, mount
+ * namespaces, Postgres (trust on loopback and on its socket) and NATS: the platform's ports and
+ * Postgres's socket are refused to the workload, while we (the service) still reach them, and
+ * the workload's own loopback traffic still flows.
+ */
+(isRoot ? describe : describe.skip)('ProcessRuntime keeps workloads off the platform (run as root)', () => {
+  let fixture: ProcessFixture;
+  let runtime: ProcessRuntime;
+  let isolation: ProcessIsolationOptions | null;
+  // Our clients hang up at once: a reset on the server's side is expected, not an error.
+  const platform = createServer((socket) => socket.on('error', () => undefined).end('platform\n'));
+  const open = createServer((socket) => socket.on('error', () => undefined).end('open\n'));
+  let platformPort: number;
+  let openPort: number;
+  const lanAddress = Object.values(networkInterfaces())
+    .flat()
+    .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
+
+  beforeAll(async () => {
+    // A platform port of our own on every address (both stacks), and one that is not blocked.
+    platformPort = await listen(platform, '::');
+    openPort = await listen(open, '127.0.0.1');
+    fixture = new ProcessFixture();
+    chmodSync(fixture.root, 0o711);
+    chmodSync(fixture.script, 0o644);
+    const logged: string[] = [];
+    const log = (_: object, msg: string) => void logged.push(msg);
+    // Multi-user: were either part not enforceable here, this would throw rather than let the test pass.
+    isolation = await containWorkloads({
+      multiUser: true,
+      uidRange: RANGE,
+      platform: { databaseUrl: DATABASE_URL, natsUrl: NATS_URL, ports: [platformPort] },
+      dataDir: fixture.dataDir,
+      logger: { info: log, warn: log, error: log },
+    });
+    expect(logged.join('\n')).not.toContain('NOT enforced');
+    runtime = fixture.runtime({ isolation });
+  });
+
+  afterAll(async () => {
+    await fixture?.cleanup();
+    await removeFirewallChain(RANGE);
+    platform.close();
+    open.close();
+  });
+
+  const targets = (): Target[] => [
+    { name: 'postgresTcp', host: '127.0.0.1', port: PG_PORT },
+    { name: 'platformLoopbackAlias', host: '127.0.0.2', port: platformPort },
+    { name: 'postgresSocket', path: SOCKET },
+    { name: 'postgresRunSocket', path: `/run/postgresql/.s.PGSQL.${PG_PORT}` },
+    { name: 'nats', host: '127.0.0.1', port: NATS_PORT },
+    { name: 'platformV4', host: '127.0.0.1', port: platformPort },
+    { name: 'platformV6', host: '::1', port: platformPort },
+    ...(lanAddress ? [{ name: 'platformLan', host: lanAddress, port: platformPort }] : []),
+    { name: 'openLoopback', host: '127.0.0.1', port: openPort },
+  ];
+
+  it('refuses TCP to Postgres, NATS and the blocked ports on every local address, and hides the socket, while we still reach them', async () => {
+    // We can: what the workload is refused below is there, and answers.
+    for (const target of targets()) expect([target.name, await attempt(target)]).toEqual([target.name, 'connected']);
+    for (const connectionString of [DATABASE_URL, `postgres://postgres@/postgres?host=${encodeURIComponent('/var/run/postgresql')}&port=${PG_PORT}`]) {
+      const client = new pg.Client({ connectionString });
+      await client.connect();
+      expect((await client.query('select 1 as one')).rows).toEqual([{ one: 1 }]);
+      await client.end();
+    }
+
+    const spec = fixture.spec({ command: [process.execPath], args: ['-e', HOSTILE], env: { TARGETS: JSON.stringify(targets()) } });
+    await runtime.ensureRunning(spec);
+    const line = await waitFor('the attack to finish', async () => (await runtime.logs(spec.id, 50)).find((l) => l.startsWith('RESULTS ')) ?? null);
+    const results = JSON.parse(line.slice('RESULTS '.length));
+    expect(results).toEqual({
+      postgresTcp: 'ECONNREFUSED',
+      platformLoopbackAlias: 'ECONNREFUSED',
+      postgresSocket: 'ENOENT',
+      postgresRunSocket: 'ENOENT',
+      nats: 'ECONNREFUSED',
+      platformV4: 'ECONNREFUSED',
+      platformV6: 'ECONNREFUSED',
+      ...(lanAddress ? { platformLan: 'ECONNREFUSED' } : {}),
+      // Not every port of loopback: a Jupyter server and its kernels talk over it.
+      openLoopback: 'connected',
+      socketDir: [],
+    });
+    // Refused in the workload's namespace only: ours still has them.
+    expect(await attempt({ name: 'socket', path: SOCKET })).toBe('connected');
+  });
+
+  it("runs the program as its uid with its environment intact, and clones as that uid in the namespace", async () => {
+    const upstream = fixture.gitRepository('analysis', { 'README.md': '# analysis\n' });
+    chmodSync(join(fixture.root, 'upstream'), 0o755);
+    const tricky = `it's "$HOME" and \`id\`\nsecond line; LD_PRELOAD=x`;
+    const spec = fixture.spec({
+      command: ['/bin/sh'],
+      args: ['-c', 'printf "TRICKY=%s|\\n" "$TRICKY"; grep -E "^(Uid|Groups|CapEff):" /proc/self/status; env | grep -c ^LAUNCHPAD_ENV_; ls -A /run/postgresql | wc -l; exec sleep 600'],
+      env: { TRICKY: tricky, LD_LIBRARY_PATH: '/nowhere' },
+      repositories: [{ name: 'analysis', url: upstream }],
+    });
+    await runtime.ensureRunning(spec);
+    const lines = await waitFor('the program to report', async () => {
+      const logs = await runtime.logs(spec.id, 20);
+      return logs.some((l) => l.startsWith('CapEff')) && logs.length >= 7 ? logs : null;
+    });
+    const uid = statSync(fixture.workDir(spec.id)).uid;
+    expect(uid).toBeGreaterThanOrEqual(RANGE.first);
+    expect(lines.join('\n')).toContain(`TRICKY=${tricky}|`);
+    expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`)), expect.stringMatching(/^Groups:\s*$/), expect.stringMatching(/^CapEff:\s+0+$/)]));
+    // No trace of how the variables travelled, and nothing of Postgres's directory.
+    expect(lines.slice(-2)).toEqual(['0', '0']);
+    expect(statSync(join(fixture.workDir(spec.id), 'analysis', 'README.md')).uid).toBe(uid);
+  });
+});
