@@ -195,6 +195,11 @@ for (const service of SERVICES) {
   const shared = service.name === 'gateway' || service.name === 'apps' ? { APPS_CALLER_SECRET: callerSecret } : {};
   // Environments and sessions seal secrets at rest, each with its own key.
   if (service.name === 'environments' || service.name === 'sessions') shared.SECRETS_ENCRYPTION_KEYS = secretsEncryptionKeys(service.name);
+  // Run as root, sessions and app replicas may not connect to the internal services (each service
+  // blocks its own port, Postgres's and NATS's too); the gateway stays reachable, as it is to anyone.
+  if (service.name === 'sessions' || service.name === 'apps') {
+    shared.RUNTIME_BLOCKED_PORTS = process.env.RUNTIME_BLOCKED_PORTS ?? SERVICES.filter((s) => s.name !== 'gateway').map((s) => s.port).join(',');
+  }
   // The gateway has no schema, and no database URL.
   const database = databaseUrls[service.name] ? { DATABASE_URL_FILE: databaseUrlFile(service.name) } : {};
   startService(service, { ...database, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key, ...shared, ...service.env });

@@ -36,6 +36,18 @@ describe('the apps service configuration', () => {
     expect(problemsOf({ ...SECRET, APP_DRAIN_MS: '20000', APP_DRAIN_MAX_MS: '15000' })).toEqual(['APP_DRAIN_MAX_MS: must not be shorter than APP_DRAIN_MS (20000) (got "15000")']);
   });
 
+  it('takes the ports and paths workloads are kept from, and refuses ones that are not', () => {
+    expect(parseAppsConfig(SECRET).runtime).toMatchObject({ blockedPorts: [], hiddenPaths: [] });
+    expect(parseAppsConfig({ ...SECRET, RUNTIME_BLOCKED_PORTS: '3001, 3004', RUNTIME_HIDDEN_PATHS: '/run/secrets,/srv/keys' }).runtime).toMatchObject({
+      blockedPorts: [3001, 3004],
+      hiddenPaths: ['/run/secrets', '/srv/keys'],
+    });
+    expect(problemsOf({ ...SECRET, RUNTIME_BLOCKED_PORTS: '3001,70000', RUNTIME_HIDDEN_PATHS: 'relative/path' })).toEqual([
+      expect.stringMatching(/^RUNTIME_BLOCKED_PORTS: must be TCP ports \(1-65535\)/),
+      expect.stringMatching(/^RUNTIME_HIDDEN_PATHS: must be absolute paths other than \//),
+    ]);
+  });
+
   it('runs apps on the kubernetes runtime in the namespace it is given, and refuses it without one', () => {
     expect(problemsOf({ ...SECRET, APP_RUNTIME: 'kubernetes' })).toEqual([
       expect.stringMatching(/^KUBERNETES_NAMESPACE: required with APP_RUNTIME=kubernetes/),

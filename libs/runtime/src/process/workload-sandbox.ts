@@ -108,7 +108,7 @@ export class WorkloadSandbox {
     } else {
       this.logger.warn(
         { dataDir: this.dataDir, uid: process.getuid?.(), ...limits },
-        "single-user installation: workloads run as this service's own user and could read its files; run the service as root to give each workload a user of its own",
+        "single-user installation: workloads run as this service's own user and could read its files and reach Postgres, NATS and the services; run the service as root to give each workload a user of its own, kept off the platform's ports and sockets",
       );
     }
   }
