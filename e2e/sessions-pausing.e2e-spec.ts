@@ -87,4 +87,47 @@ describe('pausing sessions', () => {
     const all = await readSse(`${p.api}/sessions/${id}/events`, { authorization: `Bearer ${dana}` }, (es) => es.some((e) => e.data.phase === 'hibernated'));
     expect(all.events.filter((e) => /will hibernate at/.test(e.data.message)).length).toBe(2);
   });
+
+  it('takes a launcher’s own thresholds within the pool’s, validated by the API, a launch’s idle time over them', async () => {
+    const environment = { kind: 'custom', image: 'ghcr.io/lab/nb:1', port: 8888, command: [process.execPath], args: [PROGRAM] };
+    for (const bad of [{ idleThresholdS: -1 }, { idleThresholdS: 1.5 }, { hibernationThresholdS: 'soon' }]) {
+      const refused = await call(`${p.api}/projects/901/launchers`, { method: 'POST', token: dana, body: { name: 'Bad', kind: 'session', resourceClassId: 'short', environment, ...bad } });
+      expect(refused.status).toBe(400);
+      expect(refused.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    }
+    const created = await call(`${p.api}/projects/901/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name: 'Own times', kind: 'session', resourceClassId: 'short', environment, idleThresholdS: 8, hibernationThresholdS: 3600 },
+    });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ idleThresholdS: 8, hibernationThresholdS: 3600 });
+    const own = created.body.id as string;
+    const started = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: own } });
+    expect(started.status).toBe(201);
+    expect(started.body).toMatchObject({ idleThresholdS: 8, hibernationThresholdS: 3600 });
+    expect((await call(`${p.api}/sessions/${started.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await waitFor('the session to be gone', async () => (await call(`${p.api}/sessions/${started.body.id}`, { token: dana })).status === 404, 30_000);
+
+    // Longer than the pool allows: refused at launch, naming the launcher's setting; a launch's own idle time wins.
+    const patched = await call(`${p.api}/launchers/${own}`, { method: 'PATCH', token: dana, body: { idleThresholdS: 20 } });
+    expect(patched.status).toBe(200);
+    expect(patched.body.idleThresholdS).toBe(20);
+    const tooLong = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: own } });
+    expect(tooLong.status).toBe(400);
+    expect(tooLong.body.detail).toBe(`the launcher's idleThresholdS 20 is not allowed in resource pool "Short": its sessions are hibernated after at most 10 s idle (ask for 1 to 10)`);
+    const overridden = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: own, idleThresholdS: 5 } });
+    expect(overridden.status).toBe(201);
+    expect(overridden.body).toMatchObject({ idleThresholdS: 5, hibernationThresholdS: 3600 });
+    expect((await call(`${p.api}/sessions/${overridden.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await waitFor('the session to be gone', async () => (await call(`${p.api}/sessions/${overridden.body.id}`, { token: dana })).status === 404, 30_000);
+
+    // Back to the pool's.
+    const cleared = await call(`${p.api}/launchers/${own}`, { method: 'PATCH', token: dana, body: { idleThresholdS: null, hibernationThresholdS: null } });
+    expect(cleared.body).toMatchObject({ idleThresholdS: null, hibernationThresholdS: null });
+    const pools = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: own } });
+    expect(pools.status).toBe(201);
+    expect(pools.body).toMatchObject({ idleThresholdS: 10, hibernationThresholdS: 0 });
+    expect((await call(`${p.api}/sessions/${pools.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+  });
 });

@@ -23,6 +23,7 @@ import { LaunchersRpcController } from './launchers/launchers.rpc-controller.js'
 import { LaunchersService } from './launchers/launchers.service.js';
 import { CreateLaunchers1764000000300 } from './launchers/migrations/1764000000300-CreateLaunchers.js';
 import { AddLaunchersFromCode1764000000500 } from './launchers/migrations/1764000000500-AddLaunchersFromCode.js';
+import { AddLauncherThresholds1764000000861 } from './launchers/migrations/1764000000861-AddLauncherThresholds.js';
 import { AddLauncherVariablesAndArchive1764000000711 } from './launchers/migrations/1764000000711-AddLauncherVariablesAndArchive.js';
 import { LAUNCHER_SECRETS } from './launchers/launcher-variables.js';
 import { LAUNCHER_LIMITS } from './launchers/launcher-limits.js';
@@ -49,6 +50,7 @@ export const environmentsMigrations = [
   AddEnvironmentAuth1764000000712,
   AddRowVersions1764000000800,
   CreateGitLabPlaces1764000000810,
+  AddLauncherThresholds1764000000861,
 ];
 
 @Module({})

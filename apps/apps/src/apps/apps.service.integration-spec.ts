@@ -56,6 +56,8 @@ const launcherOf = (id: string): Launcher => ({
   updateAvailable: null,
   envVariables: [],
   diskStorageGb: null,
+  idleThresholdS: null,
+  hibernationThresholdS: null,
   version: 1,
 });
 

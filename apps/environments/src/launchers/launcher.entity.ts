@@ -36,6 +36,9 @@ export class LauncherEntity {
   /** Variables its sessions get; a secret one's value only sealed (see launcher-variables.ts). */
   @Column({ name: 'env_variables', type: 'jsonb', default: () => `'[]'` }) envVariables!: StoredEnvVariable[];
   @Column({ name: 'disk_storage_gb', type: 'integer', nullable: true }) diskStorageGb!: number | null;
+  /** Its sessions' own thresholds in seconds (0 = never; null: their pool's), bounded by the pool at launch. */
+  @Column({ name: 'idle_threshold_s', type: 'integer', nullable: true }) idleThresholdS!: number | null;
+  @Column({ name: 'hibernation_threshold_s', type: 'integer', nullable: true }) hibernationThresholdS!: number | null;
   @Column({ name: 'created_by', type: 'text' }) createdBy!: string;
   @Column({ name: 'created_at', type: 'timestamptz' }) createdAt!: Date;
   @Column({ name: 'updated_at', type: 'timestamptz' }) updatedAt!: Date;
@@ -57,6 +60,8 @@ export function toLauncher(l: LauncherEntity): Launcher {
       l.updateSha !== null && l.updateImage !== null && l.updateAt !== null ? { sha: l.updateSha, image: l.updateImage, at: l.updateAt.toISOString() } : null,
     envVariables: showEnvVariables(l.envVariables),
     diskStorageGb: l.diskStorageGb ?? null,
+    idleThresholdS: l.idleThresholdS ?? null,
+    hibernationThresholdS: l.hibernationThresholdS ?? null,
     createdBy: l.createdBy,
     createdAt: l.createdAt.toISOString(),
     updatedAt: l.updatedAt.toISOString(),

@@ -95,6 +95,8 @@ export class LaunchersService {
             createdBy: caller.userId,
             envVariables: storeEnvVariables(this.secrets, id, input.envVariables ?? [], []),
             diskStorageGb: input.diskStorageGb ?? null,
+            idleThresholdS: input.idleThresholdS ?? null,
+            hibernationThresholdS: input.hibernationThresholdS ?? null,
             ...pinColumns(pin),
             ...NO_UPDATE,
           }),
@@ -129,6 +131,8 @@ export class LaunchersService {
       if (input.resourceClassId !== undefined) entity.resourceClassId = input.resourceClassId;
       if (input.envVariables !== undefined) entity.envVariables = storeEnvVariables(this.secrets, entity.id, input.envVariables, entity.envVariables ?? []);
       if (input.diskStorageGb !== undefined) entity.diskStorageGb = input.diskStorageGb;
+      if (input.idleThresholdS !== undefined) entity.idleThresholdS = input.idleThresholdS;
+      if (input.hibernationThresholdS !== undefined) entity.hibernationThresholdS = input.hibernationThresholdS;
       entity.updatedAt = new Date();
       await manager.save(entity).catch((error: unknown) => rethrowNameTaken(error, entity.name, access.project.path));
       await this.deleteOrphanedCustomEnvironments(manager, entity.projectId);

@@ -240,27 +240,6 @@ export class ResourcePoolsService {
   }
 
   /**
-   * A session's own thresholds in ms (null: the service's default): the pool's, or the idle time the
-   * launch asks for, which may not be longer than the pool's (0 = never needs a pool that allows never).
-   */
-  idleFor(pool: ResourcePoolEntity, requestedS: number | undefined, defaultIdleMs: number): { idleTimeoutMs: number | null; hibernatedTtlMs: number | null } {
-    const hibernatedTtlMs = pool.hibernationThresholdS === null || pool.hibernationThresholdS === undefined ? null : pool.hibernationThresholdS * 1000;
-    const boundMs = pool.idleThresholdS === null || pool.idleThresholdS === undefined ? defaultIdleMs : pool.idleThresholdS * 1000;
-    if (requestedS === undefined) return { idleTimeoutMs: pool.idleThresholdS === null || pool.idleThresholdS === undefined ? null : boundMs, hibernatedTtlMs };
-    const requestedMs = requestedS * 1000;
-    const allowed = boundMs === 0 ? true : requestedMs !== 0 && requestedMs <= boundMs;
-    if (!allowed) {
-      const bound = boundMs / 1000;
-      throw new SessionsError(
-        CommonErrorCode.VALIDATION_FAILED,
-        `idleThresholdS ${requestedS} is not allowed in resource pool "${pool.name}": its sessions are hibernated after at most ${bound} s idle (ask for 1 to ${bound})`,
-        [{ path: 'idleThresholdS', message: `1 to ${bound} in pool "${pool.name}"` }],
-      );
-    }
-    return { idleTimeoutMs: requestedMs, hibernatedTtlMs };
-  }
-
-  /**
    * Refuses a launch (or resume) that would take the pool over its quota, or its user over the
    * sessions one user may hold in the pool. Launches into one pool are serialised by a
    * transaction lock, so two cannot both take the last slot, nor one user's two launches the last

@@ -14,6 +14,8 @@ export interface SessionRunSpec extends RunSettings {
   envVariableOverrides?: { name: string; value: string }[];
   /** The disk the launch (or its launcher) asked for, in GB; unset: the class's default. Asked again of the class on resume. */
   diskStorageGb?: number | null;
+  /** The idle time the launch asked for (seconds), asked again of the pool on resume; unset: the launcher's, else the pool's. */
+  idleThresholdS?: number | null;
   /** The launch's dataConnectorsOverrides, applied again on resume. */
   dataConnectorsOverrides?: { dataConnectorId: string; skip?: boolean; sourcePath?: string; targetPath?: string; readonly?: boolean }[];
   /** How the program takes the session's secret (see session-secret.ts); absent in rows from before. */

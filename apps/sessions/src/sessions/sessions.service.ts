@@ -24,6 +24,7 @@ import type { z } from 'zod';
 import { launcherLock, userLauncherLock } from '../locks.js';
 import { placementOf } from '../resource-pools/resource-pool.entity.js';
 import { ResourcePoolsService } from '../resource-pools/resource-pools.service.js';
+import { type ThresholdRequest, thresholdsFor } from '../resource-pools/thresholds.js';
 import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './session.entity.js';
 import { composeSessionEnv, type EnvOverride, openSecretEnv, sealSecretEnv, SESSION_SECRETS } from './session-env.js';
 import { newSessionSecret, programSecretOf } from './session-secret.js';
@@ -66,6 +67,16 @@ function runSpecWithEnv(
   return {
     spec: { ...base, env: env.plain, ...(env.plainOverrides.length > 0 ? { envVariableOverrides: env.plainOverrides } : {}) },
     secretEnv: sealSecretEnv(box, sessionId, secret),
+  };
+}
+
+/** The launch's idle time over its launcher's; the launcher's hibernation threshold (a launch asks none). */
+function thresholdRequest(launcher: Pick<Launcher, 'idleThresholdS' | 'hibernationThresholdS'> | null, launchIdleS: number | undefined): ThresholdRequest {
+  return {
+    idleS: launchIdleS ?? launcher?.idleThresholdS ?? null,
+    idleSource: launchIdleS !== undefined ? 'idleThresholdS' : "the launcher's idleThresholdS",
+    hibernationS: launcher?.hibernationThresholdS ?? null,
+    hibernationSource: "the launcher's hibernationThresholdS",
   };
 }
 
@@ -115,7 +126,7 @@ export class SessionsService {
       const now = new Date();
       const resolved = await this.pools.resolveClass(manager, input.resourceClassId ?? launcher.resourceClassId, caller);
       await this.pools.reserve(manager, resolved, caller.userId);
-      const idle = this.pools.idleFor(resolved.pool, input.idleThresholdS, this.culling.idleTimeoutMs);
+      const idle = thresholdsFor(resolved.pool, thresholdRequest(launcher, input.idleThresholdS), this.culling);
       const requestedDisk = input.diskStorageGb ?? launcher.diskStorageGb ?? null;
       const diskGb = this.pools.diskFor(resolved.cls, requestedDisk, input.diskStorageGb !== undefined ? 'diskStorageGb' : `the launcher's diskStorageGb`);
       const id = randomUUID();
@@ -134,7 +145,12 @@ export class SessionsService {
           phase: 'queued',
           message: null,
           image: launcher.environment.image,
-          spec: { ...spec, diskStorageGb: requestedDisk, placement: placementOf(resolved.cls), ...(input.dataConnectorsOverrides?.length ? { dataConnectorsOverrides: input.dataConnectorsOverrides } : {}) },
+          spec: {
+            ...spec,
+            diskStorageGb: requestedDisk,
+            placement: placementOf(resolved.cls),
+            ...(input.idleThresholdS !== undefined ? { idleThresholdS: input.idleThresholdS } : {}),
+            ...(input.dataConnectorsOverrides?.length ? { dataConnectorsOverrides: input.dataConnectorsOverrides } : {}) },
           secretEnv,
           secret: newSessionSecret(),
           resourceClassId: resolved.cls.id,
@@ -212,10 +228,8 @@ export class SessionsService {
       // The disk it asked for, within the class as it is now.
       const diskGb = this.pools.diskFor(resolved.cls, row.spec.diskStorageGb);
       const classChanged = resolved.cls.id !== row.resourceClassId;
-      if (resolved.pool.id !== row.resourcePoolId) {
-        // Another pool, other bounds: its thresholds (what the launch asked for was within the old pool's).
-        Object.assign(row, this.pools.idleFor(resolved.pool, undefined, this.culling.idleTimeoutMs));
-      }
+      // What the launch, else the launcher as it is now, asks for, within the pool it resumes in.
+      Object.assign(row, thresholdsFor(resolved.pool, thresholdRequest(fresh?.launcher ?? null, row.spec.idleThresholdS ?? undefined), this.culling));
       Object.assign(row, { resourceClassId: resolved.cls.id, resourcePoolId: resolved.pool.id, cpu: resolved.cls.cpu, memoryGb: resolved.cls.memoryGb, gpu: resolved.cls.gpu, diskGb });
       if (fresh) {
         row.image = fresh.launcher.environment.image;
@@ -224,7 +238,12 @@ export class SessionsService {
         const files = await this.userSecrets.filesFor(manager, row.projectId, row.userId);
         const mounts = await this.connectors.mountsFor(manager, row.projectId, row.userId, row.spec.dataConnectorsOverrides ?? []);
         const next = runSpecWithEnv(this.secrets, row.id, fresh.launcher, fresh.project.repositories, fresh.secretValues, overrides, files, mounts);
-        row.spec = { ...next.spec, diskStorageGb: row.spec.diskStorageGb ?? null, ...(row.spec.dataConnectorsOverrides ? { dataConnectorsOverrides: row.spec.dataConnectorsOverrides } : {}) };
+        row.spec = {
+          ...next.spec,
+          diskStorageGb: row.spec.diskStorageGb ?? null,
+          ...(row.spec.idleThresholdS !== undefined ? { idleThresholdS: row.spec.idleThresholdS } : {}),
+          ...(row.spec.dataConnectorsOverrides ? { dataConnectorsOverrides: row.spec.dataConnectorsOverrides } : {}),
+        };
         row.secretEnv = next.secretEnv;
       }
       // Placement and limits as the class is now, like its cpu and memory.

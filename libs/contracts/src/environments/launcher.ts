@@ -37,6 +37,13 @@ export const launcherEnvironmentInputSchema = z.discriminatedUnion('kind', [
   }),
 ], { error: 'environment.kind must be "global" (with an id), "custom" (with an image and its run settings) or "code" (with its run settings)' });
 
+/**
+ * A launcher's own idle and hibernation thresholds, in seconds (0 = never), as a pool's: its
+ * sessions ask for them at launch, within their pool's bounds (checked then: the pool is the
+ * sessions service's, and a class may move to another pool).
+ */
+const launcherThresholdS = z.number().int().min(0).max(10 * 365 * 24 * 3600);
+
 export const createLauncherInputSchema = z.strictObject({
   name: z.string().trim().min(1).max(100),
   description: z.string().max(5000).optional(),
@@ -46,6 +53,8 @@ export const createLauncherInputSchema = z.strictObject({
   isDefault: z.boolean().optional(),
   envVariables: envVariablesInputSchema.optional(),
   diskStorageGb: diskStorageGbSchema.optional(),
+  idleThresholdS: launcherThresholdS.optional(),
+  hibernationThresholdS: launcherThresholdS.optional(),
 });
 export type CreateLauncherInput = z.input<typeof createLauncherInputSchema>;
 
@@ -59,6 +68,8 @@ export const updateLauncherInputSchema = z
     /** The whole list: variables left out are removed; a secret one sent without a value keeps its value. */
     envVariables: envVariablesInputSchema,
     diskStorageGb: diskStorageGbSchema.nullable(),
+    idleThresholdS: launcherThresholdS.nullable(),
+    hibernationThresholdS: launcherThresholdS.nullable(),
   })
   .partial()
   .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
@@ -96,6 +107,9 @@ export const launcherSchema = launcherSchemaV1.extend({
   envVariables: z.array(envVariableSchema).default([]),
   /** The disk its sessions get unless a launch asks otherwise; null for the class's defaultStorageGb. */
   diskStorageGb: z.number().int().nullable().default(null),
+  /** Added within v2: its sessions' idle and hibernation thresholds in seconds (0 = never); null for their pool's. */
+  idleThresholdS: z.number().int().nullable().default(null),
+  hibernationThresholdS: z.number().int().nullable().default(null),
   /** Added within v2 (see rowVersionSchema); the environment carries its own. */
   version: rowVersionSchema,
 });
