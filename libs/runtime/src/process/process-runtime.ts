@@ -1,20 +1,18 @@
 import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { allowedGitProtocols, DEFAULT_REPOSITORY_URL_POLICY, type RepositoryUrlPolicy, repositoryUrlProblem } from '@launchpad/contracts';
 import type { AppWorkloadSpec, AppWorkloadStatus, LogLine, LogOptions, Runtime, WorkloadEvent, WorkloadReason, WorkloadSpec, WorkloadStatus } from '../runtime.js';
 import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
 import { dataDirSpecHashKey, workloadSpecHash } from '../spec-hash.js';
 import { assertWorkloadName } from '../workload-name.js';
-import { followLog } from './log-follow.js';
 import { ProcessApps, type ProcessAppsOptions } from './process-apps.js';
 import { CloneError, cloneRepositories, killLeftoverClone } from './clone-repositories.js';
 import { expandVariables } from './expand-variables.js';
 import {
   commandNotFoundMessage,
   EMPTY_COMMAND_MESSAGE,
-  INTERRUPTED_PREPARATION_MESSAGE,
   type ProgramExit,
   readinessTimeoutMessage,
 } from './failure-messages.js';
@@ -23,13 +21,11 @@ import { freeLocalPort } from './free-port.js';
 import { removeSecretFiles, secretsDirOf, writeSecretFiles } from './secret-files.js';
 import { MountError, mountStorage, unmountStorage } from './storage-mounts.js';
 import { KeyedMutex } from './keyed-mutex.js';
-import { linesAfter, tailFile, tailFileAt } from './log-tail.js';
+import { tailFile } from './log-tail.js';
 import {
-  isProcessGroupRunning,
   isProcessRunning,
   killProcessGroup,
   type ProcessIdentity,
-  processStartTimeSync,
   signalProcessGroup,
 } from './process-identity.js';
 import { programEnvironment } from './program-environment.js';
@@ -49,6 +45,8 @@ import {
   writeWorkloadState,
 } from './workload-files.js';
 import { exitedState, failedState, isActivePhase, isRunningPhase, statusOf } from './workload-status.js';
+import { adoptWorkload, type AdoptionHost, identityOf, LINES_IN_MESSAGES, listWorkloadIds, liveInstances, observeWorkload, OWN_START_TIME } from './workload-adoption.js';
+import { WorkloadLogs } from './workload-logs.js';
 
 /** The part of a pino logger this driver uses; a pino logger can be passed as it is. */
 export interface RuntimeLogger {
@@ -92,12 +90,6 @@ const FIRST_PROBE_DELAY_MS = 10;
 
 /** How often a ready (or adopted) program is checked for having exited. */
 const EXIT_POLL_INTERVAL_MS = 1_000;
-/** How many lines of a program's output go into a failure message. */
-const LINES_IN_MESSAGES = 20;
-
-/** ProcessRuntime instances alive in this process, to tell an interrupted preparation from one under way. */
-const liveInstances = new Set<string>();
-const OWN_START_TIME = processStartTimeSync(process.pid);
 
 /** What this instance does for one run of one workload: prepare it, start it, watch it. */
 interface Run {
@@ -116,9 +108,6 @@ interface Run {
   /** Readiness probes so far: the first come quickly, since most programs start in well under a second. */
   probes: number;
 }
-
-const identityOf = (state: WorkloadState): ProcessIdentity | null =>
-  state.pid === null ? null : { pid: state.pid, startTime: state.pidStartTime };
 
 /**
  * The `process` driver: each workload is a program started on this machine, in a process group
@@ -151,6 +140,7 @@ export class ProcessRuntime implements Runtime {
   private readonly sandbox: WorkloadSandbox;
   private readonly repositoryPolicy: RepositoryUrlPolicy;
   private readonly specHashKey: Buffer;
+  private readonly output: WorkloadLogs;
   private closed = false;
 
   constructor(options: ProcessRuntimeOptions) {
@@ -163,6 +153,7 @@ export class ProcessRuntime implements Runtime {
     this.repositoryPolicy = options.repositoryPolicy ?? DEFAULT_REPOSITORY_URL_POLICY;
     this.specHashKey = options.specHashKey ?? dataDirSpecHashKey(this.dataDir);
     liveInstances.add(this.instance);
+    this.output = new WorkloadLogs((id) => this.paths(id), () => !this.closed);
     this.apps = new ProcessApps(this, { ...options.apps, logger: this.logger });
     // Asynchronous from its first step, so listeners added right after construction see what it finds.
     this.adoption = this.adoptAll().catch((error: unknown) => this.logger.error({ err: error, dataDir: this.dataDir }, 'could not adopt workloads'));
@@ -185,7 +176,7 @@ export class ProcessRuntime implements Runtime {
       const paths = this.paths(spec.id);
       const state = await readWorkloadState(paths.state);
       if (state) {
-        const current = await this.observe(state);
+        const current = await observeWorkload(state, this.paths(state.id));
         const rolled = isActivePhase(current.phase) && current.specHash != null && current.specHash !== specHash;
         if (isActivePhase(current.phase) && !rolled) {
           // Already under way (here, in another instance, or adopted): start nothing.
@@ -244,7 +235,7 @@ export class ProcessRuntime implements Runtime {
     await this.adoption;
     const state = await readWorkloadState(this.paths(id).state);
     if (!state) return null;
-    const current = await this.observe(state);
+    const current = await observeWorkload(state, this.paths(state.id));
     if (isRunningPhase(current.phase) && current === state && this.runs.get(id)?.runId !== state.runId && !this.closed) {
       await this.locks.run(id, async () => {
         const again = await readWorkloadState(this.paths(id).state);
@@ -257,10 +248,10 @@ export class ProcessRuntime implements Runtime {
   async list(): Promise<WorkloadStatus[]> {
     await this.adoption;
     const statuses: WorkloadStatus[] = [];
-    for (const id of await this.workloadIds()) {
+    for (const id of await listWorkloadIds(this.dataDir)) {
       try {
         const state = await readWorkloadState(this.paths(id).state);
-        const status = state && statusOf(await this.observe(state));
+        const status = state && statusOf(await observeWorkload(state, this.paths(state.id)));
         if (status) statuses.push(status);
       } catch (error) {
         this.logger.warn({ err: error, workloadId: id }, 'could not read a workload state');
@@ -270,32 +261,16 @@ export class ProcessRuntime implements Runtime {
   }
 
   async logs(id: string, lines: number): Promise<string[]> {
-    if (!isValidWorkloadId(id)) return [];
-    return tailFile(this.paths(id).log, lines);
+    return this.output.logs(id, lines);
   }
 
   /** The cursor is a byte offset into the workload's output file. */
-  async logsAfter(id: string, cursor: string | null, lines: number, maxBytes?: number): Promise<{ lines: string[]; cursor: string }> {
-    if (!isValidWorkloadId(id)) return { lines: [], cursor: '0' };
-    const path = this.paths(id).log;
-    const offset = cursor === null ? null : Number(cursor);
-    if (offset === null || !Number.isSafeInteger(offset) || offset < 0) {
-      const tail = await tailFileAt(path, lines, maxBytes);
-      return { lines: tail.lines, cursor: String(tail.size) };
-    }
-    const after = await linesAfter(path, offset, maxBytes);
-    return { lines: after.lines, cursor: String(after.next) };
+  logsAfter(id: string, cursor: string | null, lines: number, maxBytes?: number): Promise<{ lines: string[]; cursor: string }> {
+    return this.output.logsAfter(id, cursor, lines, maxBytes);
   }
 
-  /** Lines seen being written carry the time they were read; history has no time (sinceTime skips it when the file is older). */
-  async *streamLogs(id: string, options: LogOptions = {}): AsyncIterable<LogLine> {
-    if (!isValidWorkloadId(id)) return;
-    const path = this.paths(id).log;
-    yield* followLog(path, {
-      ...options,
-      // Following ends when the workload is removed (its directory is gone) or this runtime closes.
-      stillWanted: async () => !this.closed && (await readWorkloadState(this.paths(id).state).catch(() => null)) !== null,
-    });
+  streamLogs(id: string, options: LogOptions = {}): AsyncIterable<LogLine> {
+    return this.output.streamLogs(id, options);
   }
 
   // --- apps: see ProcessApps -------------------------------------------------------------
@@ -595,65 +570,24 @@ export class ProcessRuntime implements Runtime {
 
   private async adoptAll(): Promise<void> {
     await this.sandbox.init();
-    for (const id of await this.workloadIds()) {
-      await this.locks.run(id, () => this.adoptOne(id)).catch((error: unknown) => this.logger.warn({ err: error, workloadId: id }, 'could not adopt a workload'));
+    const host = this.adoptionHost();
+    for (const id of await listWorkloadIds(this.dataDir)) {
+      await this.locks.run(id, () => adoptWorkload(host, id)).catch((error: unknown) => this.logger.warn({ err: error, workloadId: id }, 'could not adopt a workload'));
     }
   }
 
-  private async adoptOne(id: string): Promise<void> {
-    if (this.closed || this.runs.has(id)) return;
-    const paths = this.paths(id);
-    const state = await readWorkloadState(paths.state);
-    if (!state) return;
-    const current = await this.observe(state);
-    if (current !== state) {
-      // It died, or its preparation was cut short, while no one was watching: record it.
-      await writeWorkloadState(paths.state, current);
-      this.emit(current, state);
-      this.logger.warn({ workloadId: id, phase: current.phase, exitCode: current.exitCode }, 'workload ended while the runtime was down');
-      const identity = identityOf(state);
-      if (identity) await signalProcessGroup(identity, 'SIGKILL').catch(() => undefined);
-    } else if (isRunningPhase(state.phase)) {
-      this.adopt(state);
-    } else if (!isActivePhase(state.phase)) {
-      // Stopped or failed, yet still running: a stop that was cut short. Finish it, in the background.
-      const identity = identityOf(state);
-      if (identity && (await isProcessGroupRunning(identity))) {
-        void this.locks
-          .run(id, async () => {
-            const again = await readWorkloadState(paths.state);
-            if (again && again.runId === state.runId && !isActivePhase(again.phase)) await killProcessGroup(identity, this.stopGraceMs);
-          })
-          .catch((error: unknown) => this.logger.warn({ err: error, workloadId: id }, 'could not finish stopping a workload'));
-      }
-    }
-  }
-
-  /**
-   * The state as it really is: a recorded program that no longer runs has failed (with its exit
-   * code and last output), and a preparation whose runtime is gone was interrupted. Read-only.
-   */
-  private async observe(state: WorkloadState): Promise<WorkloadState> {
-    if (isRunningPhase(state.phase)) {
-      const identity = identityOf(state);
-      if (identity && (await isProcessRunning(identity))) return state;
-      const paths = this.paths(state.id);
-      const exit: ProgramExit = { code: await readExitCode(paths.exitCode), signal: null };
-      return exitedState(state, exit, await tailFile(paths.log, LINES_IN_MESSAGES), new Date());
-    }
-    if (state.phase === 'preparing' && !(await this.preparerAlive(state))) {
-      // Nothing runs and nothing failed: the next ensureRunning prepares it again (a reconciler
-      // restarts a stopped workload it wants running, but rightly leaves a failed one alone).
-      return { ...state, phase: 'stopped', reason: 'Interrupted', message: INTERRUPTED_PREPARATION_MESSAGE, preparer: null, updatedAt: new Date().toISOString() };
-    }
-    return state;
-  }
-
-  private async preparerAlive(state: WorkloadState): Promise<boolean> {
-    const preparer = state.preparer;
-    if (!preparer) return false;
-    if (preparer.pid === process.pid && preparer.startTime === OWN_START_TIME) return liveInstances.has(preparer.instance);
-    return isProcessRunning({ pid: preparer.pid, startTime: preparer.startTime });
+  /** What adoption (workload-adoption.ts) may see and do of this runtime. */
+  private adoptionHost(): AdoptionHost {
+    return {
+      stopGraceMs: this.stopGraceMs,
+      logger: this.logger,
+      locks: this.locks,
+      isClosed: () => this.closed,
+      hasRun: (id) => this.runs.has(id),
+      paths: (id) => this.paths(id),
+      emit: (state, previous) => this.emit(state, previous),
+      adopt: (state) => this.adopt(state),
+    };
   }
 
   // --- plumbing ---------------------------------------------------------------------------
@@ -725,15 +659,5 @@ export class ProcessRuntime implements Runtime {
 
   private paths(id: string): WorkloadPaths {
     return workloadPaths(this.dataDir, id);
-  }
-
-  private async workloadIds(): Promise<string[]> {
-    try {
-      const entries = await readdir(this.dataDir, { withFileTypes: true });
-      return entries.filter((entry) => entry.isDirectory() && isValidWorkloadId(entry.name)).map((entry) => entry.name).sort();
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
-      throw error;
-    }
   }
 }
