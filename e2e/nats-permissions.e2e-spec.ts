@@ -1,4 +1,5 @@
 import { connect } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/nats-core';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { waitFor } from '../tools/testing/harness.js';
@@ -14,7 +15,7 @@ describe('NATS permissions', () => {
   let admin: string;
 
   beforeAll(async () => {
-    p = await startPlatform();
+    p = await startPlatform({}, { services: ['sessions', 'apps', 'builds'] });
     admin = await p.token('root', true);
     const created = await call(`${p.api}/projects/9101`, { method: 'PUT', token: admin, body: { path: 'lab/guarded', name: 'Guarded', visibility: 'private' } });
     expect(created.status).toBe(200);
@@ -81,5 +82,21 @@ describe('NATS permissions', () => {
     nc.subscribe('environments.rpc.>');
     await waitFor('the server to refuse the subscription', async () => violations.some((v) => /Permissions Violation for Subscription to "environments\.rpc\.>"/.test(v)));
     await nc.close();
+  });
+
+  it("keeps a service to its own streams in JetStream's API: no deleting or purging a stream, no reading one it does not consume", async () => {
+    const { nc, violations } = await as('sessions');
+    for (const subject of ['$JS.API.STREAM.DELETE.ENVIRONMENTS', '$JS.API.STREAM.PURGE.SESSIONS', '$JS.API.STREAM.MSG.DELETE.BUILDS', '$JS.API.CONSUMER.CREATE.BUILDS.spy', '$JS.API.CONSUMER.DELETE.ENVIRONMENTS.sessions-catalogue']) {
+      nc.publish(subject, '{}');
+      const shown = subject.replace(/[.$]/g, (c) => `\\${c}`);
+      await waitFor(`the server to refuse ${subject}`, async () => violations.some((v) => new RegExp(`Permissions Violation for Publish to "${shown}"`).test(v)));
+    }
+    await nc.close();
+    const js = await jetstreamManager(await connect({ servers: p.nats.url, ...p.nats.auth }));
+    expect((await js.streams.names().next()).sort()).toEqual(expect.arrayContaining(['APPS', 'BUILDS', 'DEADLETTER', 'ENVIRONMENTS', 'SESSIONS']));
+  });
+
+  it('lets every service do its own JetStream work: none of them was refused anything', () => {
+    for (const service of [p.environments, p.gateway, ...Object.values(p.services)]) expect(service.logs()).not.toMatch(/Permissions Violation/);
   });
 });

@@ -33,6 +33,7 @@ const OUT_OF_BAND_SECRETS: Record<string, Record<string, string>> = {
     apps: 'postgres://launchpad_apps:placeholder@db.example.com:5432/launchpad',
     builds: 'postgres://launchpad_builds:placeholder@db.example.com:5432/launchpad',
   },
+  'launchpad-nats': { gateway: 'placeholder', environments: 'placeholder', sessions: 'placeholder', apps: 'placeholder', builds: 'placeholder' },
   'launchpad-apps-caller': { secret: 'placeholder-apps-caller-secret-at-least-32-chars' },
   'launchpad-origin-cookie': { secret: 'placeholder-origin-cookie-secret-at-least-32-chars' },
   'launchpad-gitlab': {},

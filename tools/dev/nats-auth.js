@@ -20,8 +20,40 @@ export const NATS_SERVICES = ['gateway', 'environments', 'sessions', 'apps', 'bu
 /** The inbox prefix a service's connection uses (libs/messaging connectNats: `_INBOX_<name>`). */
 export const inboxOf = (service) => `_INBOX_${service}`;
 
-// JetStream: stream and consumer management, pull requests, acks, and parking poison messages.
-const JETSTREAM = ['$JS.API.>', '$JS.ACK.>', 'deadletter.>'];
+/**
+ * The JetStream streams each service makes sure exist (its own, the ones it reads, DEADLETTER) and
+ * the ones it reads with durable consumers (libs/messaging; see each service's NatsModule.forRoot).
+ */
+export const NATS_STREAMS = {
+  environments: { ensures: ['ENVIRONMENTS', 'DEADLETTER'], consumes: ['BUILDS'] },
+  sessions: { ensures: ['SESSIONS', 'ENVIRONMENTS', 'DEADLETTER'], consumes: ['ENVIRONMENTS'] },
+  apps: { ensures: ['APPS', 'ENVIRONMENTS', 'DEADLETTER'], consumes: ['ENVIRONMENTS'] },
+  builds: { ensures: ['BUILDS', 'ENVIRONMENTS', 'DEADLETTER'], consumes: ['ENVIRONMENTS'] },
+};
+
+/**
+ * JetStream's API, narrowed to the service's streams: the account info, looking up, making and
+ * updating the streams it ensures, making, updating, reading and acking its durable consumers on
+ * the streams it reads, and parking poison messages (`deadletter.>`). No service may delete or
+ * purge a stream, delete a message, or read a stream it does not consume.
+ * @param {string} service
+ */
+export function jetstreamPermissions(service) {
+  const streams = NATS_STREAMS[/** @type {keyof typeof NATS_STREAMS} */ (service)];
+  if (!streams) throw new Error(`no JetStream streams for "${service}"`);
+  const ensure = streams.ensures.flatMap((s) => [`$JS.API.STREAM.INFO.${s}`, `$JS.API.STREAM.CREATE.${s}`, `$JS.API.STREAM.UPDATE.${s}`]);
+  const consume = streams.consumes.flatMap((s) => [
+    `$JS.API.STREAM.INFO.${s}`,
+    // nats.js names the consumer (and its filter) in the subject; older servers take the DURABLE form.
+    `$JS.API.CONSUMER.CREATE.${s}`,
+    `$JS.API.CONSUMER.CREATE.${s}.>`,
+    `$JS.API.CONSUMER.DURABLE.CREATE.${s}.>`,
+    `$JS.API.CONSUMER.INFO.${s}.>`,
+    `$JS.API.CONSUMER.MSG.NEXT.${s}.>`,
+    `$JS.ACK.${s}.>`,
+  ]);
+  return ['$JS.API.INFO', ...new Set([...ensure, ...consume]), 'deadletter.>'];
+}
 
 /** The read RPCs a service forwards its caller on (the callee still authorises that caller). */
 const FORWARDED_READS = {
@@ -43,27 +75,28 @@ export function natsPermissions(service) {
       };
     case 'environments':
       return {
-        publish: { allow: ['environments.environment.>', 'environments.launcher.>', 'environments.project.>', ...JETSTREAM] },
+        publish: { allow: ['environments.environment.>', 'environments.launcher.>', 'environments.project.>', ...jetstreamPermissions('environments')] },
         subscribe: { allow: ['environments.rpc.>', inbox] },
         allow_responses: true,
       };
     case 'sessions':
       return {
-        publish: { allow: ['sessions.session.>', ...FORWARDED_READS.sessions, ...JETSTREAM] },
+        publish: { allow: ['sessions.session.>', ...FORWARDED_READS.sessions, ...jetstreamPermissions('sessions')] },
         subscribe: {
-          allow: ['sessions.rpc.>', 'sessions.signal.activity', inbox, 'environments.environment.>', 'environments.launcher.>', 'environments.project.>', 'builds.build.>'],
+          // Its own sessions.session.starting/stopping too: one replica's change wakes the leader's reconciler.
+          allow: ['sessions.rpc.>', 'sessions.signal.activity', 'sessions.session.starting', 'sessions.session.stopping', inbox, 'environments.environment.>', 'environments.launcher.>', 'environments.project.>', 'builds.build.>'],
         },
         allow_responses: true,
       };
     case 'apps':
       return {
-        publish: { allow: ['apps.app.>', 'apps.signal.>', 'apps.logs.>', ...FORWARDED_READS.apps, ...JETSTREAM] },
+        publish: { allow: ['apps.app.>', 'apps.signal.>', 'apps.logs.>', ...FORWARDED_READS.apps, ...jetstreamPermissions('apps')] },
         subscribe: { allow: ['apps.rpc.>', 'apps.signal.>', inbox] },
         allow_responses: true,
       };
     case 'builds':
       return {
-        publish: { allow: ['builds.build.>', 'builds.gitlab.>', ...FORWARDED_READS.builds, ...JETSTREAM] },
+        publish: { allow: ['builds.build.>', 'builds.gitlab.>', ...FORWARDED_READS.builds, ...jetstreamPermissions('builds')] },
         subscribe: { allow: ['builds.rpc.>', inbox] },
         allow_responses: true,
       };
@@ -99,7 +132,9 @@ function permissionsBlock(permissions) {
 export function natsAuthorization(passwords, unrestricted = []) {
   const users = Object.entries(passwords).map(([user, password]) => {
     const permissions = unrestricted.includes(user) ? '' : `, permissions: ${permissionsBlock(natsPermissions(user))}`;
-    return `    { user: ${quote(user)}, password: ${quote(password)}${permissions} }`;
+    // `$NAME`: the server reads the password from its environment (deploy/nats/auth.conf).
+    const value = password.startsWith('$') ? password : quote(password);
+    return `    { user: ${quote(user)}, password: ${value}${permissions} }`;
   });
   return `authorization {\n  users: [\n${users.join('\n')}\n  ]\n}\n`;
 }
@@ -115,3 +150,22 @@ port: ${port}
 jetstream { store_dir: ${quote(storeDir)} }
 ${natsAuthorization(passwords, unrestricted)}`;
 }
+
+/** The environment variable a server running deploy/nats/auth.conf reads a service's password from. */
+export const natsPasswordVariable = (service) => `${service.toUpperCase()}_NATS_PASSWORD`;
+
+/**
+ * The `authorization` block for a NATS server that Launchpad does not start (docker compose, a
+ * cluster): the same users and permissions, each password read from the server's environment
+ * (`GATEWAY_NATS_PASSWORD`, ...). `node tools/dev/nats-auth.js > deploy/nats/auth.conf` writes it;
+ * tools/checks/nats-auth-config.spec.ts keeps the committed file equal to it.
+ */
+export function deployedNatsAuthorization() {
+  return `# Written by tools/dev/nats-auth.js (node tools/dev/nats-auth.js > deploy/nats/auth.conf): do not edit.
+# A user per Launchpad service with its subject permissions; each password comes from the server's
+# environment (${NATS_SERVICES.map(natsPasswordVariable).join(', ')}),
+# the same values the services get as NATS_PASSWORD. No anonymous access.
+${natsAuthorization(Object.fromEntries(NATS_SERVICES.map((s) => [s, `$${natsPasswordVariable(s)}`])))}`;
+}
+
+if (process.argv[1] && import.meta.url === new URL(`file://${process.argv[1]}`).href) process.stdout.write(deployedNatsAuthorization());
