@@ -92,12 +92,13 @@ describe('session disk', () => {
     });
     expect(measured).toMatchObject({ limitBytes: 0.001 * GB, warning: null });
     expect(measured.usedBytes).toBeLessThan(0.9 * 0.001 * GB);
-    writeFileSync(join(dataDir, id, 'work', 'big.bin'), Buffer.alloc(1_100_000, 1));
+    // 93 % of its 1 GB / 1000.
+    writeFileSync(join(dataDir, id, 'work', 'big.bin'), Buffer.alloc(1_000_000, 1));
     const warned = await waitFor('the disk warning', async () => {
       const s = await call(`${p.api}/sessions/${id}`, { token: dana });
       return s.body.disk?.warning ? s.body : undefined;
     });
-    expect(warned.disk.usedBytes).toBeGreaterThanOrEqual(1_100_000);
+    expect(warned.disk.usedBytes).toBeGreaterThanOrEqual(1_000_000);
     expect(warned.disk.usedPercent).toBeGreaterThanOrEqual(90);
     expect(warned.disk.warning).toMatch(/^disk almost full: .* GB of 0.001 GB used \(\d+ %\) in \/work/);
     expect(warned.status).toBe('running');
@@ -108,6 +109,34 @@ describe('session disk', () => {
     await new Promise((r) => setTimeout(r, 1500));
     const again = await readSse(`${p.api}/sessions/${id}/events`, { authorization: `Bearer ${dana}` }, (es) => es.length >= seqBefore);
     expect(again.events.filter((e) => /disk almost full/.test(e.data.message))).toHaveLength(1);
+
+    // Full: the status says so, and that writes fail now.
+    writeFileSync(join(dataDir, id, 'work', 'more.bin'), Buffer.alloc(200_000, 1));
+    const full = await waitFor('the disk to be full', async () => {
+      const s = await call(`${p.api}/sessions/${id}`, { token: dana });
+      return /^disk full/.test(s.body.disk?.warning ?? '') ? s.body : undefined;
+    });
+    expect(full.disk.warning).toMatch(/^disk full: .* GB of 0.001 GB used \(\d+ %\) in \/work; writes fail now: delete files, or hibernate it and resume it with a class that allows more$/);
+  });
+
+  it('a program that fails on a full disk: the failure says disk full first, what to do, and what the program said', async () => {
+    const launcher = await call(`${p.api}/projects/601/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: {
+        name: 'Writes too much',
+        kind: 'session',
+        resourceClassId: 'tiny-disk',
+        // A real program whose write failed with ENOSPC, as Python reports it.
+        environment: { kind: 'custom', image: 'ghcr.io/lab/nb:1', port: 8888, command: ['sh'], args: ['-c', 'echo "OSError: [Errno 28] No space left on device: \'/work/out.parquet\'" >&2; exit 1'] },
+      },
+    });
+    expect(launcher.status).toBe(201);
+    const res = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: launcher.body.id } });
+    expect(res.status).toBe(201);
+    const failed = await settled(res.body.id, ['failed']);
+    expect(failed.message).toMatch(/^disk full: the session's \/work has no room left .*; its files are kept: resume it and delete some, or resume it with a class that allows more/);
+    expect(failed.message).toContain("No space left on device: '/work/out.parquet'");
   });
 
   it('asks for a larger disk at launch within the class', async () => {

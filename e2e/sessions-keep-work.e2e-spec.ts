@@ -117,6 +117,8 @@ describe('pausing never loses /work', () => {
     expect(tooBig.status).toBe(409);
     expect(tooBig.body).toMatchObject({ code: 'QUOTA_EXCEEDED' });
     expect(tooBig.body.detail).toMatch(/resource pool "Tiny" has 1 CPU, 1 GB memory and 0 GPU left, but class "Too big" needs 2 CPU/);
+    // The root cause a person can act on: none of the pool's use is theirs.
+    expect(tooBig.body.detail).toMatch(/none of it is held by your sessions \(other people's use it\); choose a smaller class or one of another pool, or ask an administrator for a larger quota$/);
     const closed = await patch(id, { state: 'running', resourceClassId: 'closed' });
     expect(closed.status).toBe(403);
     expect(closed.body.code).toBe('RESOURCE_POOL_NOT_ALLOWED');
@@ -147,5 +149,30 @@ describe('pausing never loses /work', () => {
     expect((await patch(id, { state: 'running' })).status).toBe(200);
     await until(id, 'running');
     expect(await programSees(id)).toEqual(expect.arrayContaining(['notes.txt', 'results.csv', 'model.bin']));
+  });
+
+  it('out of quota names the caller’s own sessions that hold the pool’s resources', async () => {
+    const one = await call(`${p.api}/resource-pools`, {
+      method: 'POST',
+      token: admin,
+      body: { name: 'One', public: true, quota: { cpu: 1, memoryGb: 1, gpu: 0 }, classes: [{ id: 'one', name: 'One', cpu: 1, memoryGb: 1, gpu: 0 }] },
+    });
+    expect(one.status).toBe(201);
+    const make = async (name: string) =>
+      (await call(`${p.api}/projects/931/launchers`, {
+        method: 'POST',
+        token: dana,
+        body: { name, kind: 'session', resourceClassId: 'one', environment: { kind: 'custom', image: 'ghcr.io/lab/nb:1', port: 8888, command: [process.execPath], args: [PROGRAM] } },
+      })).body.id as string;
+    const [first, second] = [await make('Analysis'), await make('Report')];
+    const held = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: first } });
+    expect(held.status).toBe(201);
+    const refused = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: second } });
+    expect(refused.status).toBe(409);
+    expect(refused.body.code).toBe('QUOTA_EXCEEDED');
+    expect(refused.body.detail).toMatch(
+      /^resource pool "One" has 0 CPU, 0 GB memory and 0 GPU left, but class "One" needs 1 CPU, 1 GB memory and 0 GPU: your sessions holding its resources are "Analysis" \((starting|running), 1 CPU, 1 GB\); hibernate or delete one of them, or choose a smaller class$/,
+    );
+    expect((await call(`${p.api}/sessions/${held.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
   });
 });

@@ -1,6 +1,7 @@
 import { isActive, type WorkloadStatus } from '@launchpad/runtime';
 import type { SessionEntity } from '../sessions/session.entity.js';
 import type { SessionChange } from '../sessions/session-transitions.js';
+import { explainFailure } from './failure-causes.js';
 import { type CullingPolicy, duration, NEVER, policyOf } from '../sessions/session-view.js';
 
 export type ReconcileAction =
@@ -21,7 +22,7 @@ export type ReconcileAction =
   | { kind: 'record'; change: SessionChange; idle?: 'warn' | 'hibernate' };
 
 export type PlannedSession = Pick<SessionEntity, 'status' | 'desiredState' | 'phase' | 'lastInteraction' | 'hibernatedAt' | 'endpoint'> &
-  Partial<Pick<SessionEntity, 'message' | 'idleTimeoutMs' | 'hibernatedTtlMs' | 'hibernationWarnedFor'>>;
+  Partial<Pick<SessionEntity, 'message' | 'idleTimeoutMs' | 'hibernatedTtlMs' | 'hibernationWarnedFor' | 'diskUsedBytes' | 'diskGb'>>;
 
 const NONE: ReconcileAction = { kind: 'none' };
 
@@ -75,7 +76,7 @@ export function planSession(row: PlannedSession, workload: WorkloadStatus | null
         case 'failed':
           return {
             kind: 'record',
-            change: { status: 'failed', phase: 'failed', message: workload.message ?? 'the session stopped for an unknown reason', endpoint: null },
+            change: { status: 'failed', phase: 'failed', message: explainFailure(workload.message ?? 'the session stopped for an unknown reason', row), endpoint: null },
           };
         case 'pending':
           // Waiting for the cluster (room on a node, a volume, an image pull): the person sees for what.

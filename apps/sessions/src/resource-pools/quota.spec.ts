@@ -23,6 +23,17 @@ describe('pool quota', () => {
         'hibernate or delete a session in this pool, or choose a smaller class',
     );
   });
+
+  it('says which of the caller’s own sessions hold the pool’s resources, or that none do', () => {
+    const used = { cpu: 1.5, memoryGb: 2, gpu: 0 };
+    expect(quotaShortfall('Public', 'large', { cpu: 4, memoryGb: 16, gpu: 0 }, quota, used, [{ name: 'Notebook', status: 'running', cpu: 1, memoryGb: 2, gpu: 0 }])).toBe(
+      'resource pool "Public" has 0.5 CPU, 6 GB memory and 1 GPU left, but class "large" needs 4 CPU, 16 GB memory and 0 GPU: ' +
+        'your sessions holding its resources are "Notebook" (running, 1 CPU, 2 GB); hibernate or delete one of them, or choose a smaller class',
+    );
+    expect(quotaShortfall('Public', 'large', { cpu: 4, memoryGb: 16, gpu: 0 }, quota, used, [])).toMatch(
+      /: none of it is held by your sessions \(other people's use it\); choose a smaller class or one of another pool, or ask an administrator for a larger quota$/,
+    );
+  });
 });
 
 describe("a pool's sessions per user", () => {

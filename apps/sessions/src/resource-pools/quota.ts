@@ -26,13 +26,25 @@ export function fits(request: Resources, quota: Resources, used: Resources): boo
   );
 }
 
-/** The refusal a person reads: which pool, what is left, what the class needs. */
-export function quotaShortfall(poolName: string, className: string, request: Resources, quota: Resources, used: Resources): string {
+/** One of the caller's own sessions that holds resources in the pool (what they can free themselves). */
+export interface HeldSession extends Resources {
+  name: string;
+  status: string;
+}
+
+/**
+ * The refusal a person reads: which pool, what is left, what the class needs, and what they can
+ * do about it: which of their own sessions hold its resources (to hibernate), or that none do.
+ */
+export function quotaShortfall(poolName: string, className: string, request: Resources, quota: Resources, used: Resources, own?: HeldSession[]): string {
   const left = remaining(quota, used);
-  return (
-    `resource pool "${poolName}" has ${describe(left)} left, but class "${className}" needs ${describe(request)}: ` +
-    `hibernate or delete a session in this pool, or choose a smaller class`
-  );
+  const head = `resource pool "${poolName}" has ${describe(left)} left, but class "${className}" needs ${describe(request)}: `;
+  if (own === undefined) return `${head}hibernate or delete a session in this pool, or choose a smaller class`;
+  if (own.length === 0) {
+    return `${head}none of it is held by your sessions (other people's use it); choose a smaller class or one of another pool, or ask an administrator for a larger quota`;
+  }
+  const listed = own.map((s) => `"${s.name}" (${s.status}, ${round(s.cpu)} CPU, ${round(s.memoryGb)} GB${s.gpu ? `, ${s.gpu} GPU` : ''})`).join(', ');
+  return `${head}your sessions holding its resources are ${listed}; hibernate or delete one of them, or choose a smaller class`;
 }
 
 export function describe(r: Resources): string {

@@ -17,7 +17,7 @@ import { advisoryLock, isUniqueViolation } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import { poolLock, seedPoolsLock } from '../locks.js';
-import { fits, NO_RESOURCES, quotaShortfall, type Resources, sessionLimitProblem, sessionsPerUserLimit } from './quota.js';
+import { fits, type HeldSession, NO_RESOURCES, quotaShortfall, type Resources, sessionLimitProblem, sessionsPerUserLimit } from './quota.js';
 import { POOL_LIMITS, type PoolLimits } from './tokens.js';
 import { maxStorageOf, ResourceClassEntity, ResourcePoolEntity, ResourcePoolUserEntity, toResourceClass } from './resource-pool.entity.js';
 
@@ -258,7 +258,12 @@ export class ResourcePoolsService {
     const quota = { cpu: pool.quotaCpu, memoryGb: pool.quotaMemoryGb, gpu: pool.quotaGpu };
     const request = { cpu: cls.cpu, memoryGb: cls.memoryGb, gpu: cls.gpu };
     if (!fits(request, quota, used)) {
-      throw new SessionsError(SessionsErrorCode.QUOTA_EXCEEDED, quotaShortfall(pool.name, cls.name, request, quota, used));
+      const own: HeldSession[] = await manager.query(
+        `SELECT name, status, cpu::float8 AS cpu, memory_gb::float8 AS "memoryGb", gpu FROM sessions
+          WHERE resource_pool_id = $1 AND user_id = $2 AND ${HOLDING_RESOURCES} AND id IS DISTINCT FROM $3 ORDER BY created_at`,
+        [pool.id, userId, excludeSessionId ?? null],
+      );
+      throw new SessionsError(SessionsErrorCode.QUOTA_EXCEEDED, quotaShortfall(pool.name, cls.name, request, quota, used, own));
     }
   }
 

@@ -114,6 +114,9 @@ export function diskWarning(usedBytes: number, diskGb: number): string | null {
   const limit = diskGb * GB;
   if (limit <= 0 || usedBytes < DISK_WARNING_RATIO * limit) return null;
   const percent = Math.round((usedBytes / limit) * 100);
+  if (usedBytes >= limit) {
+    return `disk full: ${(usedBytes / GB).toFixed(1)} GB of ${diskGb} GB used (${percent} %) in /work; writes fail now: delete files, or hibernate it and resume it with a class that allows more`;
+  }
   return `disk almost full: ${(usedBytes / GB).toFixed(1)} GB of ${diskGb} GB used (${percent} %) in /work; delete files, or start with a larger diskStorageGb, before writes fail`;
 }
 
