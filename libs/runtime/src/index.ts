@@ -5,6 +5,7 @@ export * from './spec-hash.js';
 export * from './process/process-runtime.js';
 export * from './reconcile-controller.js';
 export * from './fake-runtime.js';
+export { parseReplicaId, replicaId } from './process/app-replicas-plan.js';
 export { processIsolationFor, type ProcessIsolationOptions } from './process/workload-sandbox.js';
 export { containWorkloads, type ContainmentInput } from './process/workload-containment.js';
 export type { WorkloadFirewall, BlockedPort } from './process/workload-network.js';

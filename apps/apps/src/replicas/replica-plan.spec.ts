@@ -1,9 +1,9 @@
-import type { AppWorkloadStatus, WorkloadPhase, WorkloadStatus } from '@launchpad/runtime';
+import { type AppWorkloadStatus, replicaId, type WorkloadPhase, type WorkloadStatus } from '@launchpad/runtime';
 import { type PlannedApp, parseReplicaId, planReplicas, replicaLabel } from './replica-plan.js';
 
 const appId = '11111111-2222-4333-8444-555555555555';
 const app = (over: Partial<PlannedApp> = {}): PlannedApp => ({ appId, status: 'active', generation: 2, desiredReplicas: 2, runnable: true, ...over });
-const r = (ordinal: number, generation = 2) => `${appId}-g${generation}-r${ordinal}`;
+const r = (ordinal: number, generation = 2) => replicaId(appId, generation, ordinal);
 const workload = (id: string, phase: WorkloadPhase, over: Partial<WorkloadStatus> = {}): WorkloadStatus => ({
   id,
   kind: 'app',

@@ -1,11 +1,8 @@
 import type { AppStatus } from '@launchpad/contracts';
-import type { AppWorkloadStatus, WorkloadStatus } from '@launchpad/runtime';
+import { type AppWorkloadStatus, parseReplicaId, type WorkloadStatus } from '@launchpad/runtime';
 
-/** `<appId>-g<generation>-r<ordinal>`, as the process driver names replicas (a pod has its own name). */
-export function parseReplicaId(id: string): { appId: string; generation: number; ordinal: number } | null {
-  const match = /^(.+)-g(\d+)-r(\d+)$/.exec(id);
-  return match ? { appId: match[1]!, generation: Number(match[2]), ordinal: Number(match[3]) } : null;
-}
+// `<appId>-g<generation>-r<ordinal>` is how the process driver names replicas (a pod has its own name).
+export { parseReplicaId };
 
 /** How a person calls a replica in logs: `r1`, or the pod's own name. */
 export const replicaLabel = (id: string) => {
