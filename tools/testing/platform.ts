@@ -36,15 +36,32 @@ export async function startPlatform(
   const callerSecret = { APPS_CALLER_SECRET: randomBytes(32).toString('base64url') };
   // What environments and sessions seal secrets with at rest (each its own key, as in a deployment).
   const secretKeys = (id: string) => ({ SECRETS_ENCRYPTION_KEYS: `${id}:${randomBytes(32).toString('base64')}` });
-  const environments = await startService('environments', { ...common('environments'), ...nats.serviceEnv('environments'), ...localRepositories, ...secretKeys('env1'), ...extraEnv.environments });
+  // A service that does not start must not leave the others (and NATS, and the database) behind:
+  // nothing else would stop them, and jest would wait for them.
+  const started: RunningService[] = [];
+  const start = async (name: string, env: Record<string, string>) => {
+    const service = await startService(name, env);
+    started.push(service);
+    return service;
+  };
+  let environments: RunningService;
+  let gateway: RunningService;
   const services: Record<string, RunningService> = {};
-  for (const name of options.services ?? []) {
-    const own = name === 'apps' ? callerSecret : name === 'sessions' ? secretKeys('ses1') : {};
-    services[name] = await startService(name, { ...common(name), ...nats.serviceEnv(name), ...localRepositories, ...own, ...extraEnv[name] });
+  try {
+    environments = await start('environments', { ...common('environments'), ...nats.serviceEnv('environments'), ...localRepositories, ...secretKeys('env1'), ...extraEnv.environments });
+    for (const name of options.services ?? []) {
+      const own = name === 'apps' ? callerSecret : name === 'sessions' ? secretKeys('ses1') : {};
+      services[name] = await start(name, { ...common(name), ...nats.serviceEnv(name), ...localRepositories, ...own, ...extraEnv[name] });
+    }
+    // Share links go to the apps service's activator when it runs.
+    const activator: Record<string, string> = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};
+    gateway = await start('gateway', { ...nats.serviceEnv('gateway'), AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...callerSecret, ...activator, ...extraEnv.gateway });
+  } catch (error) {
+    await Promise.all(started.map((s) => s.kill('SIGKILL')));
+    await nats.dispose();
+    await db.drop();
+    throw error;
   }
-  // Share links go to the apps service's activator when it runs.
-  const activator: Record<string, string> = services.apps ? { APPS_ACTIVATOR_URL: services.apps.url } : {};
-  const gateway = await startService('gateway', { ...nats.serviceEnv('gateway'), AUTH_DEV_SIGNING_KEY: key, RPC_TIMEOUT_MS: '3000', ...callerSecret, ...activator, ...extraEnv.gateway });
   return {
     db,
     nats,
