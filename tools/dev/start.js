@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { appsCallerSecret, devSigningKey, devToken, ROOT, secretsEncryptionKeys, STATE_DIR } from './dev-key.js';
 import { ensurePostgresRoles } from './postgres-roles.js';
+import { natsPasswords, natsServerConfig } from './nats-auth.js';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/launchpad';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -96,6 +97,9 @@ async function ensurePostgres() {
   await client.end();
 }
 
+/** @type {Record<string, string> | null} NATS passwords per service, when npm start runs its own NATS (null: NATS_URL's server, as it is configured). */
+let natsUsers = null;
+
 async function ensureNats() {
   const first = NATS_URL.split(',')[0].replace(/^(nats|tls):\/\//, '');
   const [host, portText] = first.split(':');
@@ -109,9 +113,16 @@ async function ensureNats() {
         `macOS: "brew install nats-server"; or a release from the NATS project), or set NATS_URL to a running server with JetStream.`,
     );
   }
-  say(`no NATS answers at ${host}:${port}; starting ${bin} -js (store in .launchpad/nats)`);
-  mkdirSync(join(STATE_DIR, 'nats'), { recursive: true });
-  const child = spawn(bin, ['-js', '-a', host, '-p', String(port), '-sd', join(STATE_DIR, 'nats')], { stdio: 'ignore' });
+  say(`no NATS answers at ${host}:${port}; starting ${bin} with JetStream and a user per service (store and config in .launchpad/nats)`);
+  const storeDir = join(STATE_DIR, 'nats');
+  mkdirSync(storeDir, { recursive: true, mode: 0o700 });
+  // The users and permissions of tools/dev/nats-auth.js, fresh passwords each start (each service
+  // gets its own as a 0600 file); no anonymous client, so no workload can connect.
+  natsUsers = natsPasswords();
+  const configFile = join(storeDir, 'nats-server.conf');
+  writeFileSync(configFile, natsServerConfig({ host, port, storeDir, passwords: natsUsers }), { mode: 0o600 });
+  chmodSync(configFile, 0o600);
+  const child = spawn(bin, ['-c', configFile], { stdio: 'ignore' });
   children.push({ name: 'nats', stop: () => child.kill('SIGTERM') });
   for (let i = 0; i < 50 && !(await portAnswers(host, port)); i++) await new Promise((r) => setTimeout(r, 100));
 }
@@ -119,6 +130,13 @@ async function ensureNats() {
 /** @param {NodeJS.ProcessEnv} env */
 function withoutDatabaseUrl(env) {
   const { DATABASE_URL: _admin, DATABASE_URL_FILE: _file, ...rest } = env;
+  // Nor a secret from the shell for every service: each gets only its own, as a file (below).
+  for (const name of ['AUTH_DEV_SIGNING_KEY', 'APPS_CALLER_SECRET', 'SECRETS_ENCRYPTION_KEYS']) {
+    delete rest[name];
+    delete rest[`${name}_FILE`];
+  }
+  // With the NATS npm start runs, each service has its own user: none from the shell.
+  if (natsUsers) for (const name of ['NATS_USER', 'NATS_PASSWORD', 'NATS_PASSWORD_FILE', 'NATS_TOKEN', 'NATS_TOKEN_FILE', 'NATS_CREDS']) delete rest[name];
   return rest;
 }
 
@@ -180,21 +198,26 @@ try {
 // Each service's URL (its password in it) in a file only this user reads: never in an environment.
 const secretsDir = join(STATE_DIR, 'secrets');
 mkdirSync(secretsDir, { recursive: true, mode: 0o700 });
-/** @param {string} service */
-const databaseUrlFile = (service) => {
-  const file = join(secretsDir, `${service}-database-url`);
-  writeFileSync(file, databaseUrls[service] ?? '', { mode: 0o600 });
+/** @param {string} name @param {string} value */
+const secretFile = (name, value) => {
+  const file = join(secretsDir, name);
+  writeFileSync(file, value, { mode: 0o600 });
   chmodSync(file, 0o600);
   return file;
 };
+/** @param {string} service */
+const databaseUrlFile = (service) => secretFile(`${service}-database-url`, databaseUrls[service] ?? '');
 await ensureNats();
 const key = devSigningKey();
 // The gateway signs the caller of a share link with it; the apps activator believes only that.
 const callerSecret = appsCallerSecret();
 for (const service of SERVICES) {
-  const shared = service.name === 'gateway' || service.name === 'apps' ? { APPS_CALLER_SECRET: callerSecret } : {};
+  // Secrets as 0600 files, each to the services that need it: only the gateway has the signing key.
+  /** @type {Record<string, string>} */
+  const shared = service.name === 'gateway' || service.name === 'apps' ? { APPS_CALLER_SECRET_FILE: secretFile('apps-caller-secret', callerSecret) } : {};
+  if (service.name === 'gateway' && !process.env.AUTH_JWKS_URL) shared.AUTH_DEV_SIGNING_KEY_FILE = secretFile('gateway-signing-key', key);
   // Environments and sessions seal secrets at rest, each with its own key.
-  if (service.name === 'environments' || service.name === 'sessions') shared.SECRETS_ENCRYPTION_KEYS = secretsEncryptionKeys(service.name);
+  if (service.name === 'environments' || service.name === 'sessions') shared.SECRETS_ENCRYPTION_KEYS_FILE = secretFile(`${service.name}-secrets-keys`, secretsEncryptionKeys(service.name));
   // Run as root, sessions and app replicas may not connect to the internal services (each service
   // blocks its own port, Postgres's and NATS's too); the gateway stays reachable, as it is to anyone.
   if (service.name === 'sessions' || service.name === 'apps') {
@@ -202,7 +225,8 @@ for (const service of SERVICES) {
   }
   // The gateway has no schema, and no database URL.
   const database = databaseUrls[service.name] ? { DATABASE_URL_FILE: databaseUrlFile(service.name) } : {};
-  startService(service, { ...database, NATS_URL, AUTH_DEV_SIGNING_KEY: process.env.AUTH_JWKS_URL ? undefined : key, ...shared, ...service.env });
+  const nats = natsUsers ? { NATS_USER: service.name, NATS_PASSWORD_FILE: secretFile(`${service.name}-nats-password`, natsUsers[service.name] ?? '') } : {};
+  startService(service, { ...database, ...nats, NATS_URL, ...shared, ...service.env });
   await waitReady(service);
 }
 const token = await devToken({ user: 'alice', admin: true, key });
