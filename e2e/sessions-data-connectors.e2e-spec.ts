@@ -84,6 +84,24 @@ describe('data connectors', () => {
       expect(res.headers.get('content-type')).toContain('application/problem+json');
     }
     expect((await call(`${p.api}/projects/801/data-connectors`, { method: 'POST', token: dana, body: { ...body, name: 'Again' } })).status).toBe(409);
+    // rclone runs as the sessions service: nothing that would run a program there, read its files
+    // or lend it its cloud identity, whether a developer declares it or a member's credential names it.
+    for (const bad of [
+      { ...body, name: 'cmd', targetPath: 'cmd', configuration: { url, bearer_token_command: 'touch /tmp/lp-owned' } },
+      { ...body, name: 'disk', targetPath: 'disk', storageType: 'local', sourcePath: '/' },
+      { ...body, name: 'alias', targetPath: 'alias', storageType: 'alias', configuration: { remote: ':webdav,bearer_token_command=id:' } },
+      { ...body, name: 'key', targetPath: 'key', storageType: 'sftp', configuration: { host: '127.0.0.1', key_file: '/root/.ssh/id_ed25519' } },
+    ]) {
+      const res = await call(`${p.api}/projects/801/data-connectors`, { method: 'POST', token: dana, body: bad });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    expect((await call(`${p.api}/projects/801/data-connectors/${connectorId}`, { method: 'PATCH', token: dana, body: { configuration: { url, bearer_token_command: 'id' } } })).status).toBe(400);
+    const guestSecret = await call(`${p.api}/user/secrets`, { method: 'POST', token: gus, body: { name: 'cmd', value: 'touch /tmp/lp-owned', kind: 'storage' } });
+    expect(guestSecret.status).toBe(201);
+    const named = await call(`${p.api}/projects/801/data-connectors/${connectorId}/credentials`, { method: 'PUT', token: gus, body: { secrets: { bearer_token_command: guestSecret.body.id } } });
+    expect(named.status).toBe(400);
+    expect(named.body.detail ?? JSON.stringify(named.body)).toMatch(/bearer_token_command/);
     expect((await call(`${p.api}/projects/801/data-connectors`, { token: gus })).status).toBe(200);
     expect((await call(`${p.api}/projects/801/data-connectors`, { token: await p.token('nora') })).status).toBe(404);
     expect((await call(`${p.api}/projects/801/data-connectors/${connectorId}`, { method: 'PATCH', token: gus, body: { readonly: false } })).status).toBe(403);

@@ -3,10 +3,51 @@ import { defineRpc } from '../rpc.js';
 import { principalSchema } from '../principal.js';
 import { projectIdSchema, uuidSchema } from '../ids.js';
 
-const optionName = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { message: 'an rclone option name is lowercase letters, digits and "_", e.g. "url" or "access_key_id"' });
+const optionNameSyntax = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { message: 'an rclone option name is lowercase letters, digits and "_", e.g. "url" or "access_key_id"' });
+
+/**
+ * rclone runs as the sessions service, not as the session's user, so a connector must not ask it
+ * for anything of this machine: backends on its own disk, or wrapping another remote (which may be
+ * a local path or an on-the-fly ":local:" or ":webdav,bearer_token_command=...:" remote), and
+ * options that run a program (bearer_token_command, sftp's ssh and *_command), read a local file
+ * (key_file, service_account_file, ...) or lend the service's own cloud identity (env_auth,
+ * use_msi). Checked where connectors and credentials are written, and again before rclone runs.
+ */
+const LOCAL_BACKENDS = new Set(['local', 'alias', 'cache', 'chunker', 'combine', 'compress', 'crypt', 'hasher', 'union']);
+const LOCAL_OPTION = /^(ssh|env_auth|use_msi|msi_.*|.*_command|.*_file)$/;
+
+export function storageTypeProblem(storageType: string): string | null {
+  return LOCAL_BACKENDS.has(storageType) ? `rclone backend "${storageType}" reads this machine's files or wraps another remote: use a remote storage such as "s3", "webdav" or "sftp"` : null;
+}
+
+export function storageOptionProblem(option: string): string | null {
+  return LOCAL_OPTION.test(option) ? `rclone option "${option}" would run a program, read a file or use the credentials of the machine that mounts the storage` : null;
+}
+
+/** Every reason rclone must not be given this storage, as API problems; empty when it may. */
+export function storageProblems(storageType: string, configuration: Record<string, string>): { path: string; message: string }[] {
+  const typeProblem = storageTypeProblem(storageType);
+  return [
+    ...(typeProblem ? [{ path: 'storageType', message: typeProblem }] : []),
+    ...Object.keys(configuration).flatMap((option) => {
+      const problem = storageOptionProblem(option);
+      return problem ? [{ path: `configuration.${option}`, message: problem }] : [];
+    }),
+  ];
+}
+
+/** A schema's issue from one of the problem functions above. */
+const refused = (problem: (value: string) => string | null) => (value: string, ctx: z.RefinementCtx) => {
+  const message = problem(value);
+  if (message) ctx.addIssue({ code: 'custom', message });
+};
+const optionName = optionNameSyntax.superRefine(refused(storageOptionProblem));
 /** rclone's options for the storage (e.g. webdav: url, vendor, user); credentials come from the user's storage secrets. */
 const configuration = z.record(optionName, z.string().max(2000)).refine((c) => Object.keys(c).length <= 50, { message: 'at most 50 options' });
-const storageType = z.string().regex(/^[a-z][a-z0-9]{1,31}$/, { message: 'storageType is an rclone backend such as "s3", "webdav" or "sftp"' });
+const storageType = z
+  .string()
+  .regex(/^[a-z][a-z0-9]{1,31}$/, { message: 'storageType is an rclone backend such as "s3", "webdav" or "sftp"' })
+  .superRefine(refused(storageTypeProblem));
 const sourcePath = z.string().max(1024).regex(/^[^\0\n]*$/, { message: 'sourcePath is a path in the storage, e.g. "bucket/data"' });
 /** A directory name under /work (beside the repositories), Renku's target_path. */
 const targetPath = z

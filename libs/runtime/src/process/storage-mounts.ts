@@ -2,6 +2,7 @@ import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
+import { storageProblems } from '@launchpad/contracts';
 import type { StorageMount } from '../runtime.js';
 
 /** A data connector that could not be mounted: the message says which, and what rclone said. */
@@ -77,6 +78,12 @@ async function configFor(mount: StorageMount): Promise<string> {
  */
 export async function mountStorage(configDir: string, workDir: string, mounts: readonly StorageMount[]): Promise<void> {
   if (mounts.length === 0) return;
+  // rclone runs with our rights: a connector stored before the API refused these, or a member's
+  // credential named like one of them, must not reach it.
+  for (const mount of mounts) {
+    const refused = storageProblems(mount.storageType, mount.configuration);
+    if (refused.length > 0) throw new MountError(`data connector "${mount.name}" cannot be mounted: ${refused.map((p) => p.message).join('; ')}`);
+  }
   const problem = fuseProblem();
   if (problem) throw new MountError(`${problem}: "${mounts.map((m) => m.name).join('", "')}" would be missing from /work; skip them with dataConnectorsOverrides ({"dataConnectorId": ..., "skip": true})`);
   await mkdir(configDir, { recursive: true, mode: 0o700 });
