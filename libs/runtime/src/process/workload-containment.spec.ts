@@ -55,20 +55,29 @@ describe('containWorkloads', () => {
   });
 
   it('says once, and plainly, what stays open when nft or namespaces are not to be had', async () => {
-    const isolation = await containWorkloads(input({ firewall: new RecordingFirewall('nft is not installed (apt-get install nftables)'), probeNamespace: noNamespaces }));
+    const isolation = await containWorkloads(input({ firewall: new RecordingFirewall('nft is not installed (apt-get install nftables)'), probeNamespace: noNamespaces, hiddenPaths: [dataDir] }));
     expect(isolation).toEqual({ uidRange: range, namespace: null });
     const errors = lines.filter((l) => l.level === 'error').map((l) => l.msg);
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/^NOT enforced: workloads cannot be kept off the platform's ports \(nft is not installed \(apt-get install nftables\)\); workloads can connect to Postgres at 127.0.0.1:5432/);
     expect(errors[0]).toContain('NATS at 127.0.0.1:4222');
-    expect(errors[1]).toMatch(/^NOT enforced: workloads cannot be given a mount namespace of their own .*workloads can use the unix sockets and files in \/run\/postgresql/);
+    expect(errors[1]).toMatch(/^NOT enforced: workloads cannot be given a mount namespace of their own .*workloads can use the unix sockets and files in /);
+    expect(errors[1]).toContain(dataDir);
+  });
+
+  it('needs no namespace where there is nothing to hide (a container without a Postgres socket)', async () => {
+    const isolation = await containWorkloads(
+      input({ multiUser: true, firewall: new RecordingFirewall(), probeNamespace: noNamespaces, exists: () => false }),
+    );
+    expect(isolation).toMatchObject({ namespace: null });
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
   });
 
   it('refuses a multi-user installation that cannot enforce either', async () => {
     await expect(containWorkloads(input({ multiUser: true, firewall: new RecordingFirewall('nft failed: Operation not permitted') }))).rejects.toThrow(
       /RUNTIME_MULTI_USER is true, but workloads cannot be kept off the platform's ports: nft failed/,
     );
-    await expect(containWorkloads(input({ multiUser: true, firewall: new RecordingFirewall(), probeNamespace: noNamespaces }))).rejects.toThrow(SandboxError);
+    await expect(containWorkloads(input({ multiUser: true, firewall: new RecordingFirewall(), probeNamespace: noNamespaces, hiddenPaths: [dataDir] }))).rejects.toThrow(SandboxError);
   });
 
   it('does nothing for a single-user installation (not root): the sandbox says it is single-user', async () => {

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { blockedPorts, FIREWALL_TABLE, firewallChain, NftablesFirewall, type PlatformEndpoints, platformEndpoints, socketDirectories, type WorkloadFirewall } from './workload-network.js';
 import { DEFAULT_HIDDEN_PATHS, probeWorkloadNamespace, type WorkloadNamespace } from './workload-namespace.js';
@@ -24,6 +25,7 @@ export interface ContainmentInput {
   /** Swapped in tests. */
   firewall?: WorkloadFirewall;
   probeNamespace?: (hiddenPaths: readonly string[], scratchDir: string) => Promise<WorkloadNamespace>;
+  exists?: (path: string) => boolean;
   uid?: number;
 }
 
@@ -67,7 +69,13 @@ export async function containWorkloads(input: ContainmentInput): Promise<Process
     namespace = await (input.probeNamespace ?? probeWorkloadNamespace)(hidden, input.dataDir);
     logger.info({ hiddenPaths: namespace.hiddenPaths }, 'workloads run in a mount namespace of their own, with these paths covered (Postgres\'s unix socket among them)');
   } catch (error) {
-    refuseOr('workloads cannot be given a mount namespace of their own', (error as Error).message, `workloads can use the unix sockets and files in ${hidden.join(', ')}`);
+    // In a container, say, nothing of these may exist: then nothing stays open, and nothing is refused.
+    const present = hidden.filter(input.exists ?? existsSync);
+    if (present.length === 0) {
+      logger.info({ hiddenPaths: hidden, reason: (error as Error).message }, 'workloads run without a mount namespace of their own: none of the paths to hide exists on this machine');
+    } else {
+      refuseOr('workloads cannot be given a mount namespace of their own', (error as Error).message, `workloads can use the unix sockets and files in ${present.join(', ')}`);
+    }
   }
   return { ...isolation, namespace };
 }
