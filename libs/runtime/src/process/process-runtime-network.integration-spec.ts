@@ -7,7 +7,8 @@ import { ProcessFixture, waitFor } from '../../testing/process-fixtures.js';
 import type { ProcessRuntime } from './process-runtime.js';
 import { containWorkloads } from './workload-containment.js';
 import type { ProcessIsolationOptions } from './workload-sandbox.js';
-import { removeFirewallChain } from './workload-network.js';
+import { execFileSync } from 'node:child_process';
+import { firewallChain, NftablesFirewall, portsInChain, removeFirewallChain } from './workload-network.js';
 
 // A range of its own: its chain in inet launchpad_runtime is this test's alone, and removed after.
 const RANGE = { first: 183000, last: 183999 };
@@ -180,5 +181,29 @@ const listen = (server: Server, host: string, port = 0) =>
     // No trace of how the variables travelled, and nothing of Postgres's directory.
     expect(lines.slice(-2)).toEqual(['0', '0']);
     expect(statSync(join(fixture.workDir(spec.id), 'analysis', 'README.md')).uid).toBe(uid);
+  });
+});
+
+(isRoot ? describe : describe.skip)('the nftables chain of one uid range (run as root)', () => {
+  const range = { first: 185000, last: 185999 };
+  const servers: Server[] = [];
+  const listed = () => portsInChain(execFileSync('nft', ['list', 'chain', 'inet', 'launchpad_runtime', firewallChain(range)], { encoding: 'utf8' }));
+  afterAll(async () => {
+    await removeFirewallChain(range);
+    for (const server of servers) server.close();
+  });
+
+  it("keeps another replica's port while that replica listens, and drops it when it has gone", async () => {
+    const [replicaA, replicaB] = [createServer(), createServer()];
+    servers.push(replicaA, replicaB);
+    const [a, b] = [await listen(replicaA, '127.0.0.1'), await listen(replicaB, '127.0.0.1')];
+    const firewall = new NftablesFirewall();
+    await firewall.install(range, [{ port: 5432, remote: [] }, { port: a, remote: [] }]);
+    await firewall.install(range, [{ port: 5432, remote: [] }, { port: b, remote: [] }]);
+    expect(listed()).toEqual([5432, a, b].sort((x, y) => x - y));
+    await new Promise((resolve) => replicaA.close(resolve));
+    // A restart of B: A's port is nobody's now, and is not kept.
+    await firewall.install(range, [{ port: 5432, remote: [] }, { port: b, remote: [] }]);
+    expect(listed()).toEqual([5432, b].sort((x, y) => x - y));
   });
 });

@@ -1,4 +1,4 @@
-import { blockedPorts, firewallScript, platformEndpoints, socketDirectories } from './workload-network.js';
+import { blockedPorts, firewallScript, mergedPorts, platformEndpoints, portsInChain, portsListenedOn, socketDirectories } from './workload-network.js';
 
 describe('the platform endpoints workloads are kept from', () => {
   it("are Postgres's and each NATS server's host and port, with their defaults, and the ports listed", () => {
@@ -65,5 +65,32 @@ describe('firewallScript', () => {
 
   it('leaves an empty chain when nothing is to be blocked', () => {
     expect(firewallScript({ first: 5000, last: 5000 }, []).split('\n').filter(Boolean)).toHaveLength(3);
+  });
+});
+
+describe('the ports a chain keeps across replicas on one machine', () => {
+  const range = { first: 100000, last: 199999 };
+
+  it('reads the ports of a chain nft lists, one or a set', () => {
+    expect(portsInChain('meta skuid 100000-199999 ip daddr 127.0.0.0/8 tcp dport { 3002, 4222, 5432 } reject with tcp reset')).toEqual([3002, 4222, 5432]);
+    expect(portsInChain('meta skuid 100000-199999 ip daddr 127.0.0.0/8 tcp dport 5432 reject with tcp reset')).toEqual([5432]);
+    expect(portsInChain('')).toEqual([]);
+  });
+
+  it("counts listeners of anyone but the range's workloads", () => {
+    const tcp = [
+      '  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode',
+      '   0: 0100007F:0BBA 00000000:0000 0A 00000000:00000000 00:00000000 00000000     0        0 1 1 0 100 0 0 10 0',
+      '   1: 0100007F:A000 00000000:0000 0A 00000000:00000000 00:00000000 00000000 100123        0 2 1 0 100 0 0 10 0',
+      '   2: 0100007F:0BBB 0100007F:D431 01 00000000:00000000 00:00000000 00000000     0        0 3 1 0 100 0 0 10 0',
+    ].join('\n');
+    const tcp6 = ['  sl  local_address ...', '   0: 00000000000000000000000000000000:0BBC 00000000000000000000000000000000:0000 0A 00000000:00000000 00:00000000 00000000   998 0 4'].join('\n');
+    expect([...portsListenedOn([tcp, tcp6], range)].sort()).toEqual([3002, 3004]);
+  });
+
+  it("keeps another replica's port while it is listened on, and drops it once it is not", () => {
+    const ours = [{ port: 3002, remote: [] }, { port: 5432, remote: ['192.0.2.10'] }];
+    expect(mergedPorts(ours, [3002, 3012, 3099, 5432], new Set([3002, 3012]))).toEqual([{ port: 3002, remote: [] }, { port: 3012, remote: [] }, { port: 5432, remote: ['192.0.2.10'] }]);
+    expect(mergedPorts(ours, [3012], new Set())).toEqual(ours);
   });
 });

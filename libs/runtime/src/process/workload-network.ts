@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { UidRange } from './workload-users.js';
 
@@ -90,8 +91,9 @@ export const firewallChain = (range: UidRange) => `workloads_${range.first}_${ra
  * the remote addresses listed, is answered with a reset (the workload sees "connection
  * refused"). Everything else passes: a Jupyter server and its kernels talk over loopback on ports
  * of their own. The table is shared and only ever added to, and a chain belongs to one uid
- * range, so the sessions and apps services (disjoint ranges) never replace each other's rules,
- * and a replica or restart of one replaces its own with the same. Atomic: no moment without rules.
+ * range, so the sessions and apps services (disjoint ranges) never replace each other's rules;
+ * a restart replaces its own (see mergedPorts for replicas on one machine). Atomic: no moment
+ * without rules.
  */
 export function firewallScript(range: UidRange, ports: readonly BlockedPort[]): string {
   const chain = `inet ${FIREWALL_TABLE} ${firewallChain(range)}`;
@@ -119,18 +121,61 @@ export interface WorkloadFirewall {
   install(range: UidRange, ports: readonly BlockedPort[]): Promise<void>;
 }
 
+/** The ports a chain's loopback rule blocks now, from `nft list chain` (none when there is no such rule). */
+export function portsInChain(listing: string): number[] {
+  const match = /ip daddr 127\.0\.0\.0\/8 tcp dport (?:\{ ([\d, ]+) \}|(\d+))/.exec(listing);
+  if (!match) return [];
+  return (match[1] ?? match[2] ?? '').split(',').map((p) => Number(p.trim())).filter((p) => Number.isInteger(p) && p > 0);
+}
+
+/**
+ * The TCP ports something listens on, from /proc/net/tcp and tcp6, by a socket whose owner is not
+ * one of the range's workloads (so a service, not a session's own server or kernel).
+ */
+export function portsListenedOn(procNetTcp: readonly string[], range: UidRange): Set<number> {
+  const ports = new Set<number>();
+  for (const table of procNetTcp) {
+    for (const line of table.split('\n').slice(1)) {
+      const fields = line.trim().split(/\s+/);
+      const [, local, , state, , , , uid] = fields;
+      if (state !== '0A' || !local || uid === undefined) continue;
+      const owner = Number(uid);
+      if (owner >= range.first && owner <= range.last) continue;
+      ports.add(parseInt(local.slice(local.lastIndexOf(':') + 1), 16));
+    }
+  }
+  return ports;
+}
+
+/**
+ * What this range's chain should block: ours, and those the chain holds already that a process
+ * outside the range still listens on (another replica of this service on this machine, with its
+ * own port, installed them); a port whose listener is gone is dropped, so ports of services long
+ * stopped do not pile up and block a workload's own traffic one day.
+ */
+export function mergedPorts(ours: readonly BlockedPort[], inChain: readonly number[], listened: ReadonlySet<number>): BlockedPort[] {
+  const kept = inChain.filter((port) => listened.has(port) && !ours.some((p) => p.port === port)).map((port) => ({ port, remote: [] }));
+  return [...ours, ...kept].sort((a, b) => a.port - b.port);
+}
+
 /** The firewall, as nftables (`nft`, Debian's nftables package); needs root (CAP_NET_ADMIN). */
 export class NftablesFirewall implements WorkloadFirewall {
   constructor(private readonly nft = 'nft') {}
 
-  install(range: UidRange, ports: readonly BlockedPort[]): Promise<void> {
+  async install(range: UidRange, ports: readonly BlockedPort[]): Promise<void> {
+    const listing = await this.run(['list', 'chain', 'inet', FIREWALL_TABLE, firewallChain(range)]).catch(() => '');
+    const tables = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((path) => readFile(path, 'utf8').catch(() => '')));
+    await this.run(['-f', '-'], firewallScript(range, mergedPorts(ports, portsInChain(listing), portsListenedOn(tables, range))));
+  }
+
+  private run(args: string[], input?: string): Promise<string> {
     return new Promise((resolve, reject) => {
-      const child = execFile(this.nft, ['-f', '-'], { timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } }, (error, _stdout, stderr) => {
-        if (!error) return resolve();
+      const child = execFile(this.nft, args, { timeout: 10_000, env: { PATH: process.env.PATH ?? '/usr/sbin:/usr/bin:/sbin:/bin' } }, (error, stdout, stderr) => {
+        if (!error) return resolve(stdout);
         const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
         reject(new Error(missing ? 'nft is not installed (apt-get install nftables)' : `nft failed: ${stderr.trim() || error.message}`));
       });
-      child.stdin?.end(firewallScript(range, ports));
+      child.stdin?.end(input ?? '');
     });
   }
 }
