@@ -9,8 +9,8 @@ import { call, startPlatform, type TestPlatform } from '../tools/testing/platfor
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'hostile-session.mjs');
 // A range of this suite's own: its nftables chain is its alone (suites run side by side), and removed after.
-const RANGE = '184000-184999';
-const CHAIN = 'workloads_184000_184999';
+const RANGE = '384000-384999';
+const CHAIN = 'workloads_384000_384999';
 const isRoot = process.getuid?.() === 0;
 
 interface Target {
@@ -98,7 +98,7 @@ function attempt(target: Target): Promise<string> {
     const { rows } = await db.query(`SELECT endpoint FROM sessions.sessions WHERE id = $1`, [id]);
     const res = await fetch(`${rows[0].endpoint}/sessions/${id}/?targets=${encodeURIComponent(JSON.stringify(targets))}`);
     const seen = (await res.json()) as { results: Record<string, string>; socketDir: unknown; uid: number };
-    expect(seen.uid).toBeGreaterThanOrEqual(184000);
+    expect(seen.uid).toBeGreaterThanOrEqual(384000);
     expect(seen.results).toEqual({ postgresTcp: 'ECONNREFUSED', postgresSocket: 'ENOENT', nats: 'ECONNREFUSED', sessionsService: 'ECONNREFUSED', gateway: 'connected' });
     expect(seen.socketDir).toEqual([]);
 

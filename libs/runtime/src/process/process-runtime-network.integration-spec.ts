@@ -10,8 +10,8 @@ import type { ProcessIsolationOptions } from './workload-sandbox.js';
 import { execFileSync } from 'node:child_process';
 import { firewallChain, NftablesFirewall, portsInChain, removeFirewallChain } from './workload-network.js';
 
-// A range of its own: its chain in inet launchpad_runtime is this test's alone, and removed after.
-const RANGE = { first: 183000, last: 183999 };
+// A range of its own, clear of the services' defaults: its chain in inet launchpad_runtime is this test's alone, and removed after.
+const RANGE = { first: 383000, last: 383999 };
 const isRoot = process.getuid?.() === 0;
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
@@ -185,7 +185,7 @@ const listen = (server: Server, host: string, port = 0) =>
 });
 
 (isRoot ? describe : describe.skip)('the nftables chain of one uid range (run as root)', () => {
-  const range = { first: 185000, last: 185999 };
+  const range = { first: 385000, last: 385999 };
   const servers: Server[] = [];
   const listed = () => portsInChain(execFileSync('nft', ['list', 'chain', 'inet', 'launchpad_runtime', firewallChain(range)], { encoding: 'utf8' }));
   afterAll(async () => {
