@@ -362,7 +362,7 @@ function load({ call, tokens, setup, running, ops }) {
       loop(running, 1000, async () => {
         if (!id) {
           const res = await call('launch', 'POST', '/sessions', tokens[u], { launcherId: setup.notebook });
-          if (res.status === 201) id = res.body.id;
+          if (res.status === 201 || res.status === 200) id = res.body.id;
           else if (res.status === 409) {
             const list = await call('list', 'GET', '/sessions', tokens[u]);
             id = list.body?.items?.find((s) => s.launcherId === setup.notebook)?.id ?? null;
@@ -391,7 +391,7 @@ function load({ call, tokens, setup, running, ops }) {
       await sleep(5000);
       await Promise.all(
         BURST.map(async (u, i) => {
-          let id = started[i].status === 201 ? started[i].body.id : undefined;
+          let id = started[i].status === 201 || started[i].status === 200 ? started[i].body.id : undefined;
           if (!id) id = (await call('list', 'GET', '/sessions', tokens[u])).body?.items?.find((s) => s.launcherId === setup.burst)?.id;
           if (id) await call('burst delete', 'DELETE', `/sessions/${id}`, tokens[u]);
         }),

@@ -94,6 +94,12 @@ export function isConnectionError(error: unknown): boolean {
   if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', '53300', '57P01', '57P02', '57P03', '08000', '08003', '08006', '08001', '08004'].includes(code)) {
     return true;
   }
+  // The connection went away inside a transaction (Postgres restarted, pg_terminate_backend):
+  // pg reports it as an 'error' event, on which TypeORM releases the transaction's query runner at
+  // once, so the use case's next statement hears only this (from the runner, or from its manager).
+  // Using a runner after its transaction ended would throw it too, but no code here keeps a
+  // manager beyond its transaction.
+  if (['QueryRunnerAlreadyReleasedError', 'QueryRunnerProviderAlreadyReleasedError'].includes((error as Error | null)?.name ?? '')) return true;
   const message = e?.message ?? '';
   return /Connection terminated|connection timeout|timeout exceeded when trying to connect|Client has encountered a connection error/i.test(message);
 }
