@@ -100,7 +100,8 @@ function replica(name, index, env, logDir) {
     up: false,
     async start() {
       const c = spawn(process.execPath, [join(ROOT, 'apps', name, 'dist', 'main.js')], {
-        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: 'warn', ...env(), PORT: String(r.port) },
+        // sessions and apps at info: their process runtime says there what it started, adopted and removed.
+        env: { PATH: process.env.PATH ?? '', LOG_LEVEL: name === 'sessions' || name === 'apps' ? 'info' : 'warn', ...env(), PORT: String(r.port) },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = c;
@@ -230,6 +231,7 @@ function programsUnder(dataDir) {
       const id = cwd.slice(dataDir.length + 1).split('/')[0];
       if (!found.has(id)) found.set(id, new Set());
       found.get(id).add(Number(pgrp));
+      (found.details ??= []).push({ id, pid: Number(entry), pgrp: Number(pgrp), cwd, startTicks: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] });
     } catch {
       // gone meanwhile
     }
@@ -526,11 +528,22 @@ async function programDiffs(db, platform) {
   const byId = new Map(rows.map((r) => [r.id, r]));
   const programs = programsUnder(platform.sessionsDir);
   const diffs = [];
+  const about = (id) => {
+    const processes = (programs.details ?? []).filter((d) => d.id === id).map((d) => `pid ${d.pid} group ${d.pgrp} cwd ${d.cwd}`);
+    let state = 'no state.json';
+    try {
+      const s = JSON.parse(readFileSync(join(platform.sessionsDir, id, 'state.json'), 'utf8'));
+      state = `state.json: ${s.phase} pid ${s.pid} run ${s.runId}`;
+    } catch {
+      // none
+    }
+    return ` [${processes.join('; ')}; ${state}]`;
+  };
   for (const [id, groups] of programs) {
     const row = byId.get(id);
-    if (groups.size > 1) diffs.push(`session ${id}: ${groups.size} programs (process groups ${[...groups].join(', ')})`);
-    if (!row) diffs.push(`program of session ${id} (process groups ${[...groups].join(', ')}): orphaned, no such session`);
-    else if (row.desired_state !== 'running') diffs.push(`program of session ${id}: orphaned, the session is ${row.status} (desired ${row.desired_state})`);
+    if (groups.size > 1) diffs.push(`session ${id}: ${groups.size} programs${about(id)}`);
+    if (!row) diffs.push(`program of session ${id}: orphaned, no such session${about(id)}`);
+    else if (row.desired_state !== 'running') diffs.push(`program of session ${id}: orphaned, the session is ${row.status} (desired ${row.desired_state})${about(id)}`);
   }
   for (const r of rows) if (r.desired_state === 'running' && r.status === 'running' && !programs.has(r.id)) diffs.push(`session ${r.id}: running, but no program`);
   for (const r of rows) if (!['running', 'hibernated', 'failed'].includes(r.status) || r.desired_state === 'deleted') diffs.push(`session ${r.id}: still ${r.status} (desired ${r.desired_state})`);
