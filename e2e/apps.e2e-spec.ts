@@ -239,6 +239,11 @@ describe('apps through the gateway', () => {
     const open = await originFetch(`${link}?token=${dana}`, { redirect: 'manual' });
     expect(open.status).toBe(303);
     expect(open.headers.get('location')).toBe('/');
+    // A link whose path starts with "//" is sent back into this origin, never to another host
+    // (any signed-in user's token would do: the app's link then redirected anyone anywhere).
+    const sneaky = await originFetch(`${link.replace(/\/$/, '')}//evil.example/x?token=${eve}`, { redirect: 'manual' });
+    expect(sneaky.status).toBe(303);
+    expect(sneaky.headers.get('location')).toBe('/evil.example/x');
     // Host-only, for this origin, holding a credential for this app: never the API token.
     expect(open.headers.get('set-cookie')).toMatch(/^launchpad_app=v1\.[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);
     expect(open.headers.get('set-cookie')).not.toContain(dana);

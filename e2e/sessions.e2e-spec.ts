@@ -118,6 +118,10 @@ describe('sessions through the gateway', () => {
     expect(open.status).toBe(303);
     expect(open.headers.get('location')).toBe('/');
     expect(open.headers.get('referrer-policy')).toBe('no-referrer');
+    // A link whose path starts with "//" is sent back into this origin, never to another host.
+    const sneaky = await originFetch(`${origin}//evil.example/x?token=${dana}`, { redirect: 'manual' });
+    expect(sneaky.status).toBe(303);
+    expect(sneaky.headers.get('location')).toBe('/evil.example/x');
     const setCookie = open.headers.get('set-cookie')!;
     // Host-only (no Domain), the whole origin, and an opaque credential for this session: never the API token.
     expect(setCookie).toMatch(/^launchpad_session=v1\.[^;]+; Max-Age=\d+; Path=\/; HttpOnly; SameSite=Lax$/);

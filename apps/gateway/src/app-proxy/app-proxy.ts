@@ -12,7 +12,7 @@ import type { GatewayConfig } from '../config.js';
 import { ActivatorUpstreams, hasNoBody, neverReached } from './activator-upstreams.js';
 import { APP_COOKIE, credentialCookie, OriginCredentials, tokenExpiry } from '../origins/origin-credential.js';
 import { Origins } from '../origins/origins.js';
-import { dropForwardingHeaders, forwardedUrl, fromOwnOrigin, normalisedTarget, refuseUpgrade, sanitiseResponseHeaders, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
+import { dropForwardingHeaders, forwardedUrl, fromOwnOrigin, normalisedTarget, redirectTarget, refuseUpgrade, sanitiseResponseHeaders, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
 export { APP_COOKIE };
@@ -96,7 +96,7 @@ export class AppProxy implements OnApplicationShutdown {
       const credential = this.credentials.issue({ kind: 'app', slug }, caller, tokenExpiry(token));
       res.setHeader('Set-Cookie', credentialCookie(APP_COOKIE, credential, this.origins.secure));
       res.setHeader('Cache-Control', 'no-store');
-      res.redirect(303, forwardedUrl(target));
+      res.redirect(303, redirectTarget(target));
       return;
     }
     const caller = await this.authenticate(slug, req);

@@ -2,7 +2,7 @@ import { ConfigError } from '@launchpad/config';
 import { parseGatewayConfig } from '../config.js';
 import { OriginCredentials } from './origin-credential.js';
 import { Origins } from './origins.js';
-import { forwardedUrl, normalisedTarget, sanitiseResponseHeaders } from './proxy-hygiene.js';
+import { forwardedUrl, normalisedTarget, redirectTarget, sanitiseResponseHeaders } from './proxy-hygiene.js';
 
 const dev = { AUTH_DEV_SIGNING_KEY: 'k'.repeat(32), APPS_CALLER_SECRET: 's'.repeat(32) };
 const problemsOf = (env: Record<string, string>) => {
@@ -90,6 +90,13 @@ describe('what the proxy forwards', () => {
     expect(normalisedTarget('/%2e%2e/%2E./etc').path).toBe('/etc');
     expect(normalisedTarget('//evil.example/x').path).toBe('//evil.example/x');
     expect(() => normalisedTarget('http://evil.example/x')).toThrow(/must be a path/);
+  });
+
+  it('sends the browser back into its own origin after a ?token= link, never to another host', () => {
+    expect(redirectTarget(normalisedTarget('/tree?token=t&x=1'))).toBe('/tree?x=1');
+    expect(redirectTarget(normalisedTarget('//evil.example/x?token=t'))).toBe('/evil.example/x');
+    expect(redirectTarget(normalisedTarget('/\\evil.example/x?token=t'))).toBe('/evil.example/x');
+    expect(redirectTarget(normalisedTarget('///evil.example'))).toBe('/evil.example');
   });
 
   it('drops what an app must not tell a browser, and adds no-referrer', () => {

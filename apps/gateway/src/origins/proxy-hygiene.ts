@@ -28,6 +28,15 @@ export function forwardedUrl(target: { path: string; search: URLSearchParams }):
 }
 
 /**
+ * Where the browser goes after trading a `?token=` link for a cookie: the same path and query,
+ * in this origin. A path beginning `//` (or `/\`, which URLs read as `//`) would be a
+ * scheme-relative Location, i.e. another host: an open redirect from our own domain.
+ */
+export function redirectTarget(target: { path: string; search: URLSearchParams }): string {
+  return forwardedUrl(target).replace(/^\/{2,}/, '/');
+}
+
+/**
  * What a client says about the way it came (`X-Forwarded-*`, `Forwarded`, `X-Real-IP`) is not
  * believed and not passed on: a program behind the gateway would take it for the gateway's word.
  */

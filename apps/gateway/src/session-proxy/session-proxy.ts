@@ -26,6 +26,7 @@ import {
   forwardedUrl,
   fromOwnOrigin,
   normalisedTarget,
+  redirectTarget,
   refuseUpgrade,
   sanitiseResponseHeaders,
   STATE_CHANGING,
@@ -156,7 +157,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
       const credential = this.credentials.issue({ kind: 'session', id }, caller, tokenExpiry(token));
       res.setHeader('Set-Cookie', credentialCookie(SESSION_COOKIE, credential, this.origins.secure));
       res.setHeader('Cache-Control', 'no-store');
-      res.redirect(303, forwardedUrl(target));
+      res.redirect(303, redirectTarget(target));
       return;
     }
     refuseForeignUse(req, this.origins.session(id));
