@@ -175,7 +175,10 @@ export class NftablesFirewall implements WorkloadFirewall {
         const missing = (error as NodeJS.ErrnoException).code === 'ENOENT';
         reject(new Error(missing ? 'nft is not installed (apt-get install nftables)' : `nft failed: ${stderr.trim() || error.message}`));
       });
-      child.stdin?.end(input ?? '');
+      // nft may exit (with its error) before it has read everything: a broken pipe is not ours to throw.
+      child.stdin?.on('error', () => undefined);
+      if (input === undefined) child.stdin?.end();
+      else child.stdin?.end(input);
     });
   }
 }
