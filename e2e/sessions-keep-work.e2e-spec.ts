@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { killWorkloads, ROOT, waitFor } from '../tools/testing/harness.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { originFetch, sessionOrigin } from '../tools/testing/origins.js';
+import { readSse } from '../tools/testing/sse.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
 
@@ -146,7 +147,11 @@ describe('pausing never loses /work', () => {
     // And killed again while hibernated: the resume after the restart finds every file.
     await p.services.sessions!.kill('SIGKILL');
     await p.services.sessions!.start();
-    expect((await patch(id, { state: 'running' })).status).toBe(200);
+    const resumed = await patch(id, { state: 'running' });
+    expect(resumed.status).toBe(200);
+    // Resumed before: this resume is estimated from the last one of its launcher.
+    expect(resumed.body.launchEstimate).toMatchObject({ basedOn: 'resume', steps: expect.objectContaining({ resuming: expect.any(Number) }) });
+    expect(Date.parse(resumed.body.launchEstimate.expectedReadyAt)).toBeGreaterThan(Date.parse(resumed.body.launchEstimate.lastReadyAt));
     await until(id, 'running');
     expect(await programSees(id)).toEqual(expect.arrayContaining(['notes.txt', 'results.csv', 'model.bin']));
   });
@@ -174,5 +179,32 @@ describe('pausing never loses /work', () => {
       /^resource pool "One" has 0 CPU, 0 GB memory and 0 GPU left, but class "One" needs 1 CPU, 1 GB memory and 0 GPU: your sessions holding its resources are "Analysis" \((starting|running), 1 CPU, 1 GB\); hibernate or delete one of them, or choose a smaller class$/,
     );
     expect((await call(`${p.api}/sessions/${held.body.id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+  });
+
+  it('estimates a launch from the last one of its launcher, in the status and on the stream', async () => {
+    expect((await call(`${p.api}/projects/931/members/erin`, { method: 'PUT', token: admin, body: { role: 'developer' } })).status).toBe(200);
+    const erin = await p.token('erin');
+    // dana's launch of this launcher was hibernated before it was ready (her resumes are resumes): no launch is known yet.
+    const first = await call(`${p.api}/sessions`, { method: 'POST', token: erin, body: { launcherId } });
+    expect(first.status).toBe(201);
+    expect(first.body.launchEstimate).toBeNull();
+    await waitFor('running', async () => (await call(`${p.api}/sessions/${first.body.id}`, { token: erin })).body.status === 'running', 60_000, 200);
+    expect((await call(`${p.api}/sessions/${first.body.id}`, { method: 'DELETE', token: erin })).status).toBe(204);
+    await waitFor('the session to be gone', async () => (await call(`${p.api}/sessions/${first.body.id}`, { token: erin })).status === 404, 30_000);
+
+    const res = await call(`${p.api}/sessions`, { method: 'POST', token: erin, body: { launcherId } });
+    expect(res.status).toBe(201);
+    // That launch took its program's 4 s delay, at least, to start.
+    expect(res.body.launchEstimate).toMatchObject({ basedOn: 'launch', steps: expect.objectContaining({ queued: expect.any(Number), preparing: expect.any(Number), starting: expect.any(Number) }) });
+    expect(res.body.launchEstimate.steps.starting).toBeGreaterThanOrEqual(4);
+    const { events } = await readSse(`${p.api}/sessions/${res.body.id}/events`, { authorization: `Bearer ${erin}` }, (es) => es.some((e) => e.data.phase === 'ready'), 60_000);
+    const starting = events.find((e) => e.data.phase === 'starting');
+    expect(starting?.data.message).toMatch(/; the last launch of this launcher spent \d+(\.\d)? s on this step \(\d+(\.\d)? s in all\)$/);
+    // Running: no estimate any more.
+    const running = await waitFor('running', async () => {
+      const s = (await call(`${p.api}/sessions/${res.body.id}`, { token: erin })).body;
+      return s.status === 'running' ? s : undefined;
+    });
+    expect(running.launchEstimate).toBeNull();
   });
 });

@@ -21,6 +21,8 @@ import { AddSessionSecretEnv1764000001411 } from './sessions/migrations/17640000
 import { AddSessionDisk1764000001412 } from './sessions/migrations/1764000001412-AddSessionDisk.js';
 import { AddIdleThresholds1764000001441 } from './sessions/migrations/1764000001441-AddIdleThresholds.js';
 import { AddActivitySeen1764000001461 } from './sessions/migrations/1764000001461-AddActivitySeen.js';
+import { AddLaunchTimings1764000001471 } from './sessions/migrations/1764000001471-AddLaunchTimings.js';
+import { LaunchTimings } from './launch-estimates/launch-timings.js';
 import { ActivityProbe } from './culling/activity-probe.js';
 import { CheckIdleSession } from './culling/check-idle-session.usecase.js';
 import { SessionDiskWatch } from './sessions/session-disk-watch.js';
@@ -65,6 +67,7 @@ export const sessionsMigrations = [
   AddMaxSessionsPerUser1764000001451,
   AddActivitySeen1764000001461,
   AddClassPlacement1764000001470,
+  AddLaunchTimings1764000001471,
 ];
 
 @Module({})
@@ -102,6 +105,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         sessionRuntimeProvider,
         ResourcePoolsService,
         ...catalogueProviders({ service: 'sessions' }, SessionsCatalogueHooks),
+        LaunchTimings,
         SessionTransitions,
         SessionsService,
         SessionDiskWatch,

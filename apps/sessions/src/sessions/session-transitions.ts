@@ -1,10 +1,11 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SESSION_STATUS_EVENTS, type SessionPhase, type SessionStatus, sessionDeletedV1, sessionProgressedV1 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
 import type { EntityManager } from 'typeorm';
 import { SESSIONS_CULLING } from './tokens.js';
 import { type DesiredState, SessionEntity, SessionProgressEntity } from './session.entity.js';
 import { type CullingPolicy, toProgress, toSession } from './session-view.js';
+import { LaunchTimings, stepNote } from '../launch-estimates/launch-timings.js';
 
 export interface SessionChange {
   phase: SessionPhase;
@@ -28,6 +29,7 @@ export class SessionTransitions {
   constructor(
     private readonly outbox: OutboxWriter,
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
+    @Optional() private readonly timings: LaunchTimings = new LaunchTimings(),
   ) {}
 
   /** `announceStatus` publishes the status event even when the status is unchanged (a new row's first status). */
@@ -35,6 +37,9 @@ export class SessionTransitions {
     const statusChanged = change.status !== undefined && (change.status !== row.status || options.announceStatus === true);
     const { phase, message, ...fields } = change;
     Object.assign(row, fields, { phase, message, updatedAt: new Date(), progressSeq: row.progressSeq + 1 });
+    // The step's estimate goes on the stream only: row.message is what the plan compares with.
+    const note = row.status === 'starting' ? stepNote(row.launchEstimate, phase) : null;
+    if (statusChanged && row.status !== 'starting') row.launchEstimate = null;
     await manager.save(SessionEntity, row);
     const progress = await manager.save(
       manager.create(SessionProgressEntity, {
@@ -42,10 +47,12 @@ export class SessionTransitions {
         seq: row.progressSeq,
         phase,
         status: statusChanged ? row.status : null,
-        message,
+        message: note ? `${message}; ${note}` : message,
         at: row.updatedAt,
       }),
     );
+    // Ready: this start's steps are the estimate of the next one of its launcher.
+    if (statusChanged && row.status === 'running') await this.timings.record(manager, row.id, row.launcherId);
     if (statusChanged) await this.outbox.append(manager, SESSION_STATUS_EVENTS[row.status], toSession(row, this.culling));
     await this.outbox.append(manager, sessionProgressedV1, toProgress(progress));
     return row;

@@ -1,5 +1,6 @@
 import type { Session, SessionDisk, SessionProgress } from '@launchpad/contracts';
 import type { SessionEntity, SessionProgressEntity } from './session.entity.js';
+import type { LaunchEstimate } from '../launch-estimates/launch-timings.js';
 
 export interface CullingPolicy {
   idleTimeoutMs: number;
@@ -85,11 +86,23 @@ export function toSession(row: SessionEntity, defaults: CullingPolicy): Session 
         : 'this session is never hibernated for being idle'
       : row.hibernationReason,
     idleReason: running ? idleReasonOf(row) : null,
+    launchEstimate: row.status === 'starting' && row.desiredState === 'running' && row.launchEstimate ? launchEstimateOf(row.launchEstimate) : null,
     idleThresholdS: policy.idleTimeoutMs / 1000,
     hibernationThresholdS: policy.hibernatedTtlMs / 1000,
     hibernatedAt: row.hibernatedAt?.toISOString() ?? null,
     willDeleteAt: hibernated && row.hibernatedAt && policy.hibernatedTtlMs !== NEVER ? new Date(row.hibernatedAt.getTime() + policy.hibernatedTtlMs).toISOString() : null,
     updatedAt: row.updatedAt.toISOString(),
+  };
+}
+
+function launchEstimateOf(e: LaunchEstimate): NonNullable<Session['launchEstimate']> {
+  const s = (ms: number) => Math.round(ms / 100) / 10;
+  return {
+    basedOn: e.kind,
+    totalS: s(e.totalMs),
+    steps: Object.fromEntries(Object.entries(e.steps).map(([phase, ms]) => [phase, s(ms ?? 0)])),
+    lastReadyAt: e.readyAt,
+    expectedReadyAt: e.expectedReadyAt,
   };
 }
 

@@ -1,4 +1,5 @@
 import { Column, Entity, PrimaryColumn, PrimaryGeneratedColumn } from 'typeorm';
+import type { LaunchEstimate } from '../launch-estimates/launch-timings.js';
 import type { ActivitySeen } from '../culling/check-idle-session.usecase.js';
 import type { ProgramAuth, Repository, RunSettings, SessionPhase, SessionStatus } from '@launchpad/contracts';
 import type { ClassPlacement } from '../resource-pools/resource-pool.entity.js';
@@ -64,6 +65,8 @@ export class SessionEntity {
   @Column({ name: 'hibernation_warned_for', type: 'timestamptz', nullable: true }) hibernationWarnedFor!: Date | null;
   /** When the 90 % warning was given (cleared when usage falls below it), so it is given once. */
   @Column({ name: 'disk_warned_at', type: 'timestamptz', nullable: true }) diskWarnedAt!: Date | null;
+  /** While starting: its launcher's last start of the same kind, and when it may be ready (launch-timings.ts). */
+  @Column({ name: 'launch_estimate', type: 'jsonb', nullable: true }) launchEstimate!: LaunchEstimate | null;
   /** What the last look at the program's own activity saw (CheckIdleSession), for the status's idleReason. */
   @Column({ name: 'activity_seen', type: 'jsonb', nullable: true }) activitySeen!: ActivitySeen | null;
   /** The session's own secret (session-secret.ts): never shown to anyone but its program and the gateway's proxy. */

@@ -25,6 +25,7 @@ import { launcherLock, userLauncherLock } from '../locks.js';
 import { placementOf } from '../resource-pools/resource-pool.entity.js';
 import { ResourcePoolsService } from '../resource-pools/resource-pools.service.js';
 import { type ThresholdRequest, thresholdsFor } from '../resource-pools/thresholds.js';
+import { estimateFrom, LaunchTimings } from '../launch-estimates/launch-timings.js';
 import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './session.entity.js';
 import { composeSessionEnv, type EnvOverride, openSecretEnv, sealSecretEnv, SESSION_SECRETS } from './session-env.js';
 import { newSessionSecret, programSecretOf } from './session-secret.js';
@@ -97,6 +98,7 @@ export class SessionsService {
     private readonly userSecrets: SecretsService,
     private readonly connectors: DataConnectorsService,
     private readonly retry: TransientRetry,
+    private readonly timings: LaunchTimings,
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSION_RUNTIME) private readonly runtime: Runtime,
     @Inject(SESSION_SECRETS) private readonly secrets: SecretBox,
@@ -153,6 +155,7 @@ export class SessionsService {
             ...(input.dataConnectorsOverrides?.length ? { dataConnectorsOverrides: input.dataConnectorsOverrides } : {}) },
           secretEnv,
           secret: newSessionSecret(),
+          launchEstimate: estimateFrom(await this.timings.last(manager, launcher.id, 'launch'), now),
           resourceClassId: resolved.cls.id,
           resourcePoolId: resolved.pool.id,
           cpu: resolved.cls.cpu,
@@ -248,6 +251,7 @@ export class SessionsService {
       }
       // Placement and limits as the class is now, like its cpu and memory.
       row.spec = { ...row.spec, placement: placementOf(resolved.cls) };
+      row.launchEstimate = estimateFrom(await this.timings.last(manager, row.launcherId, 'resume'), now);
       await this.transitions.record(manager, row, {
         status: 'starting',
         desiredState: 'running',

@@ -90,6 +90,21 @@ export const sessionSchema = z.object({
   willHibernateAt: z.iso.datetime({ offset: true }).nullable(),
   idleSince: z.iso.datetime({ offset: true }).nullable(),
   hibernationReason: z.string().nullable(),
+  /**
+   * Added within v1: while starting, how long its launcher's last start of the same kind (launch or
+   * resume) took, step by step (seconds), and when this one may be ready; null when no start of
+   * it is known yet, or once it is not starting.
+   */
+  launchEstimate: z
+    .object({
+      basedOn: z.enum(['launch', 'resume']),
+      totalS: z.number(),
+      steps: z.record(z.string(), z.number()),
+      lastReadyAt: z.iso.datetime({ offset: true }),
+      expectedReadyAt: z.iso.datetime({ offset: true }),
+    })
+    .nullable()
+    .optional(),
   /** Added within v1: which rule decides that the running session is in use, and what it saw last. */
   idleReason: z.string().nullable().optional(),
   /** Added within v1: the session's own thresholds, in seconds (0 = never). */
