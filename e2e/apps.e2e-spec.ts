@@ -253,6 +253,18 @@ describe('apps through the gateway', () => {
     expect((await echoed(withCookie)).headers.cookie).toBe('theme=dark');
     // Bound to this app: another app's origin takes it for nobody.
     expect((await originFetch(`${appOrigin(p.gateway.port, 'other--000000000000')}/`, { headers: { cookie } })).status).toBe(404);
+    // The browser sends the cookie with what pages of other apps ask for too (sibling origins are
+    // same-site): a page elsewhere gets no member's access with it, neither to change anything
+    // (CSRF) nor to embed the app's content; opening the link in a tab still signs the member in.
+    const sibling = appOrigin(p.gateway.port, 'evil--000000000000');
+    const csrf = await originFetch(`${link}delete`, { method: 'POST', headers: { cookie, origin: sibling, 'content-type': 'text/plain', 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors' }, body: 'all' });
+    expect(csrf.status).toBe(404);
+    const embedded = await originFetch(`${link}data.js`, { headers: { cookie, 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'no-cors', 'sec-fetch-dest': 'script' } });
+    expect(embedded.status).toBe(404);
+    const tab = await originFetch(link, { headers: { cookie, 'sec-fetch-site': 'same-site', 'sec-fetch-mode': 'navigate', 'sec-fetch-dest': 'document' } });
+    expect(tab.status).toBe(200);
+    const ownPage = await originFetch(`${link}save`, { method: 'POST', headers: { cookie, origin: link.replace(/\/$/, ''), 'sec-fetch-site': 'same-origin' }, body: 'x' });
+    expect(ownPage.status).toBe(200);
     // Someone forging the gateway's header is nobody, through the gateway or straight to the
     // activator (as an app replica on the same machine could): only the gateway's signature counts.
     const forgedCaller = { 'x-launchpad-caller': JSON.stringify({ userId: 'dana', admin: true }) };

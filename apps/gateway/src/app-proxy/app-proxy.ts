@@ -12,7 +12,7 @@ import type { GatewayConfig } from '../config.js';
 import { ActivatorUpstreams, hasNoBody, neverReached } from './activator-upstreams.js';
 import { APP_COOKIE, credentialCookie, OriginCredentials, tokenExpiry } from '../origins/origin-credential.js';
 import { Origins } from '../origins/origins.js';
-import { dropForwardingHeaders, forwardedUrl, fromOwnOrigin, normalisedTarget, redirectTarget, refuseUpgrade, sanitiseResponseHeaders, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
+import { dropForwardingHeaders, foreignUse, forwardedUrl, fromOwnOrigin, normalisedTarget, redirectTarget, refuseUpgrade, sanitiseResponseHeaders, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
 export { APP_COOKIE };
@@ -155,6 +155,10 @@ export class AppProxy implements OnApplicationShutdown {
    */
   private async authenticate(slug: string, req: IncomingMessage): Promise<Principal | null> {
     if (req.headers.authorization) return this.verifier.verify(req.headers.authorization);
+    // What another page makes the browser ask (a sibling app's is same-site, so the cookie goes
+    // along) gets nobody's access: a public app still answers it, a members-only one does not
+    // (no CSRF, no embedding a member's view elsewhere).
+    if (foreignUse(req, this.origins.app(slug))) return null;
     const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[APP_COOKIE] : undefined;
     return this.credentials.verify(cookie, { kind: 'app', slug });
   }

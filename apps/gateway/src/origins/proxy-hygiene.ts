@@ -71,6 +71,23 @@ export function fromOwnOrigin(req: IncomingMessage, own: string): boolean {
 
 export const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
+/**
+ * Why a browser's request is some other page's use of this origin, or null when it is this
+ * origin's own (or no browser's): a state-changing request from another origin (`Origin`), or
+ * anything that other sites or sibling origins (same-site: every session and app under one
+ * domain) ask for (`Sec-Fetch-Site`) but a top-level navigation. The cookie rides along with such
+ * requests; what they get must not be the signed-in user's.
+ */
+export function foreignUse(req: IncomingMessage, own: string): 'state-change' | 'embedded' | null {
+  if (STATE_CHANGING.has(req.method ?? 'GET') && !fromOwnOrigin(req, own)) return 'state-change';
+  const site = req.headers['sec-fetch-site'];
+  if (site === 'same-site' || site === 'cross-site') {
+    const navigation = req.headers['sec-fetch-mode'] === 'navigate' && req.headers['sec-fetch-dest'] === 'document' && (req.method === 'GET' || req.method === 'HEAD');
+    if (!navigation) return 'embedded';
+  }
+  return null;
+}
+
 /** The cookie header without ours: the program's own cookies pass untouched (removed textually, not re-encoded). */
 export function withoutCookie(header: string | undefined, name: string): string | undefined {
   if (!header) return undefined;

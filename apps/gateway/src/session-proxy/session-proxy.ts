@@ -23,13 +23,13 @@ import { credentialCookie, OriginCredentials, tokenExpiry, SESSION_COOKIE } from
 import { Origins } from '../origins/origins.js';
 import {
   dropForwardingHeaders,
+  foreignUse,
   forwardedUrl,
   fromOwnOrigin,
   normalisedTarget,
   redirectTarget,
   refuseUpgrade,
   sanitiseResponseHeaders,
-  STATE_CHANGING,
   TOKEN_PARAM,
   withoutCookie,
 } from '../origins/proxy-hygiene.js';
@@ -252,16 +252,11 @@ function crossOrigin(): DomainError {
 }
 
 /**
- * A session answers its own pages only. State-changing requests must come from its own origin
- * (`Origin`); and what browsers mark as coming from another site or origin (`Sec-Fetch-Site`)
- * may only be a top-level navigation: no frames, scripts, images or fetches of another page get
- * the owner's content, even where the cookie would be sent (sibling origins are same-site).
+ * A session answers its own pages only (see foreignUse): no frames, scripts, images or fetches of
+ * another page get the owner's content, even where the cookie would be sent.
  */
 function refuseForeignUse(req: IncomingMessage, own: string): void {
-  if (STATE_CHANGING.has(req.method ?? 'GET') && !fromOwnOrigin(req, own)) throw crossOrigin();
-  const site = req.headers['sec-fetch-site'];
-  if (site === 'same-site' || site === 'cross-site') {
-    const navigation = req.headers['sec-fetch-mode'] === 'navigate' && req.headers['sec-fetch-dest'] === 'document' && (req.method === 'GET' || req.method === 'HEAD');
-    if (!navigation) throw new DomainError(CommonErrorCode.CROSS_ORIGIN_FORBIDDEN, 'a session is not served to pages of other origins; open it in its own tab');
-  }
+  const use = foreignUse(req, own);
+  if (use === 'state-change') throw crossOrigin();
+  if (use === 'embedded') throw new DomainError(CommonErrorCode.CROSS_ORIGIN_FORBIDDEN, 'a session is not served to pages of other origins; open it in its own tab');
 }
