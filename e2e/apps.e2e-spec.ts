@@ -265,6 +265,9 @@ describe('apps through the gateway', () => {
     expect(tab.status).toBe(200);
     const ownPage = await originFetch(`${link}save`, { method: 'POST', headers: { cookie, origin: link.replace(/\/$/, ''), 'sec-fetch-site': 'same-origin' }, body: 'x' });
     expect(ownPage.status).toBe(200);
+    // The ?token= links above left the API tokens in no log line of the gateway.
+    expect(p.gateway.logs()).not.toContain(dana.split('.')[2]);
+    expect(p.gateway.logs()).not.toContain(eve.split('.')[2]);
     // Someone forging the gateway's header is nobody, through the gateway or straight to the
     // activator (as an app replica on the same machine could): only the gateway's signature counts.
     const forgedCaller = { 'x-launchpad-caller': JSON.stringify({ userId: 'dana', admin: true }) };
