@@ -20,7 +20,7 @@ import { directoryUsage } from './disk-usage.js';
 import { freeLocalPort } from './free-port.js';
 import { removeSecretFiles, secretsDirOf, writeSecretFiles } from './secret-files.js';
 import { MountError, mountStorage, unmountStorage } from './storage-mounts.js';
-import { KeyedMutex } from './keyed-mutex.js';
+import { WorkloadLocks } from './workload-locks.js';
 import { tailFile } from './log-tail.js';
 import {
   isProcessRunning,
@@ -133,7 +133,7 @@ export class ProcessRuntime implements Runtime {
   private readonly logger: RuntimeLogger;
   private readonly instance = randomUUID();
   private readonly runs = new Map<string, Run>();
-  private readonly locks = new KeyedMutex();
+  private readonly locks: WorkloadLocks;
   private readonly listeners = new Set<(event: WorkloadEvent) => void>();
   private readonly adoption: Promise<void>;
   private readonly apps: ProcessApps;
@@ -152,6 +152,7 @@ export class ProcessRuntime implements Runtime {
     this.sandbox = new WorkloadSandbox(this.dataDir, options.isolation ?? null, options.limits ?? {}, this.logger, options.repositoryPolicy?.allowFile ?? false);
     this.repositoryPolicy = options.repositoryPolicy ?? DEFAULT_REPOSITORY_URL_POLICY;
     this.specHashKey = options.specHashKey ?? dataDirSpecHashKey(this.dataDir);
+    this.locks = new WorkloadLocks(join(this.dataDir, '.locks'));
     liveInstances.add(this.instance);
     this.output = new WorkloadLogs((id) => this.paths(id), () => !this.closed);
     this.apps = new ProcessApps(this, { ...options.apps, logger: this.logger });

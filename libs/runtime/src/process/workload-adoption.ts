@@ -37,7 +37,7 @@ export interface AdoptionHost {
   readonly stopGraceMs: number;
   readonly logger: RuntimeLogger;
   /** The runtime's per-workload locks; adoptWorkload runs holding the workload's. */
-  readonly locks: KeyedMutex;
+  readonly locks: Pick<KeyedMutex, 'run'>;
   isClosed(): boolean;
   /** Whether the runtime already follows a run of this workload. */
   hasRun(id: string): boolean;
