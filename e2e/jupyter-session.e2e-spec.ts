@@ -1,20 +1,10 @@
-import { execFileSync } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { killWorkloads, waitFor } from '../tools/testing/harness.js';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
-import { cookieFrom, originFetch, originWebSocket, sessionOrigin } from '../tools/testing/origins.js';
-
-function jupyterInstalled(): boolean {
-  try {
-    execFileSync('jupyter', ['notebook', '--version'], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { cookieFrom, originFetch, sessionOrigin } from '../tools/testing/origins.js';
+import { executeCell, jupyterInstalled } from '../tools/testing/jupyter.js';
 
 /**
  * A new user's first session, on the default environment as seeded: a real Jupyter notebook
@@ -92,7 +82,7 @@ describe('a Jupyter session from the default environment', () => {
     const { id: kernelId } = (await kernel.json()) as { id: string };
 
     const channels = `${origin.replace('http', 'ws')}/api/kernels/${kernelId}/channels`;
-    const output = await runOnKernel(channels, { cookie, origin }, 'print(6 * 7)');
+    const output = await executeCell(channels, { cookie, origin }, 'print(6 * 7)');
     expect(output).toBe('42\n');
 
     // Jupyter keeps its own authentication on: another process on this machine that finds its port
@@ -101,13 +91,13 @@ describe('a Jupyter session from the default environment', () => {
     expect((await fetch(`http://127.0.0.1:${port}/api/kernels`)).status).toBe(403);
     const forged = await fetch(`http://127.0.0.1:${port}/api/kernels`, { method: 'POST', headers: { 'content-type': 'application/json', authorization: 'token guessed' }, body: '{"name":"python3"}' });
     expect(forged.status).toBe(403);
-    await expect(runOnKernel(`ws://127.0.0.1:${port}/api/kernels/${kernelId}/channels`, {}, '1')).rejects.toThrow(/403/);
+    await expect(executeCell(`ws://127.0.0.1:${port}/api/kernels/${kernelId}/channels`, {}, '1')).rejects.toThrow(/403/);
 
     // Someone else with a valid token cannot reach the kernel.
     const bob = await p.token('bob');
-    await expect(runOnKernel(`${channels}?token=${bob}`, {}, '1')).rejects.toThrow(/404/);
+    await expect(executeCell(`${channels}?token=${bob}`, {}, '1')).rejects.toThrow(/404/);
     // Nor can a page of another origin that the owner's browser visits, cookie and all.
-    await expect(runOnKernel(channels, { cookie, origin: 'http://evil--000000000000.apps.localhost:8080' }, '1')).rejects.toThrow(/403/);
+    await expect(executeCell(channels, { cookie, origin: 'http://evil--000000000000.apps.localhost:8080' }, '1')).rejects.toThrow(/403/);
 
     expect((await call(`${p.api}/sessions/${id}`, { method: 'PATCH', token: alice, body: { state: 'hibernated' } })).status).toBe(200);
     await waitFor('hibernation', async () => (await call(`${p.api}/sessions/${id}`, { token: alice })).body.status === 'hibernated', 30_000);
@@ -119,46 +109,3 @@ describe('a Jupyter session from the default environment', () => {
     await waitFor('deletion', async () => (await call(`${p.api}/sessions/${id}`, { token: alice })).status === 404, 30_000);
   });
 });
-
-/** Jupyter's kernel protocol over its WebSocket: an execute_request, then the stream output until idle. */
-function runOnKernel(url: string, headers: Record<string, string>, code: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const ws = originWebSocket(url, { headers });
-    const msgId = randomUUID();
-    let out = '';
-    const timer = setTimeout(() => {
-      ws.terminate();
-      reject(new Error(`no answer from the kernel; output so far: ${JSON.stringify(out)}`));
-    }, 60_000);
-    ws.on('unexpected-response', (_req, res) => {
-      clearTimeout(timer);
-      reject(new Error(`WebSocket refused with ${res.statusCode}`));
-    });
-    ws.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    ws.on('open', () => {
-      ws.send(
-        JSON.stringify({
-          header: { msg_id: msgId, username: 'test', session: randomUUID(), msg_type: 'execute_request', version: '5.3', date: new Date().toISOString() },
-          parent_header: {},
-          metadata: {},
-          content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-          channel: 'shell',
-          buffers: [],
-        }),
-      );
-    });
-    ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { msg_type: string; parent_header: { msg_id?: string }; content: { name?: string; text?: string; execution_state?: string } };
-      if (msg.parent_header.msg_id !== msgId) return;
-      if (msg.msg_type === 'stream') out += msg.content.text ?? '';
-      if (msg.msg_type === 'status' && msg.content.execution_state === 'idle') {
-        clearTimeout(timer);
-        ws.close();
-        resolve(out);
-      }
-    });
-  });
-}

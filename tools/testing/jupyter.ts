@@ -24,16 +24,19 @@ export async function openKernel(gatewayPort: number, sessionId: string, url: st
 }
 
 /**
- * Sends a cell to a kernel and closes the WebSocket once the kernel says it is busy with it, as
- * a person who starts a long cell and closes the tab: the kernel runs on, nothing passes the gateway.
+ * Jupyter's kernel protocol over its WebSocket: sends a cell (an execute_request) and resolves
+ * with its stream output once the kernel is `until` with it: `idle` (the cell has run), or `busy`
+ * (it has begun; the WebSocket is closed, as by a person who starts a long cell and closes the
+ * tab: the kernel runs on, and nothing passes the gateway).
  */
-export function startCell(url: string, headers: Record<string, string>, code: string): Promise<void> {
+export function executeCell(url: string, headers: Record<string, string>, code: string, until: 'idle' | 'busy' = 'idle'): Promise<string> {
   return new Promise((resolve, reject) => {
     const ws = originWebSocket(url, { headers });
     const msgId = randomUUID();
+    let out = '';
     const timer = setTimeout(() => {
       ws.terminate();
-      reject(new Error('the kernel never said it was busy'));
+      reject(new Error(`the kernel never said it was ${until}; output so far: ${JSON.stringify(out)}`));
     }, 60_000);
     ws.on('unexpected-response', (_req, res) => {
       clearTimeout(timer);
@@ -56,12 +59,17 @@ export function startCell(url: string, headers: Record<string, string>, code: st
       );
     });
     ws.on('message', (data) => {
-      const msg = JSON.parse(data.toString()) as { msg_type: string; parent_header: { msg_id?: string }; content: { execution_state?: string } };
-      if (msg.parent_header.msg_id === msgId && msg.msg_type === 'status' && msg.content.execution_state === 'busy') {
+      const msg = JSON.parse(data.toString()) as { msg_type: string; parent_header: { msg_id?: string }; content: { text?: string; execution_state?: string } };
+      if (msg.parent_header.msg_id !== msgId) return;
+      if (msg.msg_type === 'stream') out += msg.content.text ?? '';
+      if (msg.msg_type === 'status' && msg.content.execution_state === until) {
         clearTimeout(timer);
         ws.close();
-        resolve();
+        resolve(out);
       }
     });
   });
 }
+
+/** A cell started and left running (see executeCell). */
+export const startCell = (url: string, headers: Record<string, string>, code: string): Promise<void> => executeCell(url, headers, code, 'busy').then(() => undefined);
