@@ -22,6 +22,7 @@ import { SessionProgressStream } from './sessions/session-progress.stream.js';
 import { SessionsController } from './sessions/sessions.controller.js';
 import { SecretsController } from './secrets/secrets.controller.js';
 import { DataConnectorsController } from './secrets/data-connectors.controller.js';
+import { UserDataConnectorsController } from './secrets/user-data-connectors.controller.js';
 
 @Module({})
 export class GatewayModule {
@@ -33,7 +34,7 @@ export class GatewayModule {
         NatsModule.forRoot({ url: config.nats.url, credentials: config.nats.credentials, name: 'gateway', streams: [] }),
         MessagingModule.forClient(config.rpcTimeoutMs),
       ],
-      controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController, AppsController, SecretsController, DataConnectorsController],
+      controllers: [EnvironmentsController, ProjectsController, LaunchersController, BuildsController, WebhooksController, SessionsController, ResourcePoolsController, AppsController, SecretsController, DataConnectorsController, UserDataConnectorsController],
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         TokenVerifier,

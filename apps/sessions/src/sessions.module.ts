@@ -34,6 +34,9 @@ import { dataConnectorEntities } from './data-connectors/data-connector.entity.j
 import { DataConnectorsRpcController } from './data-connectors/data-connectors.rpc-controller.js';
 import { DataConnectorsService } from './data-connectors/data-connectors.service.js';
 import { CreateDataConnectors1764000001431 } from './data-connectors/migrations/1764000001431-CreateDataConnectors.js';
+import { AddUserDataConnectors1764000001481 } from './data-connectors/migrations/1764000001481-AddUserDataConnectors.js';
+import { UserDataConnectorsRpcController } from './data-connectors/user-data-connectors.rpc-controller.js';
+import { UserDataConnectorsService } from './data-connectors/user-data-connectors.service.js';
 import { SESSION_SECRETS } from './sessions/session-env.js';
 import { AddSessionSecret1764000001410 } from './sessions/migrations/1764000001410-AddSessionSecret.js';
 import { SessionActivitySubscriber } from './sessions/session-activity.subscriber.js';
@@ -68,6 +71,7 @@ export const sessionsMigrations = [
   AddActivitySeen1764000001461,
   AddClassPlacement1764000001470,
   AddLaunchTimings1764000001471,
+  AddUserDataConnectors1764000001481,
 ];
 
 @Module({})
@@ -96,7 +100,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         NatsModule.forRoot({ url: config.nats.url, credentials: config.nats.credentials, name: 'sessions', streams: [SESSIONS_STREAM, ENVIRONMENTS_STREAM, DEADLETTER_STREAM] }),
         MessagingModule.forService({ queueGroup: 'sessions', outbox: config.outbox, rpcTimeoutMs: config.rpcTimeoutMs }),
       ],
-      controllers: [SessionsRpcController, ResourcePoolsRpcController, SecretsRpcController, DataConnectorsRpcController],
+      controllers: [SessionsRpcController, ResourcePoolsRpcController, SecretsRpcController, DataConnectorsRpcController, UserDataConnectorsRpcController],
       providers: [
         { provide: SESSIONS_CONFIG, useValue: config },
         { provide: SESSIONS_CULLING, useValue: config.culling },
@@ -111,6 +115,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         SessionDiskWatch,
         SecretsService,
         DataConnectorsService,
+        UserDataConnectorsService,
         SessionActivitySubscriber,
         ImageBuildGate,
         { provide: ActivityProbe, useValue: new ActivityProbe() },

@@ -67,6 +67,8 @@ export enum SessionsErrorCode {
   DATA_CONNECTOR_NOT_FOUND = 'DATA_CONNECTOR_NOT_FOUND',
   /** Another connector of the project has this name or target path. */
   DATA_CONNECTOR_TAKEN = 'DATA_CONNECTOR_TAKEN',
+  /** Two connectors a session would mount (its project's, the user's own) have one target path. */
+  DATA_CONNECTOR_TARGET_CLASH = 'DATA_CONNECTOR_TARGET_CLASH',
   /** The caller already holds as many sessions in the pool as one user may (the pool's maxSessionsPerUser). */
   SESSION_LIMIT_REACHED = 'SESSION_LIMIT_REACHED',
 }

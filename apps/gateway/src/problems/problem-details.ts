@@ -61,6 +61,7 @@ export function httpStatusFor(code: ErrorCode): number {
     case SessionsErrorCode.SECRET_NAME_TAKEN:
     case SessionsErrorCode.SECRET_SLOT_TAKEN:
     case SessionsErrorCode.DATA_CONNECTOR_TAKEN:
+    case SessionsErrorCode.DATA_CONNECTOR_TARGET_CLASH:
     case SessionsErrorCode.SESSION_LIMIT_REACHED:
     case EnvironmentsErrorCode.LAUNCHER_LIMIT_REACHED:
       return 409;

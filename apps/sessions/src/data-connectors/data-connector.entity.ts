@@ -1,11 +1,15 @@
 import { Column, Entity, PrimaryColumn } from 'typeorm';
-import type { DataConnector } from '@launchpad/contracts';
+import type { DataConnector, UserDataConnector } from '@launchpad/contracts';
 
-/** A project's storage location, mounted into its sessions at /work/<target_path> with rclone. */
+/**
+ * A storage location mounted at /work/<target_path> with rclone: a project's, into its sessions, or
+ * a user's own, into all of theirs. Exactly one of project_id and user_id is set (a CHECK says so).
+ */
 @Entity({ name: 'data_connectors' })
 export class DataConnectorEntity {
   @PrimaryColumn({ type: 'uuid' }) id!: string;
-  @Column({ name: 'project_id', type: 'text' }) projectId!: string;
+  @Column({ name: 'project_id', type: 'text', nullable: true }) projectId!: string | null;
+  @Column({ name: 'user_id', type: 'text', nullable: true }) userId!: string | null;
   @Column({ type: 'text' }) name!: string;
   @Column({ name: 'storage_type', type: 'text' }) storageType!: string;
   @Column({ type: 'jsonb' }) configuration!: Record<string, string>;
@@ -27,10 +31,19 @@ export class DataConnectorCredentialsEntity {
 
 export const dataConnectorEntities = [DataConnectorEntity, DataConnectorCredentialsEntity];
 
+/** A project's connector (read by its project id, so project_id is set). */
 export function toDataConnector(c: DataConnectorEntity, credentials: Record<string, string>): DataConnector {
+  return { ...fieldsOf(c, credentials), projectId: c.projectId ?? '' };
+}
+
+/** A user's own connector (read by its owner, so user_id is set). */
+export function toUserDataConnector(c: DataConnectorEntity, credentials: Record<string, string>): UserDataConnector {
+  return { ...fieldsOf(c, credentials), userId: c.userId ?? '' };
+}
+
+function fieldsOf(c: DataConnectorEntity, credentials: Record<string, string>) {
   return {
     id: c.id,
-    projectId: c.projectId,
     name: c.name,
     storageType: c.storageType,
     configuration: c.configuration,

@@ -14,6 +14,7 @@ import type { StorageMount } from '@launchpad/runtime';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import { SecretsService } from '../secrets/secrets.service.js';
+import { planMounts } from './connector-mounts.js';
 import { DataConnectorCredentialsEntity, DataConnectorEntity, toDataConnector } from './data-connector.entity.js';
 
 type CreateInput = z.output<typeof createDataConnectorInputSchema>;
@@ -23,7 +24,8 @@ type Overrides = z.output<typeof dataConnectorsOverridesSchema>;
 /**
  * A project's data connectors: storage that its sessions mount at /work/<targetPath> with rclone,
  * each user with credentials from their own `storage` secrets. Kept by the sessions service, which
- * mounts them and already keeps the secrets they need.
+ * mounts them and already keeps the secrets they need. A user's own connectors are kept by
+ * UserDataConnectorsService; mountsFor mounts both.
  */
 @Injectable()
 export class DataConnectorsService {
@@ -70,31 +72,19 @@ export class DataConnectorsService {
     return toDataConnector(row, secrets);
   }
 
-  /** What a session of `userId` in the project mounts: every connector but the skipped ones, with the overrides and the user's credentials. */
+  /**
+   * What a session of `userId` in the project mounts: the project's connectors and the user's own
+   * (see planMounts: skips, overrides, a target path clash), each with the user's credentials.
+   */
   async mountsFor(manager: EntityManager, projectId: string, userId: string, overrides: Overrides): Promise<StorageMount[]> {
-    const rows = await manager.find(DataConnectorEntity, { where: { projectId }, order: { targetPath: 'ASC' } });
-    for (const o of overrides) {
-      if (!rows.some((r) => r.id === o.dataConnectorId)) {
-        throw new SessionsError(SessionsErrorCode.DATA_CONNECTOR_NOT_FOUND, `dataConnectorsOverrides names ${o.dataConnectorId}, which is no data connector of this project`, [
-          { path: 'dataConnectorsOverrides', message: 'not a data connector of the project' },
-        ]);
-      }
-    }
+    const projectRows = await manager.find(DataConnectorEntity, { where: { projectId }, order: { targetPath: 'ASC' } });
+    const userRows = await manager.find(DataConnectorEntity, { where: { userId }, order: { targetPath: 'ASC' } });
     const mounts: StorageMount[] = [];
-    for (const row of rows) {
-      const o = overrides.find((x) => x.dataConnectorId === row.id);
-      if (o?.skip) continue;
+    for (const { row, sourcePath, targetPath, readonly } of planMounts(projectRows, userRows, overrides)) {
       const credentials = (await manager.findOneBy(DataConnectorCredentialsEntity, { connectorId: row.id, userId }))?.secrets ?? {};
       const values = await this.secrets.openStorageSecrets(manager, userId, Object.values(credentials));
       const filled = Object.fromEntries(Object.entries(credentials).map(([option, secretId]) => [option, values.get(secretId) ?? '']));
-      mounts.push({
-        name: row.name,
-        storageType: row.storageType,
-        configuration: { ...row.configuration, ...filled },
-        sourcePath: o?.sourcePath ?? row.sourcePath,
-        targetPath: o?.targetPath ?? row.targetPath,
-        readonly: o?.readonly ?? row.readonly,
-      });
+      mounts.push({ name: row.name, storageType: row.storageType, configuration: { ...row.configuration, ...filled }, sourcePath, targetPath, readonly });
     }
     return mounts;
   }
@@ -110,10 +100,14 @@ export class DataConnectorsService {
   }
 }
 
-function rethrowTaken(error: unknown, row: { name: string; targetPath: string }): never {
+export function rethrowTaken(error: unknown, row: { name: string; targetPath: string }): never {
   if (isUniqueViolation(error, 'data_connectors_project_name')) throw new SessionsError(SessionsErrorCode.DATA_CONNECTOR_TAKEN, `the project already has a data connector named "${row.name}"`);
   if (isUniqueViolation(error, 'data_connectors_project_target')) {
     throw new SessionsError(SessionsErrorCode.DATA_CONNECTOR_TAKEN, `another data connector of the project is already mounted at /work/${row.targetPath}`);
+  }
+  if (isUniqueViolation(error, 'data_connectors_user_name')) throw new SessionsError(SessionsErrorCode.DATA_CONNECTOR_TAKEN, `you already have a data connector named "${row.name}"`);
+  if (isUniqueViolation(error, 'data_connectors_user_target')) {
+    throw new SessionsError(SessionsErrorCode.DATA_CONNECTOR_TAKEN, `another of your own data connectors is already mounted at /work/${row.targetPath}`);
   }
   throw error;
 }

@@ -1,4 +1,11 @@
-import { createDataConnectorInputSchema, dataConnectorCredentialsInputSchema, storageProblems, updateDataConnectorInputSchema } from './data-connectors.js';
+import {
+  createDataConnectorInputSchema,
+  createUserDataConnectorInputSchema,
+  dataConnectorCredentialsInputSchema,
+  storageProblems,
+  updateDataConnectorInputSchema,
+  updateUserDataConnectorInputSchema,
+} from './data-connectors.js';
 
 const SECRET = '00000000-0000-4000-8000-000000000001';
 
@@ -33,5 +40,26 @@ describe('what a data connector may ask rclone for', () => {
     expect(dataConnectorCredentialsInputSchema.safeParse({ secrets: { pass: SECRET } }).success).toBe(true);
     expect(dataConnectorCredentialsInputSchema.safeParse({ secrets: { bearer_token_command: SECRET } }).success).toBe(false);
     expect(dataConnectorCredentialsInputSchema.safeParse({ secrets: { key_file: SECRET } }).success).toBe(false);
+  });
+
+  it('is the rule for a user’s own connector too, whose credentials come with it', () => {
+    const body = { name: 'My notes', storageType: 'webdav', configuration: { url: 'https://dav.example.org' }, targetPath: 'notes' };
+    expect(createUserDataConnectorInputSchema.parse(body)).toEqual({ ...body, sourcePath: '', readonly: true, credentials: {} });
+    expect(createUserDataConnectorInputSchema.parse({ ...body, credentials: { pass: SECRET } }).credentials).toEqual({ pass: SECRET });
+    for (const bad of [
+      { ...body, targetPath: '../etc' },
+      { ...body, targetPath: '..' },
+      { ...body, storageType: 'local' },
+      { ...body, configuration: { bearer_token_command: 'id' } },
+      { ...body, credentials: { bearer_token_command: SECRET } },
+      { ...body, credentials: { pass: 'not-a-uuid' } },
+      { ...body, projectId: '801' },
+    ]) {
+      expect(createUserDataConnectorInputSchema.safeParse(bad).success).toBe(false);
+    }
+    expect(updateUserDataConnectorInputSchema.safeParse({ credentials: { pass: SECRET } }).success).toBe(true);
+    expect(updateUserDataConnectorInputSchema.safeParse({}).success).toBe(false);
+    expect(updateUserDataConnectorInputSchema.safeParse({ credentials: { key_file: SECRET } }).success).toBe(false);
+    expect(updateUserDataConnectorInputSchema.safeParse({ userId: 'gus' }).success).toBe(false);
   });
 });

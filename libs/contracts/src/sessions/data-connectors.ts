@@ -69,9 +69,18 @@ export const updateDataConnectorInputSchema = z
   .partial()
   .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
 /** Which of the caller's `storage` secrets gives which rclone option (e.g. {"pass": "<secret id>"}), for the caller's own sessions. */
-export const dataConnectorCredentialsInputSchema = z.strictObject({
-  secrets: z.record(optionName, uuidSchema).refine((c) => Object.keys(c).length <= 10, { message: 'at most 10 credentials' }),
-});
+const credentialSecrets = z.record(optionName, uuidSchema).refine((c) => Object.keys(c).length <= 10, { message: 'at most 10 credentials' });
+export const dataConnectorCredentialsInputSchema = z.strictObject({ secrets: credentialSecrets });
+
+/**
+ * A user's own connector, mounted into every session of theirs in any project: a project
+ * connector's fields, and its credentials (only its owner ever uses it) given with it.
+ */
+export const createUserDataConnectorInputSchema = createDataConnectorInputSchema.extend({ credentials: credentialSecrets.default({}) });
+export const updateUserDataConnectorInputSchema = z
+  .strictObject({ name: z.string().trim().min(1).max(99), storageType, configuration, sourcePath, targetPath, readonly: z.boolean(), credentials: credentialSecrets })
+  .partial()
+  .refine((v) => Object.keys(v).length > 0, { message: 'the update is empty: name at least one field to change' });
 
 export const dataConnectorSchema = z.object({
   id: uuidSchema,
@@ -89,6 +98,9 @@ export const dataConnectorSchema = z.object({
   credentials: z.record(z.string(), uuidSchema),
 });
 export type DataConnector = z.infer<typeof dataConnectorSchema>;
+/** A user's own connector: owned by `userId` (the only one who sees it), instead of a project. */
+export const userDataConnectorSchema = dataConnectorSchema.omit({ projectId: true }).extend({ userId: z.string() });
+export type UserDataConnector = z.infer<typeof userDataConnectorSchema>;
 
 /** Renku's `data_connectors_overrides` of a launch: skip a connector, or mount it otherwise, for this session. */
 export const dataConnectorsOverridesSchema = z
@@ -109,4 +121,9 @@ export const dataConnectorsRpc = {
     z.object({ ...where, id: uuidSchema, input: dataConnectorCredentialsInputSchema }),
     dataConnectorSchema,
   ),
+  listOwn: defineRpc('sessions.rpc.user-data-connector.list', z.object(caller), z.object({ items: z.array(userDataConnectorSchema) })),
+  getOwn: defineRpc('sessions.rpc.user-data-connector.get', z.object({ ...caller, id: uuidSchema }), userDataConnectorSchema),
+  createOwn: defineRpc('sessions.rpc.user-data-connector.create', z.object({ ...caller, input: createUserDataConnectorInputSchema }), userDataConnectorSchema),
+  updateOwn: defineRpc('sessions.rpc.user-data-connector.update', z.object({ ...caller, id: uuidSchema, input: updateUserDataConnectorInputSchema }), userDataConnectorSchema),
+  deleteOwn: defineRpc('sessions.rpc.user-data-connector.delete', z.object({ ...caller, id: uuidSchema }), ok),
 };
