@@ -25,6 +25,8 @@ describe('data connectors', () => {
   let admin: string, dana: string, gus: string;
   let connectorId: string;
   let launcherId: string;
+  let gusSession: string;
+  let ownConnectorId: string;
 
   const settled = (id: string, token: string, statuses: string[]) =>
     waitFor(
@@ -150,7 +152,114 @@ describe('data connectors', () => {
     // Gus has no credentials for it; skipping it, his session starts without /work/survey.
     const res = await call(`${p.api}/sessions`, { method: 'POST', token: gus, body: { launcherId, dataConnectorsOverrides: [{ dataConnectorId: connectorId, skip: true }] } });
     expect(res.status).toBe(201);
+    gusSession = res.body.id;
     await settled(res.body.id, gus, ['running']);
     expect(existsSync(join(dataDir, res.body.id, 'work', 'survey'))).toBe(false);
+  });
+
+  const newLauncher = async (projectId: string, name: string) => {
+    const launcher = await call(`${p.api}/projects/${projectId}/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name, kind: 'session', environment: { kind: 'custom', image: 'ghcr.io/lab/nb:1', port: 8888, command: [process.execPath], args: [PROGRAM] } },
+    });
+    expect(launcher.status).toBe(201);
+    return launcher.body.id as string;
+  };
+
+  it('a user’s own connector: only its owner sees or changes it, with the same rules as a project’s (the matrix)', async () => {
+    const pw = await call(`${p.api}/user/secrets`, { method: 'POST', token: dana, body: { name: 'my dav', value: PASSWORD, kind: 'storage' } });
+    expect(pw.status).toBe(201);
+    const body = { name: 'My copy', storageType: 'webdav', configuration: { url, vendor: 'other', user: 'dana' }, sourcePath: 'survey', targetPath: 'mine', credentials: { pass: pw.body.id } };
+    const created = await call(`${p.api}/user/data-connectors`, { method: 'POST', token: dana, body });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ userId: 'dana', readonly: true, targetPath: 'mine', credentials: { pass: pw.body.id } });
+    expect(created.body.projectId).toBeUndefined();
+    ownConnectorId = created.body.id;
+    const gusSecret = (await call(`${p.api}/user/secrets?kind=storage`, { token: gus })).body.items[0].id as string;
+    for (const [bad, status] of [
+      [{ ...body, name: 'x', targetPath: '../etc' }, 400],
+      [{ ...body, name: 'y', configuration: { url, bearer_token_command: 'touch /tmp/lp-owned' } }, 400],
+      [{ ...body, name: 'z', storageType: 'local' }, 400],
+      [{ ...body, name: 'w', credentials: { bearer_token_command: pw.body.id } }, 400],
+      // Credentials are the owner's own storage secrets, never another user's.
+      [{ ...body, name: 'v', targetPath: 'v', credentials: { pass: gusSecret } }, 404],
+      [{ ...body, targetPath: 'other' }, 409],
+      [{ ...body, name: 'Other' }, 409],
+    ] as const) {
+      const res = await call(`${p.api}/user/data-connectors`, { method: 'POST', token: dana, body: bad });
+      if (res.status !== status) throw new Error(`${JSON.stringify(bad)}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
+      expect(res.headers.get('content-type')).toContain('application/problem+json');
+    }
+    const scratch = (await call(`${p.api}/user/data-connectors`, { method: 'POST', token: dana, body: { ...body, name: 'Scratch', targetPath: 'scratch' } })).body.id as string;
+    const matrix: [string, string, unknown, Record<string, number>][] = [
+      ['GET', '/user/data-connectors', undefined, { anonymous: 401, gus: 200, dana: 200 }],
+      ['POST', '/user/data-connectors', { name: 'n', storageType: 'webdav', targetPath: 'n' }, { anonymous: 401 }],
+      ['GET', `/user/data-connectors/${ownConnectorId}`, undefined, { anonymous: 401, gus: 404, admin: 404, dana: 200 }],
+      ['PATCH', `/user/data-connectors/${ownConnectorId}`, { readonly: true }, { anonymous: 401, gus: 404, admin: 404, dana: 200 }],
+      ['DELETE', `/user/data-connectors/${scratch}`, undefined, { anonymous: 401, gus: 404, admin: 404, dana: 204 }],
+      // Nor is it any project's: the project routes do not reach it.
+      ['PATCH', `/projects/801/data-connectors/${ownConnectorId}`, { readonly: false }, { dana: 404 }],
+      ['PUT', `/projects/801/data-connectors/${ownConnectorId}/credentials`, { secrets: { pass: pw.body.id } }, { dana: 404 }],
+    ];
+    const tokens: Record<string, string | undefined> = { anonymous: undefined, admin, dana, gus };
+    for (const [method, path, reqBody, expected] of matrix) {
+      for (const [who, status] of Object.entries(expected)) {
+        const res = await call(`${p.api}${path}`, { method, ...(tokens[who] ? { token: tokens[who] } : {}), ...(reqBody !== undefined ? { body: reqBody } : {}) });
+        if (res.status !== status) throw new Error(`${method} ${path} as ${who}: expected ${status}, got ${res.status} ${JSON.stringify(res.body)}`);
+        if (status >= 400) expect(res.headers.get('content-type')).toContain('application/problem+json');
+      }
+    }
+    expect((await call(`${p.api}/user/data-connectors`, { token: gus })).body.items).toEqual([]);
+    expect((await call(`${p.api}/user/data-connectors`, { token: dana })).body.items.map((c: { name: string }) => c.name)).toEqual(['My copy']);
+    expect((await call(`${p.api}/projects/801/data-connectors`, { token: dana })).body.items.map((c: { name: string }) => c.name)).toEqual(['Survey data']);
+    const bad = await call(`${p.api}/user/data-connectors/${ownConnectorId}`, { method: 'PATCH', token: dana, body: { credentials: { key_file: pw.body.id } } });
+    expect(bad.status).toBe(400);
+  });
+
+  it('mounts a user’s own connector into every session of theirs, in any project, beside the project’s, and into no other member’s', async () => {
+    const res = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId } });
+    expect(res.status).toBe(201);
+    await settled(res.body.id, dana, ['running']);
+    const work = join(dataDir, res.body.id, 'work');
+    expect(readFileSync(join(work, 'survey', 'answers.csv'), 'utf8')).toBe('id,answer\n1,yes\n');
+    expect(readFileSync(join(work, 'mine', 'answers.csv'), 'utf8')).toBe('id,answer\n1,yes\n');
+    expect(() => writeFileSync(join(work, 'mine', 'new.txt'), 'x')).toThrow(/EROFS|read-only/i);
+    // Another project, with no connectors of its own: hers is there too.
+    expect((await call(`${p.api}/projects/802`, { method: 'PUT', token: admin, body: { path: 'lab/other', name: 'Other', visibility: 'private' } })).status).toBe(200);
+    expect((await call(`${p.api}/projects/802/members/dana`, { method: 'PUT', token: admin, body: { role: 'developer' } })).status).toBe(200);
+    const elsewhere = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: await newLauncher('802', 'Elsewhere') } });
+    expect(elsewhere.status).toBe(201);
+    await settled(elsewhere.body.id, dana, ['running']);
+    expect(readFileSync(join(dataDir, elsewhere.body.id, 'work', 'mine', 'answers.csv'), 'utf8')).toBe('id,answer\n1,yes\n');
+    // Gus, another member of the same project, launching after it was made: not in his session.
+    expect((await call(`${p.api}/sessions/${gusSession}`, { method: 'DELETE', token: gus })).status).toBe(204);
+    await waitFor('gus’s session to be gone', async () => (await call(`${p.api}/sessions/${gusSession}`, { token: gus })).status === 404);
+    const his = await call(`${p.api}/sessions`, { method: 'POST', token: gus, body: { launcherId, dataConnectorsOverrides: [{ dataConnectorId: connectorId, skip: true }] } });
+    expect(his.status).toBe(201);
+    await settled(his.body.id, gus, ['running']);
+    expect(existsSync(join(dataDir, his.body.id, 'work', 'mine'))).toBe(false);
+    // Nor may he name it in his overrides: to him it does not exist.
+    const named = await call(`${p.api}/sessions`, { method: 'POST', token: gus, body: { launcherId: await newLauncher('801', 'Named'), dataConnectorsOverrides: [{ dataConnectorId: ownConnectorId, skip: true }] } });
+    expect(named.status).toBe(404);
+    expect(named.body.code).toBe('DATA_CONNECTOR_NOT_FOUND');
+  });
+
+  it('refuses at launch a project’s and the user’s own connector at one target path, naming both; an override moves one', async () => {
+    expect((await call(`${p.api}/user/data-connectors/${ownConnectorId}`, { method: 'PATCH', token: dana, body: { targetPath: 'survey' } })).status).toBe(200);
+    const second = await newLauncher('801', 'Second');
+    const clash = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: second } });
+    expect(clash.status).toBe(409);
+    expect(clash.headers.get('content-type')).toContain('application/problem+json');
+    expect(clash.body.code).toBe('DATA_CONNECTOR_TARGET_CLASH');
+    expect(clash.body.detail).toContain(`the project's data connector "Survey data" (${connectorId})`);
+    expect(clash.body.detail).toContain(`your own data connector "My copy" (${ownConnectorId})`);
+    const moved = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: second, dataConnectorsOverrides: [{ dataConnectorId: ownConnectorId, targetPath: 'mine-too' }] } });
+    expect(moved.status).toBe(201);
+    await settled(moved.body.id, dana, ['running']);
+    const work = join(dataDir, moved.body.id, 'work');
+    expect(readFileSync(join(work, 'survey', 'answers.csv'), 'utf8')).toBe('id,answer\n1,yes\n');
+    expect(readFileSync(join(work, 'mine-too', 'answers.csv'), 'utf8')).toBe('id,answer\n1,yes\n');
+    for (const service of [p.gateway, p.services.sessions!]) expect(service.logs()).not.toContain(PASSWORD);
   });
 });
