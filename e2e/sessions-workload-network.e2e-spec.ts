@@ -106,4 +106,47 @@ function attempt(target: Target): Promise<string> {
     expect((await call(`${p.api}/sessions/${id}`, { token: eve })).body.status).toBe('running');
     expect((await call(`${p.api}/sessions/${id}`, { method: 'DELETE', token: eve })).status).toBeLessThan(300);
   });
+
+  it("refuses a session another user's session port on loopback, which that session itself and the platform still reach", async () => {
+    const admin = await p.token('root', true);
+    const alice = await p.token('alice');
+    expect((await call(`${p.api}/projects/902`, { method: 'PUT', token: admin, body: { path: 'alice/private', name: 'Private', visibility: 'private' } })).status).toBe(200);
+    expect((await call(`${p.api}/projects/902/members/alice`, { method: 'PUT', token: admin, body: { role: 'owner' } })).status).toBe(200);
+    // Both run a program that checks nobody who connects (as an `auth: none` environment may).
+    const environment = { kind: 'custom', image: 'ghcr.io/any/probe:1', port: 8888, defaultUrl: '/', command: [process.execPath], args: [PROGRAM] };
+    const start = async (project: number, token: string) => {
+      const launcher = await call(`${p.api}/projects/${project}/launchers`, { method: 'POST', token, body: { name: 'Neighbour', kind: 'session', environment } });
+      expect(launcher.status).toBe(201);
+      const started = await call(`${p.api}/sessions`, { method: 'POST', token, body: { launcherId: launcher.body.id } });
+      expect(started.status).toBe(201);
+      const id = started.body.id as string;
+      await waitFor(
+        `session ${id} to run`,
+        async () => {
+          const res = await call(`${p.api}/sessions/${id}`, { token });
+          if (res.body?.status === 'failed') throw new Error(`session failed: ${res.body.message}`);
+          return res.body?.status === 'running' ? res.body : undefined;
+        },
+        60_000,
+      );
+      const { rows } = await db.query(`SELECT endpoint FROM sessions.sessions WHERE id = $1`, [id]);
+      return { id, endpoint: new URL(rows[0].endpoint as string) };
+    };
+    const victim = await start(902, alice);
+    const attacker = await start(901, eve);
+    const port = Number(victim.endpoint.port);
+    const targets: Target[] = [{ name: 'victim', host: '127.0.0.1', port }];
+    const ask = async (session: { id: string; endpoint: URL }) =>
+      ((await (await fetch(`${session.endpoint.origin}/sessions/${session.id}/?targets=${encodeURIComponent(JSON.stringify(targets))}`)).json()) as { results: Record<string, string> }).results;
+
+    // We (the platform's uid, as the gateway) reach it; so does the session itself.
+    expect(await attempt({ name: 'us', host: '127.0.0.1', port })).toBe('connected');
+    expect(await ask(victim)).toEqual({ victim: 'connected' });
+    // Eve's session does not.
+    expect(await ask(attacker)).toEqual({ victim: 'ECONNREFUSED' });
+
+    for (const [session, token] of [[victim, alice], [attacker, eve]] as const) {
+      expect((await call(`${p.api}/sessions/${session.id}`, { method: 'DELETE', token })).status).toBeLessThan(300);
+    }
+  });
 });

@@ -37,10 +37,9 @@ function attempt(target: Target): Promise<string> {
   });
 }
 
-/** The hostile program: tries each target in TARGETS (JSON) and prints what each came to, then lists Postgres's socket directory. */
-const HOSTILE = `
+/** attempt(), as a program's source: what the hostile programs run. */
+const ATTEMPT = `
 const net = require('node:net');
-const fs = require('node:fs');
 const attempt = (target) => new Promise((resolve) => {
   const socket = target.path ? net.connect({ path: target.path }) : net.connect({ host: target.host, port: target.port });
   socket.setTimeout(5000);
@@ -48,6 +47,15 @@ const attempt = (target) => new Promise((resolve) => {
   socket.once('error', (error) => resolve(error.code || error.message));
   socket.once('timeout', () => (socket.destroy(), resolve('timeout')));
 });
+`;
+
+/** What a connection from `uid` (outside any runtime) to 127.0.0.1:port comes to. */
+const attemptAs = (uid: number, port: number) =>
+  execFileSync('setpriv', ['--reuid', String(uid), '--regid', String(uid), '--clear-groups', process.execPath, '-e', `${ATTEMPT}attempt({ host: '127.0.0.1', port: ${port} }).then((r) => console.log(r))`], { encoding: 'utf8' }).trim();
+
+/** The hostile program: tries each target in TARGETS (JSON) and prints what each came to, then lists Postgres's socket directory. */
+const HOSTILE = `${ATTEMPT}
+const fs = require('node:fs');
 (async () => {
   const results = {};
   for (const target of JSON.parse(process.env.TARGETS)) results[target.name] = await attempt(target);
@@ -105,6 +113,8 @@ const listen = (server: Server, host: string, port = 0) =>
 
   afterAll(async () => {
     await fixture?.cleanup();
+    // The fixture kills its programs without the runtime: their ports are given back here.
+    await new NftablesFirewall().releaseDeparted(RANGE, new Set());
     await removeFirewallChain(RANGE);
     platform.close();
     open.close();
@@ -151,6 +161,48 @@ const listen = (server: Server, host: string, port = 0) =>
     });
     // Refused in the workload's namespace only: ours still has them.
     expect(await attempt({ name: 'socket', path: SOCKET })).toBe('connected');
+  });
+
+  it("keeps each workload's port its own: another workload, of this range or another service's, is refused, while the workload and we reach it", async () => {
+    // Alice's program serves on its port and checks nobody (an app with auth none, a Jupyter without a token).
+    const server = fixture.spec({ command: [process.execPath], args: ['-e', "require('node:http').createServer((q, r) => r.end('mine')).listen(process.env.PORT, '127.0.0.1')"] });
+    await runtime.ensureRunning(server);
+    const ready = await waitFor('the server to be ready', async () => {
+      const status = await runtime.status(server.id);
+      return status?.phase === 'ready' ? status : null;
+    });
+    const port = Number(new URL(ready.endpoint!).port);
+    const serverUid = statSync(fixture.workDir(server.id)).uid;
+    const owners = () => execFileSync('nft', ['list', 'set', 'inet', 'launchpad_runtime', 'workload_port_owners'], { encoding: 'utf8' });
+    expect(owners()).toContain(`${port} . ${serverUid}`);
+    expect(await attempt({ name: 'us', host: '127.0.0.1', port })).toBe('connected');
+
+    // Eve's workload, beside it, tries the port on every local address, and the platform port next to it as before.
+    const targets: Target[] = [
+      { name: 'v4', host: '127.0.0.1', port },
+      { name: 'alias', host: '127.0.0.2', port },
+      { name: 'open', host: '127.0.0.1', port: openPort },
+    ];
+    const hostile = fixture.spec({ command: [process.execPath], args: ['-e', HOSTILE], env: { TARGETS: JSON.stringify(targets) } });
+    await runtime.ensureRunning(hostile);
+    const line = await waitFor('the attack to finish', async () => (await runtime.logs(hostile.id, 50)).find((l) => l.startsWith('RESULTS ')) ?? null);
+    expect(JSON.parse(line.slice('RESULTS '.length))).toMatchObject({ v4: 'ECONNREFUSED', alias: 'ECONNREFUSED', open: 'connected' });
+
+    // The server's own programs (its kernels, say) still reach its port: same uid.
+    expect(attemptAs(serverUid, port)).toBe('connected');
+
+    // A workload of another service (another range, its own chain in the same table) is refused too.
+    const other = { first: 386000, last: 386999 };
+    await new NftablesFirewall().install(other, []);
+    try {
+      expect(attemptAs(other.first + 1, port)).toBe('ECONNREFUSED');
+    } finally {
+      await removeFirewallChain(other);
+    }
+
+    // Stopped, the port is given back: nobody owns it, so nothing stays refused on it.
+    await runtime.stop(server.id);
+    await waitFor('the port to be given back', async () => (owners().includes(`${port} . ${serverUid}`) ? null : true));
   });
 
   it('runs the program as its uid, with its environment and limits intact, and clones as that uid in the namespace', async () => {

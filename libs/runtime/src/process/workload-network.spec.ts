@@ -1,4 +1,4 @@
-import { blockedPorts, firewallScript, mergedPorts, platformEndpoints, portsInChain, portsListenedOn, socketDirectories } from './workload-network.js';
+import { blockedPorts, firewallScript, departedOwners, guardScript, mergedPorts, ownersOfPort, releaseScript, platformEndpoints, portsInChain, portsListenedOn, socketDirectories } from './workload-network.js';
 
 describe('the platform endpoints workloads are kept from', () => {
   it("are Postgres's and each NATS server's host and port, with their defaults, and the ports listed", () => {
@@ -49,8 +49,12 @@ describe('firewallScript', () => {
       { port: 5432, remote: ['192.0.2.10'] },
     ]);
     const chain = 'inet launchpad_runtime workloads_100000_199999';
+    const guard = (destination: string) =>
+      `add rule ${chain} meta skuid 100000-199999 ${destination} tcp dport @workload_ports tcp dport . meta skuid != @workload_port_owners reject with tcp reset comment "launchpad: workloads may not reach each other"`;
     expect(script.split('\n').filter(Boolean)).toEqual([
       'add table inet launchpad_runtime',
+      'add set inet launchpad_runtime workload_ports { typeof tcp dport; }',
+      'add set inet launchpad_runtime workload_port_owners { typeof tcp dport . meta skuid; }',
       `add chain ${chain} { type filter hook output priority 0; policy accept; }`,
       `flush chain ${chain}`,
       `add rule ${chain} meta skuid 100000-199999 ip daddr 127.0.0.0/8 tcp dport { 4222, 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
@@ -58,13 +62,45 @@ describe('firewallScript', () => {
       `add rule ${chain} meta skuid 100000-199999 fib daddr type local tcp dport { 4222, 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
       `add rule ${chain} meta skuid 100000-199999 ip6 daddr fd00::7 tcp dport { 4222 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
       `add rule ${chain} meta skuid 100000-199999 ip daddr 192.0.2.10 tcp dport { 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
+      guard('ip daddr 127.0.0.0/8'),
+      guard('ip6 daddr ::1'),
+      guard('fib daddr type local'),
     ]);
     // Never the whole table, nor another range's chain: the other service's rules stay.
     expect(script).not.toMatch(/delete|flush table|flush ruleset/);
   });
 
-  it('leaves an empty chain when nothing is to be blocked', () => {
-    expect(firewallScript({ first: 5000, last: 5000 }, []).split('\n').filter(Boolean)).toHaveLength(3);
+  it('keeps only the guard of workload ports when no platform port is to be blocked', () => {
+    const rules = firewallScript({ first: 5000, last: 5000 }, []).split('\n').filter((line) => line.startsWith('add rule'));
+    expect(rules).toHaveLength(3);
+    expect(rules.every((rule) => rule.includes('meta skuid 5000 ') && rule.includes('@workload_ports'))).toBe(true);
+  });
+});
+
+describe('a workload port made one uid\'s own', () => {
+  it('replaces whoever held the port before, and adds it and its owner in the same transaction', () => {
+    expect(guardScript(41000, 383005, [383001]).split('\n').filter((l) => !l.startsWith('add table') && !l.startsWith('add set'))).toEqual([
+      'delete element inet launchpad_runtime workload_port_owners { 41000 . 383001 }',
+      'add element inet launchpad_runtime workload_ports { 41000 }',
+      'add element inet launchpad_runtime workload_port_owners { 41000 . 383005 }',
+      '',
+    ]);
+  });
+
+  it('is given back only by its owner: the owner element is deleted first, so the transaction fails as a whole for anyone else', () => {
+    expect(releaseScript(41000, 383005)).toBe(
+      'delete element inet launchpad_runtime workload_port_owners { 41000 . 383005 }\ndelete element inet launchpad_runtime workload_ports { 41000 }\n',
+    );
+  });
+
+  it('reads the owners of a port from nft\'s JSON listing, and nothing from anything else', () => {
+    const listing = JSON.stringify({
+      nftables: [{ metainfo: { version: '1.0.6' } }, { set: { name: 'workload_port_owners', elem: [{ concat: [41000, 383001] }, { concat: [41001, 383002] }, { concat: [41000, 383009] }] } }],
+    });
+    expect(ownersOfPort(listing, 41000)).toEqual([383001, 383009]);
+    expect(ownersOfPort(listing, 42000)).toEqual([]);
+    expect(ownersOfPort('', 41000)).toEqual([]);
+    expect(ownersOfPort('{"nftables":[{"set":{"name":"workload_port_owners"}}]}', 41000)).toEqual([]);
   });
 });
 
@@ -92,5 +128,18 @@ describe('the ports a chain keeps across replicas on one machine', () => {
     const ours = [{ port: 3002, remote: [] }, { port: 5432, remote: ['192.0.2.10'] }];
     expect(mergedPorts(ours, [3002, 3012, 3099, 5432], new Set([3002, 3012]))).toEqual([{ port: 3002, remote: [] }, { port: 3012, remote: [] }, { port: 5432, remote: ['192.0.2.10'] }]);
     expect(mergedPorts(ours, [3012], new Set())).toEqual(ours);
+  });
+});
+
+describe('the ports of workloads that ended unwatched', () => {
+  const range = { first: 383000, last: 383999 };
+  it('are those of this range whose uid runs no process any more; other ranges and live uids keep theirs', () => {
+    const owners = [
+      { port: 41000, uid: 383001 },
+      { port: 41001, uid: 383002 },
+      { port: 41002, uid: 384001 },
+    ];
+    expect(departedOwners(owners, range, new Set([0, 383002]))).toEqual([{ port: 41000, uid: 383001 }]);
+    expect(departedOwners(owners, range, new Set([383001, 383002]))).toEqual([]);
   });
 });

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { readFile } from 'node:fs/promises';
+import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import type { UidRange } from './workload-users.js';
 
@@ -85,40 +85,126 @@ async function lookupAll(host: string): Promise<string[]> {
 export const firewallChain = (range: UidRange) => `workloads_${range.first}_${range.last}`;
 
 /**
+ * The ports workloads serve on, each with the one uid that owns it. Shared by every uid range's
+ * chain in the table (a session of the sessions service's range must not reach an app replica of
+ * the apps service's), and changed one element at a time as workloads start and stop.
+ */
+export const WORKLOAD_PORTS_SET = 'workload_ports';
+export const PORT_OWNERS_SET = 'workload_port_owners';
+
+function setDefinitions(): string[] {
+  return [
+    `add table inet ${FIREWALL_TABLE}`,
+    `add set inet ${FIREWALL_TABLE} ${WORKLOAD_PORTS_SET} { typeof tcp dport; }`,
+    `add set inet ${FIREWALL_TABLE} ${PORT_OWNERS_SET} { typeof tcp dport . meta skuid; }`,
+  ];
+}
+
+/** Every address of this machine a connection to a local port may name. */
+const LOCAL_DESTINATIONS = ['ip daddr 127.0.0.0/8', 'ip6 daddr ::1', 'fib daddr type local'];
+
+/**
  * One nft transaction that makes this uid range's chain say exactly what it is given: TCP from
  * the range to a blocked port on loopback, on any address of this machine (`fib daddr type
  * local`: a service listening on 0.0.0.0 is reachable on the machine's LAN address too), or on
  * the remote addresses listed, is answered with a reset (the workload sees "connection
- * refused"). Everything else passes: a Jupyter server and its kernels talk over loopback on ports
- * of their own. The table is shared and only ever added to, and a chain belongs to one uid
- * range, so the sessions and apps services (disjoint ranges) never replace each other's rules;
- * a restart replaces its own (see mergedPorts for replicas on one machine). Atomic: no moment
- * without rules.
+ * refused"); so is TCP to another workload's port (the shared sets: a workload's port is its
+ * own, whether its program checks who calls or not). Everything else passes: a Jupyter server
+ * and its kernels talk over loopback on ports of their own. The table is shared and only ever
+ * added to, and a chain belongs to one uid range, so the sessions and apps services (disjoint
+ * ranges) never replace each other's rules; a restart replaces its own (see mergedPorts for
+ * replicas on one machine). Atomic: no moment without rules.
  */
 export function firewallScript(range: UidRange, ports: readonly BlockedPort[]): string {
   const chain = `inet ${FIREWALL_TABLE} ${firewallChain(range)}`;
-  const lines = [
-    `add table inet ${FIREWALL_TABLE}`,
-    `add chain ${chain} { type filter hook output priority 0; policy accept; }`,
-    `flush chain ${chain}`,
-  ];
+  const lines = [...setDefinitions(), `add chain ${chain} { type filter hook output priority 0; policy accept; }`, `flush chain ${chain}`];
   const uids = range.first === range.last ? `${range.first}` : `${range.first}-${range.last}`;
   const reject = (match: string, list: readonly number[]) =>
     `add rule ${chain} meta skuid ${uids} ${match} tcp dport { ${list.join(', ')} } reject with tcp reset comment "launchpad: workloads may not reach the platform"`;
   const all = ports.map((p) => p.port);
-  if (all.length > 0) {
-    lines.push(reject('ip daddr 127.0.0.0/8', all), reject('ip6 daddr ::1', all), reject('fib daddr type local', all));
-  }
+  if (all.length > 0) for (const destination of LOCAL_DESTINATIONS) lines.push(reject(destination, all));
   for (const { port, remote } of ports) {
     for (const address of remote) lines.push(reject(`${isIP(address) === 6 ? 'ip6' : 'ip'} daddr ${address}`, [port]));
+  }
+  for (const destination of LOCAL_DESTINATIONS) {
+    lines.push(
+      `add rule ${chain} meta skuid ${uids} ${destination} tcp dport @${WORKLOAD_PORTS_SET} tcp dport . meta skuid != @${PORT_OWNERS_SET} reject with tcp reset comment "launchpad: workloads may not reach each other"`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
 
-/** Installs the rules that keep a uid range away from the platform's ports (a side effect, swapped in unit tests). */
+/**
+ * Makes `port` the workload `uid`'s own, in one transaction: whoever held it before (a workload
+ * gone while its runtime was down) no longer does, so a port picked again is never shared.
+ */
+export function guardScript(port: number, uid: number, previousOwners: readonly number[]): string {
+  const lines = setDefinitions();
+  for (const owner of previousOwners) lines.push(`delete element inet ${FIREWALL_TABLE} ${PORT_OWNERS_SET} { ${port} . ${owner} }`);
+  lines.push(`add element inet ${FIREWALL_TABLE} ${WORKLOAD_PORTS_SET} { ${port} }`, `add element inet ${FIREWALL_TABLE} ${PORT_OWNERS_SET} { ${port} . ${uid} }`);
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * Gives the port back, in one transaction that fails as a whole (changing nothing) when `uid`
+ * no longer owns it: another workload that has it since keeps it guarded.
+ */
+export function releaseScript(port: number, uid: number): string {
+  return `delete element inet ${FIREWALL_TABLE} ${PORT_OWNERS_SET} { ${port} . ${uid} }\ndelete element inet ${FIREWALL_TABLE} ${WORKLOAD_PORTS_SET} { ${port} }\n`;
+}
+
+/** Every (port, uid) of `nft -j list set ... workload_port_owners`; nothing from anything else. */
+export function portOwners(listingJson: string): { port: number; uid: number }[] {
+  let parsed: { nftables?: { set?: { elem?: unknown[] } }[] };
+  try {
+    parsed = JSON.parse(listingJson);
+  } catch {
+    return [];
+  }
+  const owners: { port: number; uid: number }[] = [];
+  for (const entry of parsed.nftables ?? []) {
+    for (const element of entry.set?.elem ?? []) {
+      const [port, uid] = ((element as { concat?: unknown[] }).concat ?? []) as unknown[];
+      if (typeof port === 'number' && typeof uid === 'number') owners.push({ port, uid });
+    }
+  }
+  return owners;
+}
+
+/** The uids that own `port` now. */
+export function ownersOfPort(listingJson: string, port: number): number[] {
+  return portOwners(listingJson).filter((o) => o.port === port).map((o) => o.uid);
+}
+
+/**
+ * The ports of this range that no process holds any more: their workloads ended while no runtime
+ * watched (a machine's service killed, a test's runtime dropped). A uid with a process left may
+ * still be starting to listen, so it keeps its port.
+ */
+export function departedOwners(owners: readonly { port: number; uid: number }[], range: UidRange, liveUids: ReadonlySet<number>): { port: number; uid: number }[] {
+  return owners.filter((o) => o.uid >= range.first && o.uid <= range.last && !liveUids.has(o.uid));
+}
+
+/** The real uids of every process on this machine, from /proc/<pid>/status. */
+export async function processUids(): Promise<Set<number>> {
+  const uids = new Set<number>();
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
+    const match = /^Uid:\s+(\d+)/m.exec(status);
+    if (match) uids.add(Number(match[1]));
+  }
+  return uids;
+}
+
+/** Installs the rules that keep a uid range away from the platform's ports and from other workloads' (a side effect, swapped in unit tests). */
 export interface WorkloadFirewall {
   /** Replaces this range's rules with these; throws, saying why, when it cannot. */
   install(range: UidRange, ports: readonly BlockedPort[]): Promise<void>;
+  /** From now until releasePort, only `uid` (and anyone outside the workload ranges: the gateway) connects to `port`; throws when it cannot. */
+  guardPort(port: number, uid: number): Promise<void>;
+  /** `port` is no longer `uid`'s; nothing when it no longer was. */
+  releasePort(port: number, uid: number): Promise<void>;
 }
 
 /** The ports a chain's loopback rule blocks now, from `nft list chain` (none when there is no such rule). */
@@ -166,6 +252,29 @@ export class NftablesFirewall implements WorkloadFirewall {
     const listing = await this.run(['list', 'chain', 'inet', FIREWALL_TABLE, firewallChain(range)]).catch(() => '');
     const tables = await Promise.all(['/proc/net/tcp', '/proc/net/tcp6'].map((path) => readFile(path, 'utf8').catch(() => '')));
     await this.run(['-f', '-'], firewallScript(range, mergedPorts(ports, portsInChain(listing), portsListenedOn(tables, range))));
+    await this.releaseDeparted(range);
+  }
+
+  /** Gives back the ports of this range's workloads that no longer run (see departedOwners). */
+  async releaseDeparted(range: UidRange, liveUids?: ReadonlySet<number>): Promise<number> {
+    const owners = portOwners(await this.run(['-j', 'list', 'set', 'inet', FIREWALL_TABLE, PORT_OWNERS_SET]).catch(() => ''));
+    const departed = departedOwners(owners, range, liveUids ?? (await processUids()));
+    for (const { port, uid } of departed) await this.releasePort(port, uid);
+    return departed.length;
+  }
+
+  async guardPort(port: number, uid: number): Promise<void> {
+    const listing = await this.run(['-j', 'list', 'set', 'inet', FIREWALL_TABLE, PORT_OWNERS_SET]).catch(() => '');
+    await this.run(['-f', '-'], guardScript(port, uid, ownersOfPort(listing, port).filter((owner) => owner !== uid)));
+  }
+
+  async releasePort(port: number, uid: number): Promise<void> {
+    try {
+      await this.run(['-f', '-'], releaseScript(port, uid));
+    } catch (error) {
+      // Someone else's now (or never guarded): the transaction changed nothing, as it should.
+      if (!/No such file or directory/.test((error as Error).message)) throw error;
+    }
   }
 
   private run(args: string[], input?: string): Promise<string> {

@@ -5,6 +5,7 @@ import { limitsReport, prlimitOptions, type ResourceLimitSettings } from './reso
 import { resolveCommand } from './resolve-command.js';
 import type { WorkloadPaths } from './workload-files.js';
 import type { WorkloadNamespace } from './workload-namespace.js';
+import type { WorkloadFirewall } from './workload-network.js';
 import { giveToUser, type UidRange, unsearchableAncestor, type WorkloadUser, WorkloadUsers } from './workload-users.js';
 
 export interface ProcessIsolationOptions {
@@ -15,6 +16,11 @@ export interface ProcessIsolationOptions {
    * covered; see containWorkloads, which probes that the machine allows it. Absent: not hidden.
    */
   namespace?: WorkloadNamespace | null;
+  /**
+   * Keeps each workload's port its own (guardPort before its program starts, releasePort once it
+   * has ended); absent when the firewall could not be installed (containWorkloads said so).
+   */
+  firewall?: WorkloadFirewall | null;
 }
 
 /** The part of a logger the sandbox uses (a pino logger, or the runtime's). */
@@ -177,6 +183,28 @@ export class WorkloadSandbox {
 
   private get localClonesConfig(): string {
     return join(this.dataDir, '.gitconfig-local-clones');
+  }
+
+  /**
+   * Before the program starts: only its own uid may connect to its port, of all workloads (the
+   * gateway and the services are outside the ranges). Throws, saying why, when it cannot: a
+   * workload whose port anyone could reach is not started on a machine that promised otherwise.
+   */
+  async guardPort(port: number, user: WorkloadUser | null): Promise<void> {
+    const firewall = this.isolation?.firewall;
+    if (!firewall || !user) return;
+    try {
+      await firewall.guardPort(port, user.uid);
+    } catch (error) {
+      throw new SandboxError(`could not keep other workloads off its port ${port}: ${(error as Error).message}`);
+    }
+  }
+
+  /** Once the program has ended; never throws (a port left guarded only refuses other workloads). */
+  async releasePort(port: number, uid: number): Promise<void> {
+    const firewall = this.isolation?.firewall;
+    if (!firewall) return;
+    await firewall.releasePort(port, uid).catch((error: unknown) => this.logger.warn({ port, uid, err: error }, `could not release workload port ${port} in nftables: other workloads stay refused on it`));
   }
 
   async release(id: string): Promise<void> {
