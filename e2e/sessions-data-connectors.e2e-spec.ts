@@ -1,5 +1,5 @@
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, killWorkloads, ROOT, waitFor } from '../tools/testing/harness.js';
@@ -129,6 +129,13 @@ describe('data connectors', () => {
     await settled(res.body.id, dana, ['running']);
     const work = join(dataDir, res.body.id, 'work');
     expect(readFileSync(join(work, 'survey', 'answers.csv'), 'utf8')).toBe('id,answer\n1,yes\n');
+    if (process.getuid?.() === 0) {
+      // Run as root, the session is a uid of its own: the mount is its, and it reads it (another uid may not).
+      const uid = String(statSync(work).uid);
+      const as = (who: string) => spawnSync('setpriv', ['--reuid', who, '--regid', who, '--clear-groups', 'cat', join(work, 'survey', 'answers.csv')], { encoding: 'utf8' });
+      expect(as(uid).stdout).toBe('id,answer\n1,yes\n');
+      expect(as(String(Number(uid) + 1)).stderr).toMatch(/Permission denied/);
+    }
     // Read-only by default: writing is refused by the mount, and the storage is unchanged.
     expect(() => writeFileSync(join(work, 'survey', 'new.txt'), 'x')).toThrow(/EROFS|read-only/i);
     expect(existsSync(join(storeDir, 'survey', 'new.txt'))).toBe(false);

@@ -6,8 +6,9 @@ import { projectIdSchema, uuidSchema } from '../ids.js';
 const optionNameSyntax = z.string().regex(/^[a-z][a-z0-9_]{0,63}$/, { message: 'an rclone option name is lowercase letters, digits and "_", e.g. "url" or "access_key_id"' });
 
 /**
- * rclone runs as the sessions service, not as the session's user, so a connector must not ask it
- * for anything of this machine: backends on its own disk, or wrapping another remote (which may be
+ * rclone runs as root (it mounts with FUSE), in the session's group, which keeps it off the
+ * platform's ports but not off this machine's files, so a connector must not ask it for anything
+ * of this machine: backends on its own disk, or wrapping another remote (which may be
  * a local path or an on-the-fly ":local:" or ":webdav,bearer_token_command=...:" remote), and
  * options that run a program (bearer_token_command, sftp's ssh and *_command), read a local file
  * (key_file, service_account_file, ...) or lend the service's own cloud identity (env_auth,

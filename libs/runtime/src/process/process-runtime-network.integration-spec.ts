@@ -1,4 +1,5 @@
-import { chmodSync, statSync } from 'node:fs';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -6,8 +7,8 @@ import pg from 'pg';
 import { ProcessFixture, waitFor } from '../../testing/process-fixtures.js';
 import type { ProcessRuntime } from './process-runtime.js';
 import { containWorkloads } from './workload-containment.js';
+import { freeLocalPort } from './free-port.js';
 import type { ProcessIsolationOptions } from './workload-sandbox.js';
-import { execFileSync } from 'node:child_process';
 import { firewallChain, NftablesFirewall, portsInChain, removeFirewallChain } from './workload-network.js';
 
 // A range of its own, clear of the services' defaults: its chain in inet launchpad_runtime is this test's alone, and removed after.
@@ -86,6 +87,7 @@ const listen = (server: Server, host: string, port = 0) =>
   const open = createServer((socket) => socket.on('error', () => undefined).end('open\n'));
   let platformPort: number;
   let openPort: number;
+  const davServers: ChildProcess[] = [];
   const lanAddress = Object.values(networkInterfaces())
     .flat()
     .find((i) => i && i.family === 'IPv4' && !i.internal)?.address;
@@ -112,6 +114,7 @@ const listen = (server: Server, host: string, port = 0) =>
   });
 
   afterAll(async () => {
+    for (const server of davServers) server.kill();
     await fixture?.cleanup();
     // The fixture kills its programs without the runtime: their ports are given back here.
     await new NftablesFirewall().releaseDeparted(RANGE, new Set());
@@ -203,6 +206,42 @@ const listen = (server: Server, host: string, port = 0) =>
     // Stopped, the port is given back: nobody owns it, so nothing stays refused on it.
     await runtime.stop(server.id);
     await waitFor('the port to be given back', async () => (owners().includes(`${port} . ${serverUid}`) ? null : true));
+  });
+
+  it("mounts a data connector for the workload's uid alone, with rclone held off the platform's ports like the workload", async () => {
+    // Real WebDAV servers (rclone's own): one the connector may use, one on a port blocked like Postgres's.
+    const store = join(fixture.root, 'store');
+    mkdirSync(join(store, 'survey'), { recursive: true });
+    writeFileSync(join(store, 'survey', 'answers.csv'), 'id,answer\n1,yes\n');
+    const [open, blocked] = [await freeLocalPort(), await freeLocalPort()];
+    for (const port of [open, blocked]) {
+      const server = spawn('rclone', ['serve', 'webdav', store, '--addr', `127.0.0.1:${port}`], { stdio: 'ignore' });
+      davServers.push(server);
+      await waitFor('the WebDAV server', async () => ((await attempt({ name: 'dav', host: '127.0.0.1', port })) === 'connected' ? true : null));
+    }
+    await new NftablesFirewall().install(RANGE, [{ port: PG_PORT, remote: [] }, { port: NATS_PORT, remote: [] }, { port: platformPort, remote: [] }, { port: blocked, remote: [] }]);
+    const connector = (port: number) => ({ name: 'Survey', storageType: 'webdav', configuration: { url: `http://127.0.0.1:${port}`, vendor: 'other' }, sourcePath: 'survey', targetPath: 'survey', readonly: true });
+
+    const reader = fixture.spec({ command: ['/bin/sh'], args: ['-c', 'cat survey/answers.csv; echo "owner=$(stat -c %u survey)"; echo DONE; exec sleep 600'], mounts: [connector(open)] });
+    await runtime.ensureRunning(reader);
+    const lines = await waitFor('the program to read the mount', async () => {
+      const status = await runtime.status(reader.id);
+      if (status?.phase === 'failed') throw new Error(`failed: ${status.message}`);
+      const logs = await runtime.logs(reader.id, 20);
+      return logs.includes('DONE') ? logs : null;
+    });
+    const uid = statSync(fixture.workDir(reader.id)).uid;
+    expect(lines).toEqual(expect.arrayContaining(['id,answer', '1,yes', `owner=${uid}`]));
+
+    // A connector whose URL names a port the platform blocks: rclone is refused as the workload would be, and says so.
+    const prober = fixture.spec({ mounts: [connector(blocked)] });
+    await runtime.ensureRunning(prober);
+    const failed = await waitFor('the launch to fail', async () => {
+      const status = await runtime.status(prober.id);
+      return status?.phase === 'failed' ? status : null;
+    });
+    expect(failed.message).toMatch(/data connector "Survey" \(webdav\) could not be read.*connection refused/);
+    await runtime.remove(reader.id);
   });
 
   it('runs the program as its uid, with its environment and limits intact, and clones as that uid in the namespace', async () => {

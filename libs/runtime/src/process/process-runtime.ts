@@ -388,7 +388,7 @@ export class ProcessRuntime implements Runtime {
       }
       if (run.abort.signal.aborted) return;
       try {
-        await mountStorage(join(paths.root, 'rclone'), paths.work, spec.mounts ?? []);
+        await mountStorage(join(paths.root, 'rclone'), paths.work, spec.mounts ?? [], user);
       } catch (error) {
         if (run.abort.signal.aborted) return;
         if (error instanceof MountError) {

@@ -1,9 +1,10 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { storageProblems } from '@launchpad/contracts';
 import type { StorageMount } from '../runtime.js';
+import type { WorkloadUser } from './workload-users.js';
 
 /** A data connector that could not be mounted: the message says which, and what rclone said. */
 export class MountError extends Error {
@@ -23,10 +24,15 @@ export function fuseProblem(): string | null {
   return null;
 }
 
-function run(args: string[], options: { input?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function run(args: string[], options: { input?: string; timeoutMs?: number; gid?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((done, fail) => {
     // A minimal environment: nothing of ours (and no RCLONE_* of the host) reaches rclone.
-    const child = spawn('rclone', args, { env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' }, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn('rclone', args, {
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: '/nonexistent' },
+      stdio: ['pipe', 'pipe', 'pipe'],
+      // In the workload's group (no other): its connections meet the workload's firewall rules.
+      ...(options.gid !== undefined ? { gid: options.gid } : {}),
+    });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), options.timeoutMs ?? RCLONE_TIMEOUT_MS);
@@ -75,8 +81,14 @@ async function configFor(mount: StorageMount): Promise<string> {
  * `rclone lsf` has shown the credentials work (a mount alone would come up and show an empty or
  * failing directory later). Configurations, with the credentials, stay in `<configDir>` (0700,
  * files 0600) while mounted and are deleted at unmount.
+ *
+ * For an isolated workload (`user`), rclone stays root, because only root may open /dev/fuse
+ * where it is 0600, but runs in the workload's group, which the firewall holds off the platform's
+ * and other workloads' ports exactly as it holds the workload (a connector's URL naming
+ * 127.0.0.1:4222 reaches nothing); the mount is the workload's (`--uid`, `--umask 077`, kernel-
+ * checked permissions), so its programs read and write it and no other workload can.
  */
-export async function mountStorage(configDir: string, workDir: string, mounts: readonly StorageMount[]): Promise<void> {
+export async function mountStorage(configDir: string, workDir: string, mounts: readonly StorageMount[], user: WorkloadUser | null = null): Promise<void> {
   if (mounts.length === 0) return;
   // rclone runs with our rights: a connector stored before the API refused these, or a member's
   // credential named like one of them, must not reach it.
@@ -95,17 +107,20 @@ export async function mountStorage(configDir: string, workDir: string, mounts: r
     const config = join(configDir, `${index}.conf`);
     await writeFile(config, await configFor(mount), { mode: 0o600 });
     const remote = `remote:${mount.sourcePath}`;
-    const check = await run(['--config', config, 'lsf', '--max-depth', '1', '--low-level-retries', '1', '--retries', '1', remote]);
+    const asWorkload = user ? { gid: user.gid } : {};
+    const check = await run(['--config', config, 'lsf', '--max-depth', '1', '--low-level-retries', '1', '--retries', '1', remote], asWorkload);
     if (check.code !== 0) {
       throw new MountError(
         `data connector "${mount.name}" (${mount.storageType}) could not be read: the storage refused the credentials or is not reachable; rclone said: ${rcloneSaid(check.stderr)}`,
       );
     }
     await mkdir(target, { recursive: true });
+    if (user) await chown(target, user.uid, user.gid);
     if ((await readdir(target)).length > 0) throw new MountError(`data connector "${mount.name}": /work/${mount.targetPath} already holds files (a repository of that name?); choose another targetPath`);
     const args = ['--config', config, 'mount', remote, target, '--daemon', '--daemon-wait', '30s', '--dir-cache-time', '10s'];
     if (mount.readonly) args.push('--read-only');
-    const mounted = await run(args);
+    if (user) args.push('--uid', String(user.uid), '--gid', String(user.gid), '--umask', '077', '--allow-other', '--default-permissions');
+    const mounted = await run(args, asWorkload);
     if (mounted.code !== 0 || !(await isMountPoint(target))) {
       throw new MountError(`data connector "${mount.name}" could not be mounted at /work/${mount.targetPath}; rclone said: ${rcloneSaid(mounted.stderr)}`);
     }

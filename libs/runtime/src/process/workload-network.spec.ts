@@ -49,22 +49,29 @@ describe('firewallScript', () => {
       { port: 5432, remote: ['192.0.2.10'] },
     ]);
     const chain = 'inet launchpad_runtime workloads_100000_199999';
-    const guard = (destination: string) =>
-      `add rule ${chain} meta skuid 100000-199999 ${destination} tcp dport @workload_ports tcp dport . meta skuid != @workload_port_owners reject with tcp reset comment "launchpad: workloads may not reach each other"`;
+    const guard = (destination: string) => [
+      `add rule ${chain} meta skuid 100000-199999 ${destination} tcp dport @workload_ports tcp dport . meta skuid != @workload_port_owners reject with tcp reset comment "launchpad: workloads may not reach each other"`,
+      `add rule ${chain} meta skuid 0 meta skgid 100000-199999 ${destination} tcp dport @workload_ports reject with tcp reset comment "launchpad: workloads may not reach each other"`,
+    ];
+    const platform = (who: string) => [
+      `add rule ${chain} ${who} ip daddr 127.0.0.0/8 tcp dport { 4222, 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
+      `add rule ${chain} ${who} ip6 daddr ::1 tcp dport { 4222, 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
+      `add rule ${chain} ${who} fib daddr type local tcp dport { 4222, 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
+      `add rule ${chain} ${who} ip6 daddr fd00::7 tcp dport { 4222 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
+      `add rule ${chain} ${who} ip daddr 192.0.2.10 tcp dport { 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
+    ];
     expect(script.split('\n').filter(Boolean)).toEqual([
       'add table inet launchpad_runtime',
       'add set inet launchpad_runtime workload_ports { typeof tcp dport; }',
       'add set inet launchpad_runtime workload_port_owners { typeof tcp dport . meta skuid; }',
       `add chain ${chain} { type filter hook output priority 0; policy accept; }`,
       `flush chain ${chain}`,
-      `add rule ${chain} meta skuid 100000-199999 ip daddr 127.0.0.0/8 tcp dport { 4222, 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
-      `add rule ${chain} meta skuid 100000-199999 ip6 daddr ::1 tcp dport { 4222, 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
-      `add rule ${chain} meta skuid 100000-199999 fib daddr type local tcp dport { 4222, 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
-      `add rule ${chain} meta skuid 100000-199999 ip6 daddr fd00::7 tcp dport { 4222 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
-      `add rule ${chain} meta skuid 100000-199999 ip daddr 192.0.2.10 tcp dport { 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
-      guard('ip daddr 127.0.0.0/8'),
-      guard('ip6 daddr ::1'),
-      guard('fib daddr type local'),
+      // The workload's programs (its uid), and what runs as root for it (its group: rclone).
+      ...platform('meta skuid 100000-199999'),
+      ...platform('meta skgid 100000-199999'),
+      ...guard('ip daddr 127.0.0.0/8'),
+      ...guard('ip6 daddr ::1'),
+      ...guard('fib daddr type local'),
     ]);
     // Never the whole table, nor another range's chain: the other service's rules stay.
     expect(script).not.toMatch(/delete|flush table|flush ruleset/);
@@ -72,8 +79,8 @@ describe('firewallScript', () => {
 
   it('keeps only the guard of workload ports when no platform port is to be blocked', () => {
     const rules = firewallScript({ first: 5000, last: 5000 }, []).split('\n').filter((line) => line.startsWith('add rule'));
-    expect(rules).toHaveLength(3);
-    expect(rules.every((rule) => rule.includes('meta skuid 5000 ') && rule.includes('@workload_ports'))).toBe(true);
+    expect(rules).toHaveLength(6);
+    expect(rules.every((rule) => / meta skgid 5000 | meta skuid 5000 /.test(rule) && rule.includes('@workload_ports'))).toBe(true);
   });
 });
 

@@ -118,17 +118,25 @@ const LOCAL_DESTINATIONS = ['ip daddr 127.0.0.0/8', 'ip6 daddr ::1', 'fib daddr 
 export function firewallScript(range: UidRange, ports: readonly BlockedPort[]): string {
   const chain = `inet ${FIREWALL_TABLE} ${firewallChain(range)}`;
   const lines = [...setDefinitions(), `add chain ${chain} { type filter hook output priority 0; policy accept; }`, `flush chain ${chain}`];
-  const uids = range.first === range.last ? `${range.first}` : `${range.first}-${range.last}`;
-  const reject = (match: string, list: readonly number[]) =>
-    `add rule ${chain} meta skuid ${uids} ${match} tcp dport { ${list.join(', ')} } reject with tcp reset comment "launchpad: workloads may not reach the platform"`;
-  const all = ports.map((p) => p.port);
-  if (all.length > 0) for (const destination of LOCAL_DESTINATIONS) lines.push(reject(destination, all));
-  for (const { port, remote } of ports) {
-    for (const address of remote) lines.push(reject(`${isIP(address) === 6 ? 'ip6' : 'ip'} daddr ${address}`, [port]));
-  }
+  const ids = range.first === range.last ? `${range.first}` : `${range.first}-${range.last}`;
+  // A workload's programs run as its uid; what the runtime runs for it as root (rclone, which
+  // must open /dev/fuse) runs in its group: both are held off the platform.
+  const platformRules = (who: string) => {
+    const reject = (match: string, list: readonly number[]) =>
+      `add rule ${chain} ${who} ${match} tcp dport { ${list.join(', ')} } reject with tcp reset comment "launchpad: workloads may not reach the platform"`;
+    const all = ports.map((p) => p.port);
+    if (all.length > 0) for (const destination of LOCAL_DESTINATIONS) lines.push(reject(destination, all));
+    for (const { port, remote } of ports) {
+      for (const address of remote) lines.push(reject(`${isIP(address) === 6 ? 'ip6' : 'ip'} daddr ${address}`, [port]));
+    }
+  };
+  platformRules(`meta skuid ${ids}`);
+  platformRules(`meta skgid ${ids}`);
   for (const destination of LOCAL_DESTINATIONS) {
     lines.push(
-      `add rule ${chain} meta skuid ${uids} ${destination} tcp dport @${WORKLOAD_PORTS_SET} tcp dport . meta skuid != @${PORT_OWNERS_SET} reject with tcp reset comment "launchpad: workloads may not reach each other"`,
+      `add rule ${chain} meta skuid ${ids} ${destination} tcp dport @${WORKLOAD_PORTS_SET} tcp dport . meta skuid != @${PORT_OWNERS_SET} reject with tcp reset comment "launchpad: workloads may not reach each other"`,
+      // A root helper in a workload's group has no business with any workload's port.
+      `add rule ${chain} meta skuid 0 meta skgid ${ids} ${destination} tcp dport @${WORKLOAD_PORTS_SET} reject with tcp reset comment "launchpad: workloads may not reach each other"`,
     );
   }
   return `${lines.join('\n')}\n`;
