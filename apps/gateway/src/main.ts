@@ -1,6 +1,6 @@
 import './instrument.js';
 import 'reflect-metadata';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
@@ -11,7 +11,7 @@ import { GatewayModule } from './gateway.module.js';
 import { problemErrorMiddleware } from './problems/problem.filter.js';
 import { SessionProxy } from './session-proxy/session-proxy.js';
 import { AppProxy } from './app-proxy/app-proxy.js';
-import { hostRouter, hostUpgrades } from './origins/host-router.js';
+import { frontDoor, hostUpgrades, legacyLinks } from './origins/host-router.js';
 import { Origins } from './origins/origins.js';
 import { requestId, requireJsonBodies, traceRequests } from './http/request-pipeline.js';
 
@@ -27,7 +27,13 @@ async function main(): Promise<void> {
   const origins = new Origins(config);
   const sessionProxy = app.get(SessionProxy);
   const appProxy = app.get(AppProxy);
-  app.use(hostRouter(origins, sessionProxy, appProxy));
+  // Before Express: the server's one request listener is the front door, and Express is its API.
+  const server = app.getHttpServer() as Server;
+  const [api] = server.listeners('request') as ((req: IncomingMessage, res: ServerResponse) => void)[];
+  if (!api) throw new Error('the HTTP server has no request listener to put behind the front door');
+  server.removeAllListeners('request');
+  server.on('request', frontDoor(origins, sessionProxy, appProxy, api));
+  app.use(legacyLinks(origins));
   app.use(requireJsonBodies);
   const json = (limit: number) => express.json({ limit, type: ['application/json', 'application/*+json'], strict: true });
   // GitLab webhooks have their own limit (a pipeline hook lists every job); parsed here, the body is skipped by the next parser.
@@ -52,7 +58,6 @@ async function main(): Promise<void> {
   // Idle keep-alive connections outlive those of what sits in front (an ingress or load balancer
   // keeps its own for 60 s): closing ours first races a request sent on a connection we are
   // closing, which the client sees as a reset (a burst after a pause lost a fifth of its requests so).
-  const server = app.getHttpServer() as Server;
   server.keepAliveTimeout = 65_000;
   server.headersTimeout = 66_000;
   app

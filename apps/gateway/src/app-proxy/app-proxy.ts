@@ -5,14 +5,13 @@ import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/
 import { APP_CALLER_HEADER, APP_CALLER_SIGNATURE_HEADER, CommonErrorCode, DomainError, type Principal, signCaller } from '@launchpad/contracts';
 import { counter } from '@launchpad/telemetry';
 import { parseCookie } from 'cookie';
-import type { Request, Response } from 'express';
 import { createProxyServer } from 'http-proxy-3';
 import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
 import { ActivatorUpstreams, hasNoBody, neverReached } from './activator-upstreams.js';
 import { APP_COOKIE, credentialCookie, OriginCredentials, tokenExpiry } from '../origins/origin-credential.js';
 import { Origins } from '../origins/origins.js';
-import { dropForwardingHeaders, foreignUse, forwardedUrl, fromOwnOrigin, normalisedTarget, redirectTarget, refuseUpgrade, sanitiseResponseHeaders, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
+import { dropForwardingHeaders, foreignUse, forwardedUrl, fromOwnOrigin, normalisedTarget, redirectTarget, refuseUpgrade, seeOther, sanitiseResponseHeaders, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
 export { APP_COOKIE };
@@ -54,7 +53,7 @@ export class AppProxy implements OnApplicationShutdown {
         const res = target as ServerResponse;
         if (res.headersSent) return void res.end();
         proxied.inc({ kind: 'http', outcome: 'activator-down' });
-        sendProblem(new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the apps service is not answering; try again in a moment'), req as Request, res as Response, this.logger);
+        sendProblem(new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the apps service is not answering; try again in a moment'), req, res, this.logger);
       } else {
         (target as Duplex | undefined)?.destroy();
       }
@@ -67,7 +66,7 @@ export class AppProxy implements OnApplicationShutdown {
   }
 
   /** Every request to an app's origin (the gateway dispatches on `Host`). Bodies stream through. */
-  handle(slug: string, req: Request, res: Response): void {
+  handle(slug: string, req: IncomingMessage, res: ServerResponse): void {
     res.setHeader('Referrer-Policy', 'no-referrer');
     this.handleHttp(slug, req, res).catch((error: unknown) => {
       proxied.inc({ kind: 'http', outcome: 'refused' });
@@ -86,7 +85,7 @@ export class AppProxy implements OnApplicationShutdown {
     });
   }
 
-  private async handleHttp(slug: string, req: Request, res: Response): Promise<void> {
+  private async handleHttp(slug: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     dropForwardingHeaders(req);
     const target = normalisedTarget(req.url);
     const token = target.search.get(TOKEN_PARAM);
@@ -96,7 +95,7 @@ export class AppProxy implements OnApplicationShutdown {
       const credential = this.credentials.issue({ kind: 'app', slug }, caller, tokenExpiry(token));
       res.setHeader('Set-Cookie', credentialCookie(APP_COOKIE, credential, this.origins.secure));
       res.setHeader('Cache-Control', 'no-store');
-      res.redirect(303, redirectTarget(target));
+      seeOther(res, redirectTarget(target));
       return;
     }
     const caller = await this.authenticate(slug, req);
@@ -125,7 +124,7 @@ export class AppProxy implements OnApplicationShutdown {
    * while, and a request without a body goes on to the next (one with a body has been streamed
    * to the failed one, so it gets the 503 and the client's retry goes elsewhere).
    */
-  private forwardWeb(req: Request, res: Response, [target, ...rest]: string[], attempt = 0): void {
+  private forwardWeb(req: IncomingMessage, res: ServerResponse, [target, ...rest]: string[], attempt = 0): void {
     if (!target) return;
     const replay = attempt > 0 ? { buffer: Readable.from([]) } : {};
     this.proxy.web(req, res, { target, ...replay }, (error) => {

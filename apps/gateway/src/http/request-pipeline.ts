@@ -1,6 +1,7 @@
 import { context, propagation, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { CommonErrorCode, DomainError } from '@launchpad/contracts';
 import { requestIdFor, tracer } from '@launchpad/telemetry';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { NextFunction, Request, Response } from 'express';
 
 /** First in the chain: every request gets an id (echoed back) before anything can fail. */
@@ -11,8 +12,14 @@ export function requestId(req: Request, res: Response, next: NextFunction): void
 
 /** A server span per request, continuing the caller's trace when it sent a traceparent. */
 export function traceRequests(req: Request, res: Response, next: NextFunction): void {
+  traced(req, res, next);
+}
+
+/** The span of traceRequests, for a plain node:http request too (the front door's proxied ones). */
+export function traced(req: IncomingMessage, res: ServerResponse, next: () => void): void {
+  const path = (req.url ?? '').split('?')[0];
   const parent = propagation.extract(context.active(), req.headers);
-  const span = tracer().startSpan(`${req.method} ${req.path}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': req.path } }, parent);
+  const span = tracer().startSpan(`${req.method} ${path}`, { kind: SpanKind.SERVER, attributes: { 'http.request.method': req.method, 'url.path': path } }, parent);
   res.on('finish', () => {
     span.setAttribute('http.response.status_code', res.statusCode);
     if (res.statusCode >= 500) span.setStatus({ code: SpanStatusCode.ERROR });

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Logger } from '@nestjs/common';
 import { CommonErrorCode, DomainError, uuidSchema } from '@launchpad/contracts';
@@ -8,23 +8,33 @@ import { sendProblem } from '../problems/problem.filter.js';
 import type { SessionProxy } from '../session-proxy/session-proxy.js';
 import { APP_SLUG, type Origins } from './origins.js';
 import { normalisedTarget, refuseUpgrade } from './proxy-hygiene.js';
+import { requestIdFor } from '@launchpad/telemetry';
+import { traced } from '../http/request-pipeline.js';
 
 const logger = new Logger('HostRouter');
 
 /**
- * The gateway's first decision, by `Host`: a session's origin goes to the session proxy, an app's
- * to the app proxy, and only what is neither reaches the API. Mounted before body parsing, so
- * proxied bodies stream through untouched.
+ * The gateway's first decision, by `Host`, on the raw node:http request: a session's origin goes
+ * to the session proxy, an app's to the app proxy, and only what is neither reaches the API
+ * (Express and Nest, `api`). Proxied requests never pass Express: its request decoration and
+ * router cost more than the proxying itself, and their bodies stream through untouched.
  */
-export function hostRouter(origins: Origins, sessions: SessionProxy, apps: AppProxy) {
-  return (req: Request, res: Response, next: NextFunction): void => {
+export function frontDoor(origins: Origins, sessions: SessionProxy, apps: AppProxy, api: (req: IncomingMessage, res: ServerResponse) => void) {
+  return (req: IncomingMessage, res: ServerResponse): void => {
     const target = origins.classify(req.headers.host);
-    if (target.kind === 'session') return sessions.handle(target.id, req, res);
-    if (target.kind === 'app') return apps.handle(target.slug, req, res);
-    if (target.kind === 'unknown') {
-      return sendProblem(new DomainError(CommonErrorCode.ROUTE_NOT_FOUND, `no ${target.under} has this name (${req.headers.host ?? ''})`), req, res, logger);
-    }
-    // The API's origin serves no user content: old path-based links move to their own origin.
+    if (target.kind === 'api') return api(req, res);
+    traced(req, res, () => {
+      (req as { id?: string }).id = requestIdFor(req, res);
+      if (target.kind === 'session') return sessions.handle(target.id, req, res);
+      if (target.kind === 'app') return apps.handle(target.slug, req, res);
+      sendProblem(new DomainError(CommonErrorCode.ROUTE_NOT_FOUND, `no ${target.under} has this name (${req.headers.host ?? ''})`), req, res, logger);
+    });
+  };
+}
+
+/** On the API's origin, which serves no user content: old path-based links move to their own origin. */
+export function legacyLinks(origins: Origins) {
+  return (req: Request, res: Response, next: NextFunction): void => {
     if (/^\/(sessions|a)(\/|$|\?)/.test(req.url)) return legacyRedirect(origins, req, res);
     next();
   };

@@ -1,4 +1,4 @@
-import type { IncomingMessage } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CommonErrorCode, DomainError } from '@launchpad/contracts';
 
@@ -104,4 +104,9 @@ export function refuseUpgrade(socket: Duplex, status: number, text: string): voi
   } catch {
     socket.destroy();
   }
+}
+
+/** A 303 to `location` (the address without its `?token=`), in plain node:http. */
+export function seeOther(res: ServerResponse, location: string): void {
+  res.writeHead(303, { Location: location, 'Content-Length': 0 }).end();
 }

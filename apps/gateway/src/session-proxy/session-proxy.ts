@@ -15,7 +15,6 @@ import {
 import { eventDataId, NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
 import { counter } from '@launchpad/telemetry';
 import { parseCookie } from 'cookie';
-import type { Request, Response } from 'express';
 import { createProxyServer } from 'http-proxy-3';
 import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
@@ -28,6 +27,7 @@ import {
   fromOwnOrigin,
   normalisedTarget,
   redirectTarget,
+  seeOther,
   refuseUpgrade,
   sanitiseResponseHeaders,
   TOKEN_PARAM,
@@ -87,8 +87,8 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
         if (!res.headersSent) {
           sendProblem(
             new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the session did not answer; it may be restarting, try again in a moment'),
-            req as Request,
-            res as Response,
+            req,
+            res,
             this.logger,
           );
         } else res.end();
@@ -99,7 +99,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** Every request to a session's origin (the gateway dispatches on `Host`). Bodies stream through. */
-  handle(id: string, req: Request, res: Response): void {
+  handle(id: string, req: IncomingMessage, res: ServerResponse): void {
     res.setHeader('Referrer-Policy', 'no-referrer');
     this.handleHttp(id, req, res).catch((error: unknown) => {
       proxied.inc({ kind: 'http', outcome: 'refused' });
@@ -144,7 +144,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     for (const key of this.routes.keys()) if (key.startsWith(`${id}\0`)) this.routes.delete(key);
   }
 
-  private async handleHttp(id: string, req: Request, res: Response): Promise<void> {
+  private async handleHttp(id: string, req: IncomingMessage, res: ServerResponse): Promise<void> {
     dropForwardingHeaders(req);
     const target = normalisedTarget(req.url);
     const token = target.search.get(TOKEN_PARAM);
@@ -157,7 +157,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
       const credential = this.credentials.issue({ kind: 'session', id }, caller, tokenExpiry(token));
       res.setHeader('Set-Cookie', credentialCookie(SESSION_COOKIE, credential, this.origins.secure));
       res.setHeader('Cache-Control', 'no-store');
-      res.redirect(303, redirectTarget(target));
+      seeOther(res, redirectTarget(target));
       return;
     }
     refuseForeignUse(req, this.origins.session(id));
