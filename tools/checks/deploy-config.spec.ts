@@ -81,7 +81,10 @@ function declaredVariables(service: string): string[] {
   return [...names].sort();
 }
 
-const readsVariable = (service: string, name: string) => new RegExp(`\\b${name}\\b`).test(read(configPath(service)));
+// Read by Node.js itself, before any of the service's code: documented, never in a config.ts.
+const READ_BY_NODE = new Set(['NODE_OPTIONS']);
+
+const readsVariable = (service: string, name: string) => READ_BY_NODE.has(name) || new RegExp(`\\b${name}\\b`).test(read(configPath(service)));
 
 /** `environment:` of a compose service, as a map or as a list of KEY=value / KEY. */
 function composeEnvironmentNames(environment: Yaml): string[] {

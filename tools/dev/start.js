@@ -140,9 +140,14 @@ function withoutDatabaseUrl(env) {
   return rest;
 }
 
+// The sessions service is a controller, not a request path: a young generation of 2 MB (V8 grows
+// it to 16 MB under load and keeps it) costs it a little more GC and saves ~30 MB of RSS. Compose
+// and deploy/k8s give it the same through NODE_OPTIONS.
+const SERVICE_NODE_ARGS = { sessions: ['--max-semi-space-size=2'] };
+
 function startService({ name, port }, env) {
   // LAUNCHPAD_NODE_ARGS: extra node flags for every service (the benchmark preloads its profiler so).
-  const nodeArgs = process.env.LAUNCHPAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [];
+  const nodeArgs = [...(SERVICE_NODE_ARGS[name] ?? []), ...(process.env.LAUNCHPAD_NODE_ARGS?.split(' ').filter(Boolean) ?? [])];
   const child = spawn(process.execPath, [...nodeArgs, join(ROOT, 'apps', name, 'dist', 'main.js')], {
     // Not the admin DATABASE_URL this script was given: each service has its own (DATABASE_URL_FILE).
     env: { ...withoutDatabaseUrl(process.env), ...env, PORT: String(port) },
