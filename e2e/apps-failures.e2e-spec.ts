@@ -33,11 +33,15 @@ describe('apps when things go wrong', () => {
     return res.body;
   };
   const status = async (id: string) => (await call(`${p.api}/apps/${id}`, { token: dana })).body;
-  const settled = (id: string, what: string, test: (app: any) => boolean) =>
-    waitFor(`app ${id} ${what}`, async () => {
-      const app = await status(id);
-      return test(app) ? app : undefined;
-    });
+  const settled = (id: string, what: string, test: (app: any) => boolean, timeoutMs?: number) =>
+    waitFor(
+      `app ${id} ${what}`,
+      async () => {
+        const app = await status(id);
+        return test(app) ? app : undefined;
+      },
+      timeoutMs,
+    );
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'lp-apps-failures-'));
@@ -80,11 +84,12 @@ describe('apps when things go wrong', () => {
   });
 
   it('fails an app whose replica keeps crashing soon after it starts, with its last output, after restarting it a few times', async () => {
-    // Ready within a second, then ended by `timeout` (exit code 124), again and again.
-    const script = `echo "app program: the model does not fit in memory"; exec timeout 1 "${process.execPath}" "${APP_PROGRAM}"`;
+    // Ready, then ended by `timeout` (exit code 124), again and again. Three seconds: on a loaded
+    // machine Node takes over one to listen, and a program that never got ready is another failure.
+    const script = `echo "app program: the model does not fit in memory"; exec timeout 3 "${process.execPath}" "${APP_PROGRAM}"`;
     const id = await appLauncher('Crashy', {}, { script });
     await activate(id, { minReplicas: 1 });
-    const failed = await settled(id, 'to fail', (a) => a.status === 'failed');
+    const failed = await settled(id, 'to fail', (a) => a.status === 'failed', 90_000);
     expect(failed.message).toMatch(/^replica r1 keeps crashing: it stopped 3 times in a row, each within 60 s of starting; the last time it exited with code 124; last output:\n/);
     expect(failed.message).toMatch(/app program: the model does not fit in memory/);
     expect(failed).toMatchObject({ desiredReplicas: 0, readyReplicas: 0 });
