@@ -101,6 +101,14 @@ export interface WorkloadSpec {
    */
   args: string[];
   env: Record<string, string>;
+  /**
+   * Environment variables whose values are secret (decrypted launcher variables, the program's own
+   * token), kept apart from `env` so a driver can keep them out of what others read: a Kubernetes
+   * Secret referenced by `secretKeyRef` (never the StatefulSet's or Deployment's pod template); the
+   * process driver gives the program `env` and these together, as one environment. On a name in
+   * both, this one wins. `$(VAR)` expansion sees them like any other variable.
+   */
+  secretEnv?: Record<string, string>;
   /** The port the program listens on inside its container; the process driver picks a free one instead. */
   port: number;
   /** The URL path the program is served under, e.g. `/sessions/<id>/`; given to it as LAUNCHPAD_BASE_URL. */
@@ -118,8 +126,9 @@ export interface WorkloadSpec {
   scheduling?: SchedulingSpec;
   /**
    * Files only the workload may read, in a directory of their own: `/secrets` in a container (a
-   * Secret volume), `LAUNCHPAD_SECRETS_DIR` on the process driver (written when it starts,
-   * deleted when it stops). Names are plain file names.
+   * Secret volume, the kubernetes driver's `<workload>-secrets` Secret, files 0400),
+   * `LAUNCHPAD_SECRETS_DIR` on the process driver (written when it starts, deleted when it stops).
+   * Names are plain file names.
    */
   secretFiles?: { name: string; content: string }[];
   /** Storage mounted into the work directory with rclone (see StorageMount). */

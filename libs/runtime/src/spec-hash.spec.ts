@@ -40,6 +40,15 @@ describe('workloadSpecHash', () => {
     expect(workloadSpecHash(spec({ resources: { cpu: 2, memoryMb: 1024, gpu: 0, diskGb: 1 } }))).not.toBe(base);
   });
 
+  it('sees secret variables as part of the environment: moving one between env and secretEnv keeps the hash, changing its value does not', () => {
+    const base = workloadSpecHash(spec({ env: { A: '1', B: '2', JUPYTER_TOKEN: 't1' } }));
+    expect(workloadSpecHash(spec({ env: { A: '1', B: '2' }, secretEnv: { JUPYTER_TOKEN: 't1' } }))).toBe(base);
+    // A secret value wins over a plain one of the same name, as the drivers give them.
+    expect(workloadSpecHash(spec({ env: { A: '1', B: '2', JUPYTER_TOKEN: 'old' }, secretEnv: { JUPYTER_TOKEN: 't1' } }))).toBe(base);
+    expect(workloadSpecHash(spec({ env: { A: '1', B: '2' }, secretEnv: { JUPYTER_TOKEN: 't2' } }))).not.toBe(base);
+    expect(workloadSpecHash(spec({ secretFiles: [{ name: 'k', content: '1' }] }))).not.toBe(workloadSpecHash(spec({ secretFiles: [{ name: 'k', content: '2' }] })));
+  });
+
   it('cannot be told from the secret values it covers without the key', () => {
     // A session's token in its environment: whoever reads the hash (an annotation, state.json)
     // and knows the rest of the spec must not be able to check a guess of the token.

@@ -30,9 +30,16 @@ export const SPEC_HASH_KEY_BYTES = 32;
  * must share one (RUNTIME_SPEC_HASH_KEY).
  */
 export function workloadSpecHash(spec: WorkloadSpec | AppWorkloadSpec['template'], key: Buffer): string {
+  const { id: _id, kind: _kind, owner: _owner, secretEnv, ...rest } = spec as Partial<WorkloadSpec> & AppWorkloadSpec['template'];
+  // The program's environment as one (secret values win, as the drivers give them): moving a
+  // variable between `env` and `secretEnv` does not change how it runs, nor its hash.
+  return keyedHash({ ...rest, env: { ...rest.env, ...secretEnv } }, key);
+}
+
+/** HMAC-SHA256 of a value's canonical JSON with `key`, 16 hex digits (e.g. of a Secret's content, on the pod template that uses it). */
+export function keyedHash(value: unknown, key: Buffer): string {
   if (key.length < SPEC_HASH_KEY_BYTES) throw new Error(`a spec hash key has at least ${SPEC_HASH_KEY_BYTES} bytes`);
-  const { id: _id, kind: _kind, owner: _owner, ...rest } = spec as Partial<WorkloadSpec> & AppWorkloadSpec['template'];
-  return createHmac('sha256', key).update(canonical(rest)).digest('hex').slice(0, 16);
+  return createHmac('sha256', key).update(canonical(value)).digest('hex').slice(0, 16);
 }
 
 /**

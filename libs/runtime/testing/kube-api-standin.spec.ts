@@ -32,6 +32,19 @@ describe('the Kubernetes API stand-in', () => {
     expect(await req('GET', `${services}/nope`)).toMatchObject({ status: 404, body: { reason: 'NotFound' } });
   });
 
+  it('keeps a Secret\'s data in base64, merges write-only stringData into it, and refuses data that is not base64', async () => {
+    const secrets = `/api/v1/namespaces/${NS}/secrets`;
+    const created = await req('POST', secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's' }, data: { a: Buffer.from('one').toString('base64') }, stringData: { b: 'two' } });
+    expect(created.status).toBe(201);
+    expect(created.body).toMatchObject({ type: 'Opaque', data: { a: 'b25l', b: 'dHdv' } });
+    expect(created.body.stringData).toBeUndefined();
+    const patched = await req('PATCH', `${secrets}/s`, { stringData: { a: 'uno' } }, 'application/merge-patch+json');
+    expect(patched.body.data).toEqual({ a: 'dW5v', b: 'dHdv' });
+    expect((await req('GET', `${secrets}/s`)).body.stringData).toBeUndefined();
+    expect(await req('POST', secrets, { apiVersion: 'v1', kind: 'Secret', metadata: { name: 'bad' }, data: { a: 'not base64!' } })).toMatchObject({ status: 400, body: { reason: 'BadRequest' } });
+    expect(api.get('secrets', NS, 'bad')).toBeUndefined();
+  });
+
   it('refuses a write from a stale resourceVersion with 409 Conflict', async () => {
     const created = (await req('POST', services, svc('b'))).body;
     const updated = await req('PUT', `${services}/b`, { ...created, metadata: { ...created.metadata, labels: { x: '1' } } });

@@ -7,7 +7,7 @@
  *
  * - Paths: `/api/v1/namespaces/{ns}/{resource}[/{name}[/{subresource}]]` and
  *   `/apis/{group}/{version}/namespaces/{ns}/...`, for pods, services, persistentvolumeclaims,
- *   apps/v1 statefulsets and deployments, discovery.k8s.io/v1 endpointslices. Errors are `Status`
+ *   secrets, apps/v1 statefulsets and deployments, discovery.k8s.io/v1 endpointslices. Errors are `Status`
  *   objects with `reason` and `code` (NotFound 404, AlreadyExists 409, Conflict 409, Gone 410,
  *   BadRequest 400, UnsupportedMediaType 415, MethodNotAllowed 405), as the API server sends them.
  * - resourceVersion: one counter for every object, as etcd's revision; a list carries the
@@ -43,6 +43,10 @@
  * - `pods/{name}/log`: text/plain, `tailLines`, `timestamps`, `previous` (ignored: one log per pod),
  *   `follow` (the stream stays open for what the program writes next, and ends with the pod).
  * - Discovery (`/api/v1`, `/apis/{group}/{version}`): APIResourceLists for the kinds above.
+ * - Secrets: `data` values are base64 (anything else is 400 BadRequest, as the server's decoding
+ *   of `[]byte` fails); `stringData` is write-only: on create, update and patch its entries are
+ *   encoded into `data` (winning over a key of the same name) and it is never stored or returned;
+ *   `type` defaults to `Opaque`.
  *
  * Behind the API, `controllers: true` (the default) runs simplified stand-ins of what a cluster
  * runs, one pass after every change:
@@ -58,7 +62,11 @@
  *   available: 1 Insufficient cpu."); one whose claim is missing or unbound is Pending, Unschedulable
  *   "pod has unbound immediate PersistentVolumeClaims"; otherwise it runs, per its image's behaviour
  *   (`images`): ready (the default), `ErrImagePull`/`ImagePullBackOff`, `CrashLoopBackOff` (with
- *   log lines and the last termination), or running but not ready;
+ *   log lines and the last termination), or running but not ready. The kubelet resolves
+ *   `env[].valueFrom.secretKeyRef` from the pod's namespace: a missing Secret or key (not `optional`)
+ *   leaves the container waiting with `CreateContainerConfigError` (`secret "x" not found`,
+ *   `couldn't find key k in Secret ns/x`), and a missing Secret of a `secret` volume in
+ *   `ContainerCreating` (the volume cannot be mounted), until it appears;
  * - the EndpointSlice controller: one slice per Service with a selector, with the Service's labels
  *   and `kubernetes.io/service-name`, owned by the Service, listing each matching pod's IP with
  *   ready/serving/terminating conditions.
@@ -96,6 +104,7 @@ const TYPES: ResourceType[] = [
   { group: '', version: 'v1', resource: 'pods', kind: 'Pod', subresources: ['log', 'status'] },
   { group: '', version: 'v1', resource: 'services', kind: 'Service', subresources: ['status'] },
   { group: '', version: 'v1', resource: 'persistentvolumeclaims', kind: 'PersistentVolumeClaim', subresources: ['status'] },
+  { group: '', version: 'v1', resource: 'secrets', kind: 'Secret', subresources: [] },
   { group: 'apps', version: 'v1', resource: 'statefulsets', kind: 'StatefulSet', subresources: ['scale', 'status'] },
   { group: 'apps', version: 'v1', resource: 'deployments', kind: 'Deployment', subresources: ['scale', 'status'] },
   { group: 'discovery.k8s.io', version: 'v1', resource: 'endpointslices', kind: 'EndpointSlice', subresources: [] },
@@ -220,12 +229,12 @@ export class KubeApiStandin {
     return o ? clone(o) : undefined;
   }
 
-  /** Deletes as `kubectl delete` would (background propagation): for drift tests. */
-  delete(resource: string, namespace: string, name: string): boolean {
+  /** Deletes as `kubectl delete` would (background propagation; `Orphan` is `--cascade=orphan`): for drift tests. */
+  delete(resource: string, namespace: string, name: string, propagationPolicy: 'Background' | 'Foreground' | 'Orphan' = 'Background'): boolean {
     const type = this.typeOf(resource);
     const existing = this.objects.get(this.key(type, namespace, name));
     if (!existing) return false;
-    this.remove(type, existing, 'Background');
+    this.remove(type, existing, propagationPolicy);
     return true;
   }
 
@@ -700,6 +709,19 @@ export class KubeApiStandin {
     if ((type.kind === 'StatefulSet' || type.kind === 'Deployment') && spec && spec.replicas === undefined) spec.replicas = 1;
     if (type.kind === 'Service' && spec && !spec.clusterIP) spec.clusterIP = `10.96.${(this.revision >> 8) & 255}.${this.revision & 255}`;
     if (type.kind === 'PersistentVolumeClaim' && !obj.status) obj.status = { phase: 'Pending' };
+    if (type.kind === 'Secret') {
+      const data = { ...((obj.data as Record<string, unknown> | undefined) ?? {}) };
+      for (const [k, v] of Object.entries(data)) {
+        if (typeof v !== 'string' || !/^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(v)) {
+          throw new HttpError(400, 'BadRequest', `Secret in version "v1" cannot be handled as a Secret: illegal base64 data in data.${k}`);
+        }
+      }
+      for (const [k, v] of Object.entries((obj.stringData as Record<string, unknown> | undefined) ?? {})) data[k] = Buffer.from(String(v), 'utf8').toString('base64');
+      delete obj.stringData;
+      if (Object.keys(data).length > 0) obj.data = data;
+      else delete obj.data;
+      if (!obj.type) obj.type = 'Opaque';
+    }
   }
 
   // --- simulated controllers -----------------------------------------------------------------
@@ -832,12 +854,39 @@ export class KubeApiStandin {
         return prev ? { ...c, lastTransitionTime: prev.lastTransitionTime } : c;
       });
     };
+    const name = String(main.name ?? 'main');
+    // The kubelet: Secret volumes are mounted before any container is made, then each container's environment is resolved.
+    const secretOf = (secretName: string) => this.objects.get(this.key(this.typeOf('Secret'), pod.metadata.namespace!, secretName));
+    const waiting = (reason: string, message?: string) =>
+      set({
+        ...base,
+        phase: 'Pending',
+        conditions: keepTimes([scheduled, { type: 'Ready', status: 'False', reason: 'ContainersNotReady', lastTransitionTime: now }]),
+        containerStatuses: [{ name, image, imageID: '', ready: false, restartCount: 0, started: false, state: { waiting: { reason, ...(message ? { message } : {}) } } }],
+      });
+    for (const volume of (spec.volumes as Json[] | undefined) ?? []) {
+      const secret = volume.secret as { secretName?: string; optional?: boolean } | undefined;
+      if (secret?.secretName && !secret.optional && !secretOf(secret.secretName)) return waiting('ContainerCreating');
+    }
+    const env: Record<string, string> = {};
+    for (const e of (main.env as { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } } }[] | undefined) ?? []) {
+      const ref = e.valueFrom?.secretKeyRef;
+      if (!ref) {
+        env[e.name] = e.value ?? '';
+        continue;
+      }
+      const secret = secretOf(ref.name);
+      const value = (secret?.data as Record<string, string> | undefined)?.[ref.key];
+      if (value === undefined) {
+        if (ref.optional) continue;
+        return waiting('CreateContainerConfigError', secret ? `couldn't find key ${ref.key} in Secret ${pod.metadata.namespace}/${ref.name}` : `secret "${ref.name}" not found`);
+      }
+      env[e.name] = Buffer.from(value, 'base64').toString('utf8');
+    }
     // What the program printed when it started (once per pod; appendLog adds to it).
     if ('log' in behaviour && behaviour.log && !this.podLogs.has(key)) {
-      const env = Object.fromEntries(((main.env as { name: string; value?: string }[] | undefined) ?? []).map((e) => [e.name, e.value ?? '']));
       this.podLogs.set(key, typeof behaviour.log === 'function' ? behaviour.log(env) : behaviour.log);
     }
-    const name = String(main.name ?? 'main');
     switch (behaviour.kind) {
       case 'pull-failure':
         return set({

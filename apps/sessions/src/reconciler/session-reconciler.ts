@@ -297,8 +297,11 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
       image: row.image,
       command: row.spec.command,
       args: row.spec.args,
-      // The program's own secret (Jupyter's token) last: the environment's variables cannot override it.
-      env: { ...row.spec.env, ...secret?.env, ...programSecretEnv(row) },
+      env: row.spec.env,
+      // Secret values apart (a Kubernetes Secret, not the pod template); they win over `env` on a
+      // shared name, and the program's own secret (Jupyter's token) last: the environment's
+      // variables cannot override it.
+      secretEnv: { ...secret?.env, ...programSecretEnv(row) },
       secretFiles: secret?.files ?? [],
       mounts: secret?.mounts ?? [],
       port: row.spec.port,

@@ -19,6 +19,9 @@ export interface ClusterCaches {
   appServices: Informer<k8s.V1Service>;
   appPods: Informer<k8s.V1Pod>;
   endpointSlices: Informer<k8s.V1EndpointSlice>;
+  /** The workloads' own Secrets (secret variables and files), by label: never anyone else's. */
+  sessionSecrets: Informer<k8s.V1Secret>;
+  appSecrets: Informer<k8s.V1Secret>;
 }
 
 /**
@@ -79,11 +82,13 @@ export class KubeCluster {
       appPods: make('pods', `/api/v1/namespaces/${ns}/pods`, apps, () => this.core.listNamespacedPod({ namespace: ns, labelSelector: apps })),
       // The EndpointSlice controller copies the Service's labels onto its slices.
       endpointSlices: make('endpointslices', `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`, apps, () => this.discovery.listNamespacedEndpointSlice({ namespace: ns, labelSelector: apps })),
+      sessionSecrets: make('secrets', `/api/v1/namespaces/${ns}/secrets`, sessions, () => this.core.listNamespacedSecret({ namespace: ns, labelSelector: sessions })),
+      appSecrets: make('secrets', `/api/v1/namespaces/${ns}/secrets`, apps, () => this.core.listNamespacedSecret({ namespace: ns, labelSelector: apps })),
     };
     const c = this.caches;
     const wanted = [
-      ...(kinds.includes('session') ? [c.statefulSets, c.claims, c.sessionServices, c.sessionPods] : []),
-      ...(kinds.includes('app') ? [c.deployments, c.appServices, c.appPods, c.endpointSlices] : []),
+      ...(kinds.includes('session') ? [c.statefulSets, c.claims, c.sessionServices, c.sessionPods, c.sessionSecrets] : []),
+      ...(kinds.includes('app') ? [c.deployments, c.appServices, c.appPods, c.endpointSlices, c.appSecrets] : []),
     ];
     this.started.push(...(wanted as Informer<{ metadata?: { name?: string } }>[]));
   }
@@ -123,6 +128,17 @@ export class KubeCluster {
     const name = body.metadata!.name!;
     const result = await this.call(`apply Service ${name}`, () =>
       this.core.patchNamespacedService({ name, namespace: this.namespace, body, fieldManager: this.fieldManager, force: true }, applyOptions()),
+    );
+    const object = plain(result);
+    cache.upsert(object);
+    return object;
+  }
+
+  /** A workload's Secret, applied whole: keys it no longer has are removed (server-side apply drops what our manager stops applying). */
+  async applySecret(body: k8s.V1Secret, cache: Informer<k8s.V1Secret>): Promise<k8s.V1Secret> {
+    const name = body.metadata!.name!;
+    const result = await this.call(`apply Secret ${name}`, () =>
+      this.core.patchNamespacedSecret({ name, namespace: this.namespace, body, fieldManager: this.fieldManager, force: true }, applyOptions()),
     );
     const object = plain(result);
     cache.upsert(object);
@@ -190,7 +206,7 @@ export class KubeCluster {
   }
 
   /** Deletes with background propagation: the garbage collector removes what the object owns. 404 is success. */
-  async delete(kind: 'StatefulSet' | 'Deployment' | 'Service' | 'PersistentVolumeClaim' | 'Pod', name: string): Promise<void> {
+  async delete(kind: 'StatefulSet' | 'Deployment' | 'Service' | 'PersistentVolumeClaim' | 'Pod' | 'Secret', name: string): Promise<void> {
     const namespace = this.namespace;
     const propagationPolicy = 'Background';
     try {
@@ -209,6 +225,9 @@ export class KubeCluster {
           break;
         case 'Pod':
           await this.core.deleteNamespacedPod({ name, namespace, propagationPolicy });
+          break;
+        case 'Secret':
+          await this.core.deleteNamespacedSecret({ name, namespace, propagationPolicy });
           break;
       }
     } catch (error) {

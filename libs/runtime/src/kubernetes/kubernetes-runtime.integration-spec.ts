@@ -312,3 +312,105 @@ describe('an app', () => {
     expect(await runtime.logs('nobody', 5)).toEqual([]);
   });
 });
+
+describe('secrets', () => {
+  const TOKEN = 'tok-3f9a1c0e77d24b5e';
+  const PASSWORD = 'pw-9c8b7a6d5e4f';
+  const KEY_FILE = '-----BEGIN KEY-----\nc2VjcmV0LWZpbGUtY29udGVudA\n-----END KEY-----\n';
+  const secretSpec = (id: string, password = PASSWORD) =>
+    sessionSpec(id, {
+      env: { PLAIN: 'visible', DB_PASSWORD: 'plain-loses' },
+      secretEnv: { JUPYTER_TOKEN: TOKEN, DB_PASSWORD: password },
+      secretFiles: [{ name: 'id_ed25519', content: KEY_FILE }],
+    });
+  const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
+  const decoded = (secret: { data?: unknown }) => Object.fromEntries(Object.entries((secret.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  const leaks = (json: string, ...values: string[]) => values.filter((v) => json.includes(v) || json.includes(b64(v)));
+
+  it('keeps secret variables and files in a Secret of their own: the StatefulSet and its pod hold neither, the container refers to it and mounts /secrets', async () => {
+    api.images.set('quay.io/jupyter/base-notebook:2025-01-01', { kind: 'ready', log: (env) => [`token=${env.JUPYTER_TOKEN} db=${env.DB_PASSWORD} plain=${env.PLAIN}`] });
+    await runtime.ensureRunning(secretSpec('sec1'));
+    const sts = api.get('statefulsets', NAMESPACE, 's-sec1') as unknown as k8s.V1StatefulSet;
+    expect(leaks(JSON.stringify(sts), TOKEN, PASSWORD, KEY_FILE)).toEqual([]);
+
+    const secret = api.get('secrets', NAMESPACE, 's-sec1-secrets') as unknown as k8s.V1Secret;
+    expect(secret.type).toBe('Opaque');
+    expect(secret.metadata?.labels).toMatchObject({ ...managedBy, 'app.kubernetes.io/component': 'session', 'launchpad.io/workload': 'sec1', 'launchpad.io/owner-id': 'sec1' });
+    expect(secret.metadata?.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'StatefulSet', name: 's-sec1', uid: sts.metadata!.uid, controller: true }]);
+    expect(secret.data).toEqual({ 'env.JUPYTER_TOKEN': b64(TOKEN), 'env.DB_PASSWORD': b64(PASSWORD), 'file.id_ed25519': b64(KEY_FILE) });
+
+    const pod = sts.spec!.template.spec!;
+    const main = pod.containers[0]!;
+    expect(main.env).toEqual(
+      expect.arrayContaining([
+        { name: 'PLAIN', value: 'visible' },
+        { name: 'JUPYTER_TOKEN', valueFrom: { secretKeyRef: { name: 's-sec1-secrets', key: 'env.JUPYTER_TOKEN' } } },
+        { name: 'DB_PASSWORD', valueFrom: { secretKeyRef: { name: 's-sec1-secrets', key: 'env.DB_PASSWORD' } } },
+        { name: 'LAUNCHPAD_SECRETS_DIR', value: '/secrets' },
+      ]),
+    );
+    // A secret variable wins over a plain one of the same name, as on the process driver.
+    expect(main.env!.filter((e) => e.name === 'DB_PASSWORD')).toHaveLength(1);
+    expect(main.volumeMounts).toEqual(expect.arrayContaining([{ name: 'secrets', mountPath: '/secrets', readOnly: true }]));
+    expect(pod.volumes).toEqual(expect.arrayContaining([{ name: 'secrets', secret: { secretName: 's-sec1-secrets', defaultMode: 0o400, items: [{ key: 'file.id_ed25519', path: 'id_ed25519' }] } }]));
+    expect(sts.spec!.template.metadata!.annotations!['launchpad.io/secrets-hash']).toMatch(/^[0-9a-f]{16}$/);
+
+    await waitFor('ready', async () => (await runtime.status('sec1'))?.phase === 'ready');
+    const running = api.get('pods', NAMESPACE, 's-sec1-0')!;
+    expect(leaks(JSON.stringify(running), TOKEN, PASSWORD, KEY_FILE)).toEqual([]);
+    // The kubelet resolved the references: the program sees the values.
+    expect(await runtime.logs('sec1', 1)).toEqual([`token=${TOKEN} db=${PASSWORD} plain=visible`]);
+  });
+
+  it('rolls the pod when a secret value changes, and removes the Secret with the session', async () => {
+    await runtime.ensureRunning(secretSpec('sec2'));
+    await waitFor('ready', async () => (await runtime.status('sec2'))?.phase === 'ready');
+    const before = api.get('statefulsets', NAMESPACE, 's-sec2')!;
+    const podUid = api.get('pods', NAMESPACE, 's-sec2-0')!.metadata.uid;
+
+    await runtime.ensureRunning(secretSpec('sec2', 'pw-changed-0042'));
+    const after = api.get('statefulsets', NAMESPACE, 's-sec2')!;
+    expect(JSON.stringify((after.spec as { template: unknown }).template)).not.toBe(JSON.stringify((before.spec as { template: unknown }).template));
+    expect(leaks(JSON.stringify(after), 'pw-changed-0042')).toEqual([]);
+    expect(decoded(api.get('secrets', NAMESPACE, 's-sec2-secrets')!)['env.DB_PASSWORD']).toBe('pw-changed-0042');
+    await waitFor('a new pod, ready', async () => (await runtime.status('sec2'))?.phase === 'ready' && api.get('pods', NAMESPACE, 's-sec2-0')?.metadata.uid !== podUid);
+
+    await runtime.remove('sec2');
+    expect(api.get('secrets', NAMESPACE, 's-sec2-secrets')).toBeUndefined();
+    await waitFor('every object gone', () => ['statefulsets', 'services', 'persistentvolumeclaims', 'pods', 'secrets'].every((r) => api.list(r, NAMESPACE).length === 0));
+  });
+
+  it('makes no Secret for a session without secrets, and deletes it when its secrets are gone', async () => {
+    await runtime.ensureRunning(sessionSpec('sec3'));
+    expect(api.list('secrets', NAMESPACE)).toEqual([]);
+    expect(JSON.stringify(api.get('statefulsets', NAMESPACE, 's-sec3'))).not.toContain('secretKeyRef');
+
+    await runtime.ensureRunning(secretSpec('sec4'));
+    expect(api.get('secrets', NAMESPACE, 's-sec4-secrets')).toBeDefined();
+    await runtime.ensureRunning({ ...secretSpec('sec4'), secretEnv: {}, secretFiles: [] });
+    expect(api.get('secrets', NAMESPACE, 's-sec4-secrets')).toBeUndefined();
+    const sts = api.get('statefulsets', NAMESPACE, 's-sec4') as unknown as k8s.V1StatefulSet;
+    expect(sts.spec!.template.spec!.volumes!.map((v) => v.name)).toEqual(['work']);
+    expect(sts.spec!.template.metadata!.annotations!['launchpad.io/secrets-hash']).toBeUndefined();
+  });
+
+  it('sweeps a Secret whose session is gone (an orphan)', async () => {
+    await runtime.ensureRunning(secretSpec('sec5'));
+    // Deleted with --cascade=orphan: the garbage collector leaves the Secret.
+    api.delete('statefulsets', NAMESPACE, 's-sec5', 'Orphan');
+    await waitFor('the orphaned Secret deleted', () => !api.get('secrets', NAMESPACE, 's-sec5-secrets'));
+  });
+
+  it('gives an app template its own Secret too, owned by the Deployment and gone with the app', async () => {
+    await runtime.ensureApp(appSpec('secapp', { template: { ...appSpec('secapp').template, secretEnv: { API_KEY: TOKEN }, secretFiles: [{ name: 'cert.pem', content: KEY_FILE }] } }));
+    const deployment = api.get('deployments', NAMESPACE, 'a-secapp')!;
+    expect(leaks(JSON.stringify(deployment), TOKEN, KEY_FILE)).toEqual([]);
+    const secret = api.get('secrets', NAMESPACE, 'a-secapp-secrets')!;
+    expect(decoded(secret)).toEqual({ 'env.API_KEY': TOKEN, 'file.cert.pem': KEY_FILE });
+    expect(secret.metadata.ownerReferences).toEqual([{ apiVersion: 'apps/v1', kind: 'Deployment', name: 'a-secapp', uid: deployment.metadata.uid, controller: true }]);
+    await waitFor('ready', async () => (await runtime.appStatus('secapp'))?.endpoints.length === 1);
+    for (const pod of api.list('pods', NAMESPACE)) expect(leaks(JSON.stringify(pod), TOKEN, KEY_FILE)).toEqual([]);
+    await runtime.removeApp('secapp');
+    expect(api.get('secrets', NAMESPACE, 'a-secapp-secrets')).toBeUndefined();
+  });
+});

@@ -16,6 +16,7 @@ import type {
 } from '../runtime.js';
 import { workloadSpecHash } from '../spec-hash.js';
 import { assertAppName, assertWorkloadName } from '../workload-name.js';
+import type { Informer } from './informer.js';
 import { KubeCluster } from './kube-cluster.js';
 import { ANNOTATIONS, appNames, LABELS, sessionNames } from './labels.js';
 import { appObjects, claimFor, CONTAINERS, type ManifestSettings, ownedBy, serviceFor, sessionObjects } from './manifests.js';
@@ -139,20 +140,53 @@ export class KubernetesRuntime implements Runtime {
     const existing = c.statefulSets.get(names.statefulSet);
     const hash = this.specHash(spec);
     const current = existing ? this.sessionStatus(spec.id) : null;
+    const objects = sessionObjects(spec, this.settings, 1);
     const upToDate =
-      existing && existing.spec?.replicas === 1 && existing.metadata?.annotations?.[ANNOTATIONS.specHash] === hash && c.claims.get(names.claim) && c.sessionServices.get(names.service);
+      existing &&
+      existing.spec?.replicas === 1 &&
+      existing.metadata?.annotations?.[ANNOTATIONS.specHash] === hash &&
+      c.claims.get(names.claim) &&
+      c.sessionServices.get(names.service) &&
+      !!c.sessionSecrets.get(names.secret) === !!objects.secret;
     if (upToDate && current && current.phase !== 'failed') return current;
     if (upToDate && current?.phase === 'failed') {
       // Started afresh: a new pod pulls the image again and runs the program from the start.
       await this.cluster.delete('Pod', names.pod);
       return this.sessionStatus(spec.id) ?? current;
     }
-    const objects = sessionObjects(spec, this.settings, 1);
-    const statefulSet = await this.cluster.applyStatefulSet(objects.statefulSet);
+    const statefulSet = await this.applyWithSecret(objects.secret, existing, c.sessionSecrets, () => this.cluster.applyStatefulSet(objects.statefulSet), { apiVersion: 'apps/v1', kind: 'StatefulSet' });
     await this.cluster.ensureClaim({ ...objects.claim, metadata: { ...objects.claim.metadata, ownerReferences: [ownedBy(statefulSet)] } });
     await this.cluster.applyService({ ...objects.service, metadata: { ...objects.service.metadata, ownerReferences: [ownedBy(statefulSet)] } }, c.sessionServices);
     this.logger.info({ workload: spec.id, statefulSet: names.statefulSet, specHash: hash }, existing ? 'kubernetes: session applied' : 'kubernetes: session created');
     return this.sessionStatus(spec.id)!;
+  }
+
+  /**
+   * Applies a workload (StatefulSet or Deployment) with its Secret: the Secret first, so that no pod
+   * starts before what it reads exists (owned by the workload when it exists already; a new
+   * workload's Secret gets its owner reference right after), the workload after. A workload without
+   * secrets has no Secret: one left from before is deleted.
+   */
+  private async applyWithSecret<T extends k8s.V1StatefulSet | k8s.V1Deployment>(
+    secret: k8s.V1Secret | null,
+    existing: T | undefined,
+    cache: Informer<k8s.V1Secret>,
+    applyWorkload: () => Promise<T>,
+    type: { apiVersion: string; kind: string },
+  ): Promise<T> {
+    const withOwner = (owner: T | undefined): k8s.V1Secret =>
+      owner?.metadata?.uid ? { ...secret!, metadata: { ...secret!.metadata, ownerReferences: [ownedBy({ ...owner, ...type })] } } : secret!;
+    if (secret) await this.cluster.applySecret(withOwner(existing), cache);
+    const workload = await applyWorkload();
+    if (secret && workload.metadata?.uid !== existing?.metadata?.uid) await this.cluster.applySecret(withOwner(workload), cache);
+    if (!secret) {
+      const name = `${workload.metadata!.name!}-secrets`;
+      if (cache.get(name)) {
+        await this.cluster.delete('Secret', name);
+        cache.forget(name);
+      }
+    }
+    return workload;
   }
 
   /** Hibernation: replicas 0 through the scale subresource; the claim (the user's files) stays. */
@@ -173,9 +207,11 @@ export class KubernetesRuntime implements Runtime {
     await this.cluster.delete('StatefulSet', names.statefulSet);
     await this.cluster.delete('Service', names.service);
     await this.cluster.delete('PersistentVolumeClaim', names.claim);
+    await this.cluster.delete('Secret', names.secret);
     c.statefulSets.forget(names.statefulSet);
     c.sessionServices.forget(names.service);
     c.claims.forget(names.claim);
+    c.sessionSecrets.forget(names.secret);
     this.lastEmitted.delete(id);
     this.logger.info({ workload: id }, 'kubernetes: session removed');
   }
@@ -229,7 +265,8 @@ export class KubernetesRuntime implements Runtime {
     assertAppName(spec.appId);
     await this.ready;
     const objects = appObjects(spec, this.settings);
-    const deployment = await this.cluster.applyDeployment(objects.deployment);
+    const existing = this.cluster.caches.deployments.get(appNames(spec.appId).deployment);
+    const deployment = await this.applyWithSecret(objects.secret, existing, this.cluster.caches.appSecrets, () => this.cluster.applyDeployment(objects.deployment), { apiVersion: 'apps/v1', kind: 'Deployment' });
     await this.cluster.applyService({ ...objects.service, metadata: { ...objects.service.metadata, ownerReferences: [ownedBy(deployment)] } }, this.cluster.caches.appServices);
     await this.setDeletionCosts(spec.appId, spec.removeFirst ?? []);
     return this.appStatusOf(spec.appId)!;
@@ -267,8 +304,10 @@ export class KubernetesRuntime implements Runtime {
     const names = appNames(appId);
     await this.cluster.delete('Deployment', names.deployment);
     await this.cluster.delete('Service', names.service);
+    await this.cluster.delete('Secret', names.secret);
     this.cluster.caches.deployments.forget(names.deployment);
     this.cluster.caches.appServices.forget(names.service);
+    this.cluster.caches.appSecrets.forget(names.secret);
     this.logger.info({ app: appId }, 'kubernetes: app removed');
   }
 
@@ -528,8 +567,8 @@ export class KubernetesRuntime implements Runtime {
 
   /**
    * What a controller's reconcile does for the objects it owns: re-creates a session's or app's
-   * Service (and a session's claim) that someone deleted, and deletes objects of ours whose
-   * workload is gone (a crash between two writes, a StatefulSet deleted with `--cascade=orphan`).
+   * Service (and a session's claim) that someone deleted, and deletes objects of ours (Services,
+   * claims, Secrets) whose workload is gone (a crash between two writes, a StatefulSet deleted with `--cascade=orphan`).
    */
   private async repair(): Promise<void> {
     if (this.repairing || this.closed) return;
@@ -584,16 +623,22 @@ export class KubernetesRuntime implements Runtime {
   private async deleteOrphans(): Promise<void> {
     const c = this.cluster.caches;
     const old = (o: { metadata?: k8s.V1ObjectMeta }) => Date.now() - new Date(String(o.metadata?.creationTimestamp ?? 0)).getTime() > this.orphanGraceMs;
-    const candidates: { kind: 'Service' | 'PersistentVolumeClaim'; name: string; owner: () => Promise<boolean> }[] = [];
-    for (const o of [...c.sessionServices.values(), ...c.claims.values()]) {
+    const candidates: { kind: 'Service' | 'PersistentVolumeClaim' | 'Secret'; name: string; owner: () => Promise<boolean> }[] = [];
+    const sessionKinds = [
+      ...c.sessionServices.values().map((o) => ({ o, kind: 'Service' as const })),
+      ...c.claims.values().map((o) => ({ o, kind: 'PersistentVolumeClaim' as const })),
+      ...c.sessionSecrets.values().map((o) => ({ o, kind: 'Secret' as const })),
+    ];
+    for (const { o, kind } of sessionKinds) {
       const id = o.metadata?.labels?.[LABELS.workload];
       if (!id || c.statefulSets.get(sessionNames(id).statefulSet) || !old(o)) continue;
-      candidates.push({ kind: c.claims.get(o.metadata!.name!) === o ? 'PersistentVolumeClaim' : 'Service', name: o.metadata!.name!, owner: async () => (await this.cluster.readStatefulSet(sessionNames(id).statefulSet)) !== null });
+      candidates.push({ kind, name: o.metadata!.name!, owner: async () => (await this.cluster.readStatefulSet(sessionNames(id).statefulSet)) !== null });
     }
-    for (const o of c.appServices.values()) {
+    const appKinds = [...c.appServices.values().map((o) => ({ o, kind: 'Service' as const })), ...c.appSecrets.values().map((o) => ({ o, kind: 'Secret' as const }))];
+    for (const { o, kind } of appKinds) {
       const appId = o.metadata?.labels?.[LABELS.app];
       if (!appId || c.deployments.get(appNames(appId).deployment) || !old(o)) continue;
-      candidates.push({ kind: 'Service', name: o.metadata!.name!, owner: async () => (await this.cluster.readDeployment(appNames(appId).deployment)) !== null });
+      candidates.push({ kind, name: o.metadata!.name!, owner: async () => (await this.cluster.readDeployment(appNames(appId).deployment)) !== null });
     }
     for (const candidate of candidates) {
       // The cache may lag: ask the API server before deleting anything.
@@ -602,6 +647,9 @@ export class KubernetesRuntime implements Runtime {
       if (candidate.kind === 'Service') {
         c.sessionServices.forget(candidate.name);
         c.appServices.forget(candidate.name);
+      } else if (candidate.kind === 'Secret') {
+        c.sessionSecrets.forget(candidate.name);
+        c.appSecrets.forget(candidate.name);
       } else c.claims.forget(candidate.name);
       this.logger.warn({ kind: candidate.kind, name: candidate.name }, 'kubernetes: orphan deleted: its session or app no longer exists');
     }

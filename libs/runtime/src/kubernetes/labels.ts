@@ -25,6 +25,8 @@ export const MANAGED_BY = 'launchpad';
 export const ANNOTATIONS = {
   /** workloadSpecHash of the spec, on the pod template (so each pod says what it runs) and the workload. */
   specHash: 'launchpad.io/spec-hash',
+  /** keyedHash of the workload's Secret content, on the pod template: a changed secret value rolls the pods. */
+  secretsHash: 'launchpad.io/secrets-hash',
   /** What the driver needs to re-create a deleted Service or claim without the caller: port, disk, class. */
   servicePort: 'launchpad.io/service-port',
   diskGb: 'launchpad.io/disk-gb',
@@ -50,14 +52,14 @@ export function objectName(prefix: string, id: string, max: number): string {
   return `${name.slice(0, max - 9).replace(/-+$/, '')}-${hash}`;
 }
 
-/** StatefulSet, Service and claim of a session. 52: a StatefulSet's controller-revision-hash label is `<name>-<10 chars>` and must fit in 63. */
+/** StatefulSet, Service, claim and Secret of a session. 52: a StatefulSet's controller-revision-hash label is `<name>-<10 chars>` and must fit in 63. */
 export const sessionNames = (id: string) => {
   const base = objectName('s-', id, 52);
-  return { statefulSet: base, service: base, claim: `${base}-work`, pod: `${base}-0` };
+  return { statefulSet: base, service: base, claim: `${base}-work`, pod: `${base}-0`, secret: `${base}-secrets` };
 };
 
-/** Deployment and Service of an app (app ids are at most 40 characters, so these always fit). */
+/** Deployment, Service and Secret of an app (app ids are at most 40 characters, so these always fit). */
 export const appNames = (appId: string) => {
   const base = objectName('a-', appId, 47);
-  return { deployment: base, service: base };
+  return { deployment: base, service: base, secret: `${base}-secrets` };
 };

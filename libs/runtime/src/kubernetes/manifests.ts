@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto';
 import type * as k8s from '@kubernetes/client-node';
 import { allowedGitProtocols, type RepositoryUrlPolicy, repositoryUrlProblem } from '@launchpad/contracts';
 import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
 import type { AppWorkloadSpec, ResourceSpec, WorkloadKind, WorkloadOwner, WorkloadSpec } from '../runtime.js';
-import { workloadSpecHash } from '../spec-hash.js';
+import { keyedHash, workloadSpecHash } from '../spec-hash.js';
 import { ANNOTATIONS, appNames, LABELS, MANAGED_BY, sessionNames } from './labels.js';
 
 /** What the manifests need from the driver's configuration. */
@@ -28,6 +29,10 @@ type Template = Omit<WorkloadSpec, 'id' | 'kind' | 'owner'>;
 const MAIN = 'main';
 const CLONE = 'clone-repositories';
 const WORK_VOLUME = 'work';
+const SECRETS_VOLUME = 'secrets';
+/** Where a container finds its secret files (WorkloadSpec.secretFiles). */
+export const SECRETS_DIR = '/secrets';
+const SECRET_KEY = /^[-._a-zA-Z0-9]+$/;
 /** Repository directory names become paths under /work: one path segment, no dot-dot. */
 const REPOSITORY_NAME = /^[A-Za-z0-9._-]+$/;
 
@@ -119,26 +124,26 @@ function cloneContainer(spec: Template, settings: ManifestSettings, security: k8
   };
 }
 
-function mainContainer(spec: Template, env: Record<string, string>): k8s.V1Container {
+function mainContainer(spec: Template, env: k8s.V1EnvVar[], secrets: WorkloadSecrets | null): k8s.V1Container {
   return {
     name: MAIN,
     image: spec.image,
     // An empty command runs the image's entrypoint, with args as its arguments (as Kubernetes does).
     ...(spec.command.length > 0 ? { command: spec.command } : {}),
     args: spec.args,
-    env: Object.entries(env).map(([name, value]) => ({ name, value })),
+    env,
     ports: [{ name: 'http', containerPort: spec.port, protocol: 'TCP' }],
     workingDir: spec.workingDirectory,
     readinessProbe: { httpGet: { path: readinessPath(spec), port: 'http' }, periodSeconds: 2, failureThreshold: 3, timeoutSeconds: 2 },
     resources: resources(spec.resources),
     securityContext: containerSecurity,
-    volumeMounts: [{ name: WORK_VOLUME, mountPath: spec.workingDirectory }],
+    volumeMounts: [{ name: WORK_VOLUME, mountPath: spec.workingDirectory }, ...(secrets && secrets.files.length > 0 ? [{ name: SECRETS_VOLUME, mountPath: SECRETS_DIR, readOnly: true }] : [])],
   };
 }
 
-function workloadEnv(spec: Template): Record<string, string> {
+/** What the runtime sets itself, after (and over) the spec's variables, secret or not. */
+function runtimeEnv(spec: Template): Record<string, string> {
   return {
-    ...spec.env,
     LAUNCHPAD_HOST: '0.0.0.0',
     LAUNCHPAD_PORT: String(spec.port),
     PORT: String(spec.port),
@@ -147,7 +152,69 @@ function workloadEnv(spec: Template): Record<string, string> {
   };
 }
 
-function podSpec(spec: Template, settings: ManifestSettings, volume: k8s.V1Volume): k8s.V1PodSpec {
+/**
+ * The container's environment: the spec's plain variables as values, its secret ones as
+ * `secretKeyRef`s into the workload's Secret (a secret one wins over a plain one of the same name,
+ * as on the process driver), then the runtime's own. No secret value is written into the pod template.
+ */
+function workloadEnv(spec: Template, secrets: WorkloadSecrets | null): k8s.V1EnvVar[] {
+  const own = runtimeEnv(spec);
+  const secretNames = new Set(secrets?.env.map((e) => e.name) ?? []);
+  return [
+    ...Object.entries(spec.env)
+      .filter(([name]) => !secretNames.has(name) && !(name in own))
+      .map(([name, value]) => ({ name, value })),
+    ...(secrets?.env ?? []).map(({ name, key }) => ({ name, valueFrom: { secretKeyRef: { name: secrets!.name, key } } })),
+    ...Object.entries({ ...own, ...(secrets && secrets.files.length > 0 ? { LAUNCHPAD_SECRETS_DIR: SECRETS_DIR } : {}) }).map(([name, value]) => ({ name, value })),
+  ];
+}
+
+/** A Secret's keys are `[-._a-zA-Z0-9]+`: a name that is not one (or too long) gets a key made of its hash. */
+function secretKey(prefix: 'env' | 'file', name: string): string {
+  const key = `${prefix}.${name}`;
+  return SECRET_KEY.test(name) && key.length <= 253 ? key : `${prefix}.x-${createHash('sha256').update(name).digest('hex').slice(0, 32)}`;
+}
+
+/** What of a workload goes into its Secret, and how its pod refers to it. */
+export interface WorkloadSecrets {
+  /** `<StatefulSet or Deployment name>-secrets`. */
+  name: string;
+  /** The Secret's `data`: base64, as the API keeps it. */
+  data: Record<string, string>;
+  env: { name: string; key: string }[];
+  files: { key: string; path: string }[];
+  /** keyedHash of the content: on the pod template, so a changed value rolls the pods. */
+  hash: string;
+}
+
+/** Null when the workload has no secret variables and no secret files: then it has no Secret. */
+export function workloadSecrets(spec: Template, secretName: string, key: Buffer): WorkloadSecrets | null {
+  const own = runtimeEnv(spec);
+  const env = Object.entries(spec.secretEnv ?? {}).filter(([name]) => !(name in own));
+  const files = spec.secretFiles ?? [];
+  if (env.length === 0 && files.length === 0) return null;
+  const data: Record<string, string> = {};
+  const refs: WorkloadSecrets['env'] = [];
+  for (const [name, value] of env) {
+    const k = secretKey('env', name);
+    data[k] = Buffer.from(value, 'utf8').toString('base64');
+    refs.push({ name, key: k });
+  }
+  const items: WorkloadSecrets['files'] = [];
+  for (const file of files) {
+    if (!/^(?!\.\.?$)[^/\0]+$/.test(file.name)) throw new RuntimeError(RuntimeErrorCode.INVALID_SPEC, `secret file name "${file.name}" is not a plain file name`);
+    const k = secretKey('file', file.name);
+    data[k] = Buffer.from(file.content, 'utf8').toString('base64');
+    items.push({ key: k, path: file.name });
+  }
+  return { name: secretName, data, env: refs, files: items, hash: keyedHash(data, key) };
+}
+
+export function secretFor(secrets: WorkloadSecrets, labels: Record<string, string>, namespace: string): k8s.V1Secret {
+  return { apiVersion: 'v1', kind: 'Secret', metadata: { name: secrets.name, namespace, labels }, type: 'Opaque', data: secrets.data };
+}
+
+function podSpec(spec: Template, settings: ManifestSettings, volume: k8s.V1Volume, secrets: WorkloadSecrets | null): k8s.V1PodSpec {
   const security = podSecurity(spec, settings);
   const clone = cloneContainer(spec, settings, containerSecurity);
   const pullSecrets = [...new Set([...settings.imagePullSecrets, ...(spec.imagePullSecrets ?? [])])];
@@ -160,9 +227,18 @@ function podSpec(spec: Template, settings: ManifestSettings, volume: k8s.V1Volum
     ...(spec.scheduling && Object.keys(spec.scheduling.nodeSelector).length > 0 ? { nodeSelector: spec.scheduling.nodeSelector } : {}),
     ...(spec.scheduling && spec.scheduling.tolerations.length > 0 ? { tolerations: spec.scheduling.tolerations } : {}),
     ...(clone ? { initContainers: [clone] } : {}),
-    containers: [mainContainer(spec, workloadEnv(spec))],
-    volumes: [volume],
+    containers: [mainContainer(spec, workloadEnv(spec, secrets), secrets)],
+    volumes: [
+      volume,
+      // Files 0400 owned by root and the pod's fsGroup (the kubelet adds group read for it), which the program runs in.
+      ...(secrets && secrets.files.length > 0 ? [{ name: SECRETS_VOLUME, secret: { secretName: secrets.name, defaultMode: 0o400, items: secrets.files } }] : []),
+    ],
   };
+}
+
+/** The pod template's annotations: what it runs, and the hash of the Secret it reads (a changed value is a changed template). */
+function templateAnnotations(hash: string, secrets: WorkloadSecrets | null): Record<string, string> {
+  return { [ANNOTATIONS.specHash]: hash, ...(secrets ? { [ANNOTATIONS.secretsHash]: secrets.hash } : {}) };
 }
 
 export interface SessionObjects {
@@ -170,6 +246,8 @@ export interface SessionObjects {
   /** Without owner references: the driver adds the StatefulSet's uid once it knows it. */
   claim: k8s.V1PersistentVolumeClaim;
   service: k8s.V1Service;
+  /** Its secret variables and files; null when it has none (and then no Secret). Without owner references, as the claim. */
+  secret: k8s.V1Secret | null;
 }
 
 /** A session: a StatefulSet of one replica (0 when stopped), its work claim and its Service. */
@@ -180,6 +258,7 @@ export function sessionObjects(spec: WorkloadSpec, settings: ManifestSettings, r
   const hash = workloadSpecHash(spec, settings.specHashKey);
   const storageClassName = spec.storageClassName ?? settings.storageClassName;
   const diskGb = Math.max(1, Math.ceil(spec.resources.diskGb));
+  const secrets = workloadSecrets(spec, names.secret, settings.specHashKey);
   const statefulSet: k8s.V1StatefulSet = {
     apiVersion: 'apps/v1',
     kind: 'StatefulSet',
@@ -199,12 +278,17 @@ export function sessionObjects(spec: WorkloadSpec, settings: ManifestSettings, r
       serviceName: names.service,
       selector: { matchLabels: selector },
       template: {
-        metadata: { labels, annotations: { [ANNOTATIONS.specHash]: hash } },
-        spec: { ...podSpec(spec, settings, { name: WORK_VOLUME, persistentVolumeClaim: { claimName: names.claim } }), terminationGracePeriodSeconds: 30 },
+        metadata: { labels, annotations: templateAnnotations(hash, secrets) },
+        spec: { ...podSpec(spec, settings, { name: WORK_VOLUME, persistentVolumeClaim: { claimName: names.claim } }, secrets), terminationGracePeriodSeconds: 30 },
       },
     },
   };
-  return { statefulSet, claim: claimFor(spec.id, labels, settings.namespace, diskGb, storageClassName), service: serviceFor(names.service, labels, selector, spec.port, settings.namespace) };
+  return {
+    statefulSet,
+    claim: claimFor(spec.id, labels, settings.namespace, diskGb, storageClassName),
+    service: serviceFor(names.service, labels, selector, spec.port, settings.namespace),
+    secret: secrets ? secretFor(secrets, labels, settings.namespace) : null,
+  };
 }
 
 export function claimFor(id: string, labels: Record<string, string>, namespace: string, diskGb: number, storageClassName: string | null): k8s.V1PersistentVolumeClaim {
@@ -232,6 +316,8 @@ export function serviceFor(name: string, labels: Record<string, string>, selecto
 export interface AppObjects {
   deployment: k8s.V1Deployment;
   service: k8s.V1Service;
+  /** The template's secret variables and files; null when it has none. */
+  secret: k8s.V1Secret | null;
 }
 
 /** An app: a Deployment of `replicas` pods of one template and a Service whose EndpointSlices list them. */
@@ -244,7 +330,8 @@ export function appObjects(spec: AppWorkloadSpec, settings: ManifestSettings): A
   const hash = workloadSpecHash(spec.template, settings.specHashKey);
   const drainSeconds = Math.ceil((spec.drainMs ?? 10_000) / 1000);
   // An app replica keeps nothing: its work directory is scratch space, cloned again on each start.
-  const pod = podSpec(spec.template, settings, { name: WORK_VOLUME, emptyDir: { sizeLimit: `${Math.max(1, Math.ceil(spec.template.resources.diskGb))}Gi` } });
+  const secrets = workloadSecrets(spec.template, names.secret, settings.specHashKey);
+  const pod = podSpec(spec.template, settings, { name: WORK_VOLUME, emptyDir: { sizeLimit: `${Math.max(1, Math.ceil(spec.template.resources.diskGb))}Gi` } }, secrets);
   // Taken out of the EndpointSlice (terminating) first, then a preStop sleep lets it finish what it serves.
   pod.containers[0]!.lifecycle = { preStop: { sleep: { seconds: drainSeconds } } };
   const deployment: k8s.V1Deployment = {
@@ -256,12 +343,12 @@ export function appObjects(spec: AppWorkloadSpec, settings: ManifestSettings): A
       selector: { matchLabels: selector },
       strategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: 0, maxSurge: 1 } },
       template: {
-        metadata: { labels: podLabels, annotations: { [ANNOTATIONS.specHash]: hash } },
+        metadata: { labels: podLabels, annotations: templateAnnotations(hash, secrets) },
         spec: { ...pod, terminationGracePeriodSeconds: drainSeconds + 30 },
       },
     },
   };
-  return { deployment, service: serviceFor(names.service, labels, selector, spec.template.port, settings.namespace) };
+  return { deployment, service: serviceFor(names.service, labels, selector, spec.template.port, settings.namespace), secret: secrets ? secretFor(secrets, labels, settings.namespace) : null };
 }
 
 /**

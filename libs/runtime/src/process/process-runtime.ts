@@ -401,7 +401,7 @@ export class ProcessRuntime implements Runtime {
 
       const port = await freeLocalPort();
       const env: Record<string, string> = {
-        ...programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: spec.env, port, baseUrl: spec.baseUrl, workDir: paths.work, user }),
+        ...programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: { ...spec.env, ...spec.secretEnv }, port, baseUrl: spec.baseUrl, workDir: paths.work, user }),
         // What a container sees at /secrets (see WorkloadSpec.secretFiles); only when it has some.
         ...(spec.secretFiles?.length ? { LAUNCHPAD_SECRETS_DIR: secretsDirOf(paths.root) } : {}),
       };
