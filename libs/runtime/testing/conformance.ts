@@ -113,6 +113,28 @@ export function runtimeConformance(name: string, makeSubject: () => Promise<Conf
       await eventually('the new run’s output', async () => (await runtime.logs(spec.id, 100)).some((l) => l.includes('conformance: second')), timeoutMs);
     });
 
+    it('gives the program its secret variables like plain ones (a secret one winning), and rolls it when a secret value changes', async () => {
+      const plain = subject.program(uniqueId('conf'), 'serve', { CONFORMANCE_TEXT: 'plain loses' });
+      const spec: WorkloadSpec = { ...plain, secretEnv: { CONFORMANCE_TEXT: 'hidden first' } };
+      await runtime.ensureRunning(spec);
+      const ready = await phaseOf(spec.id, 'ready');
+      expect(ready.specHash).toBe(runtime.specHash(spec));
+      await eventually('the secret value in its output', async () => (await runtime.logs(spec.id, 100)).some((l) => l.includes('conformance: hidden first')), timeoutMs);
+
+      const changed: WorkloadSpec = { ...spec, secretEnv: { CONFORMANCE_TEXT: 'hidden second' } };
+      await runtime.ensureRunning(changed);
+      const rolled = await eventually(
+        'the workload to run the new secret value',
+        async () => {
+          const status = await runtime.status(spec.id);
+          return status?.phase === 'ready' && status.specHash === runtime.specHash(changed) ? status : null;
+        },
+        timeoutMs,
+      );
+      expect(rolled.specHash).not.toBe(ready.specHash);
+      await eventually('the new value in its output', async () => (await runtime.logs(spec.id, 100)).some((l) => l.includes('conformance: hidden second')), timeoutMs);
+    });
+
     it('stops a workload keeping it (status stopped), starts it again, and removes it for good', async () => {
       const spec = subject.program(uniqueId('conf'), 'serve');
       await runtime.ensureRunning(spec);
