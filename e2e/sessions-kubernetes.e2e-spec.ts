@@ -156,4 +156,29 @@ describe('sessions on the kubernetes runtime', () => {
       !statefulSet(id) && !api.get('services', NAMESPACE, `s-${id}`) && !api.get('persistentvolumeclaims', NAMESPACE, `s-${id}-work`) && !api.get('pods', NAMESPACE, `s-${id}-0`),
     );
   });
+
+  it('keeps the program’s token in the session’s own Secret, never in the StatefulSet or its pod, and deletes it with the session', async () => {
+    const tokenLauncher = await call(`${p.api}/projects/951/launchers`, {
+      method: 'POST',
+      token: dana,
+      body: { name: 'With a token', kind: 'session', resourceClassId: 'a100', environment: { kind: 'custom', image: IMAGE, port: 8888, uid: 1001, gid: 100, command: [], args: [], auth: { kind: 'jupyter-token' } } },
+    });
+    expect(tokenLauncher.status).toBe(201);
+    const launched = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId: tokenLauncher.body.id } });
+    expect(launched.status).toBe(201);
+    const id = launched.body.id as string;
+    // Made before the StatefulSet (no pod starts without it), then owned by it.
+    const secret = await waitFor('the Secret, owned', async () => (api.get('secrets', NAMESPACE, `s-${id}-secrets`)?.metadata.ownerReferences ? api.get('secrets', NAMESPACE, `s-${id}-secrets`) : undefined) as any);
+    const sts = await waitFor('the StatefulSet', async () => statefulSet(id));
+    const token = Buffer.from(secret.data['env.JUPYTER_TOKEN'], 'base64').toString('utf8');
+    expect(token).toMatch(/^[0-9a-f]{64}$/);
+    expect(secret.metadata.ownerReferences).toEqual([expect.objectContaining({ kind: 'StatefulSet', uid: sts.metadata.uid })]);
+    expect(sts.spec.template.spec.containers[0].env).toEqual(expect.arrayContaining([{ name: 'JUPYTER_TOKEN', valueFrom: { secretKeyRef: { name: `s-${id}-secrets`, key: 'env.JUPYTER_TOKEN' } } }]));
+    expect(JSON.stringify(sts)).not.toContain(token);
+    const pod = await waitFor('the pod', async () => api.get('pods', NAMESPACE, `s-${id}-0`));
+    expect(JSON.stringify(pod)).not.toContain(token);
+
+    expect((await call(`${p.api}/sessions/${id}`, { method: 'DELETE', token: dana })).status).toBe(204);
+    await waitFor('its Secret to be gone', async () => !statefulSet(id) && !api.get('secrets', NAMESPACE, `s-${id}-secrets`));
+  });
 });
