@@ -324,7 +324,7 @@ describe('secrets', () => {
       secretFiles: [{ name: 'id_ed25519', content: KEY_FILE }],
     });
   const b64 = (text: string) => Buffer.from(text, 'utf8').toString('base64');
-  const decoded = (secret: { data?: unknown }) => Object.fromEntries(Object.entries((secret.data ?? {}) as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
+  const decoded = (secret: object) => Object.fromEntries(Object.entries(((secret as { data?: Record<string, string> }).data ?? {})).map(([k, v]) => [k, Buffer.from(v, 'base64').toString('utf8')]));
   const leaks = (json: string, ...values: string[]) => values.filter((v) => json.includes(v) || json.includes(b64(v)));
 
   it('keeps secret variables and files in a Secret of their own: the StatefulSet and its pod hold neither, the container refers to it and mounts /secrets', async () => {
