@@ -375,6 +375,14 @@ describe('secrets', () => {
     expect(decoded(api.get('secrets', NAMESPACE, 's-sec2-secrets')!)['env.DB_PASSWORD']).toBe('pw-changed-0042');
     await waitFor('a new pod, ready', async () => (await runtime.status('sec2'))?.phase === 'ready' && api.get('pods', NAMESPACE, 's-sec2-0')?.metadata.uid !== podUid);
 
+    // Hibernated, it keeps no Secret (as the process driver keeps no secret files); resumed, it has it again.
+    await runtime.stop('sec2');
+    expect(api.get('secrets', NAMESPACE, 's-sec2-secrets')).toBeUndefined();
+    await waitFor('stopped', async () => (await runtime.status('sec2'))?.phase === 'stopped');
+    await runtime.ensureRunning(secretSpec('sec2', 'pw-changed-0042'));
+    expect(decoded(api.get('secrets', NAMESPACE, 's-sec2-secrets')!)['env.DB_PASSWORD']).toBe('pw-changed-0042');
+    await waitFor('ready again', async () => (await runtime.status('sec2'))?.phase === 'ready');
+
     await runtime.remove('sec2');
     expect(api.get('secrets', NAMESPACE, 's-sec2-secrets')).toBeUndefined();
     await waitFor('every object gone', () => ['statefulsets', 'services', 'persistentvolumeclaims', 'pods', 'secrets'].every((r) => api.list(r, NAMESPACE).length === 0));

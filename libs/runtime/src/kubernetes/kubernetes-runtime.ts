@@ -189,13 +189,21 @@ export class KubernetesRuntime implements Runtime {
     return workload;
   }
 
-  /** Hibernation: replicas 0 through the scale subresource; the claim (the user's files) stays. */
+  /**
+   * Hibernation: replicas 0 through the scale subresource; the claim (the user's files) stays. Its
+   * Secret goes, as the process driver removes a stopped workload's secret files: nothing of them
+   * is kept while it is hibernated, and `ensureRunning` writes it again (with the values of then).
+   */
   async stop(id: string): Promise<void> {
     this.assertOpen();
     await this.ready;
-    const name = sessionNames(id).statefulSet;
-    if (!this.cluster.caches.statefulSets.get(name) && !(await this.cluster.readStatefulSet(name))) return;
-    if (await this.cluster.scale('StatefulSet', name, 0)) await this.cluster.readStatefulSet(name);
+    const names = sessionNames(id);
+    if (!this.cluster.caches.statefulSets.get(names.statefulSet) && !(await this.cluster.readStatefulSet(names.statefulSet))) return;
+    if (await this.cluster.scale('StatefulSet', names.statefulSet, 0)) await this.cluster.readStatefulSet(names.statefulSet);
+    if (this.cluster.caches.sessionSecrets.get(names.secret)) {
+      await this.cluster.delete('Secret', names.secret);
+      this.cluster.caches.sessionSecrets.forget(names.secret);
+    }
   }
 
   /** The StatefulSet goes, and the garbage collector takes its pod, claim and Service; we delete those too, in case their owner reference never got set. */
