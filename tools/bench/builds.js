@@ -10,7 +10,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
-import { measure, ratio, startPlatform, summarize } from './lib.js';
+import { cpuDuring, measure, printCpu, ratio, serviceOf, startPlatform, summarize } from './lib.js';
 
 const N = Number(process.env.BENCH_ITERATIONS ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -62,7 +62,13 @@ try {
   const rawPublish = await measure('baseline: raw JetStream publish + ack', N, CONCURRENCY, (i) =>
     js.publish(`${rawStream.toLowerCase()}.x`, JSON.stringify(pipelineHook(sha(), i, 'running', 'running')), { msgID: `${rawStream}-${i}` }),
   );
-  const ingest = await measure('GitLab pipeline hook ingested (200 from gateway)', N, CONCURRENCY, () => deliver(pipelineHook(sha(), ++pipelineId, 'running', 'running')));
+  // With BENCH_CPU_PROF_DIR, every service's CPU profile of the ingest is in <dir>/ingest.
+  const { result: ingest, cpu } = await cpuDuring(platform.services(), serviceOf, () =>
+    platform.profile('ingest', () =>
+      measure('GitLab pipeline hook ingested (200 from gateway)', N, CONCURRENCY, () => deliver(pipelineHook(sha(), ++pipelineId, 'running', 'running'))),
+    ),
+  );
+  printCpu('CPU per delivery', cpu, N);
   ratio('ratio webhook ingest / raw publish', ingest, rawPublish);
 
   // A launcher made from code pinned to a succeeded build; then newer builds succeed one at a time.

@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
 import { jetstream, jetstreamManager, DeliverPolicy, AckPolicy } from '@nats-io/jetstream';
-import { measure, ratio, startPlatform } from './lib.js';
+import { cpuDuring, measure, printCpu, ratio, serviceOf, startPlatform } from './lib.js';
 
 const N = Number(process.env.BENCH_ITERATIONS ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
@@ -27,11 +27,17 @@ try {
   const payload = JSON.stringify({ caller: { userId: 'alice', admin: true }, query: {} });
   await measure('warm-up', 50, CONCURRENCY, () => fetch(`${api}/environments`, { headers: auth }).then((r) => r.text()));
   const rawRpc = await measure('baseline: raw NATS request-reply', N, CONCURRENCY, () => nc.request(echoSubject, payload, { timeout: 5000 }));
-  const viaGateway = await measure('GET /environments via gateway', N, CONCURRENCY, async () => {
-    const r = await fetch(`${api}/environments`, { headers: auth });
-    if (r.status !== 200) throw new Error(`status ${r.status}`);
-    await r.text();
-  });
+  // With BENCH_CPU_PROF_DIR, every service's CPU profile of these reads is in <dir>/read.
+  const { result: viaGateway, cpu } = await cpuDuring(platform.services(), serviceOf, () =>
+    platform.profile('read', () =>
+      measure('GET /environments via gateway', N, CONCURRENCY, async () => {
+        const r = await fetch(`${api}/environments`, { headers: auth });
+        if (r.status !== 200) throw new Error(`status ${r.status}`);
+        await r.text();
+      }),
+    ),
+  );
+  printCpu('CPU per request', cpu, N);
   ratio('ratio gateway read / raw request-reply', viaGateway, rawRpc);
 
   // write path

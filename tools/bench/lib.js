@@ -249,6 +249,16 @@ export async function cpuDuring(pids, name, fn) {
   return { result, cpu };
 }
 
+/**
+ * Prints what `cpuDuring` measured per operation: the total over every process, then each one
+ * (CPU clock ticks are 10 ms: measure a few hundred operations at least).
+ */
+export function printCpu(label, cpu, n) {
+  const total = Object.values(cpu).reduce((a, b) => a + b, 0);
+  const each = Object.entries(cpu).filter(([, v]) => v > 0).sort((a, b) => b[1] - a[1]).map(([k, v]) => `${k} ${(v / n).toFixed(2)}`);
+  console.log(`  ${label}: ${(total / n).toFixed(2)} ms (${each.join(', ')})`);
+}
+
 function postgresCpuMs() {
   let sum = 0;
   for (const entry of readdirSync('/proc')) {
