@@ -8,7 +8,8 @@ import { lockKey } from '@launchpad/persistence';
  *      for it, then finds it done)
  *   2. GitLab's order of a project or membership (gitlab_projects, gitlab_members rows; system hooks)
  *   3. commitLock(project, sha)      BuildsService.apply: one writer per commit, whether its first
- *                                    record exists yet or not
+ *                                    record exists yet or not (ReceiveWebhook takes it in the
+ *                                    statement that inserts 1)
  *   4. the build's row, the webhook secret's row (learnPath, ProjectPathsConsumer), the outbox
  *   -  repairLock                    a session lock, alone: one replica's repair pass at a time
  *                                    (each of whose transactions then takes 3 and 4)

@@ -4,6 +4,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { Envelope, EventContract, EventData } from '@launchpad/contracts';
 import { counter, gauge, injectTraceContext } from '@launchpad/telemetry';
+import type { Statement } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import { NATS_CONNECTION } from './nats.js';
 import { toNatsHeaders } from './nats-headers.js';
@@ -45,14 +46,24 @@ export class OutboxWriter {
     if (!manager.queryRunner?.isTransactionActive) {
       throw new Error(`outbox.append(${contract.type}) must run inside a transaction`);
     }
-    const envelope = buildEnvelope(contract, data);
-    await manager.query(`INSERT INTO outbox (id, subject, envelope, headers) VALUES ($1, $2, $3, $4)`, [
-      envelope.id,
-      contract.type,
-      JSON.stringify(envelope),
-      JSON.stringify(injectTraceContext()),
-    ]);
+    const { envelope, statement } = this.appendStatement(contract, data);
+    await manager.query(statement.sql, statement.params);
     return envelope;
+  }
+
+  /**
+   * The INSERT that `append` runs, for a caller that runs it with its own writes in one statement
+   * (`runTogether`), inside its transaction. The envelope is validated here, as by `append`.
+   */
+  appendStatement<C extends EventContract>(contract: C, data: EventData<C>): { envelope: Envelope<EventData<C>>; statement: Statement } {
+    const envelope = buildEnvelope(contract, data);
+    return {
+      envelope,
+      statement: {
+        sql: `INSERT INTO outbox (id, subject, envelope, headers) VALUES ($1, $2, $3, $4)`,
+        params: [envelope.id, contract.type, JSON.stringify(envelope), JSON.stringify(injectTraceContext())],
+      },
+    };
   }
 
   flush(): void {

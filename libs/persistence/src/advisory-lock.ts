@@ -23,6 +23,13 @@ export async function advisoryLock(manager: EntityManager, key: LockKey, mode: '
 }
 
 /**
+ * The SQL expression that takes the exclusive transaction-level lock named by the parameter
+ * `param` (e.g. `$4`, bound to a LockKey), for a statement that takes it together with other work
+ * (one round trip): `SELECT ..., ${advisoryLockSql('$4')} FROM ...` takes it once per row.
+ */
+export const advisoryLockSql = (param: string): string => `pg_advisory_xact_lock(hashtext(${param}))`;
+
+/**
  * Tries a session-level advisory lock on the runner's own connection (held until unlocked or the
  * connection ends, across transactions): for work that one replica at a time does in several
  * transactions, e.g. a periodic pass. Release it with `advisorySessionUnlock` on the same runner.

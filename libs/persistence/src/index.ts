@@ -6,3 +6,4 @@ export * from './secret-box.js';
 export * from './advisory-lock.js';
 export * from './transient-errors.js';
 export * from './service-roles.js';
+export * from './statements.js';

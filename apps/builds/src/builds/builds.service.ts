@@ -1,12 +1,13 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { type Build, BUILD_EVENTS, BuildsError, BuildsErrorCode, type buildSearchSchema, buildUpdatedV1 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { advisoryLock } from '@launchpad/persistence';
+import { advisoryLock, runTogether, type Statement } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import { commitLock } from '../locks.js';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { BuildEntity, toBuild } from './build.entity.js';
+import { readBuild, writeBuild } from './build-rows.js';
 import { imageFor, isTerminal, type Observation, placement, supersedes } from './build-status.js';
 
 export interface Applied {
@@ -17,17 +18,14 @@ export interface Applied {
   updated: boolean;
 }
 
-/**
- * Writes the record as it is: an INSERT for a new one, an UPDATE of the one read under the lock
- * otherwise. (`manager.save` would first read the row again to tell which, a round trip per
- * webhook delivery for what the caller knows already.)
- */
-async function persist(manager: EntityManager, row: BuildEntity, isNew: boolean): Promise<void> {
-  if (isNew) await manager.insert(BuildEntity, row);
-  else {
-    const { projectId, sha, ...changes } = row;
-    await manager.update(BuildEntity, { projectId, sha }, changes);
-  }
+export interface ApplyOptions {
+  /** The caller took commitLock(o.projectId, o.sha) in this transaction already (with its own first statement). */
+  lockHeld?: boolean;
+  /**
+   * Statements of the caller's, given what was applied, run in the same statement as the
+   * record's write and its event (runTogether): one round trip for all of them.
+   */
+  also?: (applied: Applied | null) => Statement[];
 }
 
 @Injectable()
@@ -45,10 +43,19 @@ export class BuildsService {
    * or job, a new failure reason, where the commit stands on its branch) is announced as
    * builds.build.updated. Returns null when the observation told nothing new.
    */
-  async apply(manager: EntityManager, o: Observation): Promise<Applied | null> {
+  async apply(manager: EntityManager, o: Observation, options: ApplyOptions = {}): Promise<Applied | null> {
+    if (!manager.queryRunner?.isTransactionActive) throw new Error('BuildsService.apply must run inside a transaction');
     // One writer per commit at a time, whether the first record exists yet or not.
-    await advisoryLock(manager, commitLock(o.projectId, o.sha));
-    const current = await manager.findOneBy(BuildEntity, { projectId: o.projectId, sha: o.sha });
+    if (!options.lockHeld) await advisoryLock(manager, commitLock(o.projectId, o.sha));
+    const current = await readBuild(manager, o.projectId, o.sha);
+    const planned = this.plan(current, o);
+    const writes = planned ? [writeBuild(planned.row, current === null), ...(planned.event ? [planned.event] : [])] : [];
+    await runTogether(manager, [...writes, ...(options.also?.(planned?.applied ?? null) ?? [])]);
+    return planned?.applied ?? null;
+  }
+
+  /** What the observation changes in the record read under the lock: the row to write, its event, what was applied; null for nothing. */
+  private plan(current: BuildEntity | null, o: Observation): { row: BuildEntity; event: Statement | null; applied: Applied } | null {
     const now = new Date();
     const place = placement(current, o);
     const moved = current !== null && (place.ref !== current.ref || place.tag !== current.tag || place.branchPipelineId !== current.branchPipelineId);
@@ -57,21 +64,21 @@ export class BuildsService {
       // pipeline there): a commit belongs to its branch, whichever pipeline built its image.
       if (!moved) return null;
       Object.assign(current, place, { revision: current.revision + 1, updatedAt: now });
-      await persist(manager, current, false);
       const build = toBuild(current);
-      await this.outbox.append(manager, buildUpdatedV1, build);
-      return { build, transition: false, updated: true };
+      return { row: current, event: this.outbox.appendStatement(buildUpdatedV1, build).statement, applied: { build, transition: false, updated: true } };
     }
     const before = current && { pipelineId: current.pipelineId, jobId: current.jobId, failureReason: current.failureReason };
     const sameJob = current !== null && current.pipelineId === o.pipelineId && current.jobId === o.jobId;
-    const next = current ?? manager.create(BuildEntity, {
-      projectId: o.projectId,
-      sha: o.sha,
-      image: imageFor(this.config.builds.registry, o.projectPath, o.sha),
-      revision: 0,
-      createdAt: now,
-      checkedAt: null,
-    });
+    const next: BuildEntity =
+      current ??
+      Object.assign(new BuildEntity(), {
+        projectId: o.projectId,
+        sha: o.sha,
+        image: imageFor(this.config.builds.registry, o.projectPath, o.sha),
+        revision: 0,
+        createdAt: now,
+        checkedAt: null,
+      });
     const transition = current === null || current.status !== o.status;
     Object.assign(next, {
       ...place,
@@ -89,13 +96,11 @@ export class BuildsService {
       updatedAt: now,
       repairAttempts: 0,
     });
-    await persist(manager, next, current === null);
     const build = toBuild(next);
     const updated =
       !transition && before !== null && (moved || before.pipelineId !== next.pipelineId || before.jobId !== next.jobId || before.failureReason !== next.failureReason);
-    if (transition) await this.outbox.append(manager, BUILD_EVENTS[build.status], build);
-    else if (updated) await this.outbox.append(manager, buildUpdatedV1, build);
-    return { build, transition, updated };
+    const event = transition ? BUILD_EVENTS[build.status] : updated ? buildUpdatedV1 : null;
+    return { row: next, event: event && this.outbox.appendStatement(event, build).statement, applied: { build, transition, updated } };
   }
 
   async list(projectId: string, query: z.output<typeof buildSearchSchema>): Promise<Build[]> {

@@ -2,10 +2,12 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BuildsError, BuildsErrorCode, type gitlabDeliveryHeadersSchema, type webhookOutcomeSchema } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
+import { advisoryLockSql, type LockKey, runTogether, type Statement } from '@launchpad/persistence';
 import { counter } from '@launchpad/telemetry';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
-import { BuildsService } from '../builds/builds.service.js';
+import { type Applied, BuildsService } from '../builds/builds.service.js';
+import { commitLock } from '../locks.js';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { GitLabSyncService } from '../gitlab-sync/gitlab-sync.service.js';
 import { readSystemHook } from '../gitlab-sync/system-hooks.js';
@@ -92,13 +94,19 @@ export class ReceiveWebhook {
     // GitLab sends only X-Gitlab-Event-UUID; without either, the same body is the same delivery.
     const deliveryId = headers.idempotencyKey ?? headers.eventUuid ?? `sha256:${createHash('sha256').update(JSON.stringify(body)).digest('hex')}`;
     return this.outbox.transaction(async (manager) => {
+      // The delivery's row first (a retry of the same delivery waits for it, then finds it done),
+      // then, in the same statement, the lock the step would take next (locks.ts).
       const inserted: unknown[] = await manager.query(
-        `INSERT INTO webhook_deliveries (scope, delivery_id, event, outcome) VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING RETURNING delivery_id`,
-        [scope, deliveryId, eventLabel(headers.event)],
+        `WITH d AS (INSERT INTO webhook_deliveries (scope, delivery_id, event, outcome) VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING RETURNING delivery_id)
+         SELECT delivery_id${apply.lock ? `, ${advisoryLockSql('$4')}` : ''} FROM d`,
+        [scope, deliveryId, eventLabel(headers.event), ...(apply.lock ? [apply.lock] : [])],
       );
       if (inserted.length === 0) return { outcome: 'duplicate' as const, detail: `delivery ${deliveryId} was applied before` };
-      const detail = await apply.run(manager);
-      await manager.query(`UPDATE webhook_deliveries SET outcome = $3 WHERE scope = $1 AND delivery_id = $2`, [scope, deliveryId, detail]);
+      const recordOutcome = (detail: string): Statement => ({
+        sql: `UPDATE webhook_deliveries SET outcome = $3 WHERE scope = $1 AND delivery_id = $2`,
+        params: [scope, deliveryId, detail],
+      });
+      const detail = await apply.run(manager, recordOutcome);
       return { outcome: 'applied' as const, detail };
     });
   }
@@ -115,7 +123,15 @@ export class ReceiveWebhook {
     body: Record<string, unknown>,
     /** The verified project of a project hook; null for a system hook. */
     project: DeliveryProject | null,
-  ): { kind: 'ignored'; reason: string } | { kind: 'apply'; run: (m: EntityManager) => Promise<string> } {
+  ):
+    | { kind: 'ignored'; reason: string }
+    | {
+        kind: 'apply';
+        /** The advisory lock the step takes first, taken with the delivery's row instead (one round trip). */
+        lock?: LockKey;
+        /** Applies the delivery and runs `recordOutcome(detail)` with its last write; answers the detail. */
+        run: (m: EntityManager, recordOutcome: (detail: string) => Statement) => Promise<string>;
+      } {
     try {
       if (project !== null || body.object_kind === 'push') {
         // A project hook under the project its token was verified for; or a push the system hook
@@ -124,14 +140,19 @@ export class ReceiveWebhook {
         const meaning = readProjectHook(body, this.config.builds, about);
         if (meaning.kind === 'ignored') return meaning;
         const o = meaning.observation;
+        const what = `build of ${o.sha.slice(0, 8)} in project ${o.projectId}`;
+        const describe = (applied: Applied | null) => {
+          if (!applied) return `${what}: already past ${o.status} (pipeline ${o.pipelineId ?? '-'}, job ${o.jobId ?? '-'}); nothing changed`;
+          return applied.transition ? `${what} is ${applied.build.status}` : `${what} updated, still ${applied.build.status}`;
+        };
         return {
           kind: 'apply',
-          run: async (m) => {
+          lock: commitLock(o.projectId, o.sha),
+          run: async (m, recordOutcome) => {
             if (project !== null && project.path === null) await this.secrets.learnPath(m, project.id, o.projectPath);
-            const applied = await this.builds.apply(m, o);
-            const what = `build of ${o.sha.slice(0, 8)} in project ${o.projectId}`;
-            if (!applied) return `${what}: already past ${o.status} (pipeline ${o.pipelineId ?? '-'}, job ${o.jobId ?? '-'}); nothing changed`;
-            return applied.transition ? `${what} is ${applied.build.status}` : `${what} updated, still ${applied.build.status}`;
+            // The record, its event and the delivery's outcome in one statement.
+            const applied = await this.builds.apply(m, o, { lockHeld: true, also: (a) => [recordOutcome(describe(a))] });
+            return describe(applied);
           },
         };
       }
@@ -140,8 +161,13 @@ export class ReceiveWebhook {
       const change = meaning.change;
       return {
         kind: 'apply',
-        run: async (m) =>
-          (await this.sync.apply(m, change)) ? `${GitLabSyncService.describe(change)} applied` : `${GitLabSyncService.describe(change)} is older than what we know; nothing changed`,
+        run: async (m, recordOutcome) => {
+          const detail = (await this.sync.apply(m, change))
+            ? `${GitLabSyncService.describe(change)} applied`
+            : `${GitLabSyncService.describe(change)} is older than what we know; nothing changed`;
+          await runTogether(m, [recordOutcome(detail)]);
+          return detail;
+        },
       };
     } catch (error) {
       if (error instanceof z.ZodError) {
