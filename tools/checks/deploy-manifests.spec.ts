@@ -212,7 +212,93 @@ describe.each(overlays)('the %s overlay, rendered', (overlay) => {
         .sort(),
     );
   });
+
+  // The sessions and apps services' Roles grant Secrets (each workload's own); RBAC cannot limit
+  // that by label, so they must be in a namespace of their own, holding no platform Secret.
+  it('runs workloads in a namespace of their own, where alone the sessions and apps services have rights', () => {
+    const problems = workloadNamespaceProblems(objects);
+    expect(problems).toEqual([]);
+  });
 });
+
+const namespaceOf = (o: Obj) => (isObject(o.metadata) ? o.metadata.namespace : undefined);
+const nameOf = (o: Obj) => (isObject(o.metadata) ? o.metadata.name : undefined);
+
+/** Where the rendered manifests give the sessions and apps services rights, or put workloads, outside the workloads namespace. */
+function workloadNamespaceProblems(objects: Obj[]): string[] {
+  const problems: string[] = [];
+  const driving = ['sessions', 'apps'];
+  const deployment = (service: string) => objects.find((o) => o.kind === 'Deployment' && nameOf(o) === service);
+  const platform = namespaceOf(deployment('gateway') ?? {});
+  if (typeof platform !== 'string') return ['the gateway Deployment has no namespace'];
+  const accounts = new Map(driving.map((s) => [s, objects.find((o) => o.kind === 'ServiceAccount' && nameOf(o) === `launchpad-${s}`)]));
+  const workloadsNamespaces = new Set<string>();
+  for (const service of driving) {
+    const d = deployment(service);
+    const container = (((d?.spec as Obj | undefined)?.template as { spec: Obj } | undefined)?.spec.containers as Obj[] | undefined)?.find((c) => c.name === service);
+    if (!d || !container) {
+      problems.push(`no ${service} Deployment`);
+      continue;
+    }
+    const { env } = containerEnvironment(container, objects);
+    const workloads = env.KUBERNETES_NAMESPACE;
+    if (!workloads) {
+      problems.push(`${service}: no KUBERNETES_NAMESPACE`);
+      continue;
+    }
+    workloadsNamespaces.add(workloads);
+    if (workloads === platform || workloads === namespaceOf(d)) problems.push(`${service}: KUBERNETES_NAMESPACE ${workloads} is the platform's namespace`);
+    const account = accounts.get(service);
+    if (!account || namespaceOf(account) !== namespaceOf(d)) problems.push(`${service}: its ServiceAccount is not in its Deployment's namespace`);
+    // Its Role and RoleBinding are in the workloads namespace, and bind the platform's ServiceAccount.
+    const role = objects.find((o) => o.kind === 'Role' && nameOf(o) === `launchpad-${service}-runtime`);
+    const binding = objects.find((o) => o.kind === 'RoleBinding' && nameOf(o) === `launchpad-${service}-runtime`);
+    if (!role || namespaceOf(role) !== workloads) problems.push(`${service}: Role launchpad-${service}-runtime is not in ${workloads} (KUBERNETES_NAMESPACE)`);
+    if (!binding || namespaceOf(binding) !== workloads) problems.push(`${service}: RoleBinding launchpad-${service}-runtime is not in ${workloads}`);
+    const subjects = (binding?.subjects as Obj[] | undefined) ?? [];
+    const expected = [{ kind: 'ServiceAccount', name: `launchpad-${service}`, namespace: namespaceOf(d) }];
+    if (JSON.stringify(subjects) !== JSON.stringify(expected)) problems.push(`${service}: RoleBinding subjects ${JSON.stringify(subjects)}, not ${JSON.stringify(expected)}`);
+    const rules = (role?.rules as Obj[] | undefined) ?? [];
+    if (!rules.some((r) => (r.resources as string[]).includes('secrets'))) problems.push(`${service}: its Role grants nothing on secrets (the driver keeps workloads' Secrets)`);
+  }
+  if (workloadsNamespaces.size > 1) problems.push(`sessions and apps make workloads in different namespaces: ${[...workloadsNamespaces].join(', ')}`);
+  // Nothing binds a sessions or apps ServiceAccount outside the workloads namespace, and no Role
+  // anywhere else grants anything on secrets to them.
+  for (const b of objects.filter((o) => o.kind === 'RoleBinding' || o.kind === 'ClusterRoleBinding')) {
+    const bindsDriver = ((b.subjects as Obj[] | undefined) ?? []).some((s) => s.kind === 'ServiceAccount' && driving.some((d) => s.name === `launchpad-${d}`));
+    if (!bindsDriver) continue;
+    if (b.kind === 'ClusterRoleBinding' || !workloadsNamespaces.has(String(namespaceOf(b)))) problems.push(`${describe_(b)} in ${String(namespaceOf(b))} binds a sessions or apps ServiceAccount outside the workloads namespace`);
+    const roleRef = b.roleRef as Obj;
+    const role = objects.find((o) => o.kind === roleRef.kind && nameOf(o) === roleRef.name && (o.kind === 'ClusterRole' || namespaceOf(o) === namespaceOf(b)));
+    const secrets = ((role?.rules as Obj[] | undefined) ?? []).some((r) => ((r.resources as string[] | undefined) ?? []).some((res) => res === 'secrets' || res === '*'));
+    if (secrets && (b.kind === 'ClusterRoleBinding' || namespaceOf(b) === platform)) problems.push(`${describe_(b)} grants a sessions or apps ServiceAccount secrets in the platform's namespace`);
+  }
+  for (const r of objects.filter((o) => o.kind === 'Role' && namespaceOf(o) === platform)) {
+    const secrets = ((r.rules as Obj[] | undefined) ?? []).some((rule) => ((rule.resources as string[] | undefined) ?? []).some((res) => res === 'secrets' || res === '*'));
+    const bound = objects.some(
+      (b) => b.kind === 'RoleBinding' && namespaceOf(b) === platform && (b.roleRef as Obj).name === nameOf(r) && ((b.subjects as Obj[] | undefined) ?? []).some((s) => driving.some((d) => s.name === `launchpad-${d}`)),
+    );
+    if (secrets && bound) problems.push(`${describe_(r)} in the platform's namespace grants sessions or apps secrets`);
+  }
+  // No platform Secret in the workloads namespace.
+  for (const secret of objects.filter((o) => o.kind === 'Secret' && workloadsNamespaces.has(String(namespaceOf(o))))) problems.push(`${describe_(secret)} is in the workloads namespace`);
+  // The workloads' NetworkPolicy is in the workloads namespace and lets in only the gateway and apps pods of the platform's.
+  const policy = objects.find((o) => o.kind === 'NetworkPolicy' && nameOf(o) === 'launchpad-workloads');
+  if (!policy || !workloadsNamespaces.has(String(namespaceOf(policy)))) problems.push('NetworkPolicy launchpad-workloads is not in the workloads namespace');
+  const from = (((policy?.spec as Obj | undefined)?.ingress as Obj[] | undefined) ?? []).flatMap((i) => (i.from as Obj[] | undefined) ?? []);
+  const peers = from.map((peer) => ({
+    namespace: ((peer.namespaceSelector as Obj | undefined)?.matchLabels as Obj | undefined)?.['kubernetes.io/metadata.name'],
+    pod: ((peer.podSelector as Obj | undefined)?.matchLabels as Obj | undefined)?.['app.kubernetes.io/name'],
+  }));
+  const expectedPeers = ['gateway', 'apps'].map((pod) => ({ namespace: platform, pod }));
+  if (JSON.stringify(peers) !== JSON.stringify(expectedPeers)) problems.push(`NetworkPolicy launchpad-workloads lets in ${JSON.stringify(peers)}, not ${JSON.stringify(expectedPeers)}`);
+  // A Namespace rendered for the workloads enforces Pod Security `restricted`.
+  for (const ns of objects.filter((o) => o.kind === 'Namespace' && workloadsNamespaces.has(String(nameOf(o))))) {
+    const labels = (ns.metadata as Obj).labels as Obj | undefined;
+    if (labels?.['pod-security.kubernetes.io/enforce'] !== 'restricted') problems.push(`Namespace ${String(nameOf(ns))} does not enforce Pod Security restricted`);
+  }
+  return problems;
+}
 
 describe('the manifest checks', () => {
   it('catch an unknown field, a schema violation and a missing variable (they can fail)', async () => {
@@ -220,5 +306,22 @@ describe('the manifest checks', () => {
     expect(unknownFields(bad, 'V1Deployment', '')).toEqual(['.spec.template.spec.containers[0].imagex']);
     expect((await schemaProblems(bad)).join()).toMatch(/selector/);
     expect(await configProblems('gateway', {})).not.toEqual([]);
+  });
+
+  it('catch workloads, or their Roles, in the platform namespace (they can fail)', () => {
+    const objects = render('production');
+    const moved = structuredClone(objects).map((o) =>
+      o.kind === 'RoleBinding' || (o.kind === 'Role' && nameOf(o) === 'launchpad-sessions-runtime') ? { ...o, metadata: { ...(o.metadata as Obj), namespace: 'launchpad' } } : o,
+    );
+    expect(workloadNamespaceProblems(moved).join('\n')).toMatch(/Role launchpad-sessions-runtime is not in launchpad-workloads[\s\S]*grants a sessions or apps ServiceAccount secrets in the platform's namespace/);
+    const sameNamespace = structuredClone(objects).map((o) =>
+      o.kind === 'ConfigMap' && nameOf(o) === 'launchpad-config' ? { ...o, data: { ...(o.data as Obj), KUBERNETES_NAMESPACE: 'launchpad' } } : o,
+    );
+    expect(workloadNamespaceProblems(sameNamespace).join('\n')).toMatch(/KUBERNETES_NAMESPACE launchpad is the platform's namespace/);
+    const openPolicy = structuredClone(objects).map((o) =>
+      o.kind === 'NetworkPolicy' && nameOf(o) === 'launchpad-workloads' ? { ...o, metadata: { ...(o.metadata as Obj), namespace: 'launchpad' } } : o,
+    );
+    expect(workloadNamespaceProblems(openPolicy).join('\n')).toMatch(/NetworkPolicy launchpad-workloads is not in the workloads namespace/);
+    expect(workloadNamespaceProblems(objects)).toEqual([]);
   });
 });
