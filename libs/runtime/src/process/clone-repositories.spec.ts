@@ -1,4 +1,9 @@
-import { repositoryNameProblem } from './clone-repositories.js';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { killLeftoverClone, repositoryNameProblem } from './clone-repositories.js';
+import { isProcessGroupRunning, processStartTimeSync } from './process-identity.js';
 
 describe('repositoryNameProblem', () => {
   it.each(['analysis', 'my-repo', 'repo.v2', '.dotfiles'])('accepts %s', (name) => {
@@ -7,5 +12,40 @@ describe('repositoryNameProblem', () => {
 
   it.each(['', '.', '..', 'a/b', '../up', 'a\\b', 'x.cloning'])('refuses %j', (name) => {
     expect(repositoryNameProblem(name)).not.toBeNull();
+  });
+});
+
+describe('killLeftoverClone', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'lp-leftover-'));
+  });
+  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Stands in for a git clone a killed runtime left: detached, its temporary directory on its command line. */
+  const leftover = (target: string) => {
+    const child = spawn('/bin/sh', ['-c', 'sleep 60; :', 'git', 'clone', '--quiet', '--', 'ssh://host/repo', target], { detached: true, stdio: 'ignore' });
+    child.unref();
+    return { pid: child.pid!, startTime: processStartTimeSync(child.pid!) };
+  };
+
+  it('ends the clone its pid file names', async () => {
+    const clone = leftover(join(dir, 'work', '.other.cloning'));
+    writeFileSync(join(dir, 'clone.pid'), `${clone.pid} ${clone.startTime}`);
+    expect(await killLeftoverClone(join(dir, 'clone.pid'))).toEqual({ ended: 1, unrecorded: 0 });
+    expect(await isProcessGroupRunning(clone)).toBe(false);
+  });
+
+  it('ends a clone into the work directory that no pid file names (its runtime was killed before writing it)', async () => {
+    const work = join(dir, 'work');
+    const unrecorded = leftover(join(work, '.data.cloning'));
+    const elsewhere = leftover(join(dir, 'another', '.data.cloning'));
+    try {
+      expect(await killLeftoverClone(join(dir, 'clone.pid'), work)).toEqual({ ended: 1, unrecorded: 1 });
+      expect(await isProcessGroupRunning(unrecorded)).toBe(false);
+      expect(await isProcessGroupRunning(elsewhere)).toBe(true);
+    } finally {
+      process.kill(-elsewhere.pid, 'SIGKILL');
+    }
   });
 });

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
-import { readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { lstat, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstat, readdir, readFile, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
 import type { RepositorySpec } from '../runtime.js';
 import { redactUrl } from './failure-messages.js';
-import { killProcessGroup, processStartTimeSync } from './process-identity.js';
+import { isProcessGroupRunning, killProcessGroup, parseProcStat, type ProcessIdentity, processStartTimeSync } from './process-identity.js';
 import { resolveCommand } from './resolve-command.js';
 import { namespacedLaunch, type WorkloadNamespace } from './workload-namespace.js';
 import type { WorkloadUser } from './workload-users.js';
@@ -132,15 +132,54 @@ function runGit(args: string[], cwd: string, signal: AbortSignal, repository: Re
   });
 }
 
-/** Ends a clone a previous runtime left running (it was killed mid-clone), and waits until it is gone. */
-export async function killLeftoverClone(pidFile: string): Promise<void> {
-  let recorded: string;
+/**
+ * Ends the clones a previous runtime left running into `workDir` (it was killed mid-clone), and
+ * waits until they are gone; says how many it ended, and how many it found that no pid file
+ * named. The pid file names the one a runtime recorded;
+ * the others are found by their command line (`git clone … <workDir>/.<name>.cloning`): a runtime
+ * killed after git was forked but before the pid was written leaves a clone that no file names,
+ * and that would otherwise write into the next attempt's temporary directory.
+ */
+export async function killLeftoverClone(pidFile: string, workDir?: string): Promise<{ ended: number; unrecorded: number }> {
+  const groups = new Map<number, ProcessIdentity>();
+  let recorded: string | undefined;
   try {
     recorded = readFileSync(pidFile, 'utf8');
   } catch {
-    return;
+    // none recorded
   }
-  const [pid, startTime] = recorded.trim().split(' ');
-  if (pid && /^\d+$/.test(pid)) await killProcessGroup({ pid: Number(pid), startTime: startTime || null }, 0);
+  const [pid, startTime] = (recorded ?? '').trim().split(' ');
+  if (pid && /^\d+$/.test(pid)) groups.set(Number(pid), { pid: Number(pid), startTime: startTime || null });
+  const recordedGroups = groups.size;
+  if (workDir) for (const group of await cloneGroupsInto(workDir)) if (!groups.has(group.pid)) groups.set(group.pid, group);
+  let ended = 0;
+  await Promise.all(
+    [...groups.values()].map(async (group) => {
+      if (!(await isProcessGroupRunning(group))) return;
+      ended++;
+      await killProcessGroup(group, 0);
+    }),
+  );
   rmSync(pidFile, { force: true });
+  return { ended, unrecorded: groups.size - recordedGroups };
+}
+
+const CLONING = /^\..+\.cloning$/;
+
+/** The process groups (detached: each clone leads its own) of live processes cloning into `workDir`; none without /proc. */
+async function cloneGroupsInto(workDir: string): Promise<ProcessIdentity[]> {
+  if (!existsSync('/proc/self/cmdline')) return [];
+  const dir = resolve(workDir);
+  const ownGroup = parseProcStat(await readFile('/proc/self/stat', 'utf8').catch(() => ''))?.pgrp;
+  const groups = new Map<number, ProcessIdentity>();
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const args = (await readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => '')).split('\0');
+    if (!args.includes('clone') || !args.some((a) => CLONING.test(basename(a)) && dirname(a) === dir)) continue;
+    const stat = parseProcStat(await readFile(`/proc/${entry}/stat`, 'utf8').catch(() => ''));
+    if (!stat || stat.state === 'Z' || stat.pgrp === ownGroup || groups.has(stat.pgrp)) continue;
+    const leader = parseProcStat(await readFile(`/proc/${stat.pgrp}/stat`, 'utf8').catch(() => ''));
+    groups.set(stat.pgrp, { pid: stat.pgrp, startTime: leader?.startTime ?? null });
+  }
+  return [...groups.values()];
 }

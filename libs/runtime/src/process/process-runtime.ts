@@ -374,7 +374,8 @@ export class ProcessRuntime implements Runtime {
       // Owned by the workload's user, so that only it (and we) can read them.
       await writeSecretFiles(secretsDirOf(paths.root), spec.secretFiles ?? [], user);
       try {
-        await killLeftoverClone(paths.clonePid);
+        const leftover = await killLeftoverClone(paths.clonePid, paths.work);
+        if (leftover.ended > 0) this.logger.warn({ workloadId: spec.id, ...leftover }, 'ended a clone an earlier preparation left running');
         await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid, {
           user,
           namespace: this.sandbox.namespace,
@@ -568,7 +569,7 @@ export class ProcessRuntime implements Runtime {
     }
     const identity = identityOf(state);
     if (identity) await killProcessGroup(identity, this.stopGraceMs);
-    await killLeftoverClone(paths.clonePid);
+    await killLeftoverClone(paths.clonePid, paths.work);
     // Only when there is something to clean up: a plain stop stays as quick as it was.
     if (existsSync(secretsDirOf(paths.root))) await removeSecretFiles(secretsDirOf(paths.root));
     if (existsSync(join(paths.root, 'rclone'))) await unmountStorage(join(paths.root, 'rclone'), paths.work);
