@@ -1,5 +1,5 @@
 import { ActivityProbe, ActivityProbeError, type JupyterActivity } from './activity-probe.js';
-import { CheckIdleSession, lastUseOf } from './check-idle-session.usecase.js';
+import { CheckIdleSession, lastUseOf, PROBE_FAILURE_GRACE_MS, PROBE_RETRY_MS } from './check-idle-session.usecase.js';
 
 const now = new Date('2026-12-01T12:00:00Z');
 const ago = (s: number) => new Date(now.getTime() - s * 1000);
@@ -49,8 +49,31 @@ describe('CheckIdleSession', () => {
     expect(probe.asked).toEqual([]);
   });
 
-  it('a Jupyter that cannot be asked keeps nothing alive, and says why', async () => {
-    const check = await new CheckIdleSession(new FakeProbe(new ActivityProbeError('Jupyter answered /api/status with HTTP 403'))).execute(jupyterRow, now);
-    expect(check).toEqual({ usedAt: null, seen: { checkedAt: now.toISOString(), error: 'Jupyter answered /api/status with HTTP 403' } });
+  const failing = new FakeProbe(new ActivityProbeError('Jupyter answered /api/status with HTTP 403'));
+  const failedAt = (s: number, since = s) => ({ checkedAt: ago(s).toISOString(), error: 'an earlier failure', failingSince: ago(since).toISOString() });
+
+  it('a Jupyter that cannot be asked once is asked again shortly, nothing decided meanwhile', async () => {
+    const check = await new CheckIdleSession(failing).execute(jupyterRow, now);
+    expect(check).toEqual({
+      usedAt: null,
+      seen: { checkedAt: now.toISOString(), error: 'Jupyter answered /api/status with HTTP 403', failingSince: now.toISOString(), retrying: true },
+      askAgainInMs: PROBE_RETRY_MS,
+    });
+    // Failures in a row keep the first one's time; still within the grace, still asked again.
+    const again = await new CheckIdleSession(failing).execute({ ...(jupyterRow as object), activitySeen: failedAt(2, 10) } as never, now);
+    expect(again).toMatchObject({ seen: { failingSince: ago(10).toISOString(), retrying: true }, askAgainInMs: PROBE_RETRY_MS });
+  });
+
+  it('a Jupyter that has not answered for the grace keeps nothing alive, and says why', async () => {
+    const graceS = PROBE_FAILURE_GRACE_MS / 1000;
+    const check = await new CheckIdleSession(failing).execute({ ...(jupyterRow as object), activitySeen: failedAt(2, graceS) } as never, now);
+    expect(check).toEqual({ usedAt: null, seen: { checkedAt: now.toISOString(), error: 'Jupyter answered /api/status with HTTP 403', failingSince: ago(graceS).toISOString() } });
+  });
+
+  it('a failure long ago, or an answer since, starts a new grace', async () => {
+    const old = await new CheckIdleSession(failing).execute({ ...(jupyterRow as object), activitySeen: failedAt(3600) } as never, now);
+    expect(old).toMatchObject({ seen: { failingSince: now.toISOString(), retrying: true }, askAgainInMs: PROBE_RETRY_MS });
+    const answered = await new CheckIdleSession(failing).execute({ ...(jupyterRow as object), activitySeen: { checkedAt: ago(2).toISOString(), kernels: 1, busyKernels: 1 } } as never, now);
+    expect(answered).toMatchObject({ seen: { failingSince: now.toISOString(), retrying: true }, askAgainInMs: PROBE_RETRY_MS });
   });
 });

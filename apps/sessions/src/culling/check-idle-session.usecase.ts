@@ -11,15 +11,29 @@ export interface ActivitySeen {
   connections?: number;
   /** The latest activity Jupyter reported (its status's or a kernel's). */
   lastActivity?: string | null;
-  /** Why Jupyter could not be asked: then only traffic counted. */
+  /** Why Jupyter could not be asked. */
   error?: string;
+  /** With `error`: since when it has not answered, one failed question after another. */
+  failingSince?: string;
+  /** With `error`: it is asked again shortly; only traffic counts once it has not answered for PROBE_FAILURE_GRACE_MS. */
+  retrying?: boolean;
 }
 
 export interface IdleCheck {
   /** When the session was last in use by its program's own account; null: no later than the table says. */
   usedAt: Date | null;
   seen: ActivitySeen | null;
+  /** Jupyter could not be asked, not for long yet: nothing is decided, ask again after this long. */
+  askAgainInMs?: number;
 }
+
+/**
+ * A Jupyter that does not answer (a loaded machine, a restart of its server) is asked again for
+ * this long, every PROBE_RETRY_MS, before the traffic rule alone decides: one failed question
+ * would otherwise hibernate a session whose kernel is busy.
+ */
+export const PROBE_FAILURE_GRACE_MS = 30_000;
+export const PROBE_RETRY_MS = 2_000;
 
 /**
  * When Jupyter says it was last used: now while a kernel is busy (a long cell prints nothing for
@@ -37,7 +51,8 @@ export function lastUseOf(activity: JupyterActivity, now: Date): Date | null {
  * Before a ready session is warned about or hibernated for being idle, asks its program whether
  * it is: a session whose environment takes a Jupyter token is asked through Jupyter's own API
  * with it; any other keeps the traffic rule (no question asked). A Jupyter that cannot be asked
- * does not keep the session: the traffic rule decides, and the status says why.
+ * is asked again shortly; one that has not answered for PROBE_FAILURE_GRACE_MS does not keep the
+ * session: the traffic rule decides, and the status says why.
  */
 @Injectable()
 export class CheckIdleSession {
@@ -45,7 +60,7 @@ export class CheckIdleSession {
 
   constructor(private readonly probe: ActivityProbe) {}
 
-  async execute(row: Pick<SessionEntity, 'id' | 'endpoint' | 'secret' | 'spec'>, now: Date): Promise<IdleCheck> {
+  async execute(row: Pick<SessionEntity, 'id' | 'endpoint' | 'secret' | 'spec'> & Partial<Pick<SessionEntity, 'activitySeen'>>, now: Date): Promise<IdleCheck> {
     const authorization = programAuthorization(row);
     if (!authorization || !row.endpoint || row.spec.auth?.kind !== 'jupyter-token') return { usedAt: null, seen: null };
     try {
@@ -63,8 +78,17 @@ export class CheckIdleSession {
       };
     } catch (error) {
       const message = (error as Error).message;
-      this.logger.warn({ sessionId: row.id }, `could not ask session ${row.id}'s Jupyter about its activity (${message}): only traffic counts`);
-      return { usedAt: null, seen: { checkedAt: now.toISOString(), error: message } };
+      // Failures in a row: the last look failed too, and not so long ago that it belongs to another idle stretch.
+      const previous = row.activitySeen;
+      const inARow = previous?.error !== undefined && now.getTime() - Date.parse(previous.checkedAt) <= PROBE_FAILURE_GRACE_MS;
+      const failingSince = inARow ? (previous.failingSince ?? previous.checkedAt) : now.toISOString();
+      const retrying = now.getTime() - Date.parse(failingSince) < PROBE_FAILURE_GRACE_MS;
+      this.logger.warn(
+        { sessionId: row.id },
+        `could not ask session ${row.id}'s Jupyter about its activity (${message}): ${retrying ? 'asking again shortly' : `no answer since ${failingSince}, only traffic counts`}`,
+      );
+      const seen: ActivitySeen = { checkedAt: now.toISOString(), error: message, failingSince, ...(retrying ? { retrying } : {}) };
+      return { usedAt: null, seen, ...(retrying ? { askAgainInMs: PROBE_RETRY_MS } : {}) };
     }
   }
 }

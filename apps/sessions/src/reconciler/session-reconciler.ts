@@ -189,19 +189,23 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     const now = new Date();
     const action = planSession(row, workload, now, this.culling);
     if (action.kind === 'none') return this.untilIdleDeadline(row, workload, now);
-    if (action.kind === 'record' && action.idle && (await this.inUseAfterAll(row, now))) return { requeue: true };
+    if (action.kind === 'record' && action.idle) {
+      const after = await this.inUseAfterAll(row, now);
+      if (after) return after;
+    }
     actions.inc({ action: action.kind });
     return (await this.execute(row, workload, action)) ? { requeue: true } : {};
   }
 
   /**
    * Idle by traffic, but is it? Asks the program (Jupyter: a busy kernel, recent kernel activity)
-   * and moves the session's last interaction to what it says; true when that changed the plan's
-   * premise, so the session is planned again. What was seen is kept for the status's idleReason.
+   * and moves the session's last interaction to what it says. Null: idle indeed, go on with the
+   * plan; else when to plan again: at once when what it said changed the plan's premise, a little
+   * later when it could not be asked (not for long yet). What was seen is kept for the idleReason.
    */
-  private async inUseAfterAll(row: SessionEntity, now: Date): Promise<boolean> {
+  private async inUseAfterAll(row: SessionEntity, now: Date): Promise<ReconcileResult | null> {
     const check = await this.checkIdle.execute(row, now);
-    if (!check.seen) return false;
+    if (!check.seen) return null;
     const later = check.usedAt !== null && check.usedAt.getTime() > row.lastInteraction.getTime();
     await this.dataSource.query(
       `UPDATE sessions SET activity_seen = $2, last_interaction = CASE WHEN $3::timestamptz IS NULL THEN last_interaction ELSE greatest(last_interaction, $3) END WHERE id = $1`,
@@ -210,8 +214,13 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     if (later) {
       this.logger.log({ sessionId: row.id }, `session ${row.id} is in use after all: Jupyter saw activity at ${check.usedAt!.toISOString()}${check.seen.busyKernels ? ` (${check.seen.busyKernels} kernel(s) busy)` : ''}`);
       actions.inc({ action: 'kept-in-use' });
+      return { requeue: true };
     }
-    return later;
+    if (check.askAgainInMs !== undefined) {
+      actions.inc({ action: 'ask-again' });
+      return { requeueAfterMs: check.askAgainInMs };
+    }
+    return null;
   }
 
   /** A ready session is looked at again when it would have been idle too long (a resync may come first). */

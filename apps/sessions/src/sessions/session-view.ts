@@ -115,7 +115,8 @@ export function idleReasonOf(row: Pick<SessionEntity, 'spec' | 'lastInteraction'
   const rule = `jupyter: a session is in use while one of its kernels is busy or Jupyter saw activity (code run, output, its API used), or while requests or WebSocket messages reach it through the gateway; it was last in use at ${last}`;
   const seen = row.activitySeen;
   if (!seen) return `${rule}; Jupyter is asked once the session looks idle`;
-  if (seen.error) return `${rule}; Jupyter could not be asked at ${seen.checkedAt} (${seen.error}), so only traffic counted`;
+  if (seen.error && seen.retrying) return `${rule}; Jupyter could not be asked at ${seen.checkedAt} (${seen.error}), and is asked again shortly: only traffic counts once it has not answered for a while`;
+  if (seen.error) return `${rule}; Jupyter could not be asked at ${seen.checkedAt} (${seen.error}${seen.failingSince && seen.failingSince !== seen.checkedAt ? `, nor since ${seen.failingSince}` : ''}), so only traffic counted`;
   return `${rule}; at ${seen.checkedAt} Jupyter had ${seen.kernels ?? 0} kernel(s), ${seen.busyKernels ?? 0} busy, ${seen.connections ?? 0} open connection(s), last activity ${seen.lastActivity ?? 'unknown'}`;
 }
 
