@@ -57,6 +57,8 @@ describe('the session reconciler converges', () => {
       },
       timeoutMs,
     );
+  // 'starting' is recorded once the wrapper (prlimit, the shell that records the exit code) is spawned: the program itself follows.
+  const programOf = (id: string) => waitFor('the session program to run', async () => programsOf(dataDir, id)[0], 15_000);
   const launch = async (launcherId: string) => {
     const res = await call(`${p.api}/sessions`, { method: 'POST', token: dana, body: { launcherId } });
     expect(res.status).toBe(201);
@@ -121,8 +123,7 @@ describe('the session reconciler converges', () => {
     const follower = leader === first ? second : first;
     const id = await launch(slowLauncher);
     await readSse(`${p.api}/sessions/${id}/events`, { authorization: `Bearer ${dana}` }, (es) => es.some((e) => e.data.phase === 'starting'));
-    const [pidBefore] = programsOf(dataDir, id);
-    expect(pidBefore).toBeDefined();
+    const pidBefore = await programOf(id);
 
     await leader.kill('SIGKILL');
     await waitFor('the follower to take over', () => isLeader(follower), 15_000);
@@ -142,7 +143,7 @@ describe('the session reconciler converges', () => {
     await leader.kill('SIGKILL');
     await waitFor('the follower to take over', () => isLeader(follower), 15_000);
     const running = await sessionUntil(id, 'the session to be running', (s) => s.status === 'running' || s.status === 'failed');
-    expect(running.status).toBe('running');
+    expect(`${running.status}: ${running.message}`).toMatch(/^running: /);
     expect(existsSync(join(dataDir, id, 'work', 'big-data', 'rows.csv'))).toBe(true);
     expect(existsSync(join(dataDir, id, 'work', '.big-data.cloning'))).toBe(false);
     await leader.start();
@@ -172,8 +173,8 @@ describe('the session reconciler converges', () => {
     await waitFor('the old session to go', async () => (await call(`${p.api}/sessions/${session.id}`, { token: dana })).status === 404);
     const id = await launch(slowLauncher);
     await readSse(`${p.api}/sessions/${id}/events`, { authorization: `Bearer ${dana}` }, (es) => es.some((e) => e.data.phase === 'starting'));
-    const [pid] = programsOf(dataDir, id);
-    process.kill(pid!, 'SIGKILL');
+    const pid = await programOf(id);
+    process.kill(pid, 'SIGKILL');
     const failed = await sessionUntil(id, 'the session to fail', (s) => s.status === 'failed');
     expect(failed.message).toMatch(/exited with code \d+ before it was ready|killed/);
     expect(programsOf(dataDir, id)).toEqual([]);
