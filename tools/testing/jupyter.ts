@@ -20,7 +20,29 @@ export async function openKernel(gatewayPort: number, sessionId: string, url: st
   const kernel = await originFetch(`${origin}/api/kernels`, { method: 'POST', headers: { cookie, origin, 'content-type': 'application/json' }, body: JSON.stringify({ name: 'python3' }) });
   if (kernel.status !== 201) throw new Error(`starting a kernel answered ${kernel.status}`);
   const { id } = (await kernel.json()) as { id: string };
-  return { origin, cookie, channels: `${origin.replace('http', 'ws')}/api/kernels/${id}/channels` };
+  const channels = `${origin.replace('http', 'ws')}/api/kernels/${id}/channels`;
+  await untilJupyterWatches(origin, cookie, id, channels);
+  return { origin, cookie, channels };
+}
+
+/**
+ * Waits until Jupyter follows the kernel's state, as a notebook page does before a person runs a
+ * cell. Notebook 6 learns whether a kernel is busy only from the status messages its own IOPub
+ * subscription receives; that subscription is made when the kernel starts and, like any ZeroMQ
+ * subscriber, misses what the kernel publishes before it is connected. A kernel so new that its
+ * first cell's "busy" went unheard stays "starting" in /api/kernels however long the cell runs
+ * (a kernel no one has talked to yet is "starting" for ever, too). Empty cells until Jupyter has
+ * heard one end.
+ */
+async function untilJupyterWatches(origin: string, cookie: string, id: string, channels: string): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    await executeCell(channels, { cookie, origin }, '');
+    const res = await originFetch(`${origin}/api/kernels/${id}`, { headers: { cookie, origin } });
+    const model = (await res.json()) as { execution_state?: string };
+    if (model.execution_state === 'idle') return;
+    if (attempt >= 20) throw new Error(`Jupyter still says kernel ${id} is ${model.execution_state} after ${attempt} empty cells`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
 }
 
 /**
