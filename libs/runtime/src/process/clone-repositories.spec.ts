@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { killLeftoverClone, repositoryNameProblem } from './clone-repositories.js';
+import { killLeftoverClone, mayHoldClones, repositoryNameProblem } from './clone-repositories.js';
 import { isProcessGroupRunning, processStartTimeSync } from './process-identity.js';
 
 describe('repositoryNameProblem', () => {
@@ -46,6 +46,22 @@ describe('killLeftoverClone', () => {
       expect(await isProcessGroupRunning(elsewhere)).toBe(true);
     } finally {
       process.kill(-elsewhere.pid, 'SIGKILL');
+    }
+  });
+});
+
+describe('mayHoldClones', () => {
+  it('is true while a clone directory is there or repositories are to be cloned, and false for a work directory with neither', () => {
+    const work = mkdtempSync(join(tmpdir(), 'lp-may-clone-'));
+    try {
+      mkdirSync(join(work, 'analysis'));
+      expect(mayHoldClones(work)).toBe(false);
+      expect(mayHoldClones(work, [{ name: 'analysis' }])).toBe(true);
+      mkdirSync(join(work, '.big-data.cloning'));
+      expect(mayHoldClones(work)).toBe(true);
+      expect(mayHoldClones(join(work, 'missing'))).toBe(false);
+    } finally {
+      rmSync(work, { recursive: true, force: true });
     }
   });
 });

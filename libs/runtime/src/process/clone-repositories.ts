@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { lstat, readdir, readFile, rename, rm } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import type { RepositorySpec } from '../runtime.js';
@@ -165,6 +165,21 @@ export async function killLeftoverClone(pidFile: string, workDir?: string): Prom
 }
 
 const CLONING = /^\..+\.cloning$/;
+
+/**
+ * Whether a clone of an earlier preparation can still be at work in `workDir`: one is cloning
+ * into a `.<name>.cloning` directory there, or (its git not yet that far) the spec names
+ * repositories to clone. Otherwise the scan of every process's command line is skipped: it costs
+ * each launch tens of milliseconds on a machine running hundreds of programs.
+ */
+export function mayHoldClones(workDir: string, repositories: readonly unknown[] = []): boolean {
+  if (repositories.length > 0) return true;
+  try {
+    return readdirSync(workDir).some((entry) => CLONING.test(entry));
+  } catch {
+    return false;
+  }
+}
 
 /** The process groups (detached: each clone leads its own) of live processes cloning into `workDir`; none without /proc. */
 async function cloneGroupsInto(workDir: string): Promise<ProcessIdentity[]> {
