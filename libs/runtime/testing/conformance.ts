@@ -73,6 +73,21 @@ export function runtimeConformance(name: string, makeSubject: () => Promise<Conf
         return status?.phase === phase ? status : null;
       }, timeoutMs);
 
+    /** Applies `changed` to a ready workload and waits until it runs it (a new spec hash, ready), then for `output` in its logs. */
+    const rollTo = async (changed: WorkloadSpec, what: string, output: string) => {
+      await runtime.ensureRunning(changed);
+      const rolled = await eventually(
+        `the workload to run ${what}`,
+        async () => {
+          const status = await runtime.status(changed.id);
+          return status?.phase === 'ready' && status.specHash === runtime.specHash(changed) ? status : null;
+        },
+        timeoutMs,
+      );
+      await eventually(`${output} in its output`, async () => (await runtime.logs(changed.id, 100)).some((l) => l.includes(output)), timeoutMs);
+      return rolled;
+    };
+
     it('runs a workload to ready, reachable at its endpoint, with its owner, kind and spec hash, and says so to watchers', async () => {
       const events: WorkloadEvent[] = [];
       const unwatch = runtime.watch((event) => events.push(event));
@@ -99,18 +114,8 @@ export function runtimeConformance(name: string, makeSubject: () => Promise<Conf
       const again = await runtime.ensureRunning(spec);
       expect(again).toMatchObject({ phase: 'ready', startedAt: ready.startedAt, specHash: ready.specHash });
 
-      const changed = { ...spec, env: { ...spec.env, CONFORMANCE_TEXT: 'second' } };
-      await runtime.ensureRunning(changed);
-      const rolled = await eventually(
-        'the workload to run the new spec',
-        async () => {
-          const status = await runtime.status(spec.id);
-          return status?.phase === 'ready' && status.specHash === runtime.specHash(changed) ? status : null;
-        },
-        timeoutMs,
-      );
+      const rolled = await rollTo({ ...spec, env: { ...spec.env, CONFORMANCE_TEXT: 'second' } }, 'the new spec', 'conformance: second');
       expect(rolled.specHash).not.toBe(ready.specHash);
-      await eventually('the new run’s output', async () => (await runtime.logs(spec.id, 100)).some((l) => l.includes('conformance: second')), timeoutMs);
     });
 
     it('gives the program its secret variables like plain ones (a secret one winning), and rolls it when a secret value changes', async () => {
@@ -121,18 +126,8 @@ export function runtimeConformance(name: string, makeSubject: () => Promise<Conf
       expect(ready.specHash).toBe(runtime.specHash(spec));
       await eventually('the secret value in its output', async () => (await runtime.logs(spec.id, 100)).some((l) => l.includes('conformance: hidden first')), timeoutMs);
 
-      const changed: WorkloadSpec = { ...spec, secretEnv: { CONFORMANCE_TEXT: 'hidden second' } };
-      await runtime.ensureRunning(changed);
-      const rolled = await eventually(
-        'the workload to run the new secret value',
-        async () => {
-          const status = await runtime.status(spec.id);
-          return status?.phase === 'ready' && status.specHash === runtime.specHash(changed) ? status : null;
-        },
-        timeoutMs,
-      );
+      const rolled = await rollTo({ ...spec, secretEnv: { CONFORMANCE_TEXT: 'hidden second' } }, 'the new secret value', 'conformance: hidden second');
       expect(rolled.specHash).not.toBe(ready.specHash);
-      await eventually('the new value in its output', async () => (await runtime.logs(spec.id, 100)).some((l) => l.includes('conformance: hidden second')), timeoutMs);
     });
 
     it('stops a workload keeping it (status stopped), starts it again, and removes it for good', async () => {
