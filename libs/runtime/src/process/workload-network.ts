@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
 import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
+import { KeyedMutex } from './keyed-mutex.js';
 import type { UidRange } from './workload-users.js';
 
 /** The nftables table every process runtime on this machine keeps its rules in, a chain per uid range. */
@@ -271,18 +272,26 @@ export class NftablesFirewall implements WorkloadFirewall {
     return departed.length;
   }
 
-  async guardPort(port: number, uid: number): Promise<void> {
-    const listing = await this.run(['-j', 'list', 'set', 'inet', FIREWALL_TABLE, PORT_OWNERS_SET]).catch(() => '');
-    await this.run(['-f', '-'], guardScript(port, uid, ownersOfPort(listing, port).filter((owner) => owner !== uid)));
+  // One change of a port at a time, in the order asked: a workload started again on the port its
+  // last run had (same uid) must not have its new guard undone by the old run's release landing after it.
+  private readonly ports = new KeyedMutex();
+
+  guardPort(port: number, uid: number): Promise<void> {
+    return this.ports.run(String(port), async () => {
+      const listing = await this.run(['-j', 'list', 'set', 'inet', FIREWALL_TABLE, PORT_OWNERS_SET]).catch(() => '');
+      await this.run(['-f', '-'], guardScript(port, uid, ownersOfPort(listing, port).filter((owner) => owner !== uid)));
+    });
   }
 
-  async releasePort(port: number, uid: number): Promise<void> {
-    try {
-      await this.run(['-f', '-'], releaseScript(port, uid));
-    } catch (error) {
-      // Someone else's now (or never guarded): the transaction changed nothing, as it should.
-      if (!/No such file or directory/.test((error as Error).message)) throw error;
-    }
+  releasePort(port: number, uid: number): Promise<void> {
+    return this.ports.run(String(port), async () => {
+      try {
+        await this.run(['-f', '-'], releaseScript(port, uid));
+      } catch (error) {
+        // Someone else's now (or never guarded): the transaction changed nothing, as it should.
+        if (!/No such file or directory/.test((error as Error).message)) throw error;
+      }
+    });
   }
 
   private run(args: string[], input?: string): Promise<string> {
