@@ -138,9 +138,10 @@ function runGit(args: string[], cwd: string, signal: AbortSignal, repository: Re
  * named. The pid file names the one a runtime recorded;
  * the others are found by their command line (`git clone … <workDir>/.<name>.cloning`): a runtime
  * killed after git was forked but before the pid was written leaves a clone that no file names,
- * and that would otherwise write into the next attempt's temporary directory.
+ * and that would otherwise write into the next attempt's temporary directory. That scan runs
+ * only where such a clone can be (mayHoldClones: a `.cloning` directory, or `repositories` to clone).
  */
-export async function killLeftoverClone(pidFile: string, workDir?: string): Promise<{ ended: number; unrecorded: number }> {
+export async function killLeftoverClone(pidFile: string, workDir?: string, repositories: readonly unknown[] = []): Promise<{ ended: number; unrecorded: number }> {
   const groups = new Map<number, ProcessIdentity>();
   let recorded: string | undefined;
   try {
@@ -151,7 +152,7 @@ export async function killLeftoverClone(pidFile: string, workDir?: string): Prom
   const [pid, startTime] = (recorded ?? '').trim().split(' ');
   if (pid && /^\d+$/.test(pid)) groups.set(Number(pid), { pid: Number(pid), startTime: startTime || null });
   const recordedGroups = groups.size;
-  if (workDir) for (const group of await cloneGroupsInto(workDir)) if (!groups.has(group.pid)) groups.set(group.pid, group);
+  if (workDir && mayHoldClones(workDir, repositories)) for (const group of await cloneGroupsInto(workDir)) if (!groups.has(group.pid)) groups.set(group.pid, group);
   let ended = 0;
   await Promise.all(
     [...groups.values()].map(async (group) => {

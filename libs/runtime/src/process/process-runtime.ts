@@ -8,7 +8,7 @@ import { RuntimeError, RuntimeErrorCode } from '../runtime-error.js';
 import { dataDirSpecHashKey, workloadSpecHash } from '../spec-hash.js';
 import { assertWorkloadName } from '../workload-name.js';
 import { ProcessApps, type ProcessAppsOptions } from './process-apps.js';
-import { CloneError, cloneRepositories, killLeftoverClone, mayHoldClones } from './clone-repositories.js';
+import { CloneError, cloneRepositories, killLeftoverClone } from './clone-repositories.js';
 import { expandVariables } from './expand-variables.js';
 import {
   commandNotFoundMessage,
@@ -374,7 +374,7 @@ export class ProcessRuntime implements Runtime {
       // Owned by the workload's user, so that only it (and we) can read them.
       await writeSecretFiles(secretsDirOf(paths.root), spec.secretFiles ?? [], user);
       try {
-        const leftover = await killLeftoverClone(paths.clonePid, mayHoldClones(paths.work, spec.repositories) ? paths.work : undefined);
+        const leftover = await killLeftoverClone(paths.clonePid, paths.work, spec.repositories);
         if (leftover.ended > 0) this.logger.warn({ workloadId: spec.id, ...leftover }, 'ended a clone an earlier preparation left running');
         await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid, {
           user,
@@ -569,7 +569,7 @@ export class ProcessRuntime implements Runtime {
     }
     const identity = identityOf(state);
     if (identity) await killProcessGroup(identity, this.stopGraceMs);
-    await killLeftoverClone(paths.clonePid, mayHoldClones(paths.work) ? paths.work : undefined);
+    await killLeftoverClone(paths.clonePid, paths.work);
     // Only when there is something to clean up: a plain stop stays as quick as it was.
     if (existsSync(secretsDirOf(paths.root))) await removeSecretFiles(secretsDirOf(paths.root));
     if (existsSync(join(paths.root, 'rclone'))) await unmountStorage(join(paths.root, 'rclone'), paths.work);
