@@ -154,7 +154,7 @@ export class KubernetesRuntime implements Runtime {
       await this.cluster.delete('Pod', names.pod);
       return this.sessionStatus(spec.id) ?? current;
     }
-    const statefulSet = await this.applyWithSecret(objects.secret, existing, c.sessionSecrets, () => this.cluster.applyStatefulSet(objects.statefulSet), { apiVersion: 'apps/v1', kind: 'StatefulSet' });
+    const statefulSet = await this.applyWithSecret(names.secret, objects.secret, existing, c.sessionSecrets, () => this.cluster.applyStatefulSet(objects.statefulSet), { apiVersion: 'apps/v1', kind: 'StatefulSet' });
     await this.cluster.ensureClaim({ ...objects.claim, metadata: { ...objects.claim.metadata, ownerReferences: [ownedBy(statefulSet)] } });
     await this.cluster.applyService({ ...objects.service, metadata: { ...objects.service.metadata, ownerReferences: [ownedBy(statefulSet)] } }, c.sessionServices);
     this.logger.info({ workload: spec.id, statefulSet: names.statefulSet, specHash: hash }, existing ? 'kubernetes: session applied' : 'kubernetes: session created');
@@ -168,6 +168,7 @@ export class KubernetesRuntime implements Runtime {
    * secrets has no Secret: one left from before is deleted.
    */
   private async applyWithSecret<T extends k8s.V1StatefulSet | k8s.V1Deployment>(
+    secretName: string,
     secret: k8s.V1Secret | null,
     existing: T | undefined,
     cache: Informer<k8s.V1Secret>,
@@ -179,12 +180,9 @@ export class KubernetesRuntime implements Runtime {
     if (secret) await this.cluster.applySecret(withOwner(existing), cache);
     const workload = await applyWorkload();
     if (secret && workload.metadata?.uid !== existing?.metadata?.uid) await this.cluster.applySecret(withOwner(workload), cache);
-    if (!secret) {
-      const name = `${workload.metadata!.name!}-secrets`;
-      if (cache.get(name)) {
-        await this.cluster.delete('Secret', name);
-        cache.forget(name);
-      }
+    if (!secret && cache.get(secretName)) {
+      await this.cluster.delete('Secret', secretName);
+      cache.forget(secretName);
     }
     return workload;
   }
@@ -274,7 +272,7 @@ export class KubernetesRuntime implements Runtime {
     await this.ready;
     const objects = appObjects(spec, this.settings);
     const existing = this.cluster.caches.deployments.get(appNames(spec.appId).deployment);
-    const deployment = await this.applyWithSecret(objects.secret, existing, this.cluster.caches.appSecrets, () => this.cluster.applyDeployment(objects.deployment), { apiVersion: 'apps/v1', kind: 'Deployment' });
+    const deployment = await this.applyWithSecret(appNames(spec.appId).secret, objects.secret, existing, this.cluster.caches.appSecrets, () => this.cluster.applyDeployment(objects.deployment), { apiVersion: 'apps/v1', kind: 'Deployment' });
     await this.cluster.applyService({ ...objects.service, metadata: { ...objects.service.metadata, ownerReferences: [ownedBy(deployment)] } }, this.cluster.caches.appServices);
     await this.setDeletionCosts(spec.appId, spec.removeFirst ?? []);
     return this.appStatusOf(spec.appId)!;
