@@ -29,7 +29,7 @@ import {
   signalProcessGroup,
 } from './process-identity.js';
 import { programEnvironment } from './program-environment.js';
-import { probeHttp } from './readiness-probe.js';
+import { probeDelayMs, probeHttp } from './readiness-probe.js';
 import { readinessPath } from './readiness-path.js';
 import { resolveCommand } from './resolve-command.js';
 import type { ResourceLimitSettings } from './resource-limits.js';
@@ -84,9 +84,6 @@ export interface ProcessRuntimeOptions {
 export { RuntimeError as ProcessRuntimeError, RuntimeErrorCode as ProcessRuntimeErrorCode };
 
 const NO_LOGGER: RuntimeLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
-
-/** The first readiness probes wait this long, then twice as long each time, up to readinessIntervalMs. */
-const FIRST_PROBE_DELAY_MS = 10;
 
 /** How often a ready (or adopted) program is checked for having exited. */
 const EXIT_POLL_INTERVAL_MS = 1_000;
@@ -499,7 +496,7 @@ export class ProcessRuntime implements Runtime {
       if (!state || !identity || state.runId !== run.runId || !isRunningPhase(state.phase)) return this.dispose(run);
       if (!(await isProcessRunning(identity))) return void (await this.onExit(run, identity));
       if (state.phase === 'starting' && state.port !== null) {
-        nextDelay = Math.min(this.readinessIntervalMs, FIRST_PROBE_DELAY_MS * 2 ** run.probes++);
+        nextDelay = probeDelayMs(run.probes++, this.readinessIntervalMs);
         const probeTimeout = Math.min(5_000, Math.max(1_000, this.readinessIntervalMs * 4));
         if (await probeHttp(state.port, state.readinessPath, probeTimeout)) {
           const ready = await this.update(run, (s) => (s.phase === 'starting' ? { ...s, phase: 'ready', readyAt: new Date().toISOString(), updatedAt: new Date().toISOString() } : null));

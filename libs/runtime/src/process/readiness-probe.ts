@@ -1,5 +1,19 @@
 import { request } from 'node:http';
 
+/** The first readiness probe of a start waits this long; each next one a quarter longer. */
+export const FIRST_PROBE_DELAY_MS = 5;
+const PROBE_GROWTH = 1.25;
+
+/**
+ * How long to wait before readiness probe number `probes` (0 for the first) of one start. A
+ * program is found ready at most a quarter of its own start time late (a doubling schedule lost up
+ * to as much again as the program took: 35 ms of a 60 ms start), while a slow one is asked about
+ * a dozen times in its first second and then every `intervalMs`.
+ */
+export function probeDelayMs(probes: number, intervalMs: number): number {
+  return Math.min(intervalMs, Math.round(FIRST_PROBE_DELAY_MS * PROBE_GROWTH ** probes));
+}
+
 /**
  * One readiness check: a GET on 127.0.0.1:<port><path>; a 2xx or 3xx answer (redirects are not
  * followed) means ready. Anything else (refused, an error status, no answer in time) means not yet.
