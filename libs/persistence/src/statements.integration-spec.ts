@@ -1,8 +1,8 @@
 import 'reflect-metadata';
-import type { DataSource } from 'typeorm';
+import { Column, type DataSource, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import { ADMIN_DATABASE_URL, uniqueSuffix } from '../../../tools/testing/harness.js';
 import { createServiceDataSource } from './data-source.js';
-import { runTogether } from './statements.js';
+import { insertNew, runTogether, updateWhole } from './statements.js';
 
 /** Against the machine's Postgres, in a schema of its own. */
 describe('runTogether: several writes as one statement', () => {
@@ -49,5 +49,78 @@ describe('runTogether: several writes as one statement', () => {
     await runTogether(ds.manager, []);
     await runTogether(ds.manager, [{ sql: `UPDATE "${schema}".a SET n = $2 WHERE id = $1`, params: ['two', 20] }]);
     expect(await ds.query(`SELECT n FROM "${schema}".a WHERE id = 'two'`)).toEqual([{ n: 20 }]);
+  });
+});
+
+@Entity({ name: 'notes' })
+class NoteEntity {
+  @PrimaryColumn({ type: 'text' }) id!: string;
+  @Column({ type: 'text' }) title!: string;
+  @Column({ type: 'text', nullable: true }) body!: string | null;
+  @Column({ type: 'jsonb', nullable: true }) tags!: string[] | null;
+  @Column({ type: 'integer', transformer: { to: (v: number) => v * 10, from: (v: number) => v / 10 } }) size!: number;
+}
+
+/** What save() would do, without its SELECT first: against the machine's Postgres. */
+describe('insertNew and updateWhole', () => {
+  const schema = `stmt_entity_test_${uniqueSuffix()}`;
+  let ds: DataSource;
+  const statements: string[] = [];
+
+  beforeAll(async () => {
+    ds = createServiceDataSource({ url: ADMIN_DATABASE_URL, schema, entities: [NoteEntity], migrations: [], applicationName: 'statements-test' });
+    await ds.initialize();
+    await ds.query(`CREATE SCHEMA "${schema}"`);
+    await ds.query(`CREATE TABLE "${schema}".notes (id text PRIMARY KEY, title text NOT NULL, body text, tags jsonb, size integer NOT NULL)`);
+  });
+
+  afterAll(async () => {
+    await ds?.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await ds?.destroy();
+  });
+
+  /** The statements a transaction sent (each query of its runner). */
+  async function counted<T>(work: (manager: EntityManager) => Promise<T>): Promise<T> {
+    return ds.transaction(async (manager) => {
+      const runner = manager.queryRunner!;
+      const original = runner.query.bind(runner);
+      runner.query = ((sql: string, params?: unknown[], structured?: boolean) => {
+        statements.push(sql);
+        return original(sql, params, structured as never);
+      }) as typeof runner.query;
+      return work(manager);
+    });
+  }
+
+  it('inserts with one statement and leaves unset nullable columns null, as save would', async () => {
+    statements.length = 0;
+    const note = ds.manager.create(NoteEntity, { id: 'n1', title: 'first', size: 2 });
+    await counted((m) => insertNew(m, NoteEntity, note));
+    expect(statements.filter((sql) => /^\s*(SELECT|INSERT|UPDATE)/i.test(sql))).toHaveLength(1);
+    expect(note.body).toBeNull();
+    expect(note.tags).toBeNull();
+    expect(await ds.query(`SELECT id, title, body, tags, size FROM "${schema}".notes`)).toEqual([{ id: 'n1', title: 'first', body: null, tags: null, size: 20 }]);
+  });
+
+  it('writes every column the caller changed, with one statement and through the column transformers', async () => {
+    statements.length = 0;
+    await counted(async (m) => {
+      const note = (await m.findOneBy(NoteEntity, { id: 'n1' }))!;
+      Object.assign(note, { title: 'renamed', body: 'text', tags: ['a', 'b'], size: 3 });
+      const before = statements.length;
+      await updateWhole(m, NoteEntity, note);
+      expect(statements.length - before).toBe(1);
+    });
+    expect(await ds.query(`SELECT id, title, body, tags, size FROM "${schema}".notes`)).toEqual([{ id: 'n1', title: 'renamed', body: 'text', tags: ['a', 'b'], size: 30 }]);
+    const read = await ds.manager.findOneBy(NoteEntity, { id: 'n1' });
+    expect(read).toMatchObject({ title: 'renamed', body: 'text', tags: ['a', 'b'], size: 3 });
+  });
+
+  it('sets a column back to null, and touches no other row', async () => {
+    await insertNew(ds.manager, NoteEntity, ds.manager.create(NoteEntity, { id: 'n2', title: 'second', body: 'kept', size: 1 }));
+    const note = (await ds.manager.findOneBy(NoteEntity, { id: 'n1' }))!;
+    note.body = null;
+    await updateWhole(ds.manager, NoteEntity, note);
+    expect(await ds.query(`SELECT id, body FROM "${schema}".notes ORDER BY id`)).toEqual([{ id: 'n1', body: null }, { id: 'n2', body: 'kept' }]);
   });
 });

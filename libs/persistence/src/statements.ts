@@ -28,3 +28,31 @@ export async function runTogether(manager: EntityManager, statements: readonly S
   });
   await manager.query(`WITH ${items.join(',\n')} SELECT 1`, params);
 }
+
+/**
+ * INSERTs a new entity the way `save` would leave it (its nullable columns left unset read as
+ * null, as they will from the table), without `save`'s SELECT first: the caller knows it is new.
+ */
+export async function insertNew<T extends object>(manager: EntityManager, target: new () => T, entity: T): Promise<T> {
+  await manager.insert(target, entity as never);
+  for (const column of manager.connection.getMetadata(target).columns) {
+    if (column.isNullable && !column.isVirtual && column.getEntityValue(entity) === undefined) column.setEntityValue(entity, null);
+  }
+  return entity;
+}
+
+/**
+ * UPDATEs every column of an entity the caller has read (and locked) in this transaction, from
+ * what it holds now: what `save` would write, without `save`'s SELECT of the row first.
+ */
+export async function updateWhole<T extends object>(manager: EntityManager, target: new () => T, entity: T): Promise<void> {
+  const metadata = manager.connection.getMetadata(target);
+  const values: Record<string, unknown> = {};
+  for (const column of metadata.columns) {
+    if (column.isPrimary || column.isVirtual || column.isGenerated) continue;
+    const value = column.getEntityValue(entity);
+    if (value !== undefined) values[column.propertyPath] = value;
+  }
+  const where = Object.fromEntries(metadata.primaryColumns.map((column) => [column.propertyPath, column.getEntityValue(entity)]));
+  await manager.update(target, where as never, values as never);
+}
