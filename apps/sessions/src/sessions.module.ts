@@ -42,6 +42,7 @@ import { AddSessionSecret1764000001410 } from './sessions/migrations/17640000014
 import { SessionActivitySubscriber } from './sessions/session-activity.subscriber.js';
 import { SessionEntity, SessionProgressEntity } from './sessions/session.entity.js';
 import { SessionTransitions } from './sessions/session-transitions.js';
+import { SessionWakeups } from './sessions/session-wakeups.js';
 import { SessionsRpcController } from './sessions/sessions.rpc-controller.js';
 import { SessionsService } from './sessions/sessions.service.js';
 import { SESSIONS_CULLING } from './sessions/tokens.js';
@@ -111,6 +112,7 @@ export class SessionsModule implements OnApplicationBootstrap {
         ...catalogueProviders({ service: 'sessions' }, SessionsCatalogueHooks),
         LaunchTimings,
         SessionTransitions,
+        SessionWakeups,
         SessionsService,
         SessionDiskWatch,
         SecretsService,

@@ -11,6 +11,7 @@ import type { SessionsConfig } from '../config.js';
 import { openSecretEnv, SESSION_SECRETS } from '../sessions/session-env.js';
 import { SessionEntity } from '../sessions/session.entity.js';
 import { SessionTransitions } from '../sessions/session-transitions.js';
+import { SessionWakeups } from '../sessions/session-wakeups.js';
 import { type CullingPolicy, NEVER, policyOf, sessionBasePath } from '../sessions/session-view.js';
 import { programSecretEnv } from '../sessions/session-secret.js';
 import { SESSION_RUNTIME, SESSIONS_CULLING } from '../sessions/tokens.js';
@@ -50,6 +51,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
   private readonly controller: ReconcileController;
   private subscriptions: Subscription[] = [];
   private unwatch: (() => void) | undefined;
+  private unlisten: (() => void) | undefined;
 
   constructor(
     private readonly dataSource: DataSource,
@@ -64,6 +66,8 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     health: HealthRegistry,
     /** Opens the sealed secret variables of a session; without keys, only sessions without secret variables start. */
     @Optional() @Inject(SESSION_SECRETS) private readonly secrets: SecretBox = new SecretBox([]),
+    /** This replica's own use cases, heard from the moment they commit (their events follow). */
+    @Optional() private readonly wakeups?: SessionWakeups,
   ) {
     this.controller = new ReconcileController({
       name: 'sessions',
@@ -93,6 +97,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
   onApplicationBootstrap(): void {
     this.leader.start();
     this.unwatch = this.runtime.watch((event) => this.wake(event.id));
+    this.unlisten = this.wakeups?.listen((id) => this.wake(id));
     for (const contract of [sessionStartingV1, sessionStoppingV1]) {
       this.subscriptions.push(
         this.nc.subscribe(contract.type, {
@@ -121,6 +126,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
   async onApplicationShutdown(): Promise<void> {
     for (const sub of this.subscriptions) sub.unsubscribe();
     this.unwatch?.();
+    this.unlisten?.();
     await this.controller.stop();
     await this.leader.stop();
     // Sessions keep running while this replica restarts; the next leader adopts them.

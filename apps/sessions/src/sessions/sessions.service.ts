@@ -17,7 +17,7 @@ import {
 } from '@launchpad/contracts';
 import { CatalogueService } from '@launchpad/catalogue';
 import { OutboxWriter, RpcClient } from '@launchpad/messaging';
-import { advisoryLock, type SecretBox, TransientRetry } from '@launchpad/persistence';
+import { advisoryLock, insertNew, type SecretBox, TransientRetry } from '@launchpad/persistence';
 import type { Runtime, StorageMount } from '@launchpad/runtime';
 import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
 import type { z } from 'zod';
@@ -30,6 +30,7 @@ import { SessionEntity, SessionProgressEntity, type SessionRunSpec } from './ses
 import { composeSessionEnv, type EnvOverride, openSecretEnv, sealSecretEnv, SESSION_SECRETS } from './session-env.js';
 import { newSessionSecret, programSecretOf } from './session-secret.js';
 import { SessionTransitions } from './session-transitions.js';
+import { SessionWakeups } from './session-wakeups.js';
 import { type SecretFile, SecretsService } from '../secrets/secrets.service.js';
 import { DataConnectorsService } from '../data-connectors/data-connectors.service.js';
 import { type CullingPolicy, toProgress, toSession } from './session-view.js';
@@ -102,6 +103,7 @@ export class SessionsService {
     @Inject(SESSIONS_CULLING) private readonly culling: CullingPolicy,
     @Inject(SESSION_RUNTIME) private readonly runtime: Runtime,
     @Inject(SESSION_SECRETS) private readonly secrets: SecretBox,
+    private readonly wakeups: SessionWakeups,
   ) {}
 
   async launch(input: LaunchInput, caller: Principal): Promise<{ created: boolean; session: Session }> {
@@ -114,7 +116,7 @@ export class SessionsService {
     const project = await this.rpc.call(environmentsRpc.getProject, { caller, projectId: launcher.projectId });
     const secretValues = await this.secretValuesOf(launcher, caller);
     await this.keepCopy(launcher, project);
-    return this.retry.run(`launching ${launcher.id} for ${caller.userId}`, () => this.outbox.transaction(async (manager) => {
+    const launched = await this.retry.run(`launching ${launcher.id} for ${caller.userId}`, () => this.outbox.transaction(async (manager) => {
       // One at a time with the launcher's deletion (see SessionsCatalogueHooks): whichever comes
       // second sees the other, the tombstone or the session to retire.
       await advisoryLock(manager, launcherLock(launcher.id), 'shared');
@@ -135,41 +137,40 @@ export class SessionsService {
       const files = await this.userSecrets.filesFor(manager, launcher.projectId, caller.userId);
       const mounts = await this.connectors.mountsFor(manager, launcher.projectId, caller.userId, input.dataConnectorsOverrides ?? []);
       const { spec, secretEnv } = runSpecWithEnv(this.secrets, id, launcher, project.repositories, secretValues, input.envVariableOverrides ?? [], files, mounts);
-      const row = await manager.save(
-        manager.create(SessionEntity, {
-          id,
-          userId: caller.userId,
-          launcherId: launcher.id,
-          projectId: launcher.projectId,
-          name: launcher.name,
-          status: 'starting',
-          desiredState: 'running',
-          phase: 'queued',
-          message: null,
-          image: launcher.environment.image,
-          spec: {
-            ...spec,
-            diskStorageGb: requestedDisk,
-            placement: placementOf(resolved.cls),
-            ...(input.idleThresholdS !== undefined ? { idleThresholdS: input.idleThresholdS } : {}),
-            ...(input.dataConnectorsOverrides?.length ? { dataConnectorsOverrides: input.dataConnectorsOverrides } : {}) },
-          secretEnv,
-          secret: newSessionSecret(),
-          launchEstimate: estimateFrom(await this.timings.last(manager, launcher.id, 'launch'), now),
-          resourceClassId: resolved.cls.id,
-          resourcePoolId: resolved.pool.id,
-          cpu: resolved.cls.cpu,
-          memoryGb: resolved.cls.memoryGb,
-          gpu: resolved.cls.gpu,
-          diskGb,
-          idleTimeoutMs: idle.idleTimeoutMs,
-          hibernatedTtlMs: idle.hibernatedTtlMs,
-          progressSeq: 0,
-          createdAt: now,
-          updatedAt: now,
-          lastInteraction: now,
-        }),
-      );
+      const row = manager.create(SessionEntity, {
+        id,
+        userId: caller.userId,
+        launcherId: launcher.id,
+        projectId: launcher.projectId,
+        name: launcher.name,
+        status: 'starting',
+        desiredState: 'running',
+        phase: 'queued',
+        message: null,
+        image: launcher.environment.image,
+        spec: {
+          ...spec,
+          diskStorageGb: requestedDisk,
+          placement: placementOf(resolved.cls),
+          ...(input.idleThresholdS !== undefined ? { idleThresholdS: input.idleThresholdS } : {}),
+          ...(input.dataConnectorsOverrides?.length ? { dataConnectorsOverrides: input.dataConnectorsOverrides } : {}) },
+        secretEnv,
+        secret: newSessionSecret(),
+        launchEstimate: estimateFrom(await this.timings.last(manager, launcher.id, 'launch'), now),
+        resourceClassId: resolved.cls.id,
+        resourcePoolId: resolved.pool.id,
+        cpu: resolved.cls.cpu,
+        memoryGb: resolved.cls.memoryGb,
+        gpu: resolved.cls.gpu,
+        diskGb,
+        idleTimeoutMs: idle.idleTimeoutMs,
+        hibernatedTtlMs: idle.hibernatedTtlMs,
+        progressSeq: 0,
+        createdAt: now,
+        updatedAt: now,
+        lastInteraction: now,
+      });
+      await insertNew(manager, SessionEntity, row);
       await this.transitions.record(
         manager,
         row,
@@ -178,6 +179,8 @@ export class SessionsService {
       );
       return { created: true, session: toSession(row, this.culling) };
     }));
+    if (launched.created) this.wakeups.changed(launched.session.id);
+    return launched;
   }
 
   async list(caller: Principal): Promise<Session[]> {
@@ -196,7 +199,7 @@ export class SessionsService {
     // A resume runs the launcher as it is now, for someone who may still read the project.
     const fresh = input.state === 'running' ? await this.launcherFor(id, caller) : null;
     if (fresh) await this.keepCopy(fresh.launcher, fresh.project);
-    return this.retry.run(`${input.state === 'running' ? 'resuming' : 'hibernating'} session ${id}`, () => this.outbox.transaction(async (manager) => {
+    const session = await this.retry.run(`${input.state === 'running' ? 'resuming' : 'hibernating'} session ${id}`, () => this.outbox.transaction(async (manager) => {
       const row = await this.findOwn(manager, id, caller, true);
       const now = new Date();
       if (input.state === 'hibernated') {
@@ -265,6 +268,8 @@ export class SessionsService {
       });
       return toSession(row, this.culling);
     }));
+    this.wakeups.changed(id);
+    return session;
   }
 
   async delete(id: string, caller: Principal): Promise<void> {
@@ -278,6 +283,7 @@ export class SessionsService {
         message: 'stopping: the session and its files are being deleted',
       });
     }));
+    this.wakeups.changed(id);
   }
 
   /**
