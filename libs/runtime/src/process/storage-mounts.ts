@@ -1,6 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { chmod, chown, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { chmod, lchown, lstat, mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { storageProblems } from '@launchpad/contracts';
 import type { StorageMount } from '../runtime.js';
@@ -104,6 +104,13 @@ export async function mountStorage(configDir: string, workDir: string, mounts: r
     const target = join(workDir, mount.targetPath);
     if (resolve(target) !== join(resolve(workDir), mount.targetPath)) throw new MountError(`data connector "${mount.name}": targetPath must be one directory under /work`);
     if (await isMountPoint(target)) continue; // mounted by an earlier start that survived a restart
+    // The work directory is the workload's, and so is whatever an earlier run of its programs left
+    // at targetPath: a symbolic link to /etc or to another workload's directory, say. We are root:
+    // following it, chown would hand its target to the workload and rclone would mount over it.
+    const found = await lstat(target).catch(() => null);
+    if (found && !found.isDirectory()) {
+      throw new MountError(`data connector "${mount.name}": /work/${mount.targetPath} is not a directory (a link or a file is there); remove it or choose another targetPath`);
+    }
     const config = join(configDir, `${index}.conf`);
     await writeFile(config, await configFor(mount), { mode: 0o600 });
     const remote = `remote:${mount.sourcePath}`;
@@ -114,8 +121,9 @@ export async function mountStorage(configDir: string, workDir: string, mounts: r
         `data connector "${mount.name}" (${mount.storageType}) could not be read: the storage refused the credentials or is not reachable; rclone said: ${rcloneSaid(check.stderr)}`,
       );
     }
-    await mkdir(target, { recursive: true });
-    if (user) await chown(target, user.uid, user.gid);
+    if (!found) await mkdir(target);
+    // lchown: never through a link, even one put there since the look above.
+    if (user) await lchown(target, user.uid, user.gid);
     if ((await readdir(target)).length > 0) throw new MountError(`data connector "${mount.name}": /work/${mount.targetPath} already holds files (a repository of that name?); choose another targetPath`);
     const args = ['--config', config, 'mount', remote, target, '--daemon', '--daemon-wait', '30s', '--dir-cache-time', '10s'];
     if (mount.readonly) args.push('--read-only');
