@@ -1,5 +1,6 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { chmodSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { connect, createServer, type Server } from 'node:net';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +10,7 @@ import type { ProcessRuntime } from './process-runtime.js';
 import { containWorkloads } from './workload-containment.js';
 import { freeLocalPort } from './free-port.js';
 import type { ProcessIsolationOptions } from './workload-sandbox.js';
-import { firewallChain, NftablesFirewall, portsInChain, removeFirewallChain } from './workload-network.js';
+import { firewallChain, NftablesFirewall, ownersOfPort, portsInChain, removeFirewallChain } from './workload-network.js';
 
 // A range of its own, clear of the services' defaults: its chain in inet launchpad_runtime is this test's alone, and removed after.
 const RANGE = { first: 383000, last: 383999 };
@@ -206,6 +207,49 @@ const listen = (server: Server, host: string, port = 0) =>
     // Stopped, the port is given back: nobody owns it, so nothing stays refused on it.
     await runtime.stop(server.id);
     await waitFor('the port to be given back', async () => (owners().includes(`${port} . ${serverUid}`) ? null : true));
+  });
+
+  it("does not let another workload serve on a workload's port before its program binds it", async () => {
+    // Alice's program takes its time to bind (as Jupyter does), and its port is on its command line for anyone to read in /proc.
+    const alice = fixture.spec({
+      command: [process.execPath],
+      args: ['-e', "setTimeout(() => require('node:http').createServer((q, r) => r.end('alice')).on('error', (e) => console.log('ALICE ' + e.code)).listen(process.env.PORT, '127.0.0.1'), 60_000); setInterval(() => {}, 1e6)", '--', 'launchpad-victim', '--port=$(PORT)'],
+    });
+    // Eve's program watches for it and listens on that port first, answering anyone who comes.
+    const EVE = `const fs = require('node:fs'), http = require('node:http');
+const timer = setInterval(() => {
+  for (const pid of fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e))) {
+    let match;
+    try { match = /launchpad-victim\\0--port=(\\d+)/.exec(fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8')); } catch { continue; }
+    if (!match) continue;
+    clearInterval(timer);
+    http.createServer((q, r) => (console.log('STOLE ' + q.headers.authorization), r.end('eve'))).listen(Number(match[1]), '127.0.0.1', () => console.log('SQUATTED ' + match[1]));
+    return;
+  }
+}, 10);`;
+    const eve = fixture.spec({ command: [process.execPath], args: ['-e', EVE] });
+    await runtime.ensureRunning(eve);
+    await runtime.ensureRunning(alice);
+    const squatted = await waitFor('Eve to listen on the port', async () => (await runtime.logs(eve.id, 20)).find((l) => l.startsWith('SQUATTED ')) ?? null);
+    const port = Number(squatted.slice('SQUATTED '.length));
+    // The port Eve took is the one guarded for Alice.
+    expect(ownersOfPort(execFileSync('nft', ['-j', 'list', 'set', 'inet', 'launchpad_runtime', 'workload_port_owners'], { encoding: 'utf8' }), port)).toEqual([statSync(fixture.workDir(alice.id)).uid]);
+
+    // We (the gateway, with the token it adds) connect to Alice's port: Eve must not be the one who answers.
+    const answer = await new Promise<string>((resolve) => {
+      const req = request({ host: '127.0.0.1', port, path: '/', headers: { authorization: 'token alice-secret' }, timeout: 2_000 }, (res) => {
+        let body = '';
+        res.on('data', (d) => (body += d)).on('end', () => resolve(body));
+      });
+      req.on('timeout', () => (req.destroy(), resolve('timeout'))).on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? e.message));
+      req.end();
+    });
+    expect(answer).not.toBe('eve');
+    // Nor did the readiness probe take Eve for Alice.
+    expect((await runtime.status(alice.id))?.phase).toBe('starting');
+    expect((await runtime.logs(eve.id, 20)).filter((l) => l.startsWith('STOLE'))).toEqual([]);
+    await runtime.remove(alice.id);
+    await runtime.remove(eve.id);
   });
 
   it("mounts a data connector for the workload's uid alone, with rclone held off the platform's ports like the workload", async () => {

@@ -52,6 +52,8 @@ describe('firewallScript', () => {
     const guard = (destination: string) => [
       `add rule ${chain} meta skuid 100000-199999 ${destination} tcp dport @workload_ports tcp dport . meta skuid != @workload_port_owners reject with tcp reset comment "launchpad: workloads may not reach each other"`,
       `add rule ${chain} meta skuid 0 meta skgid 100000-199999 ${destination} tcp dport @workload_ports reject with tcp reset comment "launchpad: workloads may not reach each other"`,
+      // Answers from a workload port by anyone but its owner (a squatter's SYN-ACK) go nowhere.
+      `add rule ${chain} meta skuid 100000-199999 ${destination} tcp sport @workload_ports tcp sport . meta skuid != @workload_port_owners drop comment "launchpad: a workload may not serve on another's port"`,
     ];
     const platform = (who: string) => [
       `add rule ${chain} ${who} ip daddr 127.0.0.0/8 tcp dport { 4222, 5432 } reject with tcp reset comment "launchpad: workloads may not reach the platform"`,
@@ -79,7 +81,7 @@ describe('firewallScript', () => {
 
   it('keeps only the guard of workload ports when no platform port is to be blocked', () => {
     const rules = firewallScript({ first: 5000, last: 5000 }, []).split('\n').filter((line) => line.startsWith('add rule'));
-    expect(rules).toHaveLength(6);
+    expect(rules).toHaveLength(9);
     expect(rules.every((rule) => / meta skgid 5000 | meta skuid 5000 /.test(rule) && rule.includes('@workload_ports'))).toBe(true);
   });
 });

@@ -138,6 +138,11 @@ export function firewallScript(range: UidRange, ports: readonly BlockedPort[]): 
       `add rule ${chain} meta skuid ${ids} ${destination} tcp dport @${WORKLOAD_PORTS_SET} tcp dport . meta skuid != @${PORT_OWNERS_SET} reject with tcp reset comment "launchpad: workloads may not reach each other"`,
       // A root helper in a workload's group has no business with any workload's port.
       `add rule ${chain} meta skuid 0 meta skgid ${ids} ${destination} tcp dport @${WORKLOAD_PORTS_SET} reject with tcp reset comment "launchpad: workloads may not reach each other"`,
+      // Nor may a workload answer from another's port: were it to listen there first (the port is
+      // on the owner's command line for all to read, and its program takes a moment to bind), the
+      // readiness probe and the gateway, who connect by port alone, would be talking to it, and
+      // hand it the owner's traffic and token. Its SYN-ACK is dropped, so no connection is made.
+      `add rule ${chain} meta skuid ${ids} ${destination} tcp sport @${WORKLOAD_PORTS_SET} tcp sport . meta skuid != @${PORT_OWNERS_SET} drop comment "launchpad: a workload may not serve on another's port"`,
     );
   }
   return `${lines.join('\n')}\n`;
