@@ -128,3 +128,10 @@ export async function killProcessGroup(identity: ProcessIdentity, graceMs: numbe
   await signalProcessGroup(identity, 'SIGKILL');
   await waitUntilGone(identity, 5_000);
 }
+
+/** A /proc/<pid>/status's real uid; null for a zombie (it runs nothing: PID 1 may just not have reaped it) or no process. */
+export function liveUidOf(status: string): number | null {
+  const uid = /^Uid:\s+(\d+)/m.exec(status);
+  if (!uid || /^State:\s+Z/m.test(status)) return null;
+  return Number(uid[1]);
+}

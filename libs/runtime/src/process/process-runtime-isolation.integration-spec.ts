@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { httpGet, ProcessFixture, waitFor } from '../../testing/process-fixtures.js';
 import type { ProcessRuntime } from './process-runtime.js';
@@ -7,6 +7,13 @@ import { processIsolationFor } from './workload-sandbox.js';
 
 const RANGE = { first: 181000, last: 181999 };
 const isRoot = process.getuid?.() === 0;
+const readFileSafe = (path: string) => {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return '';
+  }
+};
 
 /**
  * A hostile user's workload against a runtime that runs as root (as CI does): it gets a uid of
@@ -160,6 +167,38 @@ const isRoot = process.getuid?.() === 0;
     expect(readFileSync(join(fixture.dataDir, '.users', String(uid)), 'utf8')).toBe(spec.id);
     await runtime.remove(spec.id);
     expect(() => statSync(join(fixture.dataDir, '.users', String(uid)))).toThrow();
+  });
+
+  it('ends what a program left running outside its process group when it stops or exits', async () => {
+    // A hostile (or careless) program: a daemon of its own session (setsid), which a signal to the
+    // program's process group never reaches, then the server.
+    const leaveBehind = (marker: string) =>
+      fixture.spec({ command: ['/bin/sh'], args: ['-c', `setsid sleep ${marker} </dev/null >/dev/null 2>&1 & exec "$0" "$@"`, process.execPath, fixture.script] });
+    const leftover = (uid: number, marker: string) =>
+      readdirSync('/proc')
+        .filter((entry) => /^\d+$/.test(entry))
+        .filter((pid) => {
+          const status = readFileSafe(`/proc/${pid}/status`);
+          return new RegExp(`^Uid:\\s+${uid}\\s`, 'm').test(status) && !/^State:\s+Z/m.test(status) && readFileSafe(`/proc/${pid}/cmdline`).includes(`sleep\0${marker}`);
+        });
+
+    const spec = leaveBehind('613');
+    await runtime.ensureRunning(spec);
+    await fixture.waitForPhase(runtime, spec.id, 'ready');
+    const uid = statSync(fixture.workDir(spec.id)).uid;
+    expect(await waitFor('the daemon to start', async () => (leftover(uid, '613').length > 0 ? true : null))).toBe(true);
+    // Hibernation: nothing of the workload may run on.
+    await runtime.stop(spec.id);
+    expect(leftover(uid, '613')).toEqual([]);
+
+    // The program exiting by itself (killed from outside): its daemon goes with it.
+    await runtime.ensureRunning(spec);
+    const ready = await fixture.waitForPhase(runtime, spec.id, 'ready');
+    await waitFor('the daemon to start again', async () => (leftover(uid, '613').length > 0 ? true : null));
+    const served = JSON.parse((await httpGet(`${ready.endpoint}${spec.baseUrl}`)).body) as { pid: number };
+    process.kill(served.pid, 'SIGKILL');
+    await waitFor('the exit to be seen', async () => ((await runtime.status(spec.id))?.phase === 'failed' ? true : null));
+    expect(leftover(uid, '613')).toEqual([]);
   });
 
   it('fails a workload whose work directory its user could not reach, saying which directory to open', async () => {

@@ -188,6 +188,7 @@ export class ProcessRuntime implements Runtime {
         }
         const identity = identityOf(state);
         if (identity) await killProcessGroup(identity, this.stopGraceMs);
+        await this.sandbox.endLeftovers(state.uid);
       }
       return this.begin(spec, paths, state, specHash);
     });
@@ -524,6 +525,9 @@ export class ProcessRuntime implements Runtime {
     }
     // What the program started and left behind (a pid no longer in use cannot be anyone else's group).
     await signalProcessGroup(identity, 'SIGKILL').catch(() => undefined);
+    // And what it left outside its group, before the exit is recorded (no next run can begin before).
+    const ended = await readWorkloadState(paths.state);
+    if (ended?.runId === run.runId) await this.sandbox.endLeftovers(ended.uid);
     const lines = await tailFile(paths.log, LINES_IN_MESSAGES);
     const failed = await this.update(run, (state) => (isRunningPhase(state.phase) ? exitedState(state, exit, lines, new Date()) : null));
     if (failed) this.logger.warn({ workloadId: run.id, exitCode: failed.exitCode }, 'workload program exited');
@@ -541,6 +545,7 @@ export class ProcessRuntime implements Runtime {
       // Recorded before the kill, as a stop is: a runtime killed in between finishes the kill when it restarts.
       await writeWorkloadState(paths.state, next);
       await killProcessGroup(identity, this.stopGraceMs);
+      await this.sandbox.endLeftovers(state.uid);
       this.emit(next, state);
       this.logger.warn({ workloadId: run.id, port: state.port }, 'workload did not become ready in time');
     });
@@ -566,6 +571,8 @@ export class ProcessRuntime implements Runtime {
     }
     const identity = identityOf(state);
     if (identity) await killProcessGroup(identity, this.stopGraceMs);
+    // setsid'd or double-forked leftovers are outside the group: a hibernated session runs nothing.
+    await this.sandbox.endLeftovers(state.uid);
     await killLeftoverClone(paths.clonePid, paths.work);
     // Only when there is something to clean up: a plain stop stays as quick as it was.
     if (existsSync(secretsDirOf(paths.root))) await removeSecretFiles(secretsDirOf(paths.root));

@@ -3,6 +3,7 @@ import { lookup } from 'node:dns/promises';
 import { readdir, readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { KeyedMutex } from './keyed-mutex.js';
+import { liveUidOf } from './process-identity.js';
 import type { UidRange } from './workload-users.js';
 
 /** The nftables table every process runtime on this machine keeps its rules in, a chain per uid range. */
@@ -199,14 +200,13 @@ export function departedOwners(owners: readonly { port: number; uid: number }[],
   return owners.filter((o) => o.uid >= range.first && o.uid <= range.last && !liveUids.has(o.uid));
 }
 
-/** The real uids of every process on this machine, from /proc/<pid>/status. */
+/** The real uids of every live process on this machine (zombies, already gone, are not), from /proc/<pid>/status. */
 export async function processUids(): Promise<Set<number>> {
   const uids = new Set<number>();
   for (const entry of await readdir('/proc').catch(() => [] as string[])) {
     if (!/^\d+$/.test(entry)) continue;
-    const status = await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '');
-    const match = /^Uid:\s+(\d+)/m.exec(status);
-    if (match) uids.add(Number(match[1]));
+    const uid = liveUidOf(await readFile(`/proc/${entry}/status`, 'utf8').catch(() => ''));
+    if (uid !== null) uids.add(uid);
   }
   return uids;
 }

@@ -6,7 +6,7 @@ import { resolveCommand } from './resolve-command.js';
 import type { WorkloadPaths } from './workload-files.js';
 import type { WorkloadNamespace } from './workload-namespace.js';
 import type { WorkloadFirewall } from './workload-network.js';
-import { giveToUser, type UidRange, unsearchableAncestor, type WorkloadUser, WorkloadUsers } from './workload-users.js';
+import { endProcessesOf, giveToUser, type UidRange, unsearchableAncestor, type WorkloadUser, WorkloadUsers } from './workload-users.js';
 
 export interface ProcessIsolationOptions {
   /** Every workload gets a uid of its own from this range (and the same gid). Needs root. */
@@ -205,6 +205,16 @@ export class WorkloadSandbox {
     const firewall = this.isolation?.firewall;
     if (!firewall) return;
     await firewall.releasePort(port, uid).catch((error: unknown) => this.logger.warn({ port, uid, err: error }, `could not release workload port ${port} in nftables: other workloads stay refused on it`));
+  }
+
+  /**
+   * Once a workload's program has ended (stopped, exited, timed out, rolled): whatever it left
+   * running as the workload's uid goes too (see endProcessesOf). Never throws.
+   */
+  async endLeftovers(uid: number | null | undefined): Promise<void> {
+    if (!this.users || uid == null) return;
+    const left = await endProcessesOf(uid).catch(() => -1);
+    if (left !== 0) this.logger.warn({ uid, left }, `processes of workload uid ${uid} could not all be ended: they keep running as that uid`);
   }
 
   async release(id: string): Promise<void> {
