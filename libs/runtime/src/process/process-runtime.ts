@@ -85,6 +85,9 @@ export { RuntimeError as ProcessRuntimeError, RuntimeErrorCode as ProcessRuntime
 
 const NO_LOGGER: RuntimeLogger = { info: () => undefined, warn: () => undefined, error: () => undefined };
 
+/** While probing our own starting child, its state file and /proc are read at most this often. */
+const FULL_CHECK_MS = 100;
+
 /** How often a ready (or adopted) program is checked for having exited. */
 const EXIT_POLL_INTERVAL_MS = 1_000;
 
@@ -104,6 +107,8 @@ interface Run {
   disposed: boolean;
   /** Readiness probes so far: the first come quickly, since most programs start in well under a second. */
   probes: number;
+  /** The state as last read from its file and checked against /proc, and when. */
+  checked: { state: WorkloadState; at: number } | null;
 }
 
 /**
@@ -492,10 +497,23 @@ export class ProcessRuntime implements Runtime {
     run.ticking = true;
     let nextDelay = EXIT_POLL_INTERVAL_MS;
     try {
-      const state = await readWorkloadState(this.paths(run.id).state);
-      const identity = state && identityOf(state);
-      if (!state || !identity || state.runId !== run.runId || !isRunningPhase(state.phase)) return this.dispose(run);
-      if (!(await isProcessRunning(identity))) return void (await this.onExit(run, identity));
+      let state: WorkloadState;
+      let identity: ProcessIdentity;
+      // Our own child, starting, probed every few ms: its exit reaches us as an event (childExit)
+      // and whoever stops it ends it, so its state file and /proc need not be read for every probe.
+      const recent = run.checked && run.program && !run.childExit && run.checked.state.phase === 'starting' && Date.now() - run.checked.at < FULL_CHECK_MS;
+      if (recent) {
+        state = run.checked!.state;
+        identity = identityOf(state)!;
+      } else {
+        const read = await readWorkloadState(this.paths(run.id).state);
+        const readIdentity = read && identityOf(read);
+        if (!read || !readIdentity || read.runId !== run.runId || !isRunningPhase(read.phase)) return this.dispose(run);
+        if (!(await isProcessRunning(readIdentity))) return void (await this.onExit(run, readIdentity));
+        state = read;
+        identity = readIdentity;
+        run.checked = { state, at: Date.now() };
+      }
       if (state.phase === 'starting' && state.port !== null) {
         nextDelay = probeDelayMs(run.probes++, this.readinessIntervalMs);
         const probeTimeout = Math.min(5_000, Math.max(1_000, this.readinessIntervalMs * 4));
@@ -642,6 +660,7 @@ export class ProcessRuntime implements Runtime {
       childExit: null,
       ticking: false,
       probes: 0,
+      checked: null,
       disposed: false,
     };
     this.runs.set(state.id, run);
