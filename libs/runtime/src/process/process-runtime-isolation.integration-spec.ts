@@ -197,8 +197,9 @@ const readFileSafe = (path: string) => {
     await waitFor('the daemon to start again', async () => (leftover(uid, '613').length > 0 ? true : null));
     const served = JSON.parse((await httpGet(`${ready.endpoint}${spec.baseUrl}`)).body) as { pid: number };
     process.kill(served.pid, 'SIGKILL');
+    // status() reports the exit from /proc at once; the runtime's own handling of it follows.
     await waitFor('the exit to be seen', async () => ((await runtime.status(spec.id))?.phase === 'failed' ? true : null));
-    expect(leftover(uid, '613')).toEqual([]);
+    expect(await waitFor('the daemon to be ended', async () => (leftover(uid, '613').length === 0 ? true : null), 10_000)).toBe(true);
   });
 
   it('fails a workload whose work directory its user could not reach, saying which directory to open', async () => {
