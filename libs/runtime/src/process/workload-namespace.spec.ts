@@ -1,4 +1,7 @@
-import { NamespaceError, namespacedLaunch } from './workload-namespace.js';
+import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { distinctPaths, NamespaceError, namespacedLaunch } from './workload-namespace.js';
 
 describe('namespacedLaunch', () => {
   const tools = { unshare: '/usr/bin/unshare', setpriv: '/usr/bin/setpriv' };
@@ -28,5 +31,19 @@ describe('namespacedLaunch', () => {
 
   it('refuses a variable name the shell could not export', () => {
     expect(() => namespacedLaunch(tools, [], user, { 'A;rm -rf /': 'x' }, ['/bin/true'])).toThrow(NamespaceError);
+  });
+});
+
+describe('distinctPaths', () => {
+  it('keeps one path per directory it resolves to, and a path that does not exist yet as given', async () => {
+    const root = mkdtempSync(join(tmpdir(), 'lp-distinct-'));
+    try {
+      mkdirSync(join(root, 'run', 'postgresql'), { recursive: true });
+      symlinkSync(join(root, 'run'), join(root, 'var-run'));
+      const paths = await distinctPaths([join(root, 'run', 'postgresql'), join(root, 'var-run', 'postgresql'), join(root, 'later')]);
+      expect(paths).toEqual([join(root, 'run', 'postgresql'), join(root, 'later')]);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, realpath, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { resolveCommand } from './resolve-command.js';
 import type { WorkloadUser } from './workload-users.js';
@@ -118,5 +118,14 @@ export async function probeWorkloadNamespace(hiddenPaths: readonly string[], scr
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
-  return { tools: { unshare, setpriv }, hiddenPaths: [...new Set(hiddenPaths)] };
+  return { tools: { unshare, setpriv }, hiddenPaths: await distinctPaths(hiddenPaths) };
+}
+
+/**
+ * Each place once, by what it resolves to: /var/run is a link to /run on most systems, and a
+ * second tmpfs over the same directory covers nothing more but costs every launch a `mount`.
+ * A path that does not exist yet stays as given (the launch looks again).
+ */
+export async function distinctPaths(paths: readonly string[]): Promise<string[]> {
+  return [...new Set(await Promise.all(paths.map((path) => realpath(path).catch(() => path))))];
 }
