@@ -9,7 +9,7 @@ import { createProxyServer } from 'http-proxy-3';
 import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
 import { ActivatorUpstreams, hasNoBody, neverReached } from './activator-upstreams.js';
-import { APP_COOKIE, credentialCookie, OriginCredentials, tokenExpiry } from '../origins/origin-credential.js';
+import { APP_COOKIE, credentialCookie, credentialCookieName, OriginCredentials, tokenExpiry } from '../origins/origin-credential.js';
 import { Origins } from '../origins/origins.js';
 import { dropForwardingHeaders, foreignUse, forwardedUrl, fromOwnOrigin, normalisedTarget, redirectTarget, refuseUpgrade, seeOther, sanitiseResponseHeaders, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
 import { sendProblem } from '../problems/problem.filter.js';
@@ -38,6 +38,7 @@ export class AppProxy implements OnApplicationShutdown {
   private readonly credentials: OriginCredentials;
   private readonly origins: Origins;
   private readonly activators: ActivatorUpstreams;
+  private readonly cookieName: string;
 
   constructor(
     private readonly verifier: TokenVerifier,
@@ -46,6 +47,7 @@ export class AppProxy implements OnApplicationShutdown {
     this.activators = new ActivatorUpstreams(config.apps.activatorUrls);
     this.credentials = new OriginCredentials(config.origins.cookieSecret, config.origins.cookieTtlMs);
     this.origins = new Origins(config);
+    this.cookieName = credentialCookieName(APP_COOKIE, this.origins.secure);
     this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
     this.proxy.on('error', (error, req, target) => {
       this.logger.warn(`passing ${req.url ?? ''} to the apps activator failed: ${error.message}`);
@@ -93,13 +95,13 @@ export class AppProxy implements OnApplicationShutdown {
       // A link with a token once: a credential for this app only, in a cookie of its own origin, and the token out of the address bar.
       const caller = await this.verifier.verify(`Bearer ${token}`);
       const credential = this.credentials.issue({ kind: 'app', slug }, caller, tokenExpiry(token));
-      res.setHeader('Set-Cookie', credentialCookie(APP_COOKIE, credential, this.origins.secure));
+      res.setHeader('Set-Cookie', credentialCookie(this.cookieName, credential, this.origins.secure));
       res.setHeader('Cache-Control', 'no-store');
       seeOther(res, redirectTarget(target));
       return;
     }
     const caller = await this.authenticate(slug, req);
-    prepare(req, slug, forwardedUrl(target), caller, this.config.apps.callerSecret);
+    prepare(req, slug, forwardedUrl(target), caller, this.config.apps.callerSecret, this.cookieName);
     proxied.inc({ kind: 'http', outcome: 'passed' });
     this.forwardWeb(req, res, this.activators.order());
   }
@@ -114,7 +116,7 @@ export class AppProxy implements OnApplicationShutdown {
     const token = target.search.get(TOKEN_PARAM);
     // A `?token=` on a WebSocket signs this one connection in; it never reaches the app (forwardedUrl drops it).
     const caller = token ? await this.verifier.verify(`Bearer ${token}`) : await this.authenticate(slug, req);
-    prepare(req, slug, forwardedUrl(target), caller, this.config.apps.callerSecret);
+    prepare(req, slug, forwardedUrl(target), caller, this.config.apps.callerSecret, this.cookieName);
     proxied.inc({ kind: 'ws', outcome: 'passed' });
     this.forwardWs(req, socket, head);
   }
@@ -158,7 +160,7 @@ export class AppProxy implements OnApplicationShutdown {
     // along) gets nobody's access: a public app still answers it, a members-only one does not
     // (no CSRF, no embedding a member's view elsewhere).
     if (foreignUse(req, this.origins.app(slug))) return null;
-    const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[APP_COOKIE] : undefined;
+    const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[this.cookieName] : undefined;
     return this.credentials.verify(cookie, { kind: 'app', slug });
   }
 }
@@ -169,13 +171,13 @@ export class AppProxy implements OnApplicationShutdown {
  * the headers is dropped), and none of the caller's credentials, which the app (user code) must
  * never see.
  */
-export function prepare(req: IncomingMessage, slug: string, pathAndQuery: string, caller: Principal | null, secret: string): void {
+export function prepare(req: IncomingMessage, slug: string, pathAndQuery: string, caller: Principal | null, secret: string, cookieName: string): void {
   req.url = activatorPath(slug, pathAndQuery);
   delete req.headers[APP_CALLER_HEADER];
   delete req.headers[APP_CALLER_SIGNATURE_HEADER];
   Object.assign(req.headers, signCaller(secret, caller, req.method ?? 'GET', req.url));
   delete req.headers.authorization;
-  const cookie = withoutCookie(req.headers.cookie, APP_COOKIE);
+  const cookie = withoutCookie(req.headers.cookie, cookieName);
   if (cookie) req.headers.cookie = cookie;
   else delete req.headers.cookie;
 }

@@ -7,6 +7,17 @@ import { decodeJwt } from 'jose';
 export const SESSION_COOKIE = 'launchpad_session';
 export const APP_COOKIE = 'launchpad_app';
 
+/**
+ * The name a credential cookie has on an origin: over https, with the `__Host-` prefix, which a
+ * browser accepts only as set by that origin itself (Secure, Path=/, no Domain). Sessions and apps
+ * are sibling origins of one site, so a page of Eve's session could otherwise plant a cookie of
+ * the plain name with Domain=<sessions domain> on Alice's (cookie tossing): to sign her in as Eve
+ * or out of her own session. Over plain http (development) no prefix is possible.
+ */
+export function credentialCookieName(name: typeof SESSION_COOKIE | typeof APP_COOKIE, secure: boolean): string {
+  return secure ? `__Host-${name}` : name;
+}
+
 export type CredentialScope = { kind: 'session'; id: string } | { kind: 'app'; slug: string };
 
 interface Claims {

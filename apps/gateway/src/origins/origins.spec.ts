@@ -1,6 +1,6 @@
 import { ConfigError } from '@launchpad/config';
 import { parseGatewayConfig } from '../config.js';
-import { OriginCredentials } from './origin-credential.js';
+import { APP_COOKIE, credentialCookie, credentialCookieName, OriginCredentials, SESSION_COOKIE } from './origin-credential.js';
 import { Origins } from './origins.js';
 import { forwardedUrl, normalisedTarget, redirectTarget, sanitiseResponseHeaders } from './proxy-hygiene.js';
 
@@ -74,6 +74,18 @@ describe('sign-in credentials of an origin', () => {
     const admin = Buffer.from(JSON.stringify({ ...JSON.parse(Buffer.from(body!, 'base64url').toString()), a: true })).toString('base64url');
     expect(credentials.verify(`${v}.${admin}.${mac}`, { kind: 'session', id: SESSION }, now)).toBeNull();
     expect(credentials.verify('garbage', { kind: 'session', id: SESSION }, now)).toBeNull();
+  });
+
+  it('is a __Host- cookie over https, which a sibling origin cannot plant with a Domain', () => {
+    expect(credentialCookieName(SESSION_COOKIE, true)).toBe('__Host-launchpad_session');
+    expect(credentialCookieName(APP_COOKIE, true)).toBe('__Host-launchpad_app');
+    expect(credentialCookieName(SESSION_COOKIE, false)).toBe('launchpad_session');
+    // What a browser demands of a __Host- cookie, or it drops it: Secure, Path=/ and no Domain.
+    const header = credentialCookie(credentialCookieName(SESSION_COOKIE, true), { value: 'v1.x.y', expiresAt: 1_760_003_600 }, true, 1_760_000_000_000);
+    expect(header).toMatch(/^__Host-launchpad_session=v1\.x\.y;/);
+    expect(header).toMatch(/; Secure/);
+    expect(header).toMatch(/; Path=\/(;|$)/);
+    expect(header).not.toMatch(/Domain=/i);
   });
 
   it('never outlives the API token it was traded for', () => {

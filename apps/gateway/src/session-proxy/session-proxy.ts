@@ -18,7 +18,7 @@ import { parseCookie } from 'cookie';
 import { createProxyServer } from 'http-proxy-3';
 import { GATEWAY_CONFIG, TokenVerifier } from '../auth/token-verifier.js';
 import type { GatewayConfig } from '../config.js';
-import { credentialCookie, OriginCredentials, tokenExpiry, SESSION_COOKIE } from '../origins/origin-credential.js';
+import { credentialCookie, credentialCookieName, OriginCredentials, tokenExpiry, SESSION_COOKIE } from '../origins/origin-credential.js';
 import { Origins } from '../origins/origins.js';
 import {
   dropForwardingHeaders,
@@ -67,6 +67,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   private readonly lastActivity = new Map<string, number>();
   private readonly credentials: OriginCredentials;
   private readonly origins: Origins;
+  private readonly cookieName: string;
   private statusChanges: Subscription | undefined;
 
   constructor(
@@ -77,6 +78,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   ) {
     this.credentials = new OriginCredentials(config.origins.cookieSecret, config.origins.cookieTtlMs);
     this.origins = new Origins(config);
+    this.cookieName = credentialCookieName(SESSION_COOKIE, this.origins.secure);
     this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
     this.proxy.on('error', (error, req, target) => {
       this.logger.warn(`proxying ${req.url ?? ''} to session ${sessionOf.get(req) ?? '?'} failed: ${error.message}`);
@@ -155,7 +157,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
       const caller = await this.verifier.verify(`Bearer ${token}`);
       await this.rpc.call(rpc.get, { caller, id });
       const credential = this.credentials.issue({ kind: 'session', id }, caller, tokenExpiry(token));
-      res.setHeader('Set-Cookie', credentialCookie(SESSION_COOKIE, credential, this.origins.secure));
+      res.setHeader('Set-Cookie', credentialCookie(this.cookieName, credential, this.origins.secure));
       res.setHeader('Cache-Control', 'no-store');
       seeOther(res, redirectTarget(target));
       return;
@@ -189,7 +191,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   /** A bearer token (programs, curl), the cookie of this origin (browsers), or a `?token=` on a WebSocket. */
   private async authenticate(id: string, req: IncomingMessage, token?: string | null): Promise<Principal> {
     if (req.headers.authorization) return this.verifier.verify(req.headers.authorization);
-    const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[SESSION_COOKIE] : undefined;
+    const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[this.cookieName] : undefined;
     const fromCookie = this.credentials.verify(cookie, { kind: 'session', id });
     if (fromCookie) return fromCookie;
     if (token) return this.verifier.verify(`Bearer ${token}`);
@@ -226,7 +228,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
    */
   private prepare(id: string, req: IncomingMessage, route: Route): void {
     sessionOf.set(req, id);
-    const cookie = withoutCookie(req.headers.cookie, SESSION_COOKIE);
+    const cookie = withoutCookie(req.headers.cookie, this.cookieName);
     if (cookie) req.headers.cookie = cookie;
     else delete req.headers.cookie;
     if (route.secret) req.headers.authorization = `token ${route.secret}`;
