@@ -58,7 +58,7 @@ export function jetstreamPermissions(service) {
 /** The read RPCs a service forwards its caller on (the callee still authorises that caller). */
 const FORWARDED_READS = {
   environments: [],
-  sessions: ['environments.rpc.launcher.get', 'environments.rpc.launcher.secret-values', 'environments.rpc.project.get', 'environments.rpc.environment.list', 'builds.rpc.build.image-for-commit'],
+  sessions: ['environments.rpc.launcher.get-with-project', 'environments.rpc.launcher.secret-values', 'environments.rpc.project.get', 'environments.rpc.environment.list', 'builds.rpc.build.image-for-commit'],
   apps: ['environments.rpc.launcher.get', 'environments.rpc.project.get'],
   builds: ['environments.rpc.project.get'],
 };

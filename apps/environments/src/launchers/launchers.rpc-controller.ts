@@ -17,6 +17,11 @@ export class LaunchersRpcController {
     return this.launchers.get(req.id, req.caller);
   }
 
+  @RpcHandler(rpc.getLauncherWithProject)
+  getWithProject(req: RpcInput<typeof rpc.getLauncherWithProject>) {
+    return this.launchers.getWithProject(req.id, req.caller);
+  }
+
   @RpcHandler(rpc.createLauncher)
   create(req: RpcInput<typeof rpc.createLauncher>) {
     return this.launchers.create(req.projectId, req.input, req.caller);

@@ -11,6 +11,8 @@ import {
   type Launcher,
   type launcherEnvironmentInputSchema,
   type Principal,
+  type Project,
+  type ProjectRole,
   type updateLauncherInputSchema,
 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
@@ -23,6 +25,7 @@ import { launchersLock } from '../locks.js';
 import { EnvironmentEntity } from '../environments/environment.entity.js';
 import { canEditLaunchers } from '../projects/project-access.js';
 import { type ProjectAccess, ProjectsService } from '../projects/projects.service.js';
+import { toProject } from '../projects/project.entity.js';
 import { LauncherEntity, toLauncher } from './launcher.entity.js';
 import { LAUNCHER_LIMITS, launcherLimitProblem, type LauncherLimits } from './launcher-limits.js';
 import { LAUNCHER_SECRETS, openSecretVariables, rewrapEnvVariables, storeEnvVariables } from './launcher-variables.js';
@@ -65,6 +68,12 @@ export class LaunchersService {
   async get(id: string, caller: Principal): Promise<Launcher> {
     const launcher = await this.findReadable(this.dataSource.manager, id, caller);
     return toLauncher(launcher.entity);
+  }
+
+  /** The launcher and its project from the one access check that lets the caller see both. */
+  async getWithProject(id: string, caller: Principal): Promise<{ launcher: Launcher; project: Project & { role: ProjectRole | null } }> {
+    const { entity, access } = await this.findReadable(this.dataSource.manager, id, caller);
+    return { launcher: toLauncher(entity), project: { ...toProject(access.project), role: access.role } };
   }
 
   async create(projectId: string, input: CreateInput, caller: Principal): Promise<Launcher> {

@@ -109,11 +109,10 @@ export class SessionsService {
   async launch(input: LaunchInput, caller: Principal): Promise<{ created: boolean; session: Session }> {
     // Asking environments (rather than the read model) authorises the caller on the project and
     // sees a launcher created a moment ago, before its event has reached us.
-    const launcher = await this.rpc.call(environmentsRpc.getLauncher, { caller, id: input.launcherId });
+    const { launcher, project } = await this.rpc.call(environmentsRpc.getLauncherWithProject, { caller, id: input.launcherId });
     if (launcher.kind !== 'session') {
       throw new SessionsError(SessionsErrorCode.NOT_A_SESSION_LAUNCHER, `launcher "${launcher.name}" starts an app, not a session: activate it through /api/v1/apps instead`);
     }
-    const project = await this.rpc.call(environmentsRpc.getProject, { caller, projectId: launcher.projectId });
     const secretValues = await this.secretValuesOf(launcher, caller);
     await this.keepCopy(launcher, project);
     const launched = await this.retry.run(`launching ${launcher.id} for ${caller.userId}`, () => this.outbox.transaction(async (manager) => {
@@ -330,8 +329,7 @@ export class SessionsService {
   /** The session's launcher and project, asked of environments as the caller (so access is checked again). */
   private async launcherFor(id: string, caller: Principal): Promise<{ launcher: Launcher; project: Project; secretValues: Record<string, string> }> {
     const row = await this.findOwn(this.dataSource.manager, id, caller);
-    const launcher = await this.rpc.call(environmentsRpc.getLauncher, { caller, id: row.launcherId });
-    const project = await this.rpc.call(environmentsRpc.getProject, { caller, projectId: launcher.projectId });
+    const { launcher, project } = await this.rpc.call(environmentsRpc.getLauncherWithProject, { caller, id: row.launcherId });
     return { launcher, project, secretValues: await this.secretValuesOf(launcher, caller) };
   }
 

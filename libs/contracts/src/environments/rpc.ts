@@ -66,6 +66,15 @@ export const environmentsRpc = {
     z.object({ items: z.array(launcherSchema) }),
   ),
   getLauncher: defineRpc('environments.rpc.launcher.get', z.object({ ...caller, id: uuidSchema }), launcherSchema),
+  /**
+   * A launcher and its project as the caller may see them, in one round trip and one access check:
+   * what starting a session from it needs (getLauncher, then getProject, asked the same twice).
+   */
+  getLauncherWithProject: defineRpc(
+    'environments.rpc.launcher.get-with-project',
+    z.object({ ...caller, id: uuidSchema }),
+    z.object({ launcher: launcherSchema, project: projectSchema.extend({ role: z.string().nullable() }) }),
+  ),
   createLauncher: defineRpc(
     'environments.rpc.launcher.create',
     z.object({ ...caller, projectId: projectIdSchema, input: createLauncherInputSchema }),
