@@ -18,6 +18,7 @@ import { seedDefaultLock } from '../locks.js';
 import { requireAdmin } from '../projects/projects.service.js';
 import { defaultJupyterEnvironment } from './default-environment.js';
 import { EnvironmentEntity, toEnvironment } from './environment.entity.js';
+import { environmentFromRow, type EnvironmentRow, listEnvironmentsQuery } from './environment-rows.js';
 
 type CreateInput = z.output<typeof createEnvironmentInputSchema>;
 type UpdateInput = z.output<typeof updateEnvironmentInputSchema>;
@@ -32,17 +33,10 @@ export class EnvironmentsService {
   ) {}
 
   async list(query: { q?: string | undefined; keyword?: string | undefined; includeArchived?: 'true' | 'false' | undefined }): Promise<Environment[]> {
-    const qb = this.dataSource.getRepository(EnvironmentEntity).createQueryBuilder('e').where(`e.kind = 'global'`);
-    // Archived environments still run their launchers, but are not offered for new ones.
-    if (query.includeArchived !== 'true') qb.andWhere('NOT e.is_archived');
-    if (query.q) {
-      qb.andWhere(`(e.name ILIKE :q OR e.description ILIKE :q OR EXISTS (SELECT 1 FROM unnest(e.keywords) k WHERE k ILIKE :q))`, {
-        q: `%${query.q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`,
-      });
-    }
-    if (query.keyword) qb.andWhere(`:keyword = ANY(e.keywords)`, { keyword: query.keyword.toLowerCase() });
-    const rows = await qb.orderBy('e.is_default', 'DESC').addOrderBy('lower(e.name)', 'ASC').getMany();
-    return rows.map(toEnvironment);
+    // Raw rows, not the query builder and entities: the catalogue's hottest read (see environment-rows.ts).
+    const { sql, params } = listEnvironmentsQuery(query);
+    const rows: EnvironmentRow[] = await this.dataSource.query(sql, params);
+    return rows.map(environmentFromRow);
   }
 
   async get(id: string): Promise<Environment> {
