@@ -30,7 +30,7 @@ export class GatewayModule {
     return {
       module: GatewayModule,
       imports: [
-        TelemetryModule.forRoot({ service: 'gateway', logLevel: config.logLevel }),
+        TelemetryModule.forRoot({ service: 'gateway', logLevel: config.logLevel, ownAccessLog: true }),
         NatsModule.forRoot({ url: config.nats.url, credentials: config.nats.credentials, name: 'gateway', streams: [] }),
         MessagingModule.forClient(config.rpcTimeoutMs),
       ],

@@ -6,6 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { Logger } from 'nestjs-pino';
+import { AccessLog } from '@launchpad/telemetry';
 import { loadGatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
 import { problemErrorMiddleware } from './problems/problem.filter.js';
@@ -21,7 +22,9 @@ async function main(): Promise<void> {
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   app.disable('x-powered-by');
-  app.use(requestId, traceRequests);
+  // The access log first after the request's id and span, so that a request refused before Nest
+  // (a body that is not JSON, a legacy link) has its line too.
+  app.use(requestId, traceRequests, app.get(AccessLog).middleware);
   // Sessions and apps, each on its own origin (by Host), stream through untouched: mounted before
   // any body parsing. Only what is for neither reaches the API.
   const origins = new Origins(config);

@@ -30,17 +30,34 @@ export function requestIdFor(req: IncomingMessage, res: ServerResponse): string 
   return id;
 }
 
-export function loggerParams(service: string, level: string): Params {
+/** The access line's level: error for a failure or a 5xx, warn for a 4xx, info otherwise. */
+export function accessLogLevel(res: { statusCode: number }, error?: unknown): 'error' | 'warn' | 'info' {
+  return error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info';
+}
+
+const PROBES = new Set(['/healthz', '/readyz', '/metrics']);
+
+/** Probes and scrapes every few seconds drown what an operator is looking for: they are not access-logged. */
+export function isProbe(req: { url?: string | undefined }): boolean {
+  return PROBES.has(req.url ?? '');
+}
+
+/**
+ * nestjs-pino's parameters. `ownAccessLog`: the service mounts AccessLog's middleware itself (the
+ * gateway, first in its chain), and nestjs-pino only keeps `req.log` in its store (`useExisting`);
+ * the root logger is made from the same pino-http options either way.
+ */
+export function loggerParams(service: string, level: string, ownAccessLog = false): Params {
   return {
+    ...(ownAccessLog ? { useExisting: true as const } : {}),
     pinoHttp: {
       name: service,
       level,
       mixin: traceMixin,
       redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
       genReqId: (req, res) => (req as { id?: string }).id ?? requestIdFor(req, res),
-      customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : 'info'),
-      // Probes and scrapes every few seconds drown what an operator is looking for.
-      autoLogging: { ignore: (req) => ['/healthz', '/readyz', '/metrics'].includes(req.url ?? '') },
+      customLogLevel: (_req, res, error) => accessLogLevel(res, error),
+      autoLogging: { ignore: isProbe },
       serializers: {
         req: (req: { id: string; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
         res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),

@@ -1,5 +1,6 @@
 import { type DynamicModule, Global, Module } from '@nestjs/common';
 import { LoggerModule } from 'nestjs-pino';
+import { AccessLog } from './access-log.js';
 import { HealthController, HealthRegistry } from './health.js';
 import { loggerParams } from './logger.js';
 import { MetricsController } from './metrics.js';
@@ -7,13 +8,14 @@ import { MetricsController } from './metrics.js';
 @Global()
 @Module({})
 export class TelemetryModule {
-  static forRoot(options: { service: string; logLevel: string }): DynamicModule {
+  /** `ownAccessLog`: the app mounts AccessLog's middleware itself (see loggerParams). */
+  static forRoot(options: { service: string; logLevel: string; ownAccessLog?: boolean }): DynamicModule {
     return {
       module: TelemetryModule,
-      imports: [LoggerModule.forRoot(loggerParams(options.service, options.logLevel))],
+      imports: [LoggerModule.forRoot(loggerParams(options.service, options.logLevel, options.ownAccessLog))],
       controllers: [HealthController, MetricsController],
-      providers: [HealthRegistry],
-      exports: [HealthRegistry],
+      providers: [HealthRegistry, AccessLog],
+      exports: [HealthRegistry, AccessLog],
     };
   }
 }
