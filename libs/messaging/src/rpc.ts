@@ -11,7 +11,7 @@ import {
   type RpcResponse,
   zodIssuesToDetails,
 } from '@launchpad/contracts';
-import { extractTraceContext, histogram, injectTraceContext, SpanKind, withSpan } from '@launchpad/telemetry';
+import { extractTraceContext, histogram, injectTraceContext, SpanKind, spansRecorded, withSpan } from '@launchpad/telemetry';
 import { isConnectionError, isTransientDatabaseError, sqlStateOf } from '@launchpad/persistence';
 import { z } from 'zod';
 import { NATS_CONNECTION } from './nats.js';
@@ -41,7 +41,7 @@ export class RpcClient {
   async call<C extends RpcContract>(contract: C, request: RpcRequest<C>, timeoutMs = this.defaultTimeoutMs): Promise<RpcResponse<C>> {
     const service = contract.subject.split('.')[0] ?? contract.subject;
     const end = rpcClientSeconds.startTimer({ subject: contract.subject });
-    return withSpan(`rpc ${contract.subject}`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': contract.subject } }, async () => {
+    const send = async (): Promise<RpcResponse<C>> => {
       let msg: Msg;
       try {
         msg = await this.nc.request(contract.subject, encoder.encode(JSON.stringify(request)), {
@@ -59,7 +59,12 @@ export class RpcClient {
       }
       end({ outcome: 'ok' });
       return contract.response.parse(reply.data) as RpcResponse<C>;
-    });
+    };
+    // A client span is kept only where spans are exported: without, it would only put an id of its
+    // own in the traceparent, which no log line shows and nothing records; the callee's span is then
+    // a child of the caller's active one, in the same trace.
+    if (!spansRecorded()) return send();
+    return withSpan(`rpc ${contract.subject}`, { kind: SpanKind.CLIENT, attributes: { 'messaging.destination.name': contract.subject } }, send);
   }
 }
 

@@ -6,6 +6,7 @@ import { AlwaysOffSampler, BatchSpanProcessor, NodeTracerProvider, type SpanProc
 import { ATTR_SERVICE_NAME } from '@opentelemetry/semantic-conventions';
 
 let provider: NodeTracerProvider | undefined;
+let recording = false;
 
 /**
  * Starts tracing for this process. Spans are always created (so trace ids reach the logs and ride
@@ -18,6 +19,7 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
   const spanProcessors: SpanProcessor[] = [];
   const exporting = Boolean(env.OTEL_EXPORTER_OTLP_ENDPOINT);
   if (exporting) spanProcessors.push(new BatchSpanProcessor(new OTLPTraceExporter()));
+  recording = exporting;
   provider = new NodeTracerProvider({
     ...(exporting ? {} : { sampler: new AlwaysOffSampler() }),
     resource: resourceFromAttributes({ [ATTR_SERVICE_NAME]: env.OTEL_SERVICE_NAME ?? serviceName }),
@@ -29,6 +31,12 @@ export function startTracing(serviceName: string, env: NodeJS.ProcessEnv = proce
 export async function stopTracing(): Promise<void> {
   await provider?.shutdown();
   provider = undefined;
+  recording = false;
+}
+
+/** Whether spans are recorded and exported (OTEL_EXPORTER_OTLP_ENDPOINT); without, they only carry ids. */
+export function spansRecorded(): boolean {
+  return recording;
 }
 
 export const tracer = () => trace.getTracer('launchpad');
