@@ -2,7 +2,8 @@ import 'reflect-metadata';
 import { Column, type DataSource, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import { ADMIN_DATABASE_URL, uniqueSuffix } from '../../../tools/testing/harness.js';
 import { createServiceDataSource } from './data-source.js';
-import { insertNew, runTogether, updateWhole } from './statements.js';
+import { insertNew, readRows, runTogether, updateWhole } from './statements.js';
+import { sqlStateOf } from './transient-errors.js';
 
 /** Against the machine's Postgres, in a schema of its own. */
 describe('runTogether: several writes as one statement', () => {
@@ -122,5 +123,37 @@ describe('insertNew and updateWhole', () => {
     note.body = null;
     await updateWhole(ds.manager, NoteEntity, note);
     expect(await ds.query(`SELECT id, body FROM "${schema}".notes ORDER BY id`)).toEqual([{ id: 'n1', body: null }, { id: 'n2', body: 'kept' }]);
+  });
+});
+
+/** Reads on the pool, against the machine's Postgres. */
+describe('readRows', () => {
+  const schema = `stmt_read_test_${uniqueSuffix()}`;
+  let ds: DataSource;
+
+  beforeAll(async () => {
+    ds = createServiceDataSource({ url: ADMIN_DATABASE_URL, schema, entities: [], migrations: [], applicationName: 'statements-test' });
+    await ds.initialize();
+    await ds.query(`CREATE SCHEMA "${schema}"`);
+    await ds.query(`CREATE TABLE "${schema}".r (id text PRIMARY KEY, tags text[] NOT NULL, at timestamptz NOT NULL, doc jsonb, n bigint NOT NULL)`);
+    await ds.query(`INSERT INTO "${schema}".r VALUES ('a', '{x,"y z"}', '2026-01-02T03:04:05.678Z', '{"k": [1]}', 9007199254740993), ('b', '{}', '2026-01-01T00:00:00Z', NULL, 2)`);
+  });
+
+  afterAll(async () => {
+    await ds?.query(`DROP SCHEMA "${schema}" CASCADE`);
+    await ds?.destroy();
+  });
+
+  it('answers the rows dataSource.query answers, in the service schema (its search_path), with pg types', async () => {
+    const sql = `SELECT id, tags, at, doc, n FROM r WHERE id = ANY($1) ORDER BY id`;
+    const rows = await readRows<{ id: string; tags: string[]; at: Date; doc: unknown; n: string }>(ds, sql, [['a', 'b']]);
+    expect(rows).toEqual(await ds.query(sql, [['a', 'b']]));
+    expect(rows[0]).toEqual({ id: 'a', tags: ['x', 'y z'], at: new Date('2026-01-02T03:04:05.678Z'), doc: { k: [1] }, n: '9007199254740993' });
+    expect(rows[1]!.doc).toBeNull();
+  });
+
+  it('fails with the SQL state of what Postgres refused', async () => {
+    const error = await readRows(ds, `SELECT nope FROM r`).catch((e: unknown) => e);
+    expect(sqlStateOf(error)).toBe('42703');
   });
 });

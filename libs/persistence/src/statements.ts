@@ -1,4 +1,4 @@
-import type { EntityManager } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
 
 /** One SQL statement and its parameters ($1, $2, ...). */
 export interface Statement {
@@ -55,4 +55,21 @@ export async function updateWhole<T extends object>(manager: EntityManager, targ
   }
   const where = Object.fromEntries(metadata.primaryColumns.map((column) => [column.propertyPath, column.getEntityValue(entity)]));
   await manager.update(target, where as never, values as never);
+}
+
+interface RowPool {
+  query(sql: string, params: unknown[]): Promise<{ rows: unknown[] }>;
+}
+
+/**
+ * A read on the data source's own pg pool, outside any transaction: one statement, its rows as pg
+ * answers them (columns by name, pg's types). Not through `dataSource.query`, whose query runner
+ * (a connect and release of its own, subscriber broadcasts before and after, a result object) cost
+ * as much CPU as the hottest reads' own work. Errors are pg's (their `code` is the SQL state, as
+ * sqlStateOf and isConnectionError read it). A data source without a pg pool goes through TypeORM.
+ */
+export async function readRows<T>(dataSource: DataSource, sql: string, params: unknown[] = []): Promise<T[]> {
+  const pool = (dataSource.driver as unknown as { master?: RowPool }).master;
+  if (!pool || typeof pool.query !== 'function') return (await dataSource.query(sql, params)) as T[];
+  return (await pool.query(sql, params)).rows as T[];
 }

@@ -11,7 +11,7 @@ import {
   type updateEnvironmentInputSchema,
 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { advisoryLock, isUniqueViolation } from '@launchpad/persistence';
+import { advisoryLock, isUniqueViolation, readRows } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import type { z } from 'zod';
 import { seedDefaultLock } from '../locks.js';
@@ -35,7 +35,7 @@ export class EnvironmentsService {
   async list(query: { q?: string | undefined; keyword?: string | undefined; includeArchived?: 'true' | 'false' | undefined }): Promise<Environment[]> {
     // Raw rows, not the query builder and entities: the catalogue's hottest read (see environment-rows.ts).
     const { sql, params } = listEnvironmentsQuery(query);
-    const rows: EnvironmentRow[] = await this.dataSource.query(sql, params);
+    const rows = await readRows<EnvironmentRow>(this.dataSource, sql, params);
     return rows.map(environmentFromRow);
   }
 
