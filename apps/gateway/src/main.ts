@@ -15,6 +15,7 @@ import { AppProxy } from './app-proxy/app-proxy.js';
 import { frontDoor, hostUpgrades, legacyLinks } from './origins/host-router.js';
 import { Origins } from './origins/origins.js';
 import { requestId, requireJsonBodies, traceRequests } from './http/request-pipeline.js';
+import { weakEtag } from './http/weak-etag.js';
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
@@ -22,6 +23,8 @@ async function main(): Promise<void> {
   app.useLogger(app.get(Logger));
   app.enableShutdownHooks();
   app.disable('x-powered-by');
+  // Express's weak ETag, made cheaper (see weak-etag.ts).
+  app.set('etag', weakEtag);
   // The access log first after the request's id and span, so that a request refused before Nest
   // (a body that is not JSON, a legacy link) has its line too.
   app.use(requestId, traceRequests, app.get(AccessLog).middleware);
