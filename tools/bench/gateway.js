@@ -13,7 +13,8 @@ import { cpuDuring, measure, printCpu, ratio, serviceOf, startPlatform } from '.
 const N = Number(process.env.BENCH_ITERATIONS ?? 300);
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 8);
 
-const platform = await startPlatform();
+// The write phase makes N launchers in one project: above the per-project limit a user gets.
+const platform = await startPlatform({ LAUNCHERS_PER_PROJECT: String(Math.min(10_000, N + 50)) });
 const api = platform.api;
 const auth = { authorization: `Bearer ${platform.token}`, 'content-type': 'application/json' };
 // The baselines run on the platform's own NATS server, so both sides of each ratio share it.
