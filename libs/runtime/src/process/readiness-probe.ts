@@ -1,14 +1,15 @@
 import { request } from 'node:http';
 
-/** The first readiness probe of a start waits this long; each next one a quarter longer. */
+/** The first readiness probe of a start waits this long; each next one 15 % longer. */
 export const FIRST_PROBE_DELAY_MS = 5;
-const PROBE_GROWTH = 1.25;
+export const PROBE_GROWTH = 1.15;
 
 /**
  * How long to wait before readiness probe number `probes` (0 for the first) of one start. A
- * program is found ready at most a quarter of its own start time late (a doubling schedule lost up
- * to as much again as the program took: 35 ms of a 60 ms start), while a slow one is asked about
- * a dozen times in its first second and then every `intervalMs`.
+ * program is found ready at most 15 % of its own start time late (a doubling schedule lost up to
+ * as much again as the program took: 35 ms of a 60 ms start), while a slow one is asked about 20
+ * times in its first second and then every `intervalMs`. A probe of a port nobody listens on yet
+ * is a refused connection: cheap.
  */
 export function probeDelayMs(probes: number, intervalMs: number): number {
   return Math.min(intervalMs, Math.round(FIRST_PROBE_DELAY_MS * PROBE_GROWTH ** probes));
