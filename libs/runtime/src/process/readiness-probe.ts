@@ -2,7 +2,7 @@ import { request } from 'node:http';
 
 /** The first readiness probe of a start waits this long; each next one 15 % longer. */
 export const FIRST_PROBE_DELAY_MS = 5;
-export const PROBE_GROWTH = 1.15;
+const PROBE_GROWTH = 1.15;
 
 /**
  * How long to wait before readiness probe number `probes` (0 for the first) of one start. A
