@@ -209,6 +209,26 @@ const listen = (server: Server, host: string, port = 0) =>
     await waitFor('the port to be given back', async () => (owners().includes(`${port} . ${serverUid}`) ? null : true));
   });
 
+  it('gives back the port it guarded for a start that fails before its program runs', async () => {
+    const uidOwners = (uid: number) =>
+      execFileSync('nft', ['list', 'set', 'inet', 'launchpad_runtime', 'workload_port_owners'], { encoding: 'utf8' })
+        .split(/[,{}\n]/)
+        .map((element) => element.trim())
+        .filter((element) => element.endsWith(` . ${uid}`));
+    const missing = fixture.spec({ command: ['launchpad-no-such-command'], args: [] });
+    await runtime.ensureRunning(missing);
+    const failed = await waitFor('the start to fail', async () => {
+      const status = await runtime.status(missing.id);
+      return status?.phase === 'failed' ? status : null;
+    });
+    expect(failed.reason).toBe('CommandNotFound');
+    const uid = statSync(fixture.workDir(missing.id)).uid;
+    // The guard is taken while the command is looked up, and given back before the preparation
+    // is over (stop waits for that).
+    await runtime.stop(missing.id);
+    expect(uidOwners(uid)).toEqual([]);
+  });
+
   it("does not let another workload serve on a workload's port before its program binds it", async () => {
     // Alice's program takes its time to bind (as Jupyter does), and its port is on its command line for anyone to read in /proc.
     const alice = fixture.spec({

@@ -404,58 +404,65 @@ export class ProcessRuntime implements Runtime {
       if (run.abort.signal.aborted) return;
 
       const port = await freeLocalPort();
-      const env: Record<string, string> = {
-        ...programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: { ...spec.env, ...spec.secretEnv }, port, baseUrl: spec.baseUrl, workDir: paths.work, user }),
-        // What a container sees at /secrets (see WorkloadSpec.secretFiles); only when it has some.
-        ...(spec.secretFiles?.length ? { LAUNCHPAD_SECRETS_DIR: secretsDirOf(paths.root) } : {}),
-      };
-      const [command = '', ...args] = [...spec.command, ...spec.args].map((part) => expandVariables(part, env));
-      if (spec.command.length === 0 || command === '') return void (await fail('EmptyCommand', EMPTY_COMMAND_MESSAGE));
-      const executable = await resolveCommand(command, env.PATH ?? '', paths.work);
-      if (!executable) return void (await fail('CommandNotFound', commandNotFoundMessage(command)));
+      // Guarded while the rest is made ready (the nft transaction takes a few ms of its own), and
+      // given back below unless a program came to serve on it.
+      const guarding = user ? this.sandbox.guardPort(port, user).then(() => null, (error: unknown) => error) : Promise.resolve(null);
+      let serving = false;
+      try {
+        const env: Record<string, string> = {
+          ...programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: { ...spec.env, ...spec.secretEnv }, port, baseUrl: spec.baseUrl, workDir: paths.work, user }),
+          // What a container sees at /secrets (see WorkloadSpec.secretFiles); only when it has some.
+          ...(spec.secretFiles?.length ? { LAUNCHPAD_SECRETS_DIR: secretsDirOf(paths.root) } : {}),
+        };
+        const [command = '', ...args] = [...spec.command, ...spec.args].map((part) => expandVariables(part, env));
+        if (spec.command.length === 0 || command === '') return void (await fail('EmptyCommand', EMPTY_COMMAND_MESSAGE));
+        const executable = await resolveCommand(command, env.PATH ?? '', paths.work);
+        if (!executable) return void (await fail('CommandNotFound', commandNotFoundMessage(command)));
 
-      const started = await this.locks.run(spec.id, async () => {
-        if (run.abort.signal.aborted || run.disposed) return null;
-        const state = await readWorkloadState(paths.state);
-        if (!state || state.runId !== run.runId || state.phase !== 'preparing') return null;
-        await this.sandbox.prepareExitFile(paths.exitCode, user);
-        try {
-          await this.sandbox.guardPort(port, user);
-        } catch (error) {
-          if (error instanceof SandboxError) {
-            const failed = failedState(state, 'PreparationFailed', error.message, new Date());
+        const started = await this.locks.run(spec.id, async () => {
+          if (run.abort.signal.aborted || run.disposed) return null;
+          const state = await readWorkloadState(paths.state);
+          if (!state || state.runId !== run.runId || state.phase !== 'preparing') return null;
+          await this.sandbox.prepareExitFile(paths.exitCode, user);
+          const guardError = await guarding;
+          if (guardError instanceof SandboxError) {
+            const failed = failedState(state, 'PreparationFailed', guardError.message, new Date());
             await writeWorkloadState(paths.state, failed);
             this.emit(failed, state);
             return null;
           }
-          throw error;
-        }
-        const program = await spawnProgram({
-          executable,
-          args,
-          env,
-          cwd: paths.work,
-          logPath: paths.log,
-          exitCodePath: paths.exitCode,
-          user,
-          prefix: this.sandbox.launchPrefix(spec.resources),
-          namespace: this.sandbox.namespace,
+          if (guardError) throw guardError;
+          const program = await spawnProgram({
+            executable,
+            args,
+            env,
+            cwd: paths.work,
+            logPath: paths.log,
+            exitCodePath: paths.exitCode,
+            user,
+            prefix: this.sandbox.launchPrefix(spec.resources),
+            namespace: this.sandbox.namespace,
+          });
+          const now = new Date().toISOString();
+          const next: WorkloadState = { ...state, phase: 'starting', pid: program.pid, pidStartTime: program.startTime, port, uid: user?.uid ?? null, preparer: null, startedAt: now, updatedAt: now };
+          try {
+            await writeWorkloadState(paths.state, next);
+          } catch (error) {
+            // Unrecorded, it could never be found again: do not leave it running.
+            await killProcessGroup({ pid: program.pid, startTime: program.startTime }, 0);
+            throw error;
+          }
+          // From here on, the program's end gives the port back (see emit).
+          serving = true;
+          this.emit(next, state);
+          this.logger.info({ workloadId: spec.id, pid: program.pid, port }, 'started workload program');
+          return program;
         });
-        const now = new Date().toISOString();
-        const next: WorkloadState = { ...state, phase: 'starting', pid: program.pid, pidStartTime: program.startTime, port, uid: user?.uid ?? null, preparer: null, startedAt: now, updatedAt: now };
-        try {
-          await writeWorkloadState(paths.state, next);
-        } catch (error) {
-          // Unrecorded, it could never be found again: do not leave it running.
-          await killProcessGroup({ pid: program.pid, startTime: program.startTime }, 0);
-          if (user) await this.sandbox.releasePort(port, user.uid);
-          throw error;
-        }
-        this.emit(next, state);
-        this.logger.info({ workloadId: spec.id, pid: program.pid, port }, 'started workload program');
-        return program;
-      });
-      if (started) this.monitor(run, started);
+        if (started) this.monitor(run, started);
+      } finally {
+        // Awaited: a run's preparation is settled only once its port is given back.
+        if (!serving && user && !(await guarding)) await this.sandbox.releasePort(port, user.uid);
+      }
     } catch (error) {
       if (run.abort.signal.aborted) return;
       this.logger.error({ err: error, workloadId: spec.id }, 'could not start workload');
