@@ -14,6 +14,7 @@ import { EnvironmentsRpcController } from './environments/environments.rpc-contr
 import { EnvironmentsService } from './environments/environments.service.js';
 import { CreateEnvironments1764000000100 } from './environments/migrations/1764000000100-CreateEnvironments.js';
 import { AddEnvironmentAuth1764000000712 } from './environments/migrations/1764000000712-AddEnvironmentAuth.js';
+import { JupyterKeepsItsPort1764000002300 } from './environments/migrations/1764000002300-JupyterKeepsItsPort.js';
 import { GitLabConsumer } from './gitlab/gitlab.consumer.js';
 import { GitLabProjection } from './gitlab/gitlab-projection.js';
 import { GitLabPlaces } from './gitlab/gitlab-places.js';
@@ -51,6 +52,7 @@ export const environmentsMigrations = [
   AddRowVersions1764000000800,
   CreateGitLabPlaces1764000000810,
   AddLauncherThresholds1764000000861,
+  JupyterKeepsItsPort1764000002300,
 ];
 
 @Module({})

@@ -50,6 +50,8 @@ export const DEFAULT_JUPYTER_ARGS = [
   '--NotebookApp.notebook_dir=$(LAUNCHPAD_WORK_DIR)',
   ...both('allow_root', 'True'),
   ...both('allow_remote_access', 'True'),
+  // Its own port or none: never the next one free, which nothing probes or guards.
+  ...both('port_retries', '0'),
 ];
 
 function both(option: string, value: string): string[] {
