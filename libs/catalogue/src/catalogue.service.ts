@@ -29,10 +29,17 @@ const ENVIRONMENT_VERSION = (table: string) => `coalesce((${table}.environment->
 export class CatalogueService {
   /** Keeps the copy; a deleted launcher stays deleted. */
   async upsertLauncher(manager: EntityManager, l: Launcher | LauncherV1): Promise<boolean> {
+    const { sql, params } = this.upsertLauncherStatement(l);
+    const rows: unknown[] = await manager.query(sql, params);
+    return rows.length > 0;
+  }
+
+  /** upsertLauncher's one statement, for a caller that runs it together with others (runTogether in libs/persistence). */
+  upsertLauncherStatement(l: Launcher | LauncherV1): { sql: string; params: unknown[] } {
     // The environment inside is versioned on its own (environment.updated changes it alone):
     // within one environment, the newer of the held and the incoming copy is kept.
-    const rows: unknown[] = await manager.query(
-      `INSERT INTO catalogue_launchers AS held (id, project_id, name, kind, environment, pin, resource_class_id, updated_at, version)
+    return {
+      sql: `INSERT INTO catalogue_launchers AS held (id, project_id, name, kind, environment, pin, resource_class_id, updated_at, version)
        VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)
        ON CONFLICT (id) DO UPDATE SET project_id = EXCLUDED.project_id, name = EXCLUDED.name, kind = EXCLUDED.kind,
          environment = CASE WHEN held.environment->>'id' = EXCLUDED.environment->>'id' AND ${ENVIRONMENT_VERSION('held')} > ${ENVIRONMENT_VERSION('EXCLUDED')}
@@ -40,7 +47,7 @@ export class CatalogueService {
          pin = EXCLUDED.pin, resource_class_id = EXCLUDED.resource_class_id, updated_at = EXCLUDED.updated_at, version = EXCLUDED.version
        WHERE held.deleted_at IS NULL AND ${supersedesSql({ timestamps: true })}
        RETURNING id`,
-      [
+      params: [
         l.id,
         l.projectId,
         l.name,
@@ -51,8 +58,7 @@ export class CatalogueService {
         l.updatedAt,
         ('version' in l ? l.version : 0) ?? 0,
       ],
-    );
-    return rows.length > 0;
+    };
   }
 
   /** Leaves the launcher's tombstone, final (launcher ids are never used again); true unless it was deleted already. */
@@ -83,15 +89,21 @@ export class CatalogueService {
   }
 
   async upsertProject(manager: EntityManager, p: ProjectCopy): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `INSERT INTO catalogue_projects AS held (id, path, visibility, repositories, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6)
+    const { sql, params } = this.upsertProjectStatement(p);
+    const rows: unknown[] = await manager.query(sql, params);
+    return rows.length > 0;
+  }
+
+  /** upsertProject's one statement, for a caller that runs it together with others. */
+  upsertProjectStatement(p: ProjectCopy): { sql: string; params: unknown[] } {
+    return {
+      sql: `INSERT INTO catalogue_projects AS held (id, path, visibility, repositories, updated_at, version) VALUES ($1, $2, $3, $4, $5, $6)
        ON CONFLICT (id) DO UPDATE SET path = EXCLUDED.path, visibility = EXCLUDED.visibility, repositories = EXCLUDED.repositories,
          updated_at = EXCLUDED.updated_at, version = EXCLUDED.version, deleted_at = NULL
        WHERE ${supersedesSql({ timestamps: true })}
        RETURNING id`,
-      [p.id, p.path, p.visibility, JSON.stringify(p.repositories ?? []), p.updatedAt, p.version ?? 0],
-    );
-    return rows.length > 0;
+      params: [p.id, p.path, p.visibility, JSON.stringify(p.repositories ?? []), p.updatedAt, p.version ?? 0],
+    };
   }
 
   /**

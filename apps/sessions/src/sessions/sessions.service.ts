@@ -17,7 +17,7 @@ import {
 } from '@launchpad/contracts';
 import { CatalogueService } from '@launchpad/catalogue';
 import { OutboxWriter, RpcClient } from '@launchpad/messaging';
-import { advisoryLock, insertNew, type SecretBox, TransientRetry } from '@launchpad/persistence';
+import { advisoryLock, insertNew, runTogether, type SecretBox, TransientRetry } from '@launchpad/persistence';
 import type { Runtime, StorageMount } from '@launchpad/runtime';
 import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
 import type { z } from 'zod';
@@ -287,15 +287,13 @@ export class SessionsService {
 
   /**
    * Keeps the read model's copy of what environments just answered (it may be newer than the last
-   * event), in a transaction of its own: the copy's rows come first in the lock order, and a
-   * use case holding them for its whole transaction would queue every launch of the launcher.
+   * event), in a statement of its own (both upserts, atomic, one round trip): the copy's rows come
+   * first in the lock order, and a use case holding them for its whole transaction would queue
+   * every launch of the launcher.
    */
   private async keepCopy(launcher: Launcher, project: Project): Promise<void> {
     await this.retry.run(`keeping the copy of launcher ${launcher.id}`, () =>
-      this.dataSource.transaction(async (manager) => {
-        await this.catalogue.upsertLauncher(manager, launcher);
-        await this.catalogue.upsertProject(manager, project);
-      }),
+      runTogether(this.dataSource.manager, [this.catalogue.upsertLauncherStatement(launcher), this.catalogue.upsertProjectStatement(project)]),
     );
   }
 
