@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SESSION_STATUS_EVENTS, type SessionPhase, type SessionStatus, sessionDeletedV1, sessionProgressedV1 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { runTogether, updateWhole } from '@launchpad/persistence';
+import { insertNew, runTogether, updateWhole } from '@launchpad/persistence';
 import type { EntityManager } from 'typeorm';
 import { SESSIONS_CULLING } from './tokens.js';
 import { type DesiredState, SessionEntity, SessionProgressEntity } from './session.entity.js';
@@ -33,8 +33,11 @@ export class SessionTransitions {
     @Optional() private readonly timings: LaunchTimings = new LaunchTimings(),
   ) {}
 
-  /** `announceStatus` publishes the status event even when the status is unchanged (a new row's first status). */
-  async record(manager: EntityManager, row: SessionEntity, change: SessionChange, options: { announceStatus?: boolean } = {}): Promise<SessionEntity> {
+  /**
+   * `announceStatus` publishes the status event even when the status is unchanged (a new row's
+   * first status); `inserting`: the row is new, not yet in the table, and is inserted as changed.
+   */
+  async record(manager: EntityManager, row: SessionEntity, change: SessionChange, options: { announceStatus?: boolean; inserting?: boolean } = {}): Promise<SessionEntity> {
     const statusChanged = change.status !== undefined && (change.status !== row.status || options.announceStatus === true);
     const { phase, message, ...fields } = change;
     Object.assign(row, fields, { phase, message, updatedAt: new Date(), progressSeq: row.progressSeq + 1 });
@@ -43,7 +46,8 @@ export class SessionTransitions {
     if (statusChanged && row.status !== 'starting') row.launchEstimate = null;
     // The row as the caller holds it (a resume changed more than `change`), then the progress step
     // and the events as one statement: two round trips a step where save() and appends took six.
-    await updateWhole(manager, SessionEntity, row);
+    if (options.inserting) await insertNew(manager, SessionEntity, row);
+    else await updateWhole(manager, SessionEntity, row);
     const progress = manager.create(SessionProgressEntity, {
       sessionId: row.id,
       seq: row.progressSeq,

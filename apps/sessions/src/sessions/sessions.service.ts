@@ -17,7 +17,7 @@ import {
 } from '@launchpad/contracts';
 import { CatalogueService } from '@launchpad/catalogue';
 import { OutboxWriter, RpcClient } from '@launchpad/messaging';
-import { advisoryLock, insertNew, runTogether, type SecretBox, TransientRetry } from '@launchpad/persistence';
+import { advisoryLock, runTogether, type SecretBox, TransientRetry } from '@launchpad/persistence';
 import type { Runtime, StorageMount } from '@launchpad/runtime';
 import { DataSource, type EntityManager, MoreThan, Not } from 'typeorm';
 import type { z } from 'zod';
@@ -169,12 +169,11 @@ export class SessionsService {
         updatedAt: now,
         lastInteraction: now,
       });
-      await insertNew(manager, SessionEntity, row);
       await this.transitions.record(
         manager,
         row,
         { status: 'starting', phase: 'queued', message: `queued: starting "${launcher.name}" with class "${resolved.cls.name}"` },
-        { announceStatus: true },
+        { announceStatus: true, inserting: true },
       );
       return { created: true, session: toSession(row, this.culling) };
     }));
