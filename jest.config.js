@@ -4,7 +4,7 @@ export default {
   extensionsToTreatAsEsm: ['.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest'] },
   moduleNameMapper: {
-    '^@launchpad/(contracts|config|telemetry|persistence|messaging|runtime|catalogue)$': '<rootDir>/libs/$1/src/index.ts',
+    '^@launchpad/(contracts|config|telemetry|persistence|messaging|runtime|catalogue|proxying)$': '<rootDir>/libs/$1/src/index.ts',
     '^(\\.{1,2}/.*)\\.js$': '$1',
   },
   testMatch: ['<rootDir>/**/*.spec.ts', '<rootDir>/**/*.integration-spec.ts', '<rootDir>/**/*.e2e-spec.ts'],

@@ -35,7 +35,7 @@ export class ActivatorUpstreams {
 }
 
 /** Errors that mean the request never reached the activator, so trying another one is safe. */
-const NOT_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT']);
+const NOT_REACHED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN', 'ETIMEDOUT', 'UND_ERR_CONNECT_TIMEOUT']);
 
 export function neverReached(error: unknown): boolean {
   const code = (error as { code?: unknown } | null)?.code;

@@ -1,8 +1,9 @@
 import { Agent, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
-import { type Duplex, Readable } from 'node:stream';
+import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationShutdown } from '@nestjs/common';
 import { APP_CALLER_HEADER, APP_CALLER_SIGNATURE_HEADER, CommonErrorCode, DomainError, type Principal, signCaller } from '@launchpad/contracts';
+import { HttpForwarder } from '@launchpad/proxying';
 import { counter } from '@launchpad/telemetry';
 import { parseCookie } from 'cookie';
 import { createProxyServer } from 'http-proxy-3';
@@ -33,6 +34,8 @@ export const activatorPath = (slug: string, pathAndQuery: string) => `/a/${slug}
 @Injectable()
 export class AppProxy implements OnApplicationShutdown {
   private readonly logger = new Logger(AppProxy.name);
+  // HTTP through undici's pool (HttpForwarder), WebSockets through http-proxy-3.
+  private readonly forwarder = new HttpForwarder();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
   private readonly proxy = createProxyServer({ xfwd: false, ws: true, agent: this.agent });
   private readonly credentials: OriginCredentials;
@@ -50,21 +53,16 @@ export class AppProxy implements OnApplicationShutdown {
     this.cookieName = credentialCookieName(APP_COOKIE, this.origins.secure);
     this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
     this.proxy.on('error', (error, req, target) => {
+      if (target && 'writeHead' in target) return this.webFailed(error, req, target as ServerResponse);
       this.logger.warn(`passing ${req.url ?? ''} to the apps activator failed: ${error.message}`);
-      if (target && 'writeHead' in target) {
-        const res = target as ServerResponse;
-        if (res.headersSent) return void res.end();
-        proxied.inc({ kind: 'http', outcome: 'activator-down' });
-        sendProblem(new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the apps service is not answering; try again in a moment'), req, res, this.logger);
-      } else {
-        (target as Duplex | undefined)?.destroy();
-      }
+      (target as Duplex | undefined)?.destroy();
     });
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     this.proxy.close();
     this.agent.destroy();
+    await this.forwarder.close();
   }
 
   /** Every request to an app's origin (the gateway dispatches on `Host`). Bodies stream through. */
@@ -126,19 +124,29 @@ export class AppProxy implements OnApplicationShutdown {
    * while, and a request without a body goes on to the next (one with a body has been streamed
    * to the failed one, so it gets the 503 and the client's retry goes elsewhere).
    */
-  private forwardWeb(req: IncomingMessage, res: ServerResponse, [target, ...rest]: string[], attempt = 0): void {
+  private forwardWeb(req: IncomingMessage, res: ServerResponse, [target, ...rest]: string[]): void {
     if (!target) return;
-    const replay = attempt > 0 ? { buffer: Readable.from([]) } : {};
-    this.proxy.web(req, res, { target, ...replay }, (error) => {
-      if (neverReached(error)) {
-        this.activators.failed(target);
-        if (rest.length > 0 && hasNoBody(req.headers) && !res.headersSent) {
-          this.logger.warn(`apps activator ${target} is not answering (${error.message}); trying ${rest[0]}`);
-          return this.forwardWeb(req, res, rest, attempt + 1);
+    this.forwarder.forward(req, res, {
+      origin: target,
+      onResponse: sanitiseResponseHeaders,
+      onError: (error) => {
+        if (neverReached(error)) {
+          this.activators.failed(target);
+          if (rest.length > 0 && hasNoBody(req.headers) && !res.headersSent) {
+            this.logger.warn(`apps activator ${target} is not answering (${error.message}); trying ${rest[0]}`);
+            return this.forwardWeb(req, res, rest);
+          }
         }
-      }
-      this.proxy.emit('error', error, req, res, target);
+        this.webFailed(error, req, res);
+      },
     });
+  }
+
+  private webFailed(error: Error, req: IncomingMessage, res: ServerResponse): void {
+    this.logger.warn(`passing ${req.url ?? ''} to the apps activator failed: ${error.message}`);
+    if (res.headersSent) return void res.end();
+    proxied.inc({ kind: 'http', outcome: 'activator-down' });
+    sendProblem(new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the apps service is not answering; try again in a moment'), req, res, this.logger);
   }
 
   /** A WebSocket goes to the first activator not known to be down; the client reconnects if it fails. */

@@ -13,6 +13,7 @@ import {
   sessionsRpc as rpc,
 } from '@launchpad/contracts';
 import { eventDataId, NATS_CONNECTION, RpcClient } from '@launchpad/messaging';
+import { HttpForwarder } from '@launchpad/proxying';
 import { counter } from '@launchpad/telemetry';
 import { parseCookie } from 'cookie';
 import { createProxyServer } from 'http-proxy-3';
@@ -60,7 +61,9 @@ const sessionOf = new WeakMap<IncomingMessage, string>();
 @Injectable()
 export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdown {
   private readonly logger = new Logger(SessionProxy.name);
-  // Kept-alive connections to the programs: a notebook page is dozens of requests.
+  // Kept-alive connections to the programs: a notebook page is dozens of requests. HTTP goes
+  // through undici's pool (HttpForwarder), WebSockets through http-proxy-3.
+  private readonly forwarder = new HttpForwarder();
   private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
   private readonly proxy = createProxyServer({ xfwd: false, ws: true, agent: this.agent });
   private readonly routes = new Map<string, Route>();
@@ -81,22 +84,11 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     this.cookieName = credentialCookieName(SESSION_COOKIE, this.origins.secure);
     this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
     this.proxy.on('error', (error, req, target) => {
+      if (target && 'writeHead' in target) return this.failed(error, req, target as ServerResponse);
       this.logger.warn(`proxying ${req.url ?? ''} to session ${sessionOf.get(req) ?? '?'} failed: ${error.message}`);
       const id = sessionOf.get(req);
       if (id) this.forget(id);
-      if (target && 'writeHead' in target) {
-        const res = target as ServerResponse;
-        if (!res.headersSent) {
-          sendProblem(
-            new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the session did not answer; it may be restarting, try again in a moment'),
-            req,
-            res,
-            this.logger,
-          );
-        } else res.end();
-      } else {
-        (target as Duplex | undefined)?.destroy();
-      }
+      (target as Duplex | undefined)?.destroy();
     });
   }
 
@@ -136,10 +128,26 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     });
   }
 
-  onApplicationShutdown(): void {
+  async onApplicationShutdown(): Promise<void> {
     this.statusChanges?.unsubscribe();
     this.proxy.close();
     this.agent.destroy();
+    await this.forwarder.close();
+  }
+
+  /** The program did not answer (or broke off): its route may be stale, and the client gets a 503 if nothing was sent yet. */
+  private failed(error: Error, req: IncomingMessage, res: ServerResponse): void {
+    this.logger.warn(`proxying ${req.url ?? ''} to session ${sessionOf.get(req) ?? '?'} failed: ${error.message}`);
+    const id = sessionOf.get(req);
+    if (id) this.forget(id);
+    if (!res.headersSent) {
+      sendProblem(
+        new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the session did not answer; it may be restarting, try again in a moment'),
+        req,
+        res,
+        this.logger,
+      );
+    } else res.end();
   }
 
   private forget(id: string): void {
@@ -169,7 +177,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     req.url = forwardedUrl(target);
     this.prepare(id, req, route);
     proxied.inc({ kind: 'http', outcome: 'proxied' });
-    this.proxy.web(req, res, { target: route.endpoint });
+    this.forwarder.forward(req, res, { origin: route.endpoint, onResponse: sanitiseResponseHeaders, onError: (error) => this.failed(error, req, res) });
   }
 
   private async handleUpgrade(id: string, req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {

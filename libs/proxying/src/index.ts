@@ -1,0 +1,1 @@
+export { type Forward, hasBody, HttpForwarder, type ResponseHeaders } from './http-forwarder.js';
