@@ -4,15 +4,16 @@ import { hostname } from 'node:os';
 import type { Duplex } from 'node:stream';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
 import type { NatsConnection } from '@nats-io/nats-core';
-import { APP_ACTIVATION_HEADER, APP_CONCURRENCY_SUBJECT, APP_WAKE_SUBJECT, type AppConcurrencyReport, type AppWake } from '@launchpad/contracts';
+import { APP_CONCURRENCY_SUBJECT, APP_WAKE_SUBJECT, type AppConcurrencyReport, type AppWake } from '@launchpad/contracts';
 import { NATS_CONNECTION } from '@launchpad/messaging';
+import { HttpForwarder } from '@launchpad/proxying';
 import { createProxyServer } from 'http-proxy-3';
 import { DataSource } from 'typeorm';
 import { APPS_CONFIG, type AppsConfig } from '../config.js';
 import { Routes } from '../routing/route-source.js';
 import { Admission } from './admission.js';
 import { answer, PageError, refuseUpgrade } from './answers.js';
-import type { Chain, Forwarding } from './chain.js';
+import { type Chain, type Forwarding, rewriteResponseHeaders } from './chain.js';
 import { ConcurrencyMeter } from './concurrency-meter.js';
 import { serveHttp } from './http-handler.js';
 import { APP_UNAVAILABLE, NO_APP } from './pages.js';
@@ -39,6 +40,8 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
   private readonly table = new RouteTable((change) => this.throttler.routeChanged(change));
   private readonly throttler: Throttler;
   private readonly meter = new ConcurrencyMeter();
+  // HTTP to the replicas through undici's pool (HttpForwarder), WebSockets through http-proxy-3.
+  private readonly forwarder = new HttpForwarder({ xfwd: true });
   private readonly agent = new Agent({ keepAlive: true, maxSockets: Infinity, maxFreeSockets: 256 });
   private readonly proxy = createProxyServer({ xfwd: true, ws: true, agent: this.agent });
   private readonly forwarding = new WeakMap<IncomingMessage, Forwarding>();
@@ -66,6 +69,7 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
       throttler: this.throttler,
       meter: this.meter,
       table: this.table,
+      forwarder: this.forwarder,
       proxy: this.proxy,
       forwarding: this.forwarding,
       logger: this.logger,
@@ -78,16 +82,7 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
       if (target && 'writeHead' in target) answer(req, target as ServerResponse, APP_UNAVAILABLE('', 'the app did not answer', 1));
       else (target as Duplex | undefined)?.destroy();
     });
-    this.proxy.on('proxyRes', (proxyRes, req) => {
-      const forwarding = this.forwarding.get(req);
-      if (!forwarding) return;
-      if (forwarding.waitedMs !== null) proxyRes.headers[APP_ACTIVATION_HEADER] = `cold-start; waited=${forwarding.waitedMs}ms`;
-      // An app served at its root redirects to its own paths: keep them under the share link.
-      const location = proxyRes.headers.location;
-      if (forwarding.prefix && typeof location === 'string' && location.startsWith('/') && !location.startsWith('//')) {
-        proxyRes.headers.location = `${forwarding.prefix}${location}`;
-      }
-    });
+    this.proxy.on('proxyRes', (proxyRes, req) => rewriteResponseHeaders(this.forwarding.get(req), proxyRes.headers));
   }
 
   async onApplicationBootstrap(): Promise<void> {
@@ -102,6 +97,7 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
     this.throttler.close(new PageError((slug) => APP_UNAVAILABLE(slug, 'the activator is restarting', 1)));
     this.proxy.close();
     this.agent.destroy();
+    void this.forwarder.close();
   }
 
   /**

@@ -1,7 +1,8 @@
 import type { IncomingMessage } from 'node:http';
 import type { Logger } from '@nestjs/common';
-import type { AppRoute } from '@launchpad/contracts';
+import { APP_ACTIVATION_HEADER, type AppRoute } from '@launchpad/contracts';
 import { counter } from '@launchpad/telemetry';
+import type { HttpForwarder, ResponseHeaders } from '@launchpad/proxying';
 import type { ProxyServer } from 'http-proxy-3';
 import { QueueFullError, WakeTimeoutError } from './activation-queue.js';
 import type { Admission } from './admission.js';
@@ -25,9 +26,22 @@ export interface Chain {
   throttler: Throttler;
   meter: ConcurrencyMeter;
   table: RouteTable;
+  /** HTTP to the replicas (undici's pool); `proxy` (http-proxy-3) carries WebSockets. */
+  forwarder: HttpForwarder;
   proxy: ProxyServer;
   forwarding: WeakMap<IncomingMessage, Forwarding>;
   logger: Logger;
+}
+
+/** What a forwarded request's response headers get: the cold start it waited for, and its redirects kept under a prefix. */
+export function rewriteResponseHeaders(forwarding: Forwarding | undefined, headers: ResponseHeaders): void {
+  if (!forwarding) return;
+  if (forwarding.waitedMs !== null) headers[APP_ACTIVATION_HEADER] = `cold-start; waited=${forwarding.waitedMs}ms`;
+  // An app served at its root redirects to its own paths: keep them under the share link.
+  const location = headers.location;
+  if (forwarding.prefix && typeof location === 'string' && location.startsWith('/') && !location.startsWith('//')) {
+    headers.location = `${forwarding.prefix}${location}`;
+  }
 }
 
 /** The page for a request that found no replica. */

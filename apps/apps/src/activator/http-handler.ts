@@ -1,6 +1,6 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { answer, hasBody } from './answers.js';
-import { type Chain, type Forwarding, refusal, requests } from './chain.js';
+import { type Chain, type Forwarding, refusal, requests, rewriteResponseHeaders } from './chain.js';
 import { APP_UNAVAILABLE } from './pages.js';
 import { rewriteForApp, type Target } from './target.js';
 
@@ -63,7 +63,7 @@ export async function serveHttp(chain: Chain, target: Target, req: IncomingMessa
   chain.forwarding.set(req, forwarding);
   rewriteForApp(req, route, target);
   const attempt = (replica: string, left: number) => {
-    chain.proxy.web(req, res, { target: replica }, (error) => {
+    chain.forwarder.forward(req, res, { origin: replica, onResponse: (headers) => rewriteResponseHeaders(forwarding, headers), onError: (error) => {
       const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
       if (refused) chain.table.markDown(appId, replica);
       if (refused && left > 0 && !res.headersSent && !hasBody(req) && !abort.signal.aborted) {
@@ -85,7 +85,7 @@ export async function serveHttp(chain: Chain, target: Target, req: IncomingMessa
       requests.inc({ kind: 'http', outcome: 'replica-error' });
       chain.logger.warn({ appId }, `replica ${replica} of app ${route.slug} failed a request: ${(error as Error).message}`);
       answer(req, res, APP_UNAVAILABLE(route.slug, 'the app did not answer', 1));
-    });
+    } });
   };
   requests.inc({ kind: 'http', outcome: waitedMs === null ? 'forwarded' : 'forwarded-after-wake' });
   attempt(endpoint, RETRIES);
