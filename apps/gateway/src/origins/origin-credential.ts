@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Principal } from '@launchpad/contracts';
 import { stringifySetCookie } from 'cookie';
 import { decodeJwt } from 'jose';
@@ -42,10 +42,11 @@ const scopeKey = (scope: CredentialScope) => (scope.kind === 'session' ? `s${sco
  * members), so a session deleted or a member removed is no longer reachable with it.
  */
 export class OriginCredentials {
-  private readonly key: Buffer;
+  /** Imported once as a key object (a Buffer is imported again by every createHmac: every proxied request checks a cookie). */
+  private readonly key: KeyObject;
 
   constructor(secret: string, private readonly ttlMs: number) {
-    this.key = createHmac('sha256', secret).update('launchpad origin credential v1').digest();
+    this.key = createSecretKey(createHmac('sha256', secret).update('launchpad origin credential v1').digest());
   }
 
   issue(scope: CredentialScope, caller: Principal, tokenExpiresAt: number | undefined, now = Date.now()): { value: string; expiresAt: number } {

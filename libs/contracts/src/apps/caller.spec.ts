@@ -8,6 +8,16 @@ const NOW = 1_760_000_000_000;
 const headersOf = (signed: Record<string, string>) => ({ caller: signed[APP_CALLER_HEADER], signature: signed[APP_CALLER_SIGNATURE_HEADER] });
 
 describe('the caller header between gateway and activator', () => {
+  it('is HMAC-SHA256 keyed by the secret\'s UTF-8 bytes, whichever secret was used last (the key is kept between calls)', () => {
+    const other = 'ein-geheimnis-für-gateway-und-apps-0123456789';
+    for (const secret of [SECRET, other, SECRET]) {
+      const signed = signCaller(secret, dana, 'GET', '/a/lab-study/', NOW, '00112233445566778899aabb');
+      const json = signed[APP_CALLER_HEADER]!;
+      const expected = createHmac('sha256', secret).update(`${NOW}\n00112233445566778899aabb\nGET\n/a/lab-study/\n${json}`).digest('hex');
+      expect(signed[APP_CALLER_SIGNATURE_HEADER]).toBe(`t=${NOW},n=00112233445566778899aabb,v1=${expected}`);
+    }
+  });
+
   it('names the caller when the gateway signed it for this request', () => {
     const signed = signCaller(SECRET, dana, 'GET', '/a/lab-study/reports?x=1', NOW);
     expect(verifyCaller(SECRET, headersOf(signed), 'get', '/a/lab-study/reports?x=1', NOW + 5_000)).toEqual(dana);

@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 import { type Principal, principalSchema } from '../principal.js';
 
 /**
@@ -32,8 +32,19 @@ interface Signed {
   nonce: string;
 }
 
+let imported: { secret: string; key: KeyObject } | undefined;
+
+/**
+ * The secret as a key, imported once: createHmac with a string imports it again on every call,
+ * twice per share-link request. A process signs or checks with one secret, so one is kept.
+ */
+function keyOf(secret: string): KeyObject {
+  if (imported?.secret !== secret) imported = { secret, key: createSecretKey(Buffer.from(secret, 'utf8')) };
+  return imported.key;
+}
+
 const mac = (secret: string, { method, path, caller, at, nonce }: Signed) =>
-  createHmac('sha256', secret).update(`${at}\n${nonce}\n${method.toUpperCase()}\n${path}\n${caller}`).digest();
+  createHmac('sha256', keyOf(secret)).update(`${at}\n${nonce}\n${method.toUpperCase()}\n${path}\n${caller}`).digest();
 
 /** The two headers the gateway sets on `method path` for a caller (null: an anonymous visitor). */
 export function signCaller(
