@@ -81,7 +81,7 @@ export async function startBareProxy(upstream) {
     await end(child);
     throw error;
   }
-  return { url, stop: () => end(child) };
+  return { url, pid: child.pid, stop: () => end(child) };
 }
 
 /** configurable-http-proxy on its own, every path to `upstream` (its default target). */
@@ -99,7 +99,7 @@ export async function startChp(upstream) {
     await end(child);
     throw error;
   }
-  return { url, stop: () => end(child) };
+  return { url, pid: child.pid, stop: () => end(child) };
 }
 
 /**

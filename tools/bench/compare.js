@@ -33,6 +33,8 @@ const LAUNCHES = Number(process.env.BENCH_SESSION_LAUNCHES ?? 10);
 const CONCURRENT = Number(process.env.BENCH_SESSION_CONCURRENCY ?? 50);
 const WEBHOOKS = Number(process.env.BENCH_WEBHOOKS ?? 1000);
 const SESSION_ROWS = Number(process.env.BENCH_SESSION_ROWS ?? 10_000);
+// One user per launch of a round (a user has one session per launcher), the warm-up's three included.
+const USERS = Math.max(CONCURRENT, LAUNCHES, 3);
 const SESSION_PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
 const APP_PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'app-program.mjs');
 
@@ -94,6 +96,20 @@ async function medianOf(measure) {
   return out;
 }
 
+
+/**
+ * One proxy row, and at c=50 the CPU each process serving it spent per request (µs): ours (the
+ * gateway, the apps service) or the anchor's own process. CPU per request holds up on a noisy
+ * machine better than requests per second.
+ */
+async function proxyRow(label, n, c, op, cpuOf) {
+  if (c === 1 || !cpuOf) return row(label, await medianOf(() => run(n, c, op)));
+  const { result, cpu } = await cpuDuring(cpuOf.pids, cpuOf.name, () => medianOf(() => run(n, c, op)));
+  const r = row(label, result);
+  console.log(`  CPU per request: ${Object.entries(cpu).filter(([k]) => cpuOf.shown.includes(k)).map(([k, v]) => `${k} ${Math.round((v / (n * RUNS)) * 1000)} µs`).join(', ')}`);
+  return r;
+}
+
 const rows = [];
 const goals = [];
 function row(label, r) {
@@ -146,6 +162,15 @@ const hubApi = async (path, init = {}) => {
 };
 nc = await connect({ servers: platform.natsUrl });
 const services = () => platform.services();
+/** Which processes' CPU a proxy row shows (`shown`: service names, 'bare proxy', 'configurable-http-proxy'). */
+const cpuOf = (shown, bare, chp) =>
+  shown.length === 0
+    ? null
+    : {
+        pids: [...services(), bare.pid, ...(chp ? [chp.pid] : [])],
+        name: (pid) => (pid === bare.pid ? 'bare proxy' : chp && pid === chp.pid ? 'configurable-http-proxy' : serviceOf(pid)),
+        shown,
+      };
 
 try {
   console.log(`\nLaunchpad beside JupyterHub, configurable-http-proxy and a bare node:http proxy: medians of ${RUNS} runs\n`);
@@ -241,16 +266,16 @@ try {
     const chp = haveChp ? await startChp(upstream) : null;
     if (chp) stops.push(chp.stop);
     const ways = [
-      ['straight to it', upstream, {}],
-      ['bare node:http keep-alive proxy', bare.url, {}],
-      ...(chp ? [['configurable-http-proxy', chp.url, {}]] : []),
+      ['straight to it', upstream, {}, []],
+      ['bare node:http keep-alive proxy', bare.url, {}, ['bare proxy']],
+      ...(chp ? [['configurable-http-proxy', chp.url, {}, ['configurable-http-proxy']]] : []),
       ...ourWays,
     ];
     const figures = {};
     for (const [way, base, headers] of ways) await run(300, 50, () => ok(`${base}/`, headers));
     for (const c of [1, 50]) {
-      for (const [way, base, headers] of ways) {
-        figures[`${way} ${c}`] = row(`${name}: ${way}, c=${c}`, await medianOf(() => run(c === 1 ? Math.min(PROXY_N, 1000) : PROXY_N, c, () => ok(`${base}/`, headers))));
+      for (const [way, base, headers, shown] of ways) {
+        figures[`${way} ${c}`] = await proxyRow(`${name}: ${way}, c=${c}`, c === 1 ? Math.min(PROXY_N, 1000) : PROXY_N, c, () => ok(`${base}/`, headers), cpuOf(shown, bare, chp));
       }
     }
     for (const [way] of ourWays) {
@@ -286,8 +311,8 @@ try {
   const callerSecret = appsCallerSecret();
   const activatorPath = `/a/${warmApp.slug}/`;
   await proxyRows('app', `http://127.0.0.1:${replicaPort}`, [
-    ['activator', `http://127.0.0.1:${platform.ports.apps}${strip(activatorPath)}`, () => signCaller(callerSecret, null, 'GET', activatorPath)],
-    ['share link via the gateway', strip(warmApp.url), {}],
+    ['activator', `http://127.0.0.1:${platform.ports.apps}${strip(activatorPath)}`, () => signCaller(callerSecret, null, 'GET', activatorPath), ['apps']],
+    ['share link via the gateway', strip(warmApp.url), {}, ['gateway', 'apps']],
   ]);
   await api(`/apps/${appLauncher.id}/deactivate`, { method: 'POST' });
 
@@ -331,15 +356,17 @@ try {
     const chp = haveChp ? await startChp(`http://127.0.0.1:${programPort}`) : null;
     stops.push(bare.stop, ...(chp ? [chp.stop] : []));
     const ways = [
-      ['straight to it', programBase, {}],
-      ['bare node:http keep-alive proxy', proxied(bare.url), {}],
-      ...(chp ? [['configurable-http-proxy', proxied(chp.url), {}]] : []),
-      ['session proxy via the gateway', `${sessionUrl.origin}${strip(sessionUrl.pathname)}`, { cookie }],
+      ['straight to it', programBase, {}, []],
+      ['bare node:http keep-alive proxy', proxied(bare.url), {}, ['bare proxy']],
+      ...(chp ? [['configurable-http-proxy', proxied(chp.url), {}, ['configurable-http-proxy']]] : []),
+      ['session proxy via the gateway', `${sessionUrl.origin}${strip(sessionUrl.pathname)}`, { cookie }, ['gateway']],
     ];
     const figures = {};
     for (const [, base, headers] of ways) await run(300, 50, () => ok(`${base}/`, headers));
     for (const c of [1, 50]) {
-      for (const [way, base, headers] of ways) figures[`${way} ${c}`] = row(`session: ${way}, c=${c}`, await medianOf(() => run(c === 1 ? Math.min(PROXY_N, 1000) : PROXY_N, c, () => ok(`${base}/`, headers))));
+      for (const [way, base, headers, shown] of ways) {
+        figures[`${way} ${c}`] = await proxyRow(`session: ${way}, c=${c}`, c === 1 ? Math.min(PROXY_N, 1000) : PROXY_N, c, () => ok(`${base}/`, headers), cpuOf(shown, bare, chp));
+      }
     }
     const ours50 = figures['session proxy via the gateway 50'];
     const bare50 = figures['bare node:http keep-alive proxy 50'];
@@ -354,9 +381,9 @@ try {
 
   // --- launches -----------------------------------------------------------------------------
   console.log('\nLaunches of an instant-ready program: request to running, minus the program alone');
-  if (hub) await hubApi('/users', { method: 'POST', body: JSON.stringify({ usernames: Array.from({ length: CONCURRENT }, (_, i) => `bench-${i}`) }) });
+  if (hub) await hubApi('/users', { method: 'POST', body: JSON.stringify({ usernames: Array.from({ length: USERS }, (_, i) => `bench-${i}`) }) });
   const programAlone = () => bareStart(SESSION_PROGRAM, (port) => ({ LAUNCHPAD_PORT: String(port), LAUNCHPAD_BASE_URL: '/' }));
-  const users = await Promise.all(Array.from({ length: CONCURRENT }, (_, i) => devToken({ user: `bench-${i}`, key })));
+  const users = await Promise.all(Array.from({ length: USERS }, (_, i) => devToken({ user: `bench-${i}`, key })));
   const headersOf = (i) => ({ authorization: `Bearer ${users[i]}`, 'content-type': 'application/json' });
   const ourLaunches = async (n, concurrency) => {
     const times = [];
