@@ -3,7 +3,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { connect } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { DEADLETTER_STREAM, defineEvent, type Envelope } from '@launchpad/contracts';
-import { createServiceDataSource, migrate } from '@launchpad/persistence';
+import { createServiceDataSource, lockKey, migrate } from '@launchpad/persistence';
 import type { DataSource } from 'typeorm';
 import { z } from 'zod';
 import { ADMIN_DATABASE_URL, MACHINE_NATS_URL, uniqueSuffix, waitFor } from '../../../tools/testing/harness.js';
@@ -97,6 +97,30 @@ describe('messaging against real Postgres and NATS', () => {
     const rows = await ds.query(`SELECT n FROM "${schema}".applied WHERE message_id = $1`, [id]);
     expect(rows).toEqual([{ n: 7 }]);
     expect(deliveries).toEqual([1, 2]);
+  });
+
+  it('applyOnce takes the lock it is given with the processed-message row, for the effect to run under; a message seen again takes nothing', async () => {
+    const key = lockKey('test', suffix, 'apply-once');
+    const heldByUs = (m: { query(sql: string, params: unknown[]): Promise<unknown> }) =>
+      m.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND objid = hashtext($1)::oid`, [key]) as Promise<
+        { n: number }[]
+      >;
+    const id = crypto.randomUUID();
+    const seen: number[] = [];
+    expect(await applyOnce(ds, `test-${suffix}-locked`, id, async (m) => void seen.push((await heldByUs(m))[0].n), { lock: key })).toBe(true);
+    expect(seen).toEqual([1]);
+    // Another transaction holds the lock: a duplicate does not wait for it, and runs no effect.
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    try {
+      await runner.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [key]);
+      expect(await applyOnce(ds, `test-${suffix}-locked`, id, async () => void seen.push(-1), { lock: key })).toBe(false);
+    } finally {
+      await runner.rollbackTransaction();
+      await runner.release();
+    }
+    expect(seen).toEqual([1]);
   });
 
   it('parks a message that keeps failing on the dead-letter subject, with the error', async () => {

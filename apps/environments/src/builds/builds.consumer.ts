@@ -1,7 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ALL_BUILD_EVENTS, type Envelope, parseEnvelope } from '@launchpad/contracts';
 import { applyOnce, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
-import { advisoryLock } from '@launchpad/persistence';
 import { DataSource } from 'typeorm';
 import { LaunchersService } from '../launchers/launchers.service.js';
 import { launchersLock } from '../locks.js';
@@ -32,12 +31,22 @@ export class BuildsConsumer {
     if (!contract) throw new PermanentMessageError(`${BUILDS_DURABLE} does not know ${envelope.type} v${envelope.version}`);
     const build = parseEnvelope(contract, envelope).data;
     let flagged = 0;
-    await applyOnce(this.dataSource, BUILDS_DURABLE, envelope.id, async (manager) => {
-      // The lock order (locks.ts): the project's launcher lock before the build's row, which
-      // offerUpdate would otherwise take after it, against deleteProject taking them the other way.
-      if (!build.tag && build.ref !== null) await advisoryLock(manager, launchersLock(build.projectId));
-      if (await this.builds.record(manager, build)) flagged = await this.launchers.offerUpdate(manager, build);
-    });
+    // The lock order (locks.ts): the project's launcher lock before the build's row, which
+    // offerUpdate would otherwise take after it, against deleteProject taking them the other way.
+    // It is taken with the processed-message row, and the build is recorded in the next statement,
+    // which so sees every launcher pinned to the branch as it is under the lock.
+    const lock = !build.tag && build.ref !== null ? launchersLock(build.projectId) : undefined;
+    await applyOnce(
+      this.dataSource,
+      BUILDS_DURABLE,
+      envelope.id,
+      async (manager) => {
+        const { recorded, pinned } = await this.builds.recordSeeingPins(manager, build);
+        // With no launcher pinned to the branch, offerUpdate has nothing to flag: its two reads are skipped.
+        if (recorded && pinned) flagged = await this.launchers.offerUpdate(manager, build);
+      },
+      { lock },
+    );
     if (flagged > 0) {
       this.outbox.flush();
       this.logger.log(`build ${build.sha.slice(0, 8)} of project ${build.projectId} is ${build.status}: ${flagged} launcher(s) flagged update available`);

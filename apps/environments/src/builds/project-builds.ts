@@ -3,6 +3,29 @@ import type { Build } from '@launchpad/contracts';
 import type { EntityManager } from 'typeorm';
 import { BRANCH_PLACE, ProjectBuildEntity } from './project-build.entity.js';
 
+/** Writes a build unless a later revision of it is already known ($1..$12: recordParams). */
+const RECORD = `INSERT INTO project_builds (project_id, sha, ref, tag, default_branch, status, image, pipeline_id, branch_pipeline_id, revision, finished_at, created_at)
+       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+       ON CONFLICT (project_id, sha) DO UPDATE SET ref = EXCLUDED.ref, tag = EXCLUDED.tag, default_branch = EXCLUDED.default_branch,
+         status = EXCLUDED.status, image = EXCLUDED.image, pipeline_id = EXCLUDED.pipeline_id, branch_pipeline_id = EXCLUDED.branch_pipeline_id,
+         revision = EXCLUDED.revision, finished_at = EXCLUDED.finished_at
+       WHERE project_builds.revision < EXCLUDED.revision`;
+
+const recordParams = (build: Build): unknown[] => [
+  build.projectId,
+  build.sha,
+  build.ref,
+  build.tag,
+  build.defaultBranch,
+  build.status,
+  build.image,
+  build.pipelineId,
+  build.branchPipelineId ?? null,
+  build.revision,
+  build.finishedAt,
+  build.createdAt,
+];
+
 /**
  * The read model of project builds. Newest on a branch means the highest place on it: the first
  * pipeline GitLab ran for the commit on that branch (pipelines are numbered as pushed), or, while
@@ -12,30 +35,24 @@ import { BRANCH_PLACE, ProjectBuildEntity } from './project-build.entity.js';
 export class ProjectBuilds {
   /** Records a build unless a later revision of it is already known; true when it was recorded. */
   async record(manager: EntityManager, build: Build): Promise<boolean> {
-    const rows: unknown[] = await manager.query(
-      `INSERT INTO project_builds (project_id, sha, ref, tag, default_branch, status, image, pipeline_id, branch_pipeline_id, revision, finished_at, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ON CONFLICT (project_id, sha) DO UPDATE SET ref = EXCLUDED.ref, tag = EXCLUDED.tag, default_branch = EXCLUDED.default_branch,
-         status = EXCLUDED.status, image = EXCLUDED.image, pipeline_id = EXCLUDED.pipeline_id, branch_pipeline_id = EXCLUDED.branch_pipeline_id,
-         revision = EXCLUDED.revision, finished_at = EXCLUDED.finished_at
-       WHERE project_builds.revision < EXCLUDED.revision
-       RETURNING sha`,
-      [
-        build.projectId,
-        build.sha,
-        build.ref,
-        build.tag,
-        build.defaultBranch,
-        build.status,
-        build.image,
-        build.pipelineId,
-        build.branchPipelineId ?? null,
-        build.revision,
-        build.finishedAt,
-        build.createdAt,
-      ],
-    );
+    const rows: unknown[] = await manager.query(`${RECORD} RETURNING sha`, recordParams(build));
     return rows.length > 0;
+  }
+
+  /**
+   * `record`, and in the same statement whether any launcher is pinned to the build's branch: the
+   * only launchers an update can be offered to (LaunchersService.offerUpdate). Read as of this
+   * statement, so taken after the project's launcher lock (which every writer of a launcher's pin
+   * holds) it sees every launcher there is.
+   */
+  async recordSeeingPins(manager: EntityManager, build: Build): Promise<{ recorded: boolean; pinned: boolean }> {
+    const [row] = (await manager.query(
+      `WITH recorded AS (${RECORD} RETURNING sha)
+       SELECT EXISTS (SELECT 1 FROM recorded) AS recorded,
+              EXISTS (SELECT 1 FROM launchers WHERE project_id = $1 AND pin_ref = $3) AS pinned`,
+      recordParams(build),
+    )) as { recorded: boolean; pinned: boolean }[];
+    return { recorded: row.recorded, pinned: row.pinned && !build.tag && build.ref !== null };
   }
 
   private onBranch(manager: EntityManager, projectId: string, ref: string) {

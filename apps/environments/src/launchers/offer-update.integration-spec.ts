@@ -1,10 +1,11 @@
 import 'reflect-metadata';
-import { randomBytes } from 'node:crypto';
-import type { Build } from '@launchpad/contracts';
+import { randomBytes, randomUUID } from 'node:crypto';
+import { type Build, BUILD_EVENTS } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
 import { createServiceDataSource, migrate, SecretBox } from '@launchpad/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ADMIN_DATABASE_URL, uniqueSuffix, waitFor } from '../../../../tools/testing/harness.js';
+import { BuildsConsumer } from '../builds/builds.consumer.js';
 import { ProjectBuilds } from '../builds/project-builds.js';
 import { environmentsEntities, environmentsMigrations } from '../environments.module.js';
 import type { ProjectsService } from '../projects/projects.service.js';
@@ -15,6 +16,7 @@ describe('offering updates to launchers made from code', () => {
   const schema = `env_offers_${uniqueSuffix()}`;
   let ds: DataSource;
   let launchers: LaunchersService;
+  let consumer: BuildsConsumer;
   const builds = new ProjectBuilds();
   const project = 'p-offers';
   const sha = () => randomBytes(20).toString('hex');
@@ -50,7 +52,7 @@ describe('offering updates to launchers made from code', () => {
     });
 
   /** What launcher creation writes, in the caller's transaction, holding the project's launcher lock as create() does. */
-  async function createPinned(m: EntityManager, name: string, commit: string): Promise<string> {
+  async function createPinned(m: EntityManager, name: string, commit: string, ref = 'main'): Promise<string> {
     await m.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [`launchpad:launchers:${project}`]);
     const [env] = await m.query(
       `INSERT INTO environments (kind, project_id, name, image, port, default_url, working_directory, mount_directory, uid, gid, created_by)
@@ -59,11 +61,18 @@ describe('offering updates to launchers made from code', () => {
     );
     const [launcher] = await m.query(
       `INSERT INTO launchers (project_id, name, kind, environment_id, created_by, pin_ref, pin_sha, pin_image)
-       VALUES ($1, $2, 'session', $3, 'test', 'main', $4, $5) RETURNING id`,
-      [project, name, (env as { id: string }).id, commit, `registry.test/lab/offers:${commit.slice(0, 8)}`],
+       VALUES ($1, $2, 'session', $3, 'test', $6, $4, $5) RETURNING id`,
+      [project, name, (env as { id: string }).id, commit, `registry.test/lab/offers:${commit.slice(0, 8)}`, ref],
     );
     return (launcher as { id: string }).id;
   }
+  /** The event the builds service publishes for a build, as the environments consumer receives it. */
+  const envelope = (b: Build) => {
+    const contract = BUILD_EVENTS[b.status];
+    return { id: randomUUID(), type: contract.type, version: contract.version, occurredAt: new Date().toISOString(), data: b };
+  };
+  const recordedRevision = async (commit: string) =>
+    ((await ds.query(`SELECT revision FROM project_builds WHERE project_id = $1 AND sha = $2`, [project, commit]))[0] as { revision: number } | undefined)?.revision;
   const updateOf = async (id: string) => ((await ds.query(`SELECT update_sha FROM launchers WHERE id = $1`, [id]))[0] as { update_sha: string | null }).update_sha;
 
   beforeAll(async () => {
@@ -72,6 +81,7 @@ describe('offering updates to launchers made from code', () => {
     await migrate(ds, schema);
     await ds.query(`INSERT INTO projects (id, path, name, visibility) VALUES ($1, 'lab/offers', 'Offers', 'private')`, [project]);
     launchers = new LaunchersService(ds, null as unknown as ProjectsService, new OutboxWriter(ds), builds, new SecretBox([]), { perProject: 100 });
+    consumer = new BuildsConsumer(ds, new OutboxWriter(ds), builds, launchers);
   });
 
   afterAll(async () => {
@@ -139,5 +149,58 @@ describe('offering updates to launchers made from code', () => {
     expect(await consume(build(old, 'succeeded', 720, 'main', 700))).toBe(0);
     expect(await updateOf(launcherId)).toBeNull();
     expect((await builds.newestOnBranch(ds.manager, project, 'main'))?.sha).toBe(pinned);
+  });
+  it('the consumer flags a launcher created while it waits for the launcher lock: it reads the pins after the lock', async () => {
+    // A branch of its own: the racing launcher is the first pinned to it.
+    const [pinned, newer] = [sha(), sha()];
+    await consumer.handle(envelope(build(pinned, 'succeeded', 800, 'race')));
+    const runner = ds.createQueryRunner();
+    await runner.connect();
+    await runner.startTransaction();
+    let handled: Promise<void> | undefined;
+    let launcherId: string;
+    try {
+      launcherId = await createPinned(runner.manager, 'Racing the consumer', pinned, 'race');
+      let done = false;
+      handled = consumer.handle(envelope(build(newer, 'succeeded', 810, 'race'))).finally(() => (done = true));
+      await waitFor('the consumer to finish or to wait for the launcher lock', async () => {
+        if (done) return true;
+        const waiting: unknown[] = await ds.query(
+          `SELECT 1 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid WHERE NOT l.granted AND l.locktype = 'advisory' AND a.application_name = 'offers-test'`,
+        );
+        return waiting.length > 0;
+      });
+      // Waiting for the lock, it has recorded nothing yet.
+      expect(await recordedRevision(newer)).toBeUndefined();
+      await runner.commitTransaction();
+    } finally {
+      await runner.release();
+    }
+    await handled;
+    expect(await updateOf(launcherId)).toBe(newer);
+  });
+
+  it('the consumer records a build of a branch no launcher is pinned to, flags nothing, and changes nothing on a redelivery', async () => {
+    const [pinnedOnMain, elsewhere] = [sha(), sha()];
+    await consumer.handle(envelope(build(pinnedOnMain, 'succeeded', 900)));
+    const launcherId = await ds.transaction((m) => createPinned(m, 'On main, not on feature', pinnedOnMain));
+    const event = envelope(build(elsewhere, 'succeeded', 910, 'feature'));
+    await consumer.handle(event);
+    expect(await recordedRevision(elsewhere)).toBe(event.data.revision);
+    expect(await updateOf(launcherId)).toBeNull();
+    // The same event again, after the row moved on: the processed-message row makes it a no-op.
+    await ds.query(`UPDATE project_builds SET status = 'failed' WHERE project_id = $1 AND sha = $2`, [project, elsewhere]);
+    await consumer.handle(event);
+    expect(((await ds.query(`SELECT status FROM project_builds WHERE project_id = $1 AND sha = $2`, [project, elsewhere]))[0] as { status: string }).status).toBe('failed');
+  });
+
+  it('recordSeeingPins says whether a launcher is pinned to the branch, never for a tag, and records only newer revisions', async () => {
+    const [commit, tagged] = [sha(), sha()];
+    await ds.transaction((m) => createPinned(m, 'Pins main', commit));
+    const first = build(commit, 'running', 1000);
+    expect(await ds.transaction((m) => builds.recordSeeingPins(m, first))).toEqual({ recorded: true, pinned: true });
+    expect(await ds.transaction((m) => builds.recordSeeingPins(m, { ...first, status: 'pending' }))).toEqual({ recorded: false, pinned: true });
+    expect(await ds.transaction((m) => builds.recordSeeingPins(m, build(commit, 'running', 1000, 'no-launchers-here')))).toEqual({ recorded: true, pinned: false });
+    expect(await ds.transaction((m) => builds.recordSeeingPins(m, { ...build(tagged, 'succeeded', 1010), tag: true }))).toEqual({ recorded: true, pinned: false });
   });
 });
