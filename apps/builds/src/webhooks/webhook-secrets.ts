@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BuildsError, BuildsErrorCode, environmentsRpc, type Principal } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
+import { readRows } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { SecretDigests } from './token-hash.js';
@@ -66,7 +67,9 @@ export class WebhookSecrets {
    */
   async verify(projectId: string, token: string | undefined): Promise<VerifiedProject> {
     const digests = await this.secretDigests();
-    const rows: { hash: string | null; path: string | null; destroyed: boolean | null }[] = await this.dataSource.query(
+    // On the pool, not through TypeORM's query runner: this read is on every delivery's path.
+    const rows = await readRows<{ hash: string | null; path: string | null; destroyed: boolean | null }>(
+      this.dataSource,
       `SELECT s.hash, coalesce(g.path, s.project_path) AS path, g.destroyed
          FROM (SELECT $1::text AS project_id) p
          LEFT JOIN webhook_secrets s ON s.project_id = p.project_id
