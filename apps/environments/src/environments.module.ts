@@ -25,6 +25,7 @@ import { LaunchersService } from './launchers/launchers.service.js';
 import { CreateLaunchers1764000000300 } from './launchers/migrations/1764000000300-CreateLaunchers.js';
 import { AddLaunchersFromCode1764000000500 } from './launchers/migrations/1764000000500-AddLaunchersFromCode.js';
 import { AddLauncherThresholds1764000000861 } from './launchers/migrations/1764000000861-AddLauncherThresholds.js';
+import { AddLaunchersPinnedTo1764000002310 } from './launchers/migrations/1764000002310-AddLaunchersPinnedTo.js';
 import { AddLauncherVariablesAndArchive1764000000711 } from './launchers/migrations/1764000000711-AddLauncherVariablesAndArchive.js';
 import { LAUNCHER_SECRETS } from './launchers/launcher-variables.js';
 import { LAUNCHER_LIMITS } from './launchers/launcher-limits.js';
@@ -53,6 +54,7 @@ export const environmentsMigrations = [
   CreateGitLabPlaces1764000000810,
   AddLauncherThresholds1764000000861,
   JupyterKeepsItsPort1764000002300,
+  AddLaunchersPinnedTo1764000002310,
 ];
 
 @Module({})

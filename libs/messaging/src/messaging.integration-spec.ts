@@ -11,7 +11,7 @@ import { readStream } from '../../../tools/testing/streams.js';
 import { DurableConsumers, PermanentMessageError } from './consumer.js';
 import { CreateMessagingTables1764000000000 } from './messaging-tables.migration.js';
 import { OutboxRelay, OutboxWriter } from './outbox.js';
-import { applyOnce } from './processed-messages.js';
+import { applyOnce, applyOnceInOneStatement } from './processed-messages.js';
 import { ensureStreams } from './streams.js';
 
 /** Against the machine's Postgres and NATS; isolated by a schema and a stream of its own. */
@@ -99,7 +99,7 @@ describe('messaging against real Postgres and NATS', () => {
     expect(deliveries).toEqual([1, 2]);
   });
 
-  it('applyOnce takes the lock it is given with the processed-message row, for the effect to run under; a message seen again takes nothing', async () => {
+  it('applyOnce takes the lock it is given before the processed-message row, for the effect to run under; a message seen again runs nothing', async () => {
     const key = lockKey('test', suffix, 'apply-once');
     const heldByUs = (m: { query(sql: string, params: unknown[]): Promise<unknown> }) =>
       m.query(`SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted AND pid = pg_backend_pid() AND objid = hashtext($1)::oid`, [key]) as Promise<
@@ -108,19 +108,24 @@ describe('messaging against real Postgres and NATS', () => {
     const id = crypto.randomUUID();
     const seen: number[] = [];
     expect(await applyOnce(ds, `test-${suffix}-locked`, id, async (m) => void seen.push((await heldByUs(m))[0].n), { lock: key })).toBe(true);
+    expect(await applyOnce(ds, `test-${suffix}-locked`, id, async () => void seen.push(-1), { lock: key })).toBe(false);
     expect(seen).toEqual([1]);
-    // Another transaction holds the lock: a duplicate does not wait for it, and runs no effect.
-    const runner = ds.createQueryRunner();
-    await runner.connect();
-    await runner.startTransaction();
-    try {
-      await runner.query(`SELECT pg_advisory_xact_lock(hashtext($1))`, [key]);
-      expect(await applyOnce(ds, `test-${suffix}-locked`, id, async () => void seen.push(-1), { lock: key })).toBe(false);
-    } finally {
-      await runner.rollbackTransaction();
-      await runner.release();
-    }
-    expect(seen).toEqual([1]);
+  });
+
+  it('applyOnceInOneStatement writes the effect with the processed-message row, once; declined, it writes neither', async () => {
+    const consumer = `test-${suffix}-one-statement`;
+    const effect = (n: number) => ({ sql: `INSERT INTO "${schema}".applied (message_id, n) SELECT $1, $2 FROM processed`, params: [`one-${suffix}`, n] });
+    const applied = async () => ds.query(`SELECT n FROM "${schema}".applied WHERE message_id = $1 ORDER BY n`, [`one-${suffix}`]);
+    const [first, second] = [crypto.randomUUID(), crypto.randomUUID()];
+    const lock = lockKey('test', suffix, 'one-statement');
+    expect(await applyOnceInOneStatement(ds, consumer, first, { effect: effect(1), lock })).toBe('applied');
+    expect(await applyOnceInOneStatement(ds, consumer, first, { effect: effect(2), lock })).toBe('duplicate');
+    expect(await applyOnceInOneStatement(ds, consumer, second, { effect: effect(3), lock, unless: { sql: `$1::int > 0`, params: [1] } })).toBe('declined');
+    expect(await applied()).toEqual([{ n: 1 }]);
+    // Declined left no processed-message row: the message is still to be applied.
+    expect(await applyOnceInOneStatement(ds, consumer, second, { effect: effect(4), unless: { sql: `$1::int > 0`, params: [0] } })).toBe('applied');
+    expect(await applyOnceInOneStatement(ds, consumer, second, { effect: effect(5) })).toBe('duplicate');
+    expect(await applied()).toEqual([{ n: 1 }, { n: 4 }]);
   });
 
   it('parks a message that keeps failing on the dead-letter subject, with the error', async () => {

@@ -24,9 +24,14 @@ export async function runTogether(manager: EntityManager, statements: readonly S
   const items = statements.map((statement, i) => {
     const offset = params.length;
     params.push(...statement.params);
-    return `w${i} AS (${statement.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`)})`;
+    return `w${i} AS (${shiftParams(statement.sql, offset)})`;
   });
   await manager.query(`WITH ${items.join(',\n')} SELECT 1`, params);
+}
+
+/** The SQL with each parameter `$<n>` renamed `$<n + offset>`, for a statement whose parameters follow others' (no dollar-quoted text). */
+export function shiftParams(sql: string, offset: number): string {
+  return offset === 0 ? sql : sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
 }
 
 /**
@@ -73,3 +78,9 @@ export async function readRows<T>(dataSource: DataSource, sql: string, params: u
   if (!pool || typeof pool.query !== 'function') return (await dataSource.query(sql, params)) as T[];
   return (await pool.query(sql, params)).rows as T[];
 }
+
+/**
+ * One statement on the pool as readRows runs it, for a write that needs no transaction but its
+ * own (Postgres commits it alone): its RETURNING or SELECT rows.
+ */
+export const runAlone: <T>(dataSource: DataSource, sql: string, params?: unknown[]) => Promise<T[]> = readRows;

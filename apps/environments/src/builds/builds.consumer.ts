@@ -1,6 +1,6 @@
 import { Injectable, Logger } from '@nestjs/common';
 import { ALL_BUILD_EVENTS, type Envelope, parseEnvelope } from '@launchpad/contracts';
-import { applyOnce, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
+import { applyOnce, applyOnceInOneStatement, OutboxWriter, PermanentMessageError } from '@launchpad/messaging';
 import { DataSource } from 'typeorm';
 import { LaunchersService } from '../launchers/launchers.service.js';
 import { launchersLock } from '../locks.js';
@@ -30,19 +30,25 @@ export class BuildsConsumer {
     const contract = contracts.get(`${envelope.type}@${envelope.version}`);
     if (!contract) throw new PermanentMessageError(`${BUILDS_DURABLE} does not know ${envelope.type} v${envelope.version}`);
     const build = parseEnvelope(contract, envelope).data;
-    let flagged = 0;
     // The lock order (locks.ts): the project's launcher lock before the build's row, which
     // offerUpdate would otherwise take after it, against deleteProject taking them the other way.
-    // It is taken with the processed-message row, and the build is recorded in the next statement,
-    // which so sees every launcher pinned to the branch as it is under the lock.
     const lock = !build.tag && build.ref !== null ? launchersLock(build.projectId) : undefined;
+    // One statement when no launcher is pinned to the branch (offerUpdate would flag none): the
+    // lock, the processed-message row and the build. launchers_pinned_to reads after the lock, so
+    // it sees every launcher committed while the lock was awaited (their writers hold it).
+    const once = await applyOnceInOneStatement(this.dataSource, BUILDS_DURABLE, envelope.id, {
+      effect: this.builds.recordStatement(build),
+      lock,
+      unless: lock === undefined ? undefined : { sql: `launchers_pinned_to($1, $2)`, params: [build.projectId, build.ref] },
+    });
+    if (once !== 'declined') return;
+    let flagged = 0;
     await applyOnce(
       this.dataSource,
       BUILDS_DURABLE,
       envelope.id,
       async (manager) => {
         const { recorded, pinned } = await this.builds.recordSeeingPins(manager, build);
-        // With no launcher pinned to the branch, offerUpdate has nothing to flag: its two reads are skipped.
         if (recorded && pinned) flagged = await this.launchers.offerUpdate(manager, build);
       },
       { lock },

@@ -1,15 +1,20 @@
 import { Injectable } from '@nestjs/common';
 import type { Build } from '@launchpad/contracts';
+import type { Statement } from '@launchpad/persistence';
 import type { EntityManager } from 'typeorm';
 import { BRANCH_PLACE, ProjectBuildEntity } from './project-build.entity.js';
 
-/** Writes a build unless a later revision of it is already known ($1..$12: recordParams). */
-const RECORD = `INSERT INTO project_builds (project_id, sha, ref, tag, default_branch, status, image, pipeline_id, branch_pipeline_id, revision, finished_at, created_at)
-       VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
-       ON CONFLICT (project_id, sha) DO UPDATE SET ref = EXCLUDED.ref, tag = EXCLUDED.tag, default_branch = EXCLUDED.default_branch,
+const COLUMNS = `project_id, sha, ref, tag, default_branch, status, image, pipeline_id, branch_pipeline_id, revision, finished_at, created_at`;
+const ON_CONFLICT = `ON CONFLICT (project_id, sha) DO UPDATE SET ref = EXCLUDED.ref, tag = EXCLUDED.tag, default_branch = EXCLUDED.default_branch,
          status = EXCLUDED.status, image = EXCLUDED.image, pipeline_id = EXCLUDED.pipeline_id, branch_pipeline_id = EXCLUDED.branch_pipeline_id,
          revision = EXCLUDED.revision, finished_at = EXCLUDED.finished_at
        WHERE project_builds.revision < EXCLUDED.revision`;
+/** Writes a build unless a later revision of it is already known ($1..$12: recordParams). */
+const RECORD = `INSERT INTO project_builds (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ${ON_CONFLICT}`;
+/** RECORD for each row of `processed` (applyOnceInOneStatement), typed as the columns are. */
+const RECORD_FROM_PROCESSED = `INSERT INTO project_builds (${COLUMNS})
+       SELECT $1::text, $2::text, $3::text, $4::boolean, $5::text, $6::text, $7::text, $8::bigint, $9::bigint, $10::integer, $11::timestamptz, $12::timestamptz
+         FROM processed ${ON_CONFLICT}`;
 
 const recordParams = (build: Build): unknown[] => [
   build.projectId,
@@ -53,6 +58,11 @@ export class ProjectBuilds {
       recordParams(build),
     )) as { recorded: boolean; pinned: boolean }[];
     return { recorded: row.recorded, pinned: row.pinned && !build.tag && build.ref !== null };
+  }
+
+  /** `record` as the effect of applyOnceInOneStatement: the build is written when the message is new. */
+  recordStatement(build: Build): Statement {
+    return { sql: RECORD_FROM_PROCESSED, params: recordParams(build) };
   }
 
   private onBranch(manager: EntityManager, projectId: string, ref: string) {
