@@ -70,16 +70,31 @@ export async function applyOnceInOneStatement(
   { effect, lock, unless }: OneStatementEffect,
 ): Promise<'applied' | 'duplicate' | 'declined'> {
   const params: unknown[] = [consumer, messageId];
+  if (lock !== undefined) params.push(lock);
+  if (unless !== undefined) params.push(...unless.params);
+  params.push(...effect.params);
+  const [row] = await runAlone<{ declined: boolean; fresh: boolean }>(dataSource, oneStatementSql(lock !== undefined, unless, effect), params);
+  return row.declined ? 'declined' : row.fresh ? 'applied' : 'duplicate';
+}
+
+/** The statements' text by their shape: a consumer sends the same few on every message (renumbering them is a regex over each). */
+const oneStatementSqls = new Map<string, string>();
+
+function oneStatementSql(locked: boolean, unless: Statement | undefined, effect: Statement): string {
+  const key = `${locked}\0${unless?.params.length ?? -1}\0${unless?.sql ?? ''}\0${effect.sql}`;
+  let sql = oneStatementSqls.get(key);
+  if (sql !== undefined) return sql;
+  let count = 2;
   const items: string[] = [];
   let source = '';
-  if (lock !== undefined) {
-    params.push(lock);
+  if (locked) {
+    count++;
     items.push(`l AS (SELECT ${advisoryLockSql('$3')})`);
     source = ' FROM l';
   }
   if (unless !== undefined) {
-    items.push(`g AS (SELECT (${shiftParams(unless.sql, params.length)}) AS declined${source})`);
-    params.push(...unless.params);
+    items.push(`g AS (SELECT (${shiftParams(unless.sql, count)}) AS declined${source})`);
+    count += unless.params.length;
     source = ' FROM g WHERE NOT g.declined';
   }
   items.push(
@@ -87,13 +102,11 @@ export async function applyOnceInOneStatement(
       ? `processed AS (INSERT INTO processed_messages (consumer, message_id) VALUES ($1, $2) ON CONFLICT DO NOTHING RETURNING message_id)`
       : `processed AS (INSERT INTO processed_messages (consumer, message_id) SELECT $1::text, $2::text${source} ON CONFLICT DO NOTHING RETURNING message_id)`,
   );
-  items.push(`e AS (${shiftParams(effect.sql, params.length)})`);
-  params.push(...effect.params);
-  const [row] = await runAlone<{ declined: boolean; fresh: boolean }>(
-    dataSource,
-    `WITH ${items.join(',\n')}
-     SELECT ${unless !== undefined ? '(SELECT declined FROM g)' : 'false'} AS declined, EXISTS (SELECT 1 FROM processed) AS fresh`,
-    params,
-  );
-  return row.declined ? 'declined' : row.fresh ? 'applied' : 'duplicate';
+  items.push(`e AS (${shiftParams(effect.sql, count)})`);
+  sql = `WITH ${items.join(',\n')}
+     SELECT ${unless !== undefined ? '(SELECT declined FROM g)' : 'false'} AS declined, EXISTS (SELECT 1 FROM processed) AS fresh`;
+  // Bounded, whatever a caller builds: the shapes are the code's own, a handful.
+  if (oneStatementSqls.size >= 64) oneStatementSqls.clear();
+  oneStatementSqls.set(key, sql);
+  return sql;
 }
