@@ -245,6 +245,23 @@ describe('GitLab webhooks become build records and events', () => {
     }
   });
 
+  it("a new commit's deliveries all at once: each waits for the one before to commit, then reads the record it left (no lost or repeated status)", async () => {
+    for (const seed of [3, 9]) {
+      const commit = sha();
+      const deliveries = lifeOf(commit, 90 + seed, 9000 + seed);
+      const answers = await Promise.all(deliveries.map((d) => deliver(d.body, { event: d.event, uuid: randomUUID() })));
+      expect(answers.map((a) => a.status)).toEqual(deliveries.map(() => 200));
+      const [build] = await builds(commit);
+      expect(build).toMatchObject({ status: 'succeeded', pipelineId: 90 + seed, jobId: 9000 + seed });
+      const found = await waitForEvents(commit, 1, (e) => e.at(-1)?.data.data.status === 'succeeded');
+      const seen = statuses(found);
+      expect(new Set(seen).size).toBe(seen.length);
+      const revisions = found.map((e) => e.data.data.revision);
+      expect(new Set(revisions).size).toBe(revisions.length);
+      expect(revisions).toEqual([...revisions].sort((a, b) => a - b));
+    }
+  });
+
   it('says "duplicate" to a retried delivery, even when both copies arrive at once', async () => {
     const commit = sha();
     const body = pipelineHook(project, { sha: commit, pipelineId: 80, status: 'running', imageJob: { id: 800, status: 'running' } });

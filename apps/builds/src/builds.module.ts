@@ -10,6 +10,7 @@ import { BuildsService } from './builds/builds.service.js';
 import { CreateBuilds1764000001200 } from './builds/migrations/1764000001200-CreateBuilds.js';
 import { MultiplePipelinesAndKeyedSecrets1764000001210 } from './builds/migrations/1764000001210-MultiplePipelinesAndKeyedSecrets.js';
 import { AddBranchPipeline1764000001220 } from './builds/migrations/1764000001220-AddBranchPipeline.js';
+import { AddBuildOfCommit1764000001240 } from './builds/migrations/1764000001240-AddBuildOfCommit.js';
 import { AddWebhookSecretProjectVersion1764000001230 } from './webhooks/migrations/1764000001230-AddWebhookSecretProjectVersion.js';
 import { BUILDS_CONFIG, type BuildsConfig } from './config.js';
 import { GitLabSyncService } from './gitlab-sync/gitlab-sync.service.js';
@@ -26,6 +27,7 @@ export const buildsMigrations = [
   MultiplePipelinesAndKeyedSecrets1764000001210,
   AddBranchPipeline1764000001220,
   AddWebhookSecretProjectVersion1764000001230,
+  AddBuildOfCommit1764000001240,
 ];
 
 @Module({})

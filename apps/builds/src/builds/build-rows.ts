@@ -54,6 +54,20 @@ export async function readBuild(manager: EntityManager, projectId: string, sha: 
   return rows.length === 0 ? null : fromRow(rows[0]);
 }
 
+/**
+ * For a statement that reads the commit's record after taking its lock: `LEFT JOIN LATERAL
+ * ${buildOfCommitSql('$5', '$6')} ON true` adds the record's columns (each prefixed `build_`; all
+ * null when there is none), read as of when the join runs (build_of_commit: a snapshot of its own).
+ */
+export const buildOfCommitSql = (projectParam: string, shaParam: string): string =>
+  `(SELECT ${COLUMNS.map(([c]) => `${c} AS build_${c}`).join(', ')} FROM build_of_commit(${projectParam}, ${shaParam})) b`;
+
+/** The record a buildOfCommitSql join read, or null. */
+export function buildOfCommitRow(row: Record<string, unknown>): BuildEntity | null {
+  if (row.build_project_id === null || row.build_project_id === undefined) return null;
+  return fromRow(Object.fromEntries(COLUMNS.map(([c]) => [c, row[`build_${c}`]])) as Row);
+}
+
 /** Writes the record as it is, every column: an INSERT for a new one, an UPDATE of the one read under the lock otherwise. */
 export function writeBuild(build: BuildEntity, isNew: boolean): Statement {
   if (isNew) return { sql: INSERT, params: COLUMNS.map(([, field]) => build[field]) };

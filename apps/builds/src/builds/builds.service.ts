@@ -21,6 +21,8 @@ export interface Applied {
 export interface ApplyOptions {
   /** The caller took commitLock(o.projectId, o.sha) in this transaction already (with its own first statement). */
   lockHeld?: boolean;
+  /** The record as the caller read it under that lock (buildOfCommitSql), so as not to read it again. */
+  current?: BuildEntity | null;
   /**
    * Statements of the caller's, given what was applied, run in the same statement as the
    * record's write and its event (runTogether): one round trip for all of them.
@@ -47,7 +49,7 @@ export class BuildsService {
     if (!manager.queryRunner?.isTransactionActive) throw new Error('BuildsService.apply must run inside a transaction');
     // One writer per commit at a time, whether the first record exists yet or not.
     if (!options.lockHeld) await advisoryLock(manager, commitLock(o.projectId, o.sha));
-    const current = await readBuild(manager, o.projectId, o.sha);
+    const current = options.lockHeld && options.current !== undefined ? options.current : await readBuild(manager, o.projectId, o.sha);
     const planned = this.plan(current, o);
     const writes = planned ? [writeBuild(planned.row, current === null), ...(planned.event ? [planned.event] : [])] : [];
     await runTogether(manager, [...writes, ...(options.also?.(planned?.applied ?? null) ?? [])]);

@@ -6,6 +6,8 @@ import { advisoryLockSql, type LockKey, runTogether, type Statement } from '@lau
 import { counter } from '@launchpad/telemetry';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
+import { buildOfCommitRow, buildOfCommitSql } from '../builds/build-rows.js';
+import type { BuildEntity } from '../builds/build.entity.js';
 import { type Applied, BuildsService } from '../builds/builds.service.js';
 import { commitLock } from '../locks.js';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
@@ -96,17 +98,23 @@ export class ReceiveWebhook {
     return this.outbox.transaction(async (manager) => {
       // The delivery's row first (a retry of the same delivery waits for it, then finds it done),
       // then, in the same statement, the lock the step would take next (locks.ts).
-      const inserted: unknown[] = await manager.query(
-        `WITH d AS (INSERT INTO webhook_deliveries (scope, delivery_id, event, outcome) VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING RETURNING delivery_id)
-         SELECT delivery_id${apply.lock ? `, ${advisoryLockSql('$4')}` : ''} FROM d`,
-        [scope, deliveryId, eventLabel(headers.event), ...(apply.lock ? [apply.lock] : [])],
+      // And, once the lock is held, the commit's record (a snapshot of its own: buildOfCommitSql).
+      const commit = apply.lock ? apply.commit : undefined;
+      const inserted: Record<string, unknown>[] = await manager.query(
+        commit
+          ? `WITH d AS (INSERT INTO webhook_deliveries (scope, delivery_id, event, outcome) VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING RETURNING delivery_id),
+               l AS (SELECT delivery_id, ${advisoryLockSql('$4')} FROM d)
+             SELECT b.* FROM l LEFT JOIN LATERAL ${buildOfCommitSql('$5', '$6')} ON true`
+          : `WITH d AS (INSERT INTO webhook_deliveries (scope, delivery_id, event, outcome) VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING RETURNING delivery_id)
+             SELECT delivery_id${apply.lock ? `, ${advisoryLockSql('$4')}` : ''} FROM d`,
+        [scope, deliveryId, eventLabel(headers.event), ...(apply.lock ? [apply.lock] : []), ...(commit ? [commit.projectId, commit.sha] : [])],
       );
       if (inserted.length === 0) return { outcome: 'duplicate' as const, detail: `delivery ${deliveryId} was applied before` };
       const recordOutcome = (detail: string): Statement => ({
         sql: `UPDATE webhook_deliveries SET outcome = $3 WHERE scope = $1 AND delivery_id = $2`,
         params: [scope, deliveryId, detail],
       });
-      const detail = await apply.run(manager, recordOutcome);
+      const detail = await apply.run(manager, recordOutcome, commit ? buildOfCommitRow(inserted[0]) : undefined);
       return { outcome: 'applied' as const, detail };
     });
   }
@@ -129,8 +137,10 @@ export class ReceiveWebhook {
         kind: 'apply';
         /** The advisory lock the step takes first, taken with the delivery's row instead (one round trip). */
         lock?: LockKey;
+        /** The commit whose record the step reads under the lock: read in that statement too, and handed to `run`. */
+        commit?: { projectId: string; sha: string };
         /** Applies the delivery and runs `recordOutcome(detail)` with its last write; answers the detail. */
-        run: (m: EntityManager, recordOutcome: (detail: string) => Statement) => Promise<string>;
+        run: (m: EntityManager, recordOutcome: (detail: string) => Statement, current?: BuildEntity | null) => Promise<string>;
       } {
     try {
       if (project !== null || body.object_kind === 'push') {
@@ -148,10 +158,11 @@ export class ReceiveWebhook {
         return {
           kind: 'apply',
           lock: commitLock(o.projectId, o.sha),
-          run: async (m, recordOutcome) => {
+          commit: { projectId: o.projectId, sha: o.sha },
+          run: async (m, recordOutcome, current) => {
             if (project !== null && project.path === null) await this.secrets.learnPath(m, project.id, o.projectPath);
             // The record, its event and the delivery's outcome in one statement.
-            const applied = await this.builds.apply(m, o, { lockHeld: true, also: (a) => [recordOutcome(describe(a))] });
+            const applied = await this.builds.apply(m, o, { lockHeld: true, current, also: (a) => [recordOutcome(describe(a))] });
             return describe(applied);
           },
         };
