@@ -1,4 +1,4 @@
-import { LeastOutstanding } from './least-outstanding.js';
+import { LeastOutstanding, SLOW_START } from './least-outstanding.js';
 
 describe('LeastOutstanding', () => {
   it('sends each request to the replica with the fewest outstanding, spreading ties', () => {
@@ -31,6 +31,27 @@ describe('LeastOutstanding', () => {
     b.done('b');
     expect(b.pick(['a', 'b'], 2)).toBe('b');
     expect(b.all()).toEqual({ a: 2, b: 2 });
+  });
+
+  it('gives a replica it has had no answers from SLOW_START at once, then one more per answer, up to its capacity', () => {
+    const b = new LeastOutstanding();
+    const capacity = SLOW_START + 3;
+    const take = () => {
+      let n = 0;
+      while (b.pick(['a'], capacity) !== null) n++;
+      return n;
+    };
+    expect(take()).toBe(SLOW_START);
+    b.done('a');
+    // One answer frees one slot and earns one more.
+    expect(take()).toBe(2);
+    for (let i = 0; i < SLOW_START + 1; i++) b.done('a');
+    // Warm (SLOW_START + answers >= capacity): its whole capacity, and never more.
+    expect(b.count('a')).toBe(0);
+    expect(take()).toBe(capacity);
+    expect(b.pick(['a'], capacity)).toBeNull();
+    // Without a capacity (routes of older publishers), no warming up either.
+    expect(Array.from({ length: 50 }, () => b.pick(['fresh'])).every((p) => p === 'fresh')).toBe(true);
   });
 
   it('has nothing to pick from no replicas', () => {
