@@ -1,12 +1,63 @@
+import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
-/** A port free on 127.0.0.1 now: bound to port 0, read back, released. */
-export function freeLocalPort(): Promise<number> {
+/** The ports workloads listen on: inclusive bounds. */
+export interface PortRange {
+  low: number;
+  high: number;
+}
+
+/**
+ * Where workloads' ports come from: above the range the kernel takes outgoing connections' local
+ * ports from (`ip_local_port_range`, 32768–60999 by default), when at least `minimum` ports are
+ * left there; null (any free port) when not. A port picked inside that range can be taken by a
+ * connection opened before the program binds it (a readiness probe, a client), and the program's
+ * listen then fails with EADDRINUSE: seen with 50 launches at once, each probed every few ms.
+ */
+export function workloadPortRange(ephemeral: string, minimum = 1024): PortRange | null {
+  const [, high] = ephemeral.trim().split(/\s+/).map(Number);
+  if (!Number.isInteger(high) || high! < 1 || 65535 - high! < minimum) return null;
+  return { low: high! + 1, high: 65535 };
+}
+
+let range: PortRange | null | undefined;
+let cursor = -1;
+
+function configuredRange(): PortRange | null {
+  if (range === undefined) {
+    try {
+      range = workloadPortRange(readFileSync('/proc/sys/net/ipv4/ip_local_port_range', 'utf8'));
+    } catch {
+      range = null;
+    }
+  }
+  return range;
+}
+
+/**
+ * A port free on 127.0.0.1 now, for a program to listen on in a moment: the next free one of
+ * `ports` (workloadPortRange), in turn from a random start, so that two starts of this process
+ * never get the same one however close together; else any port the kernel has free.
+ */
+export async function freeLocalPort(ports: PortRange | null = configuredRange()): Promise<number> {
+  if (ports) {
+    const size = ports.high - ports.low + 1;
+    if (cursor < 0) cursor = Math.floor(Math.random() * size);
+    for (let tried = 0; tried < size; tried++) {
+      const port = ports.low + (cursor++ % size);
+      if (await listenable(port)) return port;
+    }
+  }
+  return listenable(0) as Promise<number>;
+}
+
+/** Binds `port` (0: any) on 127.0.0.1 and lets it go: the port bound, or false when it is taken. */
+function listenable(port: number): Promise<number | false> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+    server.once('error', (error: NodeJS.ErrnoException) => (port !== 0 && (error.code === 'EADDRINUSE' || error.code === 'EACCES') ? resolve(false) : reject(error)));
+    server.listen(port, '127.0.0.1', () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('could not pick a free port'))));
     });
