@@ -1,5 +1,5 @@
 import { ActivityProbe, ActivityProbeError, type JupyterActivity } from './activity-probe.js';
-import { CheckIdleSession, lastUseOf, PROBE_FAILURE_GRACE_MS, PROBE_RETRY_MS } from './check-idle-session.usecase.js';
+import { CheckIdleSession, IDLE_CONFIRM_MS, idleConfirmed, lastUseOf, PROBE_FAILURE_GRACE_MS, PROBE_RETRY_MS } from './check-idle-session.usecase.js';
 
 const now = new Date('2026-12-01T12:00:00Z');
 const ago = (s: number) => new Date(now.getTime() - s * 1000);
@@ -18,6 +18,19 @@ class FakeProbe extends ActivityProbe {
 }
 
 const jupyterRow = { id: 's1', endpoint: 'http://127.0.0.1:4100', secret: 'abc', spec: { auth: { kind: 'jupyter-token' as const } } } as never;
+
+describe('idleConfirmed', () => {
+  const now = new Date('2026-12-02T12:00:10Z');
+  const ago = (ms: number) => new Date(now.getTime() - ms).toISOString();
+  it('takes an idle answer a moment before as confirmation, and nothing else', () => {
+    expect(idleConfirmed({ checkedAt: ago(PROBE_RETRY_MS), kernels: 1, busyKernels: 0, connections: 0 }, now)).toBe(true);
+    // The first idle answer, a busy one, a failed look, or one from too long ago: look again first.
+    expect(idleConfirmed(null, now)).toBe(false);
+    expect(idleConfirmed({ checkedAt: ago(PROBE_RETRY_MS), kernels: 1, busyKernels: 1, connections: 0 }, now)).toBe(false);
+    expect(idleConfirmed({ checkedAt: ago(PROBE_RETRY_MS), error: 'timed out', failingSince: ago(PROBE_RETRY_MS) }, now)).toBe(false);
+    expect(idleConfirmed({ checkedAt: ago(IDLE_CONFIRM_MS + 1), kernels: 1, busyKernels: 0, connections: 0 }, now)).toBe(false);
+  });
+});
 
 describe('lastUseOf', () => {
   it('a busy kernel is in use now, however long ago it last said anything', () => {

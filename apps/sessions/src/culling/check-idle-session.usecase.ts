@@ -48,6 +48,20 @@ export function lastUseOf(activity: JupyterActivity, now: Date): Date | null {
 }
 
 /**
+ * Whether an idle answer from Jupyter confirms one it gave a moment before (`previous`, the last
+ * look, within IDLE_CONFIRM_MS): a session is hibernated on two idle answers in a row, not one. A
+ * Notebook 6 can answer "idle" once in the middle of a busy cell (its execution_state is what its
+ * own IOPub subscriber last heard), and one odd answer must not stop a kernel at work.
+ */
+export function idleConfirmed(previous: ActivitySeen | null | undefined, now: Date): boolean {
+  if (!previous || previous.error !== undefined || (previous.busyKernels ?? 0) > 0) return false;
+  return now.getTime() - Date.parse(previous.checkedAt) <= IDLE_CONFIRM_MS;
+}
+
+/** How recent an idle answer must be to confirm the next one (the next look is PROBE_RETRY_MS away). */
+export const IDLE_CONFIRM_MS = 3 * PROBE_RETRY_MS;
+
+/**
  * Before a ready session is warned about or hibernated for being idle, asks its program whether
  * it is: a session whose environment takes a Jupyter token is asked through Jupyter's own API
  * with it; any other keeps the traffic rule (no question asked). A Jupyter that cannot be asked

@@ -15,7 +15,7 @@ import { SessionWakeups } from '../sessions/session-wakeups.js';
 import { type CullingPolicy, NEVER, policyOf, sessionBasePath } from '../sessions/session-view.js';
 import { programSecretEnv } from '../sessions/session-secret.js';
 import { SESSION_RUNTIME, SESSIONS_CULLING } from '../sessions/tokens.js';
-import { CheckIdleSession } from '../culling/check-idle-session.usecase.js';
+import { CheckIdleSession, idleConfirmed, PROBE_RETRY_MS } from '../culling/check-idle-session.usecase.js';
 import { ImageBuildGate } from './image-build-gate.js';
 import { planSession, PREPARING, type ReconcileAction } from './session-plan.js';
 
@@ -196,7 +196,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     const action = planSession(row, workload, now, this.culling);
     if (action.kind === 'none') return this.untilIdleDeadline(row, workload, now);
     if (action.kind === 'record' && action.idle) {
-      const after = await this.inUseAfterAll(row, now);
+      const after = await this.inUseAfterAll(row, now, action.idle);
       if (after) return after;
     }
     actions.inc({ action: action.kind });
@@ -209,7 +209,7 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
    * plan; else when to plan again: at once when what it said changed the plan's premise, a little
    * later when it could not be asked (not for long yet). What was seen is kept for the idleReason.
    */
-  private async inUseAfterAll(row: SessionEntity, now: Date): Promise<ReconcileResult | null> {
+  private async inUseAfterAll(row: SessionEntity, now: Date, step: 'warn' | 'hibernate'): Promise<ReconcileResult | null> {
     const check = await this.checkIdle.execute(row, now);
     if (!check.seen) return null;
     const later = check.usedAt !== null && check.usedAt.getTime() > row.lastInteraction.getTime();
@@ -225,6 +225,11 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     if (check.askAgainInMs !== undefined) {
       actions.inc({ action: 'ask-again' });
       return { requeueAfterMs: check.askAgainInMs };
+    }
+    // Idle by Jupyter's own account: a hibernation waits for it to say so twice in a row.
+    if (step === 'hibernate' && check.seen.error === undefined && !idleConfirmed(row.activitySeen, now)) {
+      actions.inc({ action: 'confirm-idle' });
+      return { requeueAfterMs: PROBE_RETRY_MS };
     }
     return null;
   }
