@@ -135,3 +135,14 @@ export function liveUidOf(status: string): number | null {
   if (!uid || /^State:\s+Z/m.test(status)) return null;
   return Number(uid[1]);
 }
+
+/** The real uids of every live process on this machine (zombies, already gone, are not), from /proc/<pid>/status. */
+export async function processUids(): Promise<Set<number>> {
+  const uids = new Set<number>();
+  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
+    if (!/^\d+$/.test(entry)) continue;
+    const uid = liveUidOf(await readFile(`/proc/${entry}/status`, 'utf8').catch(() => ''));
+    if (uid !== null) uids.add(uid);
+  }
+  return uids;
+}

@@ -516,7 +516,7 @@ export class ProcessRuntime implements Runtime {
         const read = await readWorkloadState(this.paths(run.id).state);
         const readIdentity = read && identityOf(read);
         if (!read || !readIdentity || read.runId !== run.runId || !isRunningPhase(read.phase)) return this.dispose(run);
-        if (!(await isProcessRunning(readIdentity))) return void (await this.onExit(run, readIdentity));
+        if (!(await isProcessRunning(readIdentity))) return void (await this.onExit(run, readIdentity, read.uid));
         state = read;
         identity = readIdentity;
         run.checked = { state, at: Date.now() };
@@ -540,7 +540,8 @@ export class ProcessRuntime implements Runtime {
     this.schedule(run, nextDelay);
   }
 
-  private async onExit(run: Run, identity: ProcessIdentity): Promise<void> {
+  /** `uid`: what the program ran as, from the state of this run that showed it gone. */
+  private async onExit(run: Run, identity: ProcessIdentity, uid: number | null | undefined): Promise<void> {
     const paths = this.paths(run.id);
     let exit: ProgramExit = { code: await readExitCode(paths.exitCode), signal: null };
     if (exit.code === null && run.program) {
@@ -551,8 +552,7 @@ export class ProcessRuntime implements Runtime {
     // What the program started and left behind (a pid no longer in use cannot be anyone else's group).
     await signalProcessGroup(identity, 'SIGKILL').catch(() => undefined);
     // And what it left outside its group, before the exit is recorded (no next run can begin before).
-    const ended = await readWorkloadState(paths.state);
-    if (ended?.runId === run.runId) await this.sandbox.endLeftovers(ended.uid);
+    await this.sandbox.endLeftovers(uid);
     const lines = await tailFile(paths.log, LINES_IN_MESSAGES);
     const failed = await this.update(run, (state) => (isRunningPhase(state.phase) ? exitedState(state, exit, lines, new Date()) : null));
     if (failed) this.logger.warn({ workloadId: run.id, exitCode: failed.exitCode }, 'workload program exited');

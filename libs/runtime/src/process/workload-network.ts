@@ -1,9 +1,9 @@
 import { execFile } from 'node:child_process';
 import { lookup } from 'node:dns/promises';
-import { readdir, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
 import { KeyedMutex } from './keyed-mutex.js';
-import { liveUidOf } from './process-identity.js';
+import { processUids } from './process-identity.js';
 import type { UidRange } from './workload-users.js';
 
 /** The nftables table every process runtime on this machine keeps its rules in, a chain per uid range. */
@@ -198,17 +198,6 @@ export function ownersOfPort(listingJson: string, port: number): number[] {
  */
 export function departedOwners(owners: readonly { port: number; uid: number }[], range: UidRange, liveUids: ReadonlySet<number>): { port: number; uid: number }[] {
   return owners.filter((o) => o.uid >= range.first && o.uid <= range.last && !liveUids.has(o.uid));
-}
-
-/** The real uids of every live process on this machine (zombies, already gone, are not), from /proc/<pid>/status. */
-export async function processUids(): Promise<Set<number>> {
-  const uids = new Set<number>();
-  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-    if (!/^\d+$/.test(entry)) continue;
-    const uid = liveUidOf(await readFile(`/proc/${entry}/status`, 'utf8').catch(() => ''));
-    if (uid !== null) uids.add(uid);
-  }
-  return uids;
 }
 
 /** Installs the rules that keep a uid range away from the platform's ports and from other workloads' (a side effect, swapped in unit tests). */

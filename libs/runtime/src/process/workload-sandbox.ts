@@ -213,8 +213,8 @@ export class WorkloadSandbox {
    */
   async endLeftovers(uid: number | null | undefined): Promise<void> {
     if (!this.users || uid == null) return;
-    const left = await endProcessesOf(uid).catch(() => -1);
-    if (left !== 0) this.logger.warn({ uid, left }, `processes of workload uid ${uid} could not all be ended: they keep running as that uid`);
+    const ended = await endProcessesOf(uid).catch(() => false);
+    if (!ended) this.logger.warn({ uid }, `processes of workload uid ${uid} could not all be ended: they keep running as that uid`);
   }
 
   async release(id: string): Promise<void> {

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { chmod, chown, lchown, lstat, mkdir, open, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { spawn } from 'node:child_process';
-import { liveUidOf } from './process-identity.js';
+import { processUids } from './process-identity.js';
 
 /** The unprivileged identity one workload runs as; gid equals uid, and neither needs a passwd entry. */
 export interface WorkloadUser {
@@ -140,25 +140,15 @@ export async function unsearchableAncestor(dir: string): Promise<string | null> 
  * be there when the uid serves the workload's next run or, released, another workload. kill(-1)
  * from a shell of that uid reaches exactly its processes, by the kernel's own rule, with no pid
  * read from /proc that could be reused meanwhile; repeated while any is left (one may have forked
- * as the first went out). Needs root.
+ * as the first went out). True when none is left. Needs root.
  */
-export async function endProcessesOf(uid: number, rounds = 5): Promise<number> {
-  let left = await liveProcessesOf(uid);
-  for (let round = 0; round < rounds && left > 0; round++) {
+export async function endProcessesOf(uid: number, rounds = 5): Promise<boolean> {
+  for (let round = 0; round < rounds && (await processUids()).has(uid); round++) {
     await new Promise<void>((resolve) => {
       const shell = spawn('/bin/sh', ['-c', 'kill -KILL -1'], { uid, gid: uid, stdio: 'ignore', env: { PATH: '/usr/bin:/bin' } });
       shell.on('error', () => resolve());
       shell.on('exit', () => resolve());
     });
-    left = await liveProcessesOf(uid);
   }
-  return left;
-}
-
-async function liveProcessesOf(uid: number): Promise<number> {
-  let count = 0;
-  for (const entry of await readdir('/proc').catch(() => [] as string[])) {
-    if (/^\d+$/.test(entry) && liveUidOf(await readFile(`/proc/${entry}/status`, 'utf8').catch(() => '')) === uid) count++;
-  }
-  return count;
+  return !(await processUids()).has(uid);
 }
