@@ -77,10 +77,10 @@ export class Activator implements OnApplicationBootstrap, OnApplicationShutdown 
     // Errors of a request are handled by its own callback (see http-handler, websocket-handler);
     // what the proxy emits besides (a WebSocket client's socket failing, say) must not reach its
     // default listener, which throws.
+    // http-proxy-3 carries WebSockets only (HTTP goes through the forwarder): its target is the socket.
     this.proxy.on('error', (error, req, target) => {
       this.logger.debug(`proxying ${req?.url ?? ''} failed: ${error.message}`);
-      if (target && 'writeHead' in target) answer(req, target as ServerResponse, APP_UNAVAILABLE('', 'the app did not answer', 1));
-      else (target as Duplex | undefined)?.destroy();
+      (target as Duplex | undefined)?.destroy();
     });
     this.proxy.on('proxyRes', (proxyRes, req) => rewriteResponseHeaders(this.forwarding.get(req), proxyRes.headers));
   }

@@ -52,8 +52,8 @@ export class AppProxy implements OnApplicationShutdown {
     this.origins = new Origins(config);
     this.cookieName = credentialCookieName(APP_COOKIE, this.origins.secure);
     this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
+    // http-proxy-3 carries WebSockets only (HTTP goes through the forwarder): its target is the socket.
     this.proxy.on('error', (error, req, target) => {
-      if (target && 'writeHead' in target) return this.webFailed(error, req, target as ServerResponse);
       this.logger.warn(`passing ${req.url ?? ''} to the apps activator failed: ${error.message}`);
       (target as Duplex | undefined)?.destroy();
     });

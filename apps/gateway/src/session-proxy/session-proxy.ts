@@ -83,11 +83,9 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     this.origins = new Origins(config);
     this.cookieName = credentialCookieName(SESSION_COOKIE, this.origins.secure);
     this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
+    // http-proxy-3 carries WebSockets only (HTTP goes through the forwarder): its target is the socket.
     this.proxy.on('error', (error, req, target) => {
-      if (target && 'writeHead' in target) return this.failed(error, req, target as ServerResponse);
-      this.logger.warn(`proxying ${req.url ?? ''} to session ${sessionOf.get(req) ?? '?'} failed: ${error.message}`);
-      const id = sessionOf.get(req);
-      if (id) this.forget(id);
+      this.logSessionFailure(error, req);
       (target as Duplex | undefined)?.destroy();
     });
   }
@@ -136,10 +134,15 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** The program did not answer (or broke off): its route may be stale, and the client gets a 503 if nothing was sent yet. */
-  private failed(error: Error, req: IncomingMessage, res: ServerResponse): void {
+  /** Says what failed, and drops the session's cached route (it may have moved). */
+  private logSessionFailure(error: Error, req: IncomingMessage): void {
     this.logger.warn(`proxying ${req.url ?? ''} to session ${sessionOf.get(req) ?? '?'} failed: ${error.message}`);
     const id = sessionOf.get(req);
     if (id) this.forget(id);
+  }
+
+  private failed(error: Error, req: IncomingMessage, res: ServerResponse): void {
+    this.logSessionFailure(error, req);
     if (!res.headersSent) {
       sendProblem(
         new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the session did not answer; it may be restarting, try again in a moment'),
