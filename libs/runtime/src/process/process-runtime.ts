@@ -374,41 +374,42 @@ export class ProcessRuntime implements Runtime {
         if (error instanceof SandboxError) return void (await fail('PreparationFailed', error.message));
         throw error;
       }
-      // Owned by the workload's user, so that only it (and we) can read them.
-      await writeSecretFiles(secretsDirOf(paths.root), spec.secretFiles ?? [], user);
-      try {
-        const leftover = await killLeftoverClone(paths.clonePid, paths.work, spec.repositories);
-        if (leftover.ended > 0) this.logger.warn({ workloadId: spec.id, ...leftover }, 'ended a clone an earlier preparation left running');
-        await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid, {
-          user,
-          namespace: this.sandbox.namespace,
-          env: { ...this.sandbox.gitEnvironment(paths.home), GIT_ALLOW_PROTOCOL: allowedGitProtocols(this.repositoryPolicy) },
-          urlProblem: (url) => repositoryUrlProblem(url, this.repositoryPolicy),
-        });
-      } catch (error) {
-        if (run.abort.signal.aborted) return;
-        if (error instanceof CloneError) return void (await fail('PreparationFailed', error.message));
-        throw error;
-      }
-      if (run.abort.signal.aborted) return;
-      try {
-        await mountStorage(join(paths.root, 'rclone'), paths.work, spec.mounts ?? [], user);
-      } catch (error) {
-        if (run.abort.signal.aborted) return;
-        if (error instanceof MountError) {
-          await unmountStorage(join(paths.root, 'rclone'), paths.work);
-          return void (await fail('PreparationFailed', error.message));
-        }
-        throw error;
-      }
-      if (run.abort.signal.aborted) return;
-
+      // Guarded from the moment the uid is known, while everything else is made ready (the nft
+      // transaction and the listing before it take several ms, more than the rest of a start
+      // without repositories), and given back below unless a program came to serve on it.
       const port = await freeLocalPort();
-      // Guarded while the rest is made ready (the nft transaction takes a few ms of its own), and
-      // given back below unless a program came to serve on it.
       const guarding = user ? this.sandbox.guardPort(port, user).then(() => null, (error: unknown) => error) : Promise.resolve(null);
       let serving = false;
       try {
+        // Owned by the workload's user, so that only it (and we) can read them.
+        await writeSecretFiles(secretsDirOf(paths.root), spec.secretFiles ?? [], user);
+        try {
+          const leftover = await killLeftoverClone(paths.clonePid, paths.work, spec.repositories);
+          if (leftover.ended > 0) this.logger.warn({ workloadId: spec.id, ...leftover }, 'ended a clone an earlier preparation left running');
+          await cloneRepositories(paths.work, spec.repositories, run.abort.signal, paths.clonePid, {
+            user,
+            namespace: this.sandbox.namespace,
+            env: { ...this.sandbox.gitEnvironment(paths.home), GIT_ALLOW_PROTOCOL: allowedGitProtocols(this.repositoryPolicy) },
+            urlProblem: (url) => repositoryUrlProblem(url, this.repositoryPolicy),
+          });
+        } catch (error) {
+          if (run.abort.signal.aborted) return;
+          if (error instanceof CloneError) return void (await fail('PreparationFailed', error.message));
+          throw error;
+        }
+        if (run.abort.signal.aborted) return;
+        try {
+          await mountStorage(join(paths.root, 'rclone'), paths.work, spec.mounts ?? [], user);
+        } catch (error) {
+          if (run.abort.signal.aborted) return;
+          if (error instanceof MountError) {
+            await unmountStorage(join(paths.root, 'rclone'), paths.work);
+            return void (await fail('PreparationFailed', error.message));
+          }
+          throw error;
+        }
+        if (run.abort.signal.aborted) return;
+
         const env: Record<string, string> = {
           ...programEnvironment({ hostEnv: process.env, home: paths.home, specEnv: { ...spec.env, ...spec.secretEnv }, port, baseUrl: spec.baseUrl, workDir: paths.work, user }),
           // What a container sees at /secrets (see WorkloadSpec.secretFiles); only when it has some.
