@@ -69,8 +69,9 @@ export function natsPermissions(service) {
     case 'gateway':
       return {
         publish: { allow: ['environments.rpc.>', 'sessions.rpc.>', 'apps.rpc.>', 'builds.rpc.>', 'sessions.signal.activity'] },
-        // apps.logs.>: the batches of app log streams it follows, each acknowledged (a response).
-        subscribe: { allow: [inbox, 'sessions.session.>', 'apps.logs.>'] },
+        // apps.logs.>: the batches of app log streams it follows, each acknowledged (a response);
+        // environments.environment.>: what drops its copy of the catalogue (EnvironmentList).
+        subscribe: { allow: [inbox, 'sessions.session.>', 'apps.logs.>', 'environments.environment.>'] },
         allow_responses: true,
       };
     case 'environments':

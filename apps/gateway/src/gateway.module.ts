@@ -9,6 +9,7 @@ import { AuthGuard } from './auth/auth.guard.js';
 import { GATEWAY_CONFIG, TokenVerifier } from './auth/token-verifier.js';
 import { BuildsController } from './builds/builds.controller.js';
 import type { GatewayConfig } from './config.js';
+import { EnvironmentList } from './environments/environment-list.js';
 import { EnvironmentsController } from './environments/environments.controller.js';
 import { LaunchersController } from './launchers/launchers.controller.js';
 import { ProblemDetailsFilter } from './problems/problem.filter.js';
@@ -38,6 +39,7 @@ export class GatewayModule {
       providers: [
         { provide: GATEWAY_CONFIG, useValue: config },
         TokenVerifier,
+        EnvironmentList,
         SessionEventFeed,
         SessionProgressStream,
         SessionProxy,

@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Patch, Post, Query, Res } from '@nestjs/common';
 import { ApiBearerAuth, ApiBody, ApiOkResponse, ApiTags } from '@nestjs/swagger';
 import {
   createEnvironmentInputSchema,
@@ -10,9 +10,11 @@ import {
   uuidSchema,
 } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
+import type { Response } from 'express';
 import { z } from 'zod';
 import { Caller } from '../auth/auth.guard.js';
 import { openApiSchema, ZodPipe } from '../http/zod.pipe.js';
+import { EnvironmentList } from './environment-list.js';
 
 const environmentId = new ZodPipe(uuidSchema, 'environment id');
 
@@ -20,12 +22,23 @@ const environmentId = new ZodPipe(uuidSchema, 'environment id');
 @ApiBearerAuth()
 @Controller('environments')
 export class EnvironmentsController {
-  constructor(private readonly rpc: RpcClient) {}
+  constructor(
+    private readonly rpc: RpcClient,
+    private readonly lists: EnvironmentList,
+  ) {}
 
+  /** The list's bytes as kept (see EnvironmentList), with their ETag: a client's If-None-Match gets a 304 without asking the environments service. */
   @Get()
   @ApiOkResponse({ schema: openApiSchema(z.object({ items: z.array(environmentSchema) }), 'output') })
-  list(@Caller() caller: Principal, @Query(new ZodPipe(environmentSearchSchema, 'query')) query: z.output<typeof environmentSearchSchema>) {
-    return this.rpc.call(rpc.listEnvironments, { caller, query });
+  async list(
+    @Caller() caller: Principal,
+    @Query(new ZodPipe(environmentSearchSchema, 'query')) query: z.output<typeof environmentSearchSchema>,
+    @Res() res: Response,
+  ): Promise<void> {
+    const body = await this.lists.list(caller, query);
+    res.setHeader('content-type', 'application/json; charset=utf-8');
+    res.setHeader('etag', body.etag);
+    res.send(body.bytes);
   }
 
   @Get(':id')
@@ -37,7 +50,7 @@ export class EnvironmentsController {
   @Post()
   @ApiBody({ schema: openApiSchema(createEnvironmentInputSchema) })
   create(@Caller() caller: Principal, @Body(new ZodPipe(createEnvironmentInputSchema, 'environment')) input: z.output<typeof createEnvironmentInputSchema>) {
-    return this.rpc.call(rpc.createEnvironment, { caller, input });
+    return this.changing(this.rpc.call(rpc.createEnvironment, { caller, input }));
   }
 
   @Patch(':id')
@@ -47,12 +60,24 @@ export class EnvironmentsController {
     @Param('id', environmentId) id: string,
     @Body(new ZodPipe(updateEnvironmentInputSchema, 'environment update')) input: z.output<typeof updateEnvironmentInputSchema>,
   ) {
-    return this.rpc.call(rpc.updateEnvironment, { caller, id, input });
+    return this.changing(this.rpc.call(rpc.updateEnvironment, { caller, id, input }));
   }
 
   @Delete(':id')
   @HttpCode(204)
   async delete(@Caller() caller: Principal, @Param('id', environmentId) id: string): Promise<void> {
-    await this.rpc.call(rpc.deleteEnvironment, { caller, id });
+    await this.changing(this.rpc.call(rpc.deleteEnvironment, { caller, id }));
+  }
+
+  /**
+   * A change's answer, once this gateway's lists are dropped: its caller reads the change at once.
+   * A failure too (a timeout may come after the commit).
+   */
+  private async changing<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } finally {
+      this.lists.changed();
+    }
   }
 }

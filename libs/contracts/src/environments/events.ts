@@ -17,6 +17,8 @@ const deleted = z.object({ id: z.string(), deletedBy: z.string() });
 export const environmentCreatedV1 = defineEvent('environments.environment.created', 1, environmentSchema);
 export const environmentUpdatedV1 = defineEvent('environments.environment.updated', 1, environmentSchema);
 export const environmentDeletedV1 = defineEvent('environments.environment.deleted', 1, deleted);
+/** Every event about an environment, whatever its kind or version: what a copy of the catalogue is told of changes by. */
+export const ENVIRONMENT_EVENTS_SUBJECT = 'environments.environment.>';
 
 /** Launcher events carry the resolved environment, so a read model needs nothing else. */
 export const launcherCreatedV1 = defineEvent('environments.launcher.created', 1, launcherSchemaV1);
