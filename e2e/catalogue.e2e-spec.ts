@@ -1,4 +1,5 @@
 import { connect } from '@nats-io/transport-node';
+import { environmentsRpc } from '@launchpad/contracts';
 import { call, startPlatform, type TestPlatform } from '../tools/testing/platform.js';
 import { readStream } from '../tools/testing/streams.js';
 import { waitFor } from '../tools/testing/harness.js';
@@ -171,9 +172,54 @@ describe('environments catalogue through the gateway', () => {
     }
   });
 
+  it('shows a change of the catalogue at once to whoever made it, and one made elsewhere as soon as its event arrives', async () => {
+    const names = async () => (await call(`${p.api}/environments`, { token: guest })).body.items.map((e: { name: string }) => e.name);
+    const before = await names();
+    expect(before).not.toContain('Julia');
+    // Asked again: answered from the gateway's copy (see EnvironmentList), which the change must drop.
+    expect(await names()).toEqual(before);
+    const created = await call(`${p.api}/environments`, { method: 'POST', token: admin, body: { name: 'Julia', image: 'docker.io/julia:1.11', port: 8888, keywords: ['julia'] } });
+    expect(created.status).toBe(201);
+    expect(await names()).toContain('Julia');
+
+    // Another gateway replica's change reaches this one only as the environment's event.
+    const nc = await connect({ servers: p.nats.url, ...p.nats.auth });
+    try {
+      const reply = await nc.request(
+        environmentsRpc.updateEnvironment.subject,
+        JSON.stringify({ caller: { userId: 'root', admin: true }, id: created.body.id, input: { name: 'Julia 1.11' } }),
+        { timeout: 5000 },
+      );
+      expect(reply.json<{ ok: boolean }>().ok).toBe(true);
+    } finally {
+      await nc.close();
+    }
+    // Well within the 5 s the copy is kept at most without an event.
+    await waitFor('the rename through another replica', async () => (await names()).includes('Julia 1.11'), 2_000, 20);
+  });
+
+  it('answers 304 to a client that holds the current list (If-None-Match), and the new list once it changed', async () => {
+    const first = await call(`${p.api}/environments`, { token: guest });
+    const etag = first.headers.get('etag')!;
+    expect(etag).toMatch(/^W\/"/);
+    // fetch adds Cache-Control: no-cache to a conditional request unless told otherwise (and then no server answers 304).
+    const conditional = { 'if-none-match': etag, 'cache-control': 'max-age=0' };
+    const again = await call(`${p.api}/environments`, { token: guest, headers: conditional });
+    expect(again.status).toBe(304);
+    expect(again.body).toBeUndefined();
+    // Not without a valid token, cached or not.
+    expect((await call(`${p.api}/environments`, { headers: conditional })).status).toBe(401);
+    const julia = first.body.items.find((e: { name: string }) => e.name === 'Julia 1.11');
+    expect((await call(`${p.api}/environments/${julia.id}`, { method: 'PATCH', token: admin, body: { description: 'changed' } })).status).toBe(200);
+    const changed = await call(`${p.api}/environments`, { token: guest, headers: conditional });
+    expect(changed.status).toBe(200);
+    expect(changed.body.items.find((e: { id: string }) => e.id === julia.id).description).toBe('changed');
+  });
+
   it('answers 503 with Retry-After, naming the missing service, when the environments service is down', async () => {
     await p.environments.kill('SIGTERM');
-    const res = await call(`${p.api}/environments`, { token: guest });
+    // A search not asked before: a list asked lately may still be answered from the gateway's copy (5 s at most).
+    const res = await call(`${p.api}/environments?keyword=never-asked`, { token: guest });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('5');
     expect(res.body.code).toBe('SERVICE_UNAVAILABLE');

@@ -51,7 +51,16 @@ export class EnvironmentList implements OnApplicationBootstrap, OnApplicationShu
   }
 
   async onApplicationBootstrap(): Promise<void> {
-    this.subscription = this.nc.subscribe(ENVIRONMENT_EVENTS_SUBJECT, { callback: () => this.cache.invalidate() });
+    let refused = false;
+    this.subscription = this.nc.subscribe(ENVIRONMENT_EVENTS_SUBJECT, {
+      callback: (error) => {
+        if (!error) return this.cache.invalidate();
+        // Not allowed to hear the events (its NATS user's permissions): nothing is kept, every list is asked for.
+        refused = true;
+        this.cache.pause();
+        this.logger.error(`cannot subscribe to ${ENVIRONMENT_EVENTS_SUBJECT} (${error.message}): every environment list is asked of the environments service`);
+      },
+    });
     const statuses = this.nc.status()[Symbol.asyncIterator]();
     this.statuses = statuses;
     void (async () => {
@@ -59,13 +68,13 @@ export class EnvironmentList implements OnApplicationBootstrap, OnApplicationShu
         // Events published while disconnected are not delivered later: keep nothing until back,
         // and nothing from before.
         if (next.value.type === 'disconnect') this.cache.pause();
-        else if (next.value.type === 'reconnect') this.cache.resume();
+        else if (next.value.type === 'reconnect' && !refused) this.cache.resume();
       }
     })();
-    // Once the server has the subscription, every change from then on is heard.
+    // Once the server has the subscription (or has refused it: its error comes before the flush's
+    // answer), every change from then on is heard.
     await this.nc.flush();
-    this.cache.resume();
-    this.logger.debug(`environment lists kept up to ${LIST_KEPT_FOR_MS} ms, dropped on ${ENVIRONMENT_EVENTS_SUBJECT}`);
+    if (!refused) this.cache.resume();
   }
 
   onApplicationShutdown(): void {

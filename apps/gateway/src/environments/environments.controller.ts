@@ -36,8 +36,8 @@ export class EnvironmentsController {
     @Res() res: Response,
   ): Promise<void> {
     const body = await this.lists.list(caller, query);
-    res.setHeader('content-type', 'application/json; charset=utf-8');
-    res.setHeader('etag', body.etag);
+    res.setHeader('Content-Type', 'application/json; charset=utf-8');
+    res.setHeader('ETag', body.etag);
     res.send(body.bytes);
   }
 
