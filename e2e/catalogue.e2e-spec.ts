@@ -216,6 +216,22 @@ describe('environments catalogue through the gateway', () => {
     expect(changed.body.items.find((e: { id: string }) => e.id === julia.id).description).toBe('changed');
   });
 
+  it('answers a list it keeps as the route does, before Express, with its request id and access line', async () => {
+    const token = await p.token('lane-reader');
+    // The route (Express and Nest): the token verified and the list kept on the way.
+    const routed = await call(`${p.api}/environments`, { token, headers: { 'x-request-id': 'lane-routed' } });
+    const kept = await call(`${p.api}/environments`, { token, headers: { 'x-request-id': 'lane-kept' } });
+    expect(kept.status).toBe(200);
+    expect(kept.body).toEqual(routed.body);
+    for (const header of ['content-type', 'content-length', 'etag']) expect(kept.headers.get(header)).toBe(routed.headers.get(header));
+    expect(kept.headers.get('x-request-id')).toBe('lane-kept');
+    await waitFor('both access lines', async () => /"id":"lane-kept"/.test(p.gateway.logs()) && /"id":"lane-routed"/.test(p.gateway.logs()));
+    // A token it has not verified is the route's to verify or refuse, problem+json and all.
+    const forged = await call(`${p.api}/environments`, { token: `${token.slice(0, -2)}xx` });
+    expect(forged.status).toBe(401);
+    expect(forged.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+
   it('answers 503 with Retry-After, naming the missing service, when the environments service is down', async () => {
     await p.environments.kill('SIGTERM');
     // A search not asked before: a list asked lately may still be answered from the gateway's copy (5 s at most).

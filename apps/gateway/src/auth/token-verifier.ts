@@ -44,13 +44,22 @@ export class TokenVerifier {
     return (await this.authenticate(authorization)).principal;
   }
 
+  /**
+   * Whom the header's token names if it was verified lately and is still valid (what authenticate
+   * would answer without verifying anything); undefined for any other header, which only
+   * authenticate can answer (verified, or refused with its reason).
+   */
+  known(authorization: string | undefined): Principal | undefined {
+    const token = authorization === undefined ? undefined : bearerToken(authorization);
+    return token === undefined ? undefined : this.verified.get(token);
+  }
+
   /** Whom the token names, and when it expires (ms since the epoch): a stream it opens ends then. */
   async authenticate(authorization: string | undefined): Promise<{ principal: Principal; expiresAt: number }> {
     if (!authorization) {
       throw unauthenticated('missing bearer token: send "Authorization: Bearer <token>" (in development, `npm run token -- --user alice` prints one)');
     }
-    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
-    const token = match?.[1];
+    const token = bearerToken(authorization);
     if (!token) throw unauthenticated('the Authorization header must be "Bearer <token>"');
     const known = this.verified.entry(token);
     // `exp` is required: every token verified has one.
@@ -78,6 +87,11 @@ export class TokenVerifier {
     this.verified.set(token, principal, expiresAt);
     return { principal, expiresAt };
   }
+}
+
+/** The token of an `Authorization: Bearer <token>` header, or undefined for any other form. */
+function bearerToken(authorization: string): string | undefined {
+  return /^Bearer\s+(\S+)$/i.exec(authorization)?.[1];
 }
 
 function describeJoseError(error: unknown): string {

@@ -91,6 +91,11 @@ export class EnvironmentList implements OnApplicationBootstrap, OnApplicationShu
     });
   }
 
+  /** The list of `query` if this gateway has a copy of it now (nothing is asked). */
+  kept(query: EnvironmentQuery): ListBody | undefined {
+    return this.cache.peek(keyOf(query));
+  }
+
   /** An environment was (or may have been) changed through this gateway. */
   changed(): void {
     this.cache.invalidate();

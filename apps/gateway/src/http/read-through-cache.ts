@@ -22,11 +22,8 @@ export class ReadThroughCache<V> {
 
   /** The answer kept for `key`, or the one `load` gives (shared with whoever asks meanwhile). */
   get(key: string, load: () => Promise<V>): Promise<V> {
-    const entry = this.entries.get(key);
-    if (entry) {
-      if (entry.until > this.clock()) return Promise.resolve(entry.value);
-      this.entries.delete(key);
-    }
+    const kept = this.peek(key);
+    if (kept !== undefined) return Promise.resolve(kept);
     const pending = this.loading.get(key);
     if (pending) return pending;
     const generation = this.generation;
@@ -44,6 +41,15 @@ export class ReadThroughCache<V> {
     );
     this.loading.set(key, loaded);
     return loaded;
+  }
+
+  /** The answer kept for `key`, if there is one still valid (nothing is loaded). */
+  peek(key: string): V | undefined {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    if (entry.until > this.clock()) return entry.value;
+    this.entries.delete(key);
+    return undefined;
   }
 
   /** The data changed: nothing loaded before now is answered from here again. */
