@@ -39,4 +39,20 @@ describe('freeLocalPort', () => {
     const port = await freeLocalPort(one);
     expect(port).not.toBe(takenPort);
   });
+
+  it.each(['127.0.0.2', '::1'])('passes over a port another program listens on at %s, which a program serving on every address could not bind', async (address) => {
+    // A hostile workload holds the port on another local address, leaving 127.0.0.1 free.
+    const squatter = createServer();
+    const squatted = await new Promise<number>((resolve) => squatter.listen(0, address, () => resolve((squatter.address() as { port: number }).port)));
+    try {
+      const port = await freeLocalPort({ low: squatted, high: squatted });
+      expect(port).not.toBe(squatted);
+      // What it hands out instead, a program can serve on every address.
+      const server = createServer();
+      await new Promise<void>((resolve, reject) => server.once('error', reject).listen(port, '0.0.0.0', () => resolve()));
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    } finally {
+      await new Promise<void>((resolve) => squatter.close(() => resolve()));
+    }
+  });
 });

@@ -35,7 +35,7 @@ function configuredRange(): PortRange | null {
 }
 
 /**
- * A port free on 127.0.0.1 now, for a program to listen on in a moment: the next free one of
+ * A port free on every address of this machine now, for a program to listen on in a moment: the next free one of
  * `ports` (workloadPortRange), in turn from a random start, so that two starts of this process
  * never get the same one however close together; else any port the kernel has free.
  */
@@ -51,13 +51,31 @@ export async function freeLocalPort(ports: PortRange | null = configuredRange())
   return listenable(0) as Promise<number>;
 }
 
-/** Binds `port` (0: any) on 127.0.0.1 and lets it go: the port bound, or false when it is taken. */
-function listenable(port: number): Promise<number | false> {
+/**
+ * Binds `port` (0: any) on every address of the machine at once (`::`, dual-stack; `0.0.0.0`
+ * where there is no IPv6) and lets it go: the port bound, or false when it is taken. Not on
+ * 127.0.0.1 only: a workload that listens on the port at another address (127.0.0.2, ::1) leaves
+ * 127.0.0.1 free, and the program handed the port would then fail to bind it if it serves on every
+ * address (`0.0.0.0`, `::`, as `python -m http.server` does): one user's launches failed at will.
+ */
+async function listenable(port: number): Promise<number | false> {
+  try {
+    return await listenOnce(port, '::');
+  } catch (error) {
+    if (!NO_IPV6.has((error as NodeJS.ErrnoException).code ?? '')) throw error;
+    return listenOnce(port, '0.0.0.0');
+  }
+}
+
+const NO_IPV6 = new Set(['EAFNOSUPPORT', 'EADDRNOTAVAIL', 'EPROTONOSUPPORT']);
+
+function listenOnce(port: number, host: string): Promise<number | false> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.unref();
     server.once('error', (error: NodeJS.ErrnoException) => (port !== 0 && (error.code === 'EADDRINUSE' || error.code === 'EACCES') ? resolve(false) : reject(error)));
-    server.listen(port, '127.0.0.1', () => {
+    // ipv6Only false: the one `::` socket holds the port for IPv4 too, whatever net.ipv6.bindv6only says.
+    server.listen({ port, host, ipv6Only: false }, () => {
       const address = server.address();
       server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('could not pick a free port'))));
     });
