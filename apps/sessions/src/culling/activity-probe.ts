@@ -61,10 +61,45 @@ export class ActivityProbe {
       await res.body?.cancel();
       throw new ActivityProbeError(`Jupyter answered ${path.split('?')[0]} with HTTP ${res.status}`);
     }
+    const text = await boundedText(res, MAX_ANSWER_BYTES);
+    if (text === null) throw new ActivityProbeError(`Jupyter answered ${path.split('?')[0]} with more than ${MAX_ANSWER_BYTES / 1024} KiB`);
     try {
-      return await res.json();
+      return JSON.parse(text) as unknown;
     } catch {
       throw new ActivityProbeError(`Jupyter's ${path.split('?')[0]} is not JSON`);
     }
   }
+}
+
+/**
+ * The most of an answer read: /api/kernels is about 300 bytes a kernel. The program answering is
+ * the user's (any environment may say it takes a Jupyter token), and this service is everyone's:
+ * a body read whole, however large, held gigabytes of it in memory and its parse the event loop
+ * for seconds, every few seconds per idle session.
+ */
+export const MAX_ANSWER_BYTES = 1024 * 1024;
+
+/** The body as text, or null (and the rest of it cancelled) once it passes `limit` bytes. */
+async function boundedText(res: Response, limit: number): Promise<string | null> {
+  const declared = Number(res.headers.get('content-length'));
+  if (declared > limit || !res.body) {
+    await res.body?.cancel();
+    return declared > limit ? null : '';
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  const reader = res.body.getReader();
+  for (;;) {
+    const read = await reader.read().catch((error: unknown) => {
+      throw new ActivityProbeError(`Jupyter's answer broke off: ${(error as Error).message}`);
+    });
+    if (read.done) break;
+    size += read.value.byteLength;
+    if (size > limit) {
+      await reader.cancel().catch(() => undefined);
+      return null;
+    }
+    chunks.push(read.value);
+  }
+  return Buffer.concat(chunks).toString('utf8');
 }
