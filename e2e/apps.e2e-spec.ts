@@ -144,6 +144,28 @@ describe('apps through the gateway', () => {
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
   });
 
+  it('keeps the same headers from the answers to a WebSocket handshake: its 101, and its refusal', async () => {
+    const ws = link.replace('http', 'ws');
+    const upgraded = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {
+      const socket = originWebSocket(`${ws}hostile`);
+      socket.once('upgrade', (res) => resolve(res.headers));
+      socket.once('open', () => socket.close());
+      socket.once('error', reject);
+    });
+    expect(upgraded['service-worker-allowed']).toBeUndefined();
+    expect(upgraded['set-cookie']).toEqual(['own=1; Path=/']);
+    const refused = await new Promise<{ status: number; headers: Record<string, string | string[] | undefined> }>((resolve, reject) => {
+      const socket = originWebSocket(`${ws}hostile-refused`);
+      socket.once('unexpected-response', (_req, res) => resolve({ status: res.statusCode ?? 0, headers: res.headers }));
+      socket.once('open', () => reject(new Error('the refused WebSocket opened')));
+      socket.once('error', () => undefined);
+    });
+    expect(refused.status).toBe(403);
+    expect(refused.headers['service-worker-allowed']).toBeUndefined();
+    expect(refused.headers['set-cookie']).toBeUndefined();
+    expect(refused.headers['x-own']).toBe('1');
+  });
+
   it('streams request and response bodies, server-sent events and WebSockets through', async () => {
     const body = 'x'.repeat(300_000);
     const echo = await originFetch(`${link}echo`, { method: 'POST', body, headers: { 'content-type': 'text/plain' } });

@@ -8,7 +8,8 @@
  *   /redirect            a redirect to /landing (an absolute path of the app's own)
  *   /hostile             headers an app must not get through to a browser: a service worker scope
  *                        widened to the whole origin, a cookie for every sibling origin (and one of its own)
- *   WebSocket, any path  echoes each message back, prefixed with "echo: "
+ *   WebSocket, any path  echoes each message back, prefixed with "echo: "; at /hostile its 101 carries
+ *                        the same headers, and at /hostile-refused it is refused (403) with them
  * APP_START_DELAY_MS waits before listening; APP_NEVER_LISTEN never does (it only prints);
  * APP_EXIT_CODE exits at once with that code. Every request is logged as "<method> <url>".
  */
@@ -73,7 +74,18 @@ if (process.env.APP_NEVER_LISTEN) {
     else answer();
   });
   server.keepAliveTimeout = 65_000;
-  const sockets = new WebSocketServer({ server });
+  const HOSTILE = ['Service-Worker-Allowed: /', 'Set-Cookie: stolen=1; Domain=apps.localhost; Path=/', 'Set-Cookie: own=1; Path=/'];
+  const sockets = new WebSocketServer({
+    server,
+    verifyClient: (info, done) => {
+      if (!info.req.url?.startsWith('/hostile-refused')) return done(true);
+      // One Set-Cookie (ws joins an array into one header line), and a header of its own that does come through.
+      done(false, 403, 'Forbidden', { 'service-worker-allowed': '/', 'set-cookie': 'stolen=1; Domain=apps.localhost; Path=/', 'x-own': '1' });
+    },
+  });
+  sockets.on('headers', (headers, req) => {
+    if (req.url?.startsWith('/hostile')) headers.push(...HOSTILE);
+  });
   sockets.on('connection', (socket) => socket.on('message', (data) => socket.send(`echo: ${data}`)));
   setTimeout(() => server.listen(port, host, () => console.log(`app program listening on ${port}`)), Number(process.env.APP_START_DELAY_MS ?? 0));
   process.on('SIGTERM', () => {

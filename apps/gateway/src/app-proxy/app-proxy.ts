@@ -12,7 +12,7 @@ import type { GatewayConfig } from '../config.js';
 import { ActivatorUpstreams, hasNoBody, neverReached } from './activator-upstreams.js';
 import { APP_COOKIE, credentialCookie, credentialCookieName, OriginCredentials, tokenExpiry } from '../origins/origin-credential.js';
 import { Origins } from '../origins/origins.js';
-import { dropForwardingHeaders, foreignUse, forwardedUrl, fromOwnOrigin, normalisedTarget, redirectTarget, refuseUpgrade, seeOther, sanitiseResponseHeaders, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
+import { dropForwardingHeaders, foreignUse, forwardedUrl, fromOwnOrigin, normalisedTarget, redirectTarget, refuseUpgrade, seeOther, sanitiseResponseHeaders, sanitiseWebSocketAnswers, TOKEN_PARAM, withoutCookie } from '../origins/proxy-hygiene.js';
 import { sendProblem } from '../problems/problem.filter.js';
 
 export { APP_COOKIE };
@@ -52,6 +52,7 @@ export class AppProxy implements OnApplicationShutdown {
     this.origins = new Origins(config);
     this.cookieName = credentialCookieName(APP_COOKIE, this.origins.secure);
     this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
+    sanitiseWebSocketAnswers(this.proxy);
     // http-proxy-3 carries WebSockets only (HTTP goes through the forwarder): its target is the socket.
     this.proxy.on('error', (error, req, target) => {
       this.logger.warn(`passing ${req.url ?? ''} to the apps activator failed: ${error.message}`);

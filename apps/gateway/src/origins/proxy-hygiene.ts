@@ -1,4 +1,4 @@
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { ClientRequest, IncomingMessage, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { CommonErrorCode, DomainError } from '@launchpad/contracts';
 
@@ -60,6 +60,19 @@ export function sanitiseResponseHeaders(headers: Record<string, string | string[
     else delete headers['set-cookie'];
   }
   headers['referrer-policy'] = 'no-referrer';
+}
+
+/**
+ * The same for the answers to a WebSocket handshake, which http-proxy-3 writes to the client's
+ * socket itself (the 101, or the program's refusal) without its `proxyRes` event: they are
+ * sanitised as the upstream's request hears them, before http-proxy-3's own listeners (registered
+ * after `proxyReqWs`) write them on.
+ */
+export function sanitiseWebSocketAnswers(proxy: { on(event: 'proxyReqWs', listener: (proxyReq: ClientRequest) => void): unknown }): void {
+  proxy.on('proxyReqWs', (proxyReq) => {
+    proxyReq.prependListener('upgrade', (proxyRes: IncomingMessage) => sanitiseResponseHeaders(proxyRes.headers));
+    proxyReq.prependListener('response', (proxyRes: IncomingMessage) => sanitiseResponseHeaders(proxyRes.headers));
+  });
 }
 
 /** Whether the browser's `Origin` (if it sent one) is this very origin; a request from another site is refused. */

@@ -31,6 +31,7 @@ import {
   seeOther,
   refuseUpgrade,
   sanitiseResponseHeaders,
+  sanitiseWebSocketAnswers,
   TOKEN_PARAM,
   withoutCookie,
 } from '../origins/proxy-hygiene.js';
@@ -83,6 +84,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     this.origins = new Origins(config);
     this.cookieName = credentialCookieName(SESSION_COOKIE, this.origins.secure);
     this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
+    sanitiseWebSocketAnswers(this.proxy);
     // http-proxy-3 carries WebSockets only (HTTP goes through the forwarder): its target is the socket.
     this.proxy.on('error', (error, req, target) => {
       this.logSessionFailure(error, req);
