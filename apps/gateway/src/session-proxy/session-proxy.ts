@@ -83,7 +83,6 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     this.credentials = new OriginCredentials(config.origins.cookieSecret, config.origins.cookieTtlMs);
     this.origins = new Origins(config);
     this.cookieName = credentialCookieName(SESSION_COOKIE, this.origins.secure);
-    this.proxy.on('proxyRes', (proxyRes) => sanitiseResponseHeaders(proxyRes.headers));
     sanitiseWebSocketAnswers(this.proxy);
     // http-proxy-3 carries WebSockets only (HTTP goes through the forwarder): its target is the socket.
     this.proxy.on('error', (error, req, target) => {
