@@ -33,6 +33,9 @@ const LAUNCHES = Number(process.env.BENCH_SESSION_LAUNCHES ?? 10);
 const CONCURRENT = Number(process.env.BENCH_SESSION_CONCURRENCY ?? 50);
 const WEBHOOKS = Number(process.env.BENCH_WEBHOOKS ?? 1000);
 const SESSION_ROWS = Number(process.env.BENCH_SESSION_ROWS ?? 10_000);
+/** BENCH_ONLY=api,webhooks,proxies,launches,memory: only these sections (all when unset), to iterate on one path. */
+const ONLY = new Set((process.env.BENCH_ONLY ?? '').split(',').map((s) => s.trim()).filter(Boolean));
+const want = (section) => ONLY.size === 0 || ONLY.has(section);
 // One user per launch of a round (a user has one session per launcher), the warm-up's three included.
 const USERS = Math.max(CONCURRENT, LAUNCHES, 3);
 const SESSION_PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
@@ -104,7 +107,10 @@ async function medianOf(measure) {
  */
 async function proxyRow(label, n, c, op, cpuOf) {
   if (c === 1 || !cpuOf) return row(label, await medianOf(() => run(n, c, op)));
-  const { result, cpu } = await cpuDuring(cpuOf.pids, cpuOf.name, () => medianOf(() => run(n, c, op)));
+  // With BENCH_CPU_PROF_DIR, every service's CPU profile of the rows through ours is in <dir>/<row>.
+  const ours = cpuOf.shown.some((s) => !['bare proxy', 'configurable-http-proxy'].includes(s));
+  const measure = () => medianOf(() => run(n, c, op));
+  const { result, cpu } = await cpuDuring(cpuOf.pids, cpuOf.name, () => (ours ? platform.profile(label.replace(/[^a-z0-9]+/gi, '-'), measure) : measure()));
   const r = row(label, result);
   console.log(`  CPU per request: ${Object.entries(cpu).filter(([k]) => cpuOf.shown.includes(k)).map(([k, v]) => `${k} ${Math.round((v / (n * RUNS)) * 1000)} µs`).join(', ')}`);
   return r;
@@ -124,6 +130,7 @@ function goal(text, value, target, met) {
 }
 const x = (n) => `x${n.toFixed(2)}`;
 const mb = (b) => `${(b / 1024 / 1024).toFixed(0)} MB`;
+const strip = (p) => p.replace(/\/$/, '');
 
 // --- setup ----------------------------------------------------------------------------------
 
@@ -177,89 +184,92 @@ try {
   await api('/projects/bench', { method: 'PUT', body: JSON.stringify({ path: 'bench/compare', name: 'Bench', visibility: 'public' }) });
 
   // --- API ----------------------------------------------------------------------------------
-  console.log('API, one request at a time and 16 in flight');
-  // JupyterHub lists its users here: none yet (they are made for the launches), its smallest answer.
-  const ours = `${platform.api}/environments`;
-  const bearer = { authorization: `Bearer ${platform.token}` };
-  await run(500, 16, () => ok(ours, bearer));
-  if (hub) await run(500, 16, () => ok(`${hub.api}/users`, hub.headers));
-  const api1 = row('GET /api/v1/environments, c=1', await medianOf(() => run(Math.min(API_N, 500), 1, () => ok(ours, bearer))));
-  // With BENCH_CPU_PROF_DIR, every service's CPU profile of these runs is in <dir>/api-c16.
-  const apiCpu = await cpuDuring(services(), serviceOf, () => platform.profile('api-c16', () => medianOf(() => run(API_N, 16, () => ok(ours, bearer)))));
-  const api16 = row('GET /api/v1/environments, c=16', apiCpu.result);
-  const perRequest = (ms) => (ms / (API_N * RUNS)).toFixed(2);
-  console.log(`  CPU per request: ${Object.entries(apiCpu.cpu).filter(([, v]) => v / (API_N * RUNS) >= 0.01).map(([k, v]) => `${k} ${perRequest(v)} ms`).join(', ')}`);
-  if (hub) {
-    const hub1 = row('JupyterHub GET /hub/api/users, c=1', await medianOf(() => run(Math.min(API_N, 500), 1, () => ok(`${hub.api}/users`, hub.headers))));
-    const hub16 = row('JupyterHub GET /hub/api/users, c=16', await medianOf(() => run(API_N, 16, () => ok(`${hub.api}/users`, hub.headers))));
-    goal('API throughput at c=16 / JupyterHub REST', x(api16.perSecond / hub16.perSecond), '≥ x2', api16.perSecond >= 2 * hub16.perSecond);
-    console.log(`  c=1 p50: ours ${api1.p50.toFixed(2)} ms, JupyterHub ${hub1.p50.toFixed(2)} ms`);
+  if (want('api')) {
+    console.log('API, one request at a time and 16 in flight');
+    // JupyterHub lists its users here: none yet (they are made for the launches), its smallest answer.
+    const ours = `${platform.api}/environments`;
+    const bearer = { authorization: `Bearer ${platform.token}` };
+    await run(500, 16, () => ok(ours, bearer));
+    if (hub) await run(500, 16, () => ok(`${hub.api}/users`, hub.headers));
+    const api1 = row('GET /api/v1/environments, c=1', await medianOf(() => run(Math.min(API_N, 500), 1, () => ok(ours, bearer))));
+    // With BENCH_CPU_PROF_DIR, every service's CPU profile of these runs is in <dir>/api-c16.
+    const apiCpu = await cpuDuring(services(), serviceOf, () => platform.profile('api-c16', () => medianOf(() => run(API_N, 16, () => ok(ours, bearer)))));
+    const api16 = row('GET /api/v1/environments, c=16', apiCpu.result);
+    const perRequest = (ms) => (ms / (API_N * RUNS)).toFixed(2);
+    console.log(`  CPU per request: ${Object.entries(apiCpu.cpu).filter(([, v]) => v / (API_N * RUNS) >= 0.01).map(([k, v]) => `${k} ${perRequest(v)} ms`).join(', ')}`);
+    if (hub) {
+      const hub1 = row('JupyterHub GET /hub/api/users, c=1', await medianOf(() => run(Math.min(API_N, 500), 1, () => ok(`${hub.api}/users`, hub.headers))));
+      const hub16 = row('JupyterHub GET /hub/api/users, c=16', await medianOf(() => run(API_N, 16, () => ok(`${hub.api}/users`, hub.headers))));
+      goal('API throughput at c=16 / JupyterHub REST', x(api16.perSecond / hub16.perSecond), '≥ x2', api16.perSecond >= 2 * hub16.perSecond);
+      console.log(`  c=1 p50: ours ${api1.p50.toFixed(2)} ms, JupyterHub ${hub1.p50.toFixed(2)} ms`);
+    }
+    goal('API throughput at c=16', `${api16.perSecond.toFixed(0)}/s`, '≥ 2000/s', api16.perSecond >= 2000);
+    goal('API p99 at c=16', `${api16.p99.toFixed(1)} ms`, '≤ 20 ms', api16.p99 <= 20);
   }
-  goal('API throughput at c=16', `${api16.perSecond.toFixed(0)}/s`, '≥ 2000/s', api16.perSecond >= 2000);
-  goal('API p99 at c=16', `${api16.p99.toFixed(1)} ms`, '≤ 20 ms', api16.p99 <= 20);
 
   // --- NATS: RPC and ingest -----------------------------------------------------------------
-  console.log('\nRPC and webhook ingest beside raw NATS (8 in flight)');
-  const echo = `bench.echo.${randomBytes(3).toString('hex')}`;
-  nc.subscribe(echo, { callback: (_e, m) => m.respond(m.data) });
-  const listPayload = JSON.stringify({ caller: { userId: 'alice', admin: true }, query: {} });
-  const raw = row('raw NATS request-reply', await medianOf(() => run(API_N, 8, () => nc.request(echo, listPayload, { timeout: 5000 }))));
-  const rpc = row('RPC environments.rpc.environment.list (no gateway)', await medianOf(() => run(API_N, 8, () => nc.request('environments.rpc.environment.list', listPayload, { timeout: 5000 }))));
-  console.log(`  RPC / raw request-reply: p50 ${x(rpc.p50 / raw.p50)}, throughput ${x(rpc.perSecond / raw.perSecond)}`);
+  if (want('webhooks')) {
+    console.log('\nRPC and webhook ingest beside raw NATS (8 in flight)');
+    const echo = `bench.echo.${randomBytes(3).toString('hex')}`;
+    nc.subscribe(echo, { callback: (_e, m) => m.respond(m.data) });
+    const listPayload = JSON.stringify({ caller: { userId: 'alice', admin: true }, query: {} });
+    const raw = row('raw NATS request-reply', await medianOf(() => run(API_N, 8, () => nc.request(echo, listPayload, { timeout: 5000 }))));
+    const rpc = row('RPC environments.rpc.environment.list (no gateway)', await medianOf(() => run(API_N, 8, () => nc.request('environments.rpc.environment.list', listPayload, { timeout: 5000 }))));
+    console.log(`  RPC / raw request-reply: p50 ${x(rpc.p50 / raw.p50)}, throughput ${x(rpc.perSecond / raw.perSecond)}`);
 
-  const SECRET = 'bench-webhook-secret-0123456789';
-  const PROJECT = { id: 424242, path: 'bench/builds' };
-  await api(`/projects/${PROJECT.id}`, { method: 'PUT', body: JSON.stringify({ path: PROJECT.path, name: 'Bench builds', visibility: 'private' }) });
-  await api(`/projects/${PROJECT.id}/webhook-secret`, { method: 'PUT', body: JSON.stringify({ secret: SECRET }) });
-  const js = jetstream(nc);
-  const jsm = await jetstreamManager(nc);
-  const rawStream = `BENCH_${randomBytes(3).toString('hex').toUpperCase()}`;
-  await jsm.streams.add({ name: rawStream, subjects: [`${rawStream.toLowerCase()}.>`] });
-  let pipeline = 1000;
-  const hook = () => {
-    const sha = randomBytes(20).toString('hex');
-    const id = ++pipeline;
-    return {
-      object_kind: 'pipeline',
-      object_attributes: { id, iid: id, ref: 'main', tag: false, sha, before_sha: sha, source: 'push', status: 'running', stages: ['build'], created_at: '2016-08-12 15:23:28 UTC', finished_at: null, duration: null, url: `https://gitlab.bench/${PROJECT.path}/-/pipelines/${id}` },
-      user: { id: 1, name: 'Administrator', username: 'root', email: 'admin@example.com' },
-      project: { id: PROJECT.id, name: 'builds', web_url: `https://gitlab.bench/${PROJECT.path}`, path_with_namespace: PROJECT.path, default_branch: 'main', namespace: 'bench', visibility_level: 0 },
-      commit: { id: sha, message: 'bench\n', timestamp: '2016-08-12T17:23:21+02:00', author: { name: 'Bench', email: 'bench@example.com' } },
-      builds: [{ id: id * 10, stage: 'build', name: 'image_build', status: 'running', created_at: '2016-08-12 15:23:28 UTC', started_at: null, finished_at: null, failure_reason: null, when: 'on_success', manual: false, allow_failure: false }],
+    const SECRET = 'bench-webhook-secret-0123456789';
+    const PROJECT = { id: 424242, path: 'bench/builds' };
+    await api(`/projects/${PROJECT.id}`, { method: 'PUT', body: JSON.stringify({ path: PROJECT.path, name: 'Bench builds', visibility: 'private' }) });
+    await api(`/projects/${PROJECT.id}/webhook-secret`, { method: 'PUT', body: JSON.stringify({ secret: SECRET }) });
+    const js = jetstream(nc);
+    const jsm = await jetstreamManager(nc);
+    const rawStream = `BENCH_${randomBytes(3).toString('hex').toUpperCase()}`;
+    await jsm.streams.add({ name: rawStream, subjects: [`${rawStream.toLowerCase()}.>`] });
+    let pipeline = 1000;
+    const hook = () => {
+      const sha = randomBytes(20).toString('hex');
+      const id = ++pipeline;
+      return {
+        object_kind: 'pipeline',
+        object_attributes: { id, iid: id, ref: 'main', tag: false, sha, before_sha: sha, source: 'push', status: 'running', stages: ['build'], created_at: '2016-08-12 15:23:28 UTC', finished_at: null, duration: null, url: `https://gitlab.bench/${PROJECT.path}/-/pipelines/${id}` },
+        user: { id: 1, name: 'Administrator', username: 'root', email: 'admin@example.com' },
+        project: { id: PROJECT.id, name: 'builds', web_url: `https://gitlab.bench/${PROJECT.path}`, path_with_namespace: PROJECT.path, default_branch: 'main', namespace: 'bench', visibility_level: 0 },
+        commit: { id: sha, message: 'bench\n', timestamp: '2016-08-12T17:23:21+02:00', author: { name: 'Bench', email: 'bench@example.com' } },
+        builds: [{ id: id * 10, stage: 'build', name: 'image_build', status: 'running', created_at: '2016-08-12 15:23:28 UTC', started_at: null, finished_at: null, failure_reason: null, when: 'on_success', manual: false, allow_failure: false }],
+      };
     };
-  };
-  const deliver = async () => {
-    const r = await fetch(`${platform.api}/webhooks/gitlab`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-token': SECRET },
-      body: JSON.stringify(hook()),
-    });
-    if (r.status !== 200) throw new Error(`webhook answered ${r.status}: ${await r.text()}`);
-    await r.text();
-  };
-  await run(100, 8, deliver);
-  const rawPub = row('raw JetStream publish + ack', await medianOf((i) => run(WEBHOOKS, 8, (j) => js.publish(`${rawStream.toLowerCase()}.x`, JSON.stringify(hook()), { msgID: `${rawStream}-${i}-${j}` }))));
-  const cpuPerDelivery = [];
-  const ingest = row(
-    'GitLab pipeline hook applied (200 from the gateway)',
-    // With BENCH_CPU_PROF_DIR, every service's CPU profile of these runs is in <dir>/webhooks.
-    await platform.profile('webhooks', () => medianOf(async () => {
-      const { result, cpu } = await cpuDuring(services(), serviceOf, () => run(WEBHOOKS, 8, deliver));
-      const total = Object.values(cpu).reduce((a, b) => a + b, 0) / WEBHOOKS;
-      cpuPerDelivery.push({ total, ...Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / WEBHOOKS])) });
-      return result;
-    })),
-  );
-  const cpu = median(cpuPerDelivery.map((c) => c.total));
-  const cpuRun = cpuPerDelivery.find((c) => c.total === cpu);
-  console.log(`  CPU per delivery: ${cpu.toFixed(2)} ms (${Object.entries(cpuRun).filter(([k, v]) => k !== 'total' && v >= 0.01).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})`);
-  console.log(`  ingest / raw publish: throughput ${x(ingest.perSecond / rawPub.perSecond)}`);
-  goal('webhook deliveries applied', `${ingest.perSecond.toFixed(0)}/s`, '≥ 1000/s', ingest.perSecond >= 1000);
-  goal('CPU per applied delivery, every process', `${cpu.toFixed(2)} ms`, '≤ 2 ms', cpu <= 2);
-  await jsm.streams.delete(rawStream);
+    const deliver = async () => {
+      const r = await fetch(`${platform.api}/webhooks/gitlab`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-event-uuid': randomUUID(), 'x-gitlab-token': SECRET },
+        body: JSON.stringify(hook()),
+      });
+      if (r.status !== 200) throw new Error(`webhook answered ${r.status}: ${await r.text()}`);
+      await r.text();
+    };
+    await run(100, 8, deliver);
+    const rawPub = row('raw JetStream publish + ack', await medianOf((i) => run(WEBHOOKS, 8, (j) => js.publish(`${rawStream.toLowerCase()}.x`, JSON.stringify(hook()), { msgID: `${rawStream}-${i}-${j}` }))));
+    const cpuPerDelivery = [];
+    const ingest = row(
+      'GitLab pipeline hook applied (200 from the gateway)',
+      // With BENCH_CPU_PROF_DIR, every service's CPU profile of these runs is in <dir>/webhooks.
+      await platform.profile('webhooks', () => medianOf(async () => {
+        const { result, cpu } = await cpuDuring(services(), serviceOf, () => run(WEBHOOKS, 8, deliver));
+        const total = Object.values(cpu).reduce((a, b) => a + b, 0) / WEBHOOKS;
+        cpuPerDelivery.push({ total, ...Object.fromEntries(Object.entries(cpu).map(([k, v]) => [k, v / WEBHOOKS])) });
+        return result;
+      })),
+    );
+    const cpu = median(cpuPerDelivery.map((c) => c.total));
+    const cpuRun = cpuPerDelivery.find((c) => c.total === cpu);
+    console.log(`  CPU per delivery: ${cpu.toFixed(2)} ms (${Object.entries(cpuRun).filter(([k, v]) => k !== 'total' && v >= 0.01).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')})`);
+    console.log(`  ingest / raw publish: throughput ${x(ingest.perSecond / rawPub.perSecond)}`);
+    goal('webhook deliveries applied', `${ingest.perSecond.toFixed(0)}/s`, '≥ 1000/s', ingest.perSecond >= 1000);
+    goal('CPU per applied delivery, every process', `${cpu.toFixed(2)} ms`, '≤ 2 ms', cpu <= 2);
+    await jsm.streams.delete(rawStream);
+  }
 
   // --- proxies ------------------------------------------------------------------------------
-  console.log('\nProxies: the same upstream straight, through a bare node:http proxy, configurable-http-proxy and ours');
   const proxyRows = async (name, upstream, ourWays) => {
     const bare = await startBareProxy(upstream);
     stops.push(bare.stop);
@@ -294,27 +304,29 @@ try {
   };
 
   // An app kept warm with one replica, and its share link.
-  const appLauncher = await api('/projects/bench/launchers', {
-    method: 'POST',
-    body: JSON.stringify({ name: 'warm', kind: 'app', environment: { kind: 'custom', image: 'bench/app:1', port: 8000, command: [process.execPath], args: [APP_PROGRAM] } }),
-  });
-  const warmApp = await api(`/apps/${appLauncher.id}/activate`, { method: 'POST', body: JSON.stringify({ minReplicas: 1, maxReplicas: 1, targetConcurrency: 1000 }) });
-  for (let s = await api(`/apps/${appLauncher.id}`); s.readyReplicas < 1; s = await api(`/apps/${appLauncher.id}`)) {
-    if (s.status === 'failed') throw new Error(`the warm app failed to start: ${s.message}`);
-    await sleep(100);
+  if (want('proxies')) {
+    console.log('\nProxies: the same upstream straight, through a bare node:http proxy, configurable-http-proxy and ours');
+    const appLauncher = await api('/projects/bench/launchers', {
+      method: 'POST',
+      body: JSON.stringify({ name: 'warm', kind: 'app', environment: { kind: 'custom', image: 'bench/app:1', port: 8000, command: [process.execPath], args: [APP_PROGRAM] } }),
+    });
+    const warmApp = await api(`/apps/${appLauncher.id}/activate`, { method: 'POST', body: JSON.stringify({ minReplicas: 1, maxReplicas: 1, targetConcurrency: 1000 }) });
+    for (let s = await api(`/apps/${appLauncher.id}`); s.readyReplicas < 1; s = await api(`/apps/${appLauncher.id}`)) {
+      if (s.status === 'failed') throw new Error(`the warm app failed to start: ${s.message}`);
+      await sleep(100);
+    }
+    const replicaDir = readdirSync(join(dataDir, 'apps')).find((d) => d.includes(appLauncher.id));
+    const { port: replicaPort } = JSON.parse(readFileSync(join(dataDir, 'apps', replicaDir, 'state.json'), 'utf8'));
+    // Straight to the activator, each request signed as the gateway signs it (a fresh nonce each:
+    // the activator takes a signature once); the share link on the app's own origin.
+    const callerSecret = appsCallerSecret();
+    const activatorPath = `/a/${warmApp.slug}/`;
+    await proxyRows('app', `http://127.0.0.1:${replicaPort}`, [
+      ['activator', `http://127.0.0.1:${platform.ports.apps}${strip(activatorPath)}`, () => signCaller(callerSecret, null, 'GET', activatorPath), ['apps']],
+      ['share link via the gateway', strip(warmApp.url), {}, ['gateway', 'apps']],
+    ]);
+    await api(`/apps/${appLauncher.id}/deactivate`, { method: 'POST' });
   }
-  const replicaDir = readdirSync(join(dataDir, 'apps')).find((d) => d.includes(appLauncher.id));
-  const { port: replicaPort } = JSON.parse(readFileSync(join(dataDir, 'apps', replicaDir, 'state.json'), 'utf8'));
-  const strip = (p) => p.replace(/\/$/, '');
-  // Straight to the activator, each request signed as the gateway signs it (a fresh nonce each:
-  // the activator takes a signature once); the share link on the app's own origin.
-  const callerSecret = appsCallerSecret();
-  const activatorPath = `/a/${warmApp.slug}/`;
-  await proxyRows('app', `http://127.0.0.1:${replicaPort}`, [
-    ['activator', `http://127.0.0.1:${platform.ports.apps}${strip(activatorPath)}`, () => signCaller(callerSecret, null, 'GET', activatorPath), ['apps']],
-    ['share link via the gateway', strip(warmApp.url), {}, ['gateway', 'apps']],
-  ]);
-  await api(`/apps/${appLauncher.id}/deactivate`, { method: 'POST' });
 
   // A session of the same kind of program, reached through the gateway with its cookie.
   const sessionLauncher = await api('/projects/bench/launchers', {
@@ -340,167 +352,173 @@ try {
       await reader.cancel();
     }
   };
-  const sessionId = await launch(auth);
-  const session = await api(`/sessions/${sessionId}`);
-  const sessionUrl = new URL(session.url, platform.gateway);
-  const exchange = await get(`${sessionUrl.href}${sessionUrl.search ? '&' : '?'}token=${platform.token}`);
-  const cookie = (exchange.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
-  if (!cookie) throw new Error(`the gateway set no session cookie (${exchange.status}) for ${sessionUrl.href}`);
-  const sessionState = readdirSync(join(dataDir, 'sessions')).find((d) => d.includes(sessionId));
-  const { port: programPort } = JSON.parse(readFileSync(join(dataDir, 'sessions', sessionState, 'state.json'), 'utf8'));
-  const programBase = `http://127.0.0.1:${programPort}${strip(sessionUrl.pathname)}`;
-  // The bare and configurable-http-proxy rows reach the program at the same path as the gateway.
-  const proxied = (base) => `${base}${strip(sessionUrl.pathname)}`;
-  {
-    const bare = await startBareProxy(`http://127.0.0.1:${programPort}`);
-    const chp = haveChp ? await startChp(`http://127.0.0.1:${programPort}`) : null;
-    stops.push(bare.stop, ...(chp ? [chp.stop] : []));
-    const ways = [
-      ['straight to it', programBase, {}, []],
-      ['bare node:http keep-alive proxy', proxied(bare.url), {}, ['bare proxy']],
-      ...(chp ? [['configurable-http-proxy', proxied(chp.url), {}, ['configurable-http-proxy']]] : []),
-      ['session proxy via the gateway', `${sessionUrl.origin}${strip(sessionUrl.pathname)}`, { cookie }, ['gateway']],
-    ];
-    const figures = {};
-    for (const [, base, headers] of ways) await run(300, 50, () => ok(`${base}/`, headers));
-    for (const c of [1, 50]) {
-      for (const [way, base, headers, shown] of ways) {
-        figures[`${way} ${c}`] = await proxyRow(`session: ${way}, c=${c}`, c === 1 ? Math.min(PROXY_N, 1000) : PROXY_N, c, () => ok(`${base}/`, headers), cpuOf(shown, bare, chp));
+  if (want('proxies')) {
+    const sessionId = await launch(auth);
+    const session = await api(`/sessions/${sessionId}`);
+    const sessionUrl = new URL(session.url, platform.gateway);
+    const exchange = await get(`${sessionUrl.href}${sessionUrl.search ? '&' : '?'}token=${platform.token}`);
+    const cookie = (exchange.headers['set-cookie'] ?? []).map((c) => c.split(';')[0]).join('; ');
+    if (!cookie) throw new Error(`the gateway set no session cookie (${exchange.status}) for ${sessionUrl.href}`);
+    const sessionState = readdirSync(join(dataDir, 'sessions')).find((d) => d.includes(sessionId));
+    const { port: programPort } = JSON.parse(readFileSync(join(dataDir, 'sessions', sessionState, 'state.json'), 'utf8'));
+    const programBase = `http://127.0.0.1:${programPort}${strip(sessionUrl.pathname)}`;
+    // The bare and configurable-http-proxy rows reach the program at the same path as the gateway.
+    const proxied = (base) => `${base}${strip(sessionUrl.pathname)}`;
+    {
+      const bare = await startBareProxy(`http://127.0.0.1:${programPort}`);
+      const chp = haveChp ? await startChp(`http://127.0.0.1:${programPort}`) : null;
+      stops.push(bare.stop, ...(chp ? [chp.stop] : []));
+      const ways = [
+        ['straight to it', programBase, {}, []],
+        ['bare node:http keep-alive proxy', proxied(bare.url), {}, ['bare proxy']],
+        ...(chp ? [['configurable-http-proxy', proxied(chp.url), {}, ['configurable-http-proxy']]] : []),
+        ['session proxy via the gateway', `${sessionUrl.origin}${strip(sessionUrl.pathname)}`, { cookie }, ['gateway']],
+      ];
+      const figures = {};
+      for (const [, base, headers] of ways) await run(300, 50, () => ok(`${base}/`, headers));
+      for (const c of [1, 50]) {
+        for (const [way, base, headers, shown] of ways) {
+          figures[`${way} ${c}`] = await proxyRow(`session: ${way}, c=${c}`, c === 1 ? Math.min(PROXY_N, 1000) : PROXY_N, c, () => ok(`${base}/`, headers), cpuOf(shown, bare, chp));
+        }
       }
+      const ours50 = figures['session proxy via the gateway 50'];
+      const bare50 = figures['bare node:http keep-alive proxy 50'];
+      goal('session proxy: throughput / bare proxy, c=50', x(ours50.perSecond / bare50.perSecond), '≥ x0.9', ours50.perSecond >= 0.9 * bare50.perSecond);
+      if (chp) goal('session proxy: throughput / configurable-http-proxy, c=50', x(ours50.perSecond / figures['configurable-http-proxy 50'].perSecond), '≥ x3', ours50.perSecond >= 3 * figures['configurable-http-proxy 50'].perSecond);
+      const added = (figures['session proxy via the gateway 1'].p50 - figures['bare node:http keep-alive proxy 1'].p50) * 1000;
+      goal('session proxy: added latency over the bare proxy, c=1 p50', `${added.toFixed(0)} µs`, '≤ 150 µs', added <= 150);
+      await bare.stop();
+      await chp?.stop();
     }
-    const ours50 = figures['session proxy via the gateway 50'];
-    const bare50 = figures['bare node:http keep-alive proxy 50'];
-    goal('session proxy: throughput / bare proxy, c=50', x(ours50.perSecond / bare50.perSecond), '≥ x0.9', ours50.perSecond >= 0.9 * bare50.perSecond);
-    if (chp) goal('session proxy: throughput / configurable-http-proxy, c=50', x(ours50.perSecond / figures['configurable-http-proxy 50'].perSecond), '≥ x3', ours50.perSecond >= 3 * figures['configurable-http-proxy 50'].perSecond);
-    const added = (figures['session proxy via the gateway 1'].p50 - figures['bare node:http keep-alive proxy 1'].p50) * 1000;
-    goal('session proxy: added latency over the bare proxy, c=1 p50', `${added.toFixed(0)} µs`, '≤ 150 µs', added <= 150);
-    await bare.stop();
-    await chp?.stop();
+    await fetch(`${platform.api}/sessions/${sessionId}`, { method: 'DELETE', headers: auth });
   }
-  await fetch(`${platform.api}/sessions/${sessionId}`, { method: 'DELETE', headers: auth });
 
   // --- launches -----------------------------------------------------------------------------
-  console.log('\nLaunches of an instant-ready program: request to running, minus the program alone');
-  if (hub) await hubApi('/users', { method: 'POST', body: JSON.stringify({ usernames: Array.from({ length: USERS }, (_, i) => `bench-${i}`) }) });
-  const programAlone = () => bareStart(SESSION_PROGRAM, (port) => ({ LAUNCHPAD_PORT: String(port), LAUNCHPAD_BASE_URL: '/' }));
-  const users = await Promise.all(Array.from({ length: USERS }, (_, i) => devToken({ user: `bench-${i}`, key })));
-  const headersOf = (i) => ({ authorization: `Bearer ${users[i]}`, 'content-type': 'application/json' });
-  const ourLaunches = async (n, concurrency) => {
-    const times = [];
-    const ids = [];
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < n) {
-          const i = next++;
-          const t = performance.now();
-          ids.push({ id: await launch(headersOf(i)), i });
-          times.push(performance.now() - t);
-        }
-      }),
-    );
-    return { times, ids };
-  };
-  const tidyOurs = async (ids) => {
-    await Promise.all(ids.map(({ id, i }) => fetch(`${platform.api}/sessions/${id}`, { method: 'DELETE', headers: headersOf(i) })));
-    for (const { id, i } of ids) while ((await fetch(`${platform.api}/sessions/${id}`, { headers: headersOf(i) })).status !== 404) await sleep(100);
-  };
-  const hubLaunches = async (n, concurrency) => {
-    const times = [];
-    let next = 0;
-    await Promise.all(
-      Array.from({ length: concurrency }, async () => {
-        while (next < n) {
-          const name = `bench-${next++}`;
-          const t = performance.now();
-          const res = await hubApi(`/users/${name}/server`, { method: 'POST' });
-          if (res.status === 202) {
-            // Pending: follow its progress (server-sent events) until it is ready, as a browser would.
-            const progress = await fetch(`${hub.api}/users/${name}/server/progress`, { headers: hub.headers });
-            const reader = progress.body.getReader();
-            const decoder = new TextDecoder();
-            let text = '';
-            for (;;) {
-              const { value, done } = await reader.read();
-              if (done) break;
-              text += decoder.decode(value, { stream: true });
-              if (text.includes('"ready": true')) break;
-              if (text.includes('"failed": true')) throw new Error(`JupyterHub failed to start ${name}: ${text}`);
-            }
-            await reader.cancel();
-          } else await res.text();
-          times.push(performance.now() - t);
-        }
-      }),
-    );
-    return times;
-  };
-  const tidyHub = async (n) => {
-    await Promise.all(Array.from({ length: n }, (_, i) => hubApi(`/users/bench-${i}/server`, { method: 'DELETE' }).then((r) => r.text())));
-    for (let i = 0; i < n; i++) {
-      for (;;) {
-        const u = await (await hubApi(`/users/bench-${i}`)).json();
-        if (!u.servers?.['']) break;
-        await sleep(100);
-      }
-    }
-  };
-  // Warm-up: JIT, pools, first clones.
-  await tidyOurs((await ourLaunches(3, 1)).ids);
-  if (hub) {
-    await hubLaunches(3, 1);
-    await tidyHub(3);
-  }
-  const launchRounds = async (n, concurrency, label) => {
-    const alone = [];
-    for (let i = 0; i < Math.min(n, 10); i++) alone.push(await programAlone());
-    const program = concurrency === 1 ? median(alone) : median(await Promise.all(Array.from({ length: concurrency }, () => programAlone())));
-    const o = await ourLaunches(n, concurrency);
-    const ourRss = concurrency > 1 ? rssOf(services().find((p) => serviceOf(p) === 'sessions')) : undefined;
-    await tidyOurs(o.ids);
-    const h = hub ? await hubLaunches(n, concurrency) : null;
-    const hubRss = hub && concurrency > 1 ? rssOf(hub.pid) : undefined;
-    if (hub) await tidyHub(n);
-    const sorted = (xs) => [...xs].sort((a, b) => a - b);
-    return {
-      program,
-      ours: pct(sorted(o.times), 50),
-      oursP99: pct(sorted(o.times), 99),
-      hub: h ? pct(sorted(h), 50) : NaN,
-      hubP99: h ? pct(sorted(h), 99) : NaN,
-      ourRss,
-      hubRss,
-      label,
+  if (want('launches')) {
+    console.log('\nLaunches of an instant-ready program: request to running, minus the program alone');
+    if (hub) await hubApi('/users', { method: 'POST', body: JSON.stringify({ usernames: Array.from({ length: USERS }, (_, i) => `bench-${i}`) }) });
+    const programAlone = () => bareStart(SESSION_PROGRAM, (port) => ({ LAUNCHPAD_PORT: String(port), LAUNCHPAD_BASE_URL: '/' }));
+    const users = await Promise.all(Array.from({ length: USERS }, (_, i) => devToken({ user: `bench-${i}`, key })));
+    const headersOf = (i) => ({ authorization: `Bearer ${users[i]}`, 'content-type': 'application/json' });
+    const ourLaunches = async (n, concurrency) => {
+      const times = [];
+      const ids = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < n) {
+            const i = next++;
+            const t = performance.now();
+            ids.push({ id: await launch(headersOf(i)), i });
+            times.push(performance.now() - t);
+          }
+        }),
+      );
+      return { times, ids };
     };
-  };
-  for (const [n, c] of [
-    [LAUNCHES, 1],
-    [CONCURRENT, CONCURRENT],
-  ]) {
-    const r = await medianOf(() => launchRounds(n, c));
-    const what = c === 1 ? '1 at a time' : `${c} at once`;
-    console.log(`${`program alone (${what})`.padEnd(58)} p50 ${r.program.toFixed(0).padStart(8)} ms`);
-    console.log(`${`Launchpad launch, ${what}: request to running`.padEnd(58)} p50 ${r.ours.toFixed(0).padStart(8)} ms  p99 ${r.oursP99.toFixed(0).padStart(8)} ms  overhead p50 ${(r.ours - r.program).toFixed(0)} ms`);
+    const tidyOurs = async (ids) => {
+      await Promise.all(ids.map(({ id, i }) => fetch(`${platform.api}/sessions/${id}`, { method: 'DELETE', headers: headersOf(i) })));
+      for (const { id, i } of ids) while ((await fetch(`${platform.api}/sessions/${id}`, { headers: headersOf(i) })).status !== 404) await sleep(100);
+    };
+    const hubLaunches = async (n, concurrency) => {
+      const times = [];
+      let next = 0;
+      await Promise.all(
+        Array.from({ length: concurrency }, async () => {
+          while (next < n) {
+            const name = `bench-${next++}`;
+            const t = performance.now();
+            const res = await hubApi(`/users/${name}/server`, { method: 'POST' });
+            if (res.status === 202) {
+              // Pending: follow its progress (server-sent events) until it is ready, as a browser would.
+              const progress = await fetch(`${hub.api}/users/${name}/server/progress`, { headers: hub.headers });
+              const reader = progress.body.getReader();
+              const decoder = new TextDecoder();
+              let text = '';
+              for (;;) {
+                const { value, done } = await reader.read();
+                if (done) break;
+                text += decoder.decode(value, { stream: true });
+                if (text.includes('"ready": true')) break;
+                if (text.includes('"failed": true')) throw new Error(`JupyterHub failed to start ${name}: ${text}`);
+              }
+              await reader.cancel();
+            } else await res.text();
+            times.push(performance.now() - t);
+          }
+        }),
+      );
+      return times;
+    };
+    const tidyHub = async (n) => {
+      await Promise.all(Array.from({ length: n }, (_, i) => hubApi(`/users/bench-${i}/server`, { method: 'DELETE' }).then((r) => r.text())));
+      for (let i = 0; i < n; i++) {
+        for (;;) {
+          const u = await (await hubApi(`/users/bench-${i}`)).json();
+          if (!u.servers?.['']) break;
+          await sleep(100);
+        }
+      }
+    };
+    // Warm-up: JIT, pools, first clones.
+    await tidyOurs((await ourLaunches(3, 1)).ids);
     if (hub) {
-      console.log(`${`JupyterHub launch, ${what}: request to ready`.padEnd(58)} p50 ${r.hub.toFixed(0).padStart(8)} ms  p99 ${r.hubP99.toFixed(0).padStart(8)} ms  overhead p50 ${(r.hub - r.program).toFixed(0)} ms`);
-      const ratio = (r.ours - r.program) / (r.hub - r.program);
-      const target = c === 1 ? 0.5 : 0.2;
-      goal(`launch overhead / JupyterHub's, ${what}`, x(ratio), `≤ x${target}`, ratio <= target);
+      await hubLaunches(3, 1);
+      await tidyHub(3);
     }
-    if (r.ourRss) console.log(`  RSS with ${c} running: sessions service ${mb(r.ourRss)}${r.hubRss ? `, JupyterHub's hub ${mb(r.hubRss)}` : ''}`);
+    const launchRounds = async (n, concurrency, label) => {
+      const alone = [];
+      for (let i = 0; i < Math.min(n, 10); i++) alone.push(await programAlone());
+      const program = concurrency === 1 ? median(alone) : median(await Promise.all(Array.from({ length: concurrency }, () => programAlone())));
+      const o = await ourLaunches(n, concurrency);
+      const ourRss = concurrency > 1 ? rssOf(services().find((p) => serviceOf(p) === 'sessions')) : undefined;
+      await tidyOurs(o.ids);
+      const h = hub ? await hubLaunches(n, concurrency) : null;
+      const hubRss = hub && concurrency > 1 ? rssOf(hub.pid) : undefined;
+      if (hub) await tidyHub(n);
+      const sorted = (xs) => [...xs].sort((a, b) => a - b);
+      return {
+        program,
+        ours: pct(sorted(o.times), 50),
+        oursP99: pct(sorted(o.times), 99),
+        hub: h ? pct(sorted(h), 50) : NaN,
+        hubP99: h ? pct(sorted(h), 99) : NaN,
+        ourRss,
+        hubRss,
+        label,
+      };
+    };
+    for (const [n, c] of [
+      [LAUNCHES, 1],
+      [CONCURRENT, CONCURRENT],
+    ]) {
+      const r = await medianOf(() => launchRounds(n, c));
+      const what = c === 1 ? '1 at a time' : `${c} at once`;
+      console.log(`${`program alone (${what})`.padEnd(58)} p50 ${r.program.toFixed(0).padStart(8)} ms`);
+      console.log(`${`Launchpad launch, ${what}: request to running`.padEnd(58)} p50 ${r.ours.toFixed(0).padStart(8)} ms  p99 ${r.oursP99.toFixed(0).padStart(8)} ms  overhead p50 ${(r.ours - r.program).toFixed(0)} ms`);
+      if (hub) {
+        console.log(`${`JupyterHub launch, ${what}: request to ready`.padEnd(58)} p50 ${r.hub.toFixed(0).padStart(8)} ms  p99 ${r.hubP99.toFixed(0).padStart(8)} ms  overhead p50 ${(r.hub - r.program).toFixed(0)} ms`);
+        const ratio = (r.ours - r.program) / (r.hub - r.program);
+        const target = c === 1 ? 0.5 : 0.2;
+        goal(`launch overhead / JupyterHub's, ${what}`, x(ratio), `≤ x${target}`, ratio <= target);
+      }
+      if (r.ourRss) console.log(`  RSS with ${c} running: sessions service ${mb(r.ourRss)}${r.hubRss ? `, JupyterHub's hub ${mb(r.hubRss)}` : ''}`);
+    }
   }
 
   // --- memory -------------------------------------------------------------------------------
-  console.log('\nMemory');
-  const sessionsPid = services().find((p) => serviceOf(p) === 'sessions');
-  const idle = rssOf(sessionsPid);
-  console.log(`${'sessions service RSS, no sessions'.padEnd(58)} ${mb(idle)}`);
-  if (hub) console.log(`${"JupyterHub's hub RSS, idle".padEnd(58)} ${mb(rssOf(hub.pid))}`);
-  await seedHibernatedSessions(platform.dbUrl, sessionLauncher.id, SESSION_ROWS);
-  await sleep(15_000); // reconciler passes and resyncs over every row
-  const full = rssOf(sessionsPid);
-  console.log(`${`sessions service RSS, ${SESSION_ROWS} sessions in its tables`.padEnd(58)} ${mb(full)}`);
-  goal(`sessions service RSS with ${SESSION_ROWS} sessions`, mb(full), '≤ 150 MB', full <= 150 * 1024 * 1024);
+  if (want('memory')) {
+    console.log('\nMemory');
+    const sessionsPid = services().find((p) => serviceOf(p) === 'sessions');
+    const idle = rssOf(sessionsPid);
+    console.log(`${'sessions service RSS, no sessions'.padEnd(58)} ${mb(idle)}`);
+    if (hub) console.log(`${"JupyterHub's hub RSS, idle".padEnd(58)} ${mb(rssOf(hub.pid))}`);
+    await seedHibernatedSessions(platform.dbUrl, sessionLauncher.id, SESSION_ROWS);
+    await sleep(15_000); // reconciler passes and resyncs over every row
+    const full = rssOf(sessionsPid);
+    console.log(`${`sessions service RSS, ${SESSION_ROWS} sessions in its tables`.padEnd(58)} ${mb(full)}`);
+    goal(`sessions service RSS with ${SESSION_ROWS} sessions`, mb(full), '≤ 150 MB', full <= 150 * 1024 * 1024);
+  }
 
   console.log('\nGoals');
   for (const g of goals) console.log(`  ${g.met ? 'MET    ' : 'NOT MET'}  ${g.text}: ${g.value} (goal ${g.target})`);
