@@ -69,6 +69,51 @@ describe('messaging against real Postgres and NATS', () => {
     expect(onStream[0]?.headers['nats-msg-id']).toBe(envelope.id);
   });
 
+  it('a batch is published in order; a publish that fails in the middle leaves that row pending with its error, and the rest published', async () => {
+    const writer = new OutboxWriter(ds);
+    const r = relay(writer);
+    // No stream takes this subject: JetStream refuses its publish, between two that succeed.
+    const unstreamed = defineEvent(`unstreamed${suffix}.thing.lost`, 1, z.object({ n: z.number().int() }));
+    const [first, lost, last] = await ds.transaction(async (m) => [
+      await writer.append(m, thingHappened, { n: 101 }),
+      await writer.append(m, unstreamed, { n: 102 }),
+      await writer.append(m, thingHappened, { n: 103 }),
+    ]);
+    await expect(r.publishBatch()).rejects.toThrow(/1 of 3 events not published/);
+    const state = async () =>
+      (await ds.query(`SELECT id, published_at IS NOT NULL AS published, attempts, last_error FROM "${schema}".outbox WHERE id = ANY($1::uuid[]) ORDER BY position`, [
+        [first.id, lost.id, last.id],
+      ])) as { id: string; published: boolean; attempts: number; last_error: string | null }[];
+    const after = await state();
+    expect(after.map((row) => [row.id, row.published, row.attempts])).toEqual([
+      [first.id, true, 0],
+      [lost.id, false, 1],
+      [last.id, true, 0],
+    ]);
+    expect(after[1]?.last_error).toBeTruthy();
+    const onStream = (await readStream(nc, stream, thingHappened.type)).filter((e) => [first.id, last.id].includes(e.data.id as string));
+    expect(onStream.map((e) => (e.data.data as { n: number }).n)).toEqual([101, 103]);
+    // Retried at the next batch, alone: still refused, one more attempt recorded; the others are not sent again.
+    await expect(r.publishBatch()).rejects.toThrow(/1 of 1 events not published/);
+    expect((await state()).map((row) => row.attempts)).toEqual([0, 2, 0]);
+    await ds.query(`DELETE FROM "${schema}".outbox WHERE id = $1`, [lost.id]);
+  });
+
+  it('a batch of many rows reaches the stream in outbox order', async () => {
+    const writer = new OutboxWriter(ds);
+    const r = relay(writer);
+    const written = await ds.transaction(async (m) => {
+      const out = [];
+      for (let n = 201; n <= 208; n++) out.push(await writer.append(m, thingHappened, { n }));
+      return out;
+    });
+    expect(await r.publishBatch()).toBe(8);
+    const ids = new Set(written.map((e) => e.id));
+    const onStream = (await readStream(nc, stream, thingHappened.type)).filter((e) => ids.has(e.data.id as string));
+    expect(onStream.map((e) => (e.data.data as { n: number }).n)).toEqual([201, 202, 203, 204, 205, 206, 207, 208]);
+    expect(await r.publishBatch()).toBe(0);
+  });
+
   it('refuses to write an event outside a transaction, so it cannot be committed without its change', async () => {
     await expect(new OutboxWriter(ds).append(ds.manager, thingHappened, { n: 2 })).rejects.toThrow(/inside a transaction/);
   });

@@ -4,7 +4,7 @@ import type { NatsConnection } from '@nats-io/nats-core';
 import { jetstream, type JetStreamClient } from '@nats-io/jetstream';
 import type { Envelope, EventContract, EventData } from '@launchpad/contracts';
 import { counter, gauge, injectTraceContext } from '@launchpad/telemetry';
-import type { Statement } from '@launchpad/persistence';
+import { type Statement, withPoolClient } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import { NATS_CONNECTION } from './nats.js';
 import { toNatsHeaders } from './nats-headers.js';
@@ -12,6 +12,21 @@ import { toNatsHeaders } from './nats-headers.js';
 const published = counter('launchpad_outbox_published_total', 'Events the outbox relay published', ['subject']);
 const pendingGauge = gauge('launchpad_outbox_pending', 'Events written but not yet published');
 const PENDING_COUNT_INTERVAL_MS = 1000;
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+interface OutboxRow {
+  id: string;
+  subject: string;
+  /** As text: it is published as it was written. */
+  envelope: string;
+  headers: Record<string, string>;
+}
+
+/** A uuid as Postgres writes one, to go into a statement's text; anything else is refused. */
+function uuidLiteral(id: string): string {
+  if (!UUID.test(id)) throw new Error(`not a uuid as Postgres writes one: ${JSON.stringify(id)}`);
+  return id;
+}
 
 /** Builds a validated envelope: a malformed event fails the writer's transaction, not a consumer. */
 export function buildEnvelope<C extends EventContract>(contract: C, data: EventData<C>, now = new Date()): Envelope<EventData<C>> {
@@ -153,37 +168,74 @@ export class OutboxRelay implements OnApplicationBootstrap, OnApplicationShutdow
     });
   }
 
-  /** Publishes up to one batch; returns how many rows it published. */
+  /**
+   * Publishes up to one batch; returns how many rows it published. Two round trips to Postgres
+   * however many rows (`BEGIN; SELECT ... FOR UPDATE SKIP LOCKED`, then `UPDATE ...; COMMIT`) and
+   * the batch's publishes sent at once, their acks awaited together: on this path the relay's CPU
+   * went into socket writes, one per statement and one per awaited publish.
+   *
+   * Order: the publishes leave in the rows' order on one connection, and JetStream stores them in
+   * the order it receives them, so the stream holds them in outbox order. When one in the middle
+   * fails (a timeout, a stream refusing it) the ones after it were sent already and may have been
+   * stored: they are marked published, and the failed row, left pending with its attempt and
+   * error, reaches the stream after them when it is retried. Stopping at the failure could not
+   * undo that; consumers order by what an event carries (a build's revision), not by arrival.
+   */
   async publishBatch(): Promise<number> {
-    let failure: unknown;
-    const count = await this.dataSource.transaction(async (manager) => {
-      const rows: { id: string; subject: string; envelope: Envelope; headers: Record<string, string> }[] = await manager.query(
-        `SELECT id, subject, envelope, headers FROM outbox
-          WHERE published_at IS NULL ORDER BY position LIMIT $1 FOR UPDATE SKIP LOCKED`,
-        [this.options.batchSize],
+    const limit = this.options.batchSize;
+    if (!Number.isSafeInteger(limit) || limit < 1) throw new Error(`outbox batchSize must be a positive integer, not ${limit}`);
+    const { count, failure } = await withPoolClient(this.dataSource, async (client) => {
+      // The simple protocol carries no parameters, and runs several statements in one round trip:
+      // the limit is the integer checked above. The envelope stays text, as it is published.
+      const [, claim] = (await client.query(
+        `BEGIN; SELECT id, subject, envelope::text AS envelope, headers FROM outbox
+          WHERE published_at IS NULL ORDER BY position LIMIT ${limit} FOR UPDATE SKIP LOCKED`,
+      )) as [unknown, { rows: OutboxRow[] }];
+      const rows = claim.rows;
+      if (rows.length === 0) {
+        await client.query('COMMIT');
+        return { count: 0, failure: undefined };
+      }
+      this.js ??= jetstream(this.nc);
+      const js = this.js;
+      const outcomes = await Promise.all(
+        rows.map((row) =>
+          js.publish(row.subject, row.envelope, { msgID: row.id, headers: toNatsHeaders(row.headers) }).then(
+            () => undefined,
+            (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+          ),
+        ),
       );
-      const done: string[] = [];
-      for (const row of rows) {
-        try {
-          this.js ??= jetstream(this.nc);
-          await this.js.publish(row.subject, JSON.stringify(row.envelope), { msgID: row.id, headers: toNatsHeaders(row.headers) });
-        } catch (error) {
-          // Stop here to keep order; what was published so far is still marked below.
-          failure = error;
-          await manager.query(`UPDATE outbox SET attempts = attempts + 1, last_error = $2 WHERE id = $1`, [row.id, String((error as Error).message)]);
-          break;
-        }
-        done.push(row.id);
-        published.inc({ subject: row.subject });
-      }
-      if (done.length > 0) await manager.query(`UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])`, [done]);
+      const done = rows.filter((_, i) => outcomes[i] === undefined);
+      const failed = rows.flatMap((row, i) => {
+        const error = outcomes[i];
+        return error === undefined ? [] : [{ id: row.id, error: error.message }];
+      });
+      for (const row of done) published.inc({ subject: row.subject });
       // A gauge scraped every few seconds: counting after every batch was a statement per event.
-      if (rows.length > 0 && Date.now() - this.lastPendingCount >= PENDING_COUNT_INTERVAL_MS) {
-        this.lastPendingCount = Date.now();
-        const [{ pending }] = await manager.query(`SELECT count(*)::int AS pending FROM outbox WHERE published_at IS NULL`);
-        pendingGauge.set(pending);
+      const countPending = Date.now() - this.lastPendingCount >= PENDING_COUNT_INTERVAL_MS;
+      if (countPending) this.lastPendingCount = Date.now();
+      const countSql = countPending ? `SELECT count(*)::int AS pending FROM outbox WHERE published_at IS NULL; ` : '';
+      let answered;
+      if (failed.length === 0) {
+        // The ids are Postgres's own uuids as it just answered them, checked before they are written into the statement.
+        const ids = done.map((row) => uuidLiteral(row.id)).join(',');
+        answered = await client.query(`UPDATE outbox SET published_at = now() WHERE id = ANY('{${ids}}'::uuid[]); ${countSql}COMMIT`);
+      } else {
+        // Rare: an error's words are a parameter, so this takes a statement of its own.
+        await client.query(
+          `WITH p AS (UPDATE outbox SET published_at = now() WHERE id = ANY($1::uuid[])),
+                f AS (UPDATE outbox o SET attempts = o.attempts + 1, last_error = e.error FROM unnest($2::uuid[], $3::text[]) AS e(id, error) WHERE o.id = e.id)
+           SELECT 1`,
+          [done.map((row) => row.id), failed.map((f) => f.id), failed.map((f) => f.error)],
+        );
+        answered = await client.query(`${countSql}COMMIT`);
       }
-      return done.length;
+      if (countPending) {
+        const counted = (Array.isArray(answered) ? answered : [answered]).find((r) => typeof (r.rows[0] as { pending?: unknown } | undefined)?.pending === 'number');
+        if (counted) pendingGauge.set((counted.rows[0] as { pending: number }).pending);
+      }
+      return { count: done.length, failure: failed.length > 0 ? new Error(`${failed.length} of ${rows.length} events not published: ${failed[0]!.error}`) : undefined };
     });
     if (failure) throw failure;
     return count;

@@ -84,3 +84,33 @@ export async function readRows<T>(dataSource: DataSource, sql: string, params: u
  * own (Postgres commits it alone): its RETURNING or SELECT rows.
  */
 export const runAlone: <T>(dataSource: DataSource, sql: string, params?: unknown[]) => Promise<T[]> = readRows;
+
+/** A pg client of the data source's pool, as `withPoolClient` lends it. */
+export interface PoolClient {
+  /** With several statements and no parameters (the simple protocol), pg answers one result per statement. */
+  query(sql: string, params?: unknown[]): Promise<{ rows: unknown[] } | { rows: unknown[] }[]>;
+}
+
+interface LendingPool {
+  connect(): Promise<PoolClient & { release(destroy?: boolean | Error): void }>;
+}
+
+/**
+ * Lends `work` one connection of the data source's pg pool, for a loop that sends several
+ * statements in one round trip (`BEGIN; SELECT ...`), which TypeORM's query runner cannot.
+ * A connection that failed mid-way (`work` threw) is destroyed rather than handed back: it may
+ * still be inside the transaction `work` began. A data source without a pg pool cannot lend one.
+ */
+export async function withPoolClient<T>(dataSource: DataSource, work: (client: PoolClient) => Promise<T>): Promise<T> {
+  const pool = (dataSource.driver as unknown as { master?: LendingPool }).master;
+  if (!pool || typeof pool.connect !== 'function') throw new Error('withPoolClient needs a data source on a pg pool (the postgres driver)');
+  const client = await pool.connect();
+  try {
+    const result = await work(client);
+    client.release();
+    return result;
+  } catch (error) {
+    client.release(true);
+    throw error;
+  }
+}
