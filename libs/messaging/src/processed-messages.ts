@@ -1,4 +1,4 @@
-import { advisoryLockSql, type LockKey, runAlone, shiftParams, type Statement } from '@launchpad/persistence';
+import { advisoryLockSql, type LockKey, prepared, type PreparedSql, runAlone, shiftParams, type Statement } from '@launchpad/persistence';
 import type { DataSource, EntityManager } from 'typeorm';
 
 export interface ApplyOnceOptions {
@@ -77,10 +77,13 @@ export async function applyOnceInOneStatement(
   return row.declined ? 'declined' : row.fresh ? 'applied' : 'duplicate';
 }
 
-/** The statements' text by their shape: a consumer sends the same few on every message (renumbering them is a regex over each). */
-const oneStatementSqls = new Map<string, string>();
+/**
+ * The statements by their shape: a consumer sends the same few on every message (renumbering them
+ * is a regex over each), prepared (parsing and planning them cost Postgres more than running them).
+ */
+const oneStatementSqls = new Map<string, PreparedSql>();
 
-function oneStatementSql(locked: boolean, unless: Statement | undefined, effect: Statement): string {
+function oneStatementSql(locked: boolean, unless: Statement | undefined, effect: Statement): PreparedSql {
   const key = `${locked}\0${unless?.params.length ?? -1}\0${unless?.sql ?? ''}\0${effect.sql}`;
   let sql = oneStatementSqls.get(key);
   if (sql !== undefined) return sql;
@@ -103,8 +106,8 @@ function oneStatementSql(locked: boolean, unless: Statement | undefined, effect:
       : `processed AS (INSERT INTO processed_messages (consumer, message_id) SELECT $1::text, $2::text${source} ON CONFLICT DO NOTHING RETURNING message_id)`,
   );
   items.push(`e AS (${shiftParams(effect.sql, count)})`);
-  sql = `WITH ${items.join(',\n')}
-     SELECT ${unless !== undefined ? '(SELECT declined FROM g)' : 'false'} AS declined, EXISTS (SELECT 1 FROM processed) AS fresh`;
+  sql = prepared(`WITH ${items.join(',\n')}
+     SELECT ${unless !== undefined ? '(SELECT declined FROM g)' : 'false'} AS declined, EXISTS (SELECT 1 FROM processed) AS fresh`);
   // Bounded, whatever a caller builds: the shapes are the code's own, a handful.
   if (oneStatementSqls.size >= 64) oneStatementSqls.clear();
   oneStatementSqls.set(key, sql);

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Column, type DataSource, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import { ADMIN_DATABASE_URL, uniqueSuffix } from '../../../tools/testing/harness.js';
 import { createServiceDataSource } from './data-source.js';
-import { insertNew, readRows, runTogether, updateWhole } from './statements.js';
+import { insertNew, prepared, queryRows, readRows, runTogether, updateWhole, withPoolClient } from './statements.js';
 import { sqlStateOf } from './transient-errors.js';
 
 /** Against the machine's Postgres, in a schema of its own. */
@@ -155,5 +155,41 @@ describe('readRows', () => {
   it('fails with the SQL state of what Postgres refused', async () => {
     const error = await readRows(ds, `SELECT nope FROM r`).catch((e: unknown) => e);
     expect(sqlStateOf(error)).toBe('42703');
+  });
+
+  it('a prepared statement answers as its text does, and stays parsed on the connection that ran it', async () => {
+    const text = `SELECT id, n FROM r WHERE id = $1`;
+    const statement = prepared(text);
+    expect(prepared(text)).toBe(statement);
+    expect(await readRows(ds, statement, ['a'])).toEqual(await readRows(ds, text, ['a']));
+    const seen = await ds.transaction(async (m) => {
+      await queryRows(m, statement, ['b']);
+      return queryRows<{ statement: string }>(m, `SELECT statement FROM pg_prepared_statements WHERE name = $1`, [statement.name]);
+    });
+    expect(seen).toEqual([{ statement: text }]);
+  });
+
+  it('queryRows runs in the caller\'s transaction: what it wrote is undone with it', async () => {
+    const insert = prepared(`INSERT INTO r (id, tags, at, n) VALUES ($1, '{}', now(), 0)`);
+    await expect(
+      ds.transaction(async (m) => {
+        await queryRows(m, insert, ['undone']);
+        expect(await queryRows(m, `SELECT id FROM r WHERE id = $1`, ['undone'])).toEqual([{ id: 'undone' }]);
+        throw new Error('changed our mind');
+      }),
+    ).rejects.toThrow('changed our mind');
+    expect(await readRows(ds, `SELECT id FROM r WHERE id = $1`, ['undone'])).toEqual([]);
+  });
+
+  it('withPoolClient runs several statements in one round trip, and drops a connection left inside a transaction', async () => {
+    const [, answer] = (await withPoolClient(ds, (client) => client.query(`BEGIN; SELECT count(*)::int AS n FROM r; COMMIT`))) as { rows: unknown[] }[];
+    expect(answer!.rows).toEqual([{ n: 2 }]);
+    await expect(
+      withPoolClient(ds, async (client) => {
+        await client.query(`BEGIN; INSERT INTO r (id, tags, at, n) VALUES ('left', '{}', now(), 0)`);
+        throw new Error('gave up mid-way');
+      }),
+    ).rejects.toThrow('gave up mid-way');
+    expect(await readRows(ds, `SELECT id FROM r WHERE id = 'left'`)).toEqual([]);
   });
 });

@@ -52,7 +52,8 @@ export class BuildsService {
     const current = options.lockHeld && options.current !== undefined ? options.current : await readBuild(manager, o.projectId, o.sha);
     const planned = this.plan(current, o);
     const writes = planned ? [writeBuild(planned.row, current === null), ...(planned.event ? [planned.event] : [])] : [];
-    await runTogether(manager, [...writes, ...(options.also?.(planned?.applied ?? null) ?? [])]);
+    // Prepared: a handful of shapes (insert or update, an event or none, the caller's own), on every delivery's path.
+    await runTogether(manager, [...writes, ...(options.also?.(planned?.applied ?? null) ?? [])], { prepare: true });
     return planned?.applied ?? null;
   }
 

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BuildsError, BuildsErrorCode, type gitlabDeliveryHeadersSchema, type webhookOutcomeSchema } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { advisoryLockSql, type LockKey, runTogether, type Statement } from '@launchpad/persistence';
+import { advisoryLockSql, type LockKey, prepared, queryRows, runTogether, type Statement } from '@launchpad/persistence';
 import { counter } from '@launchpad/telemetry';
 import type { EntityManager } from 'typeorm';
 import { z } from 'zod';
@@ -26,6 +26,18 @@ const SYSTEM_HOOK = 'System Hook';
 /** The X-Gitlab-Event values a metric label may take: the header is the sender's to choose, a label set must stay bounded. */
 const EVENT_LABELS: ReadonlySet<string> = new Set(['Push Hook', 'Pipeline Hook', 'Job Hook', SYSTEM_HOOK]);
 export const eventLabel = (event: string | undefined): string => (event !== undefined && EVENT_LABELS.has(event) ? event : 'other');
+
+/**
+ * A delivery's first statement ($1 scope, $2 delivery id, $3 event): its row, then the lock ($4)
+ * of the step, then the commit's record ($5 project, $6 sha). Prepared: one of these runs on
+ * every delivery, and parsing and planning it cost Postgres more than running it.
+ */
+const RECORD_DELIVERY_SQL = `WITH d AS (INSERT INTO webhook_deliveries (scope, delivery_id, event, outcome) VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING RETURNING delivery_id)`;
+const RECORD_DELIVERY = prepared(`${RECORD_DELIVERY_SQL} SELECT delivery_id FROM d`);
+const RECORD_DELIVERY_LOCKED = prepared(`${RECORD_DELIVERY_SQL} SELECT delivery_id, ${advisoryLockSql('$4')} FROM d`);
+const RECORD_DELIVERY_READ_COMMIT = prepared(`${RECORD_DELIVERY_SQL},
+   l AS (SELECT delivery_id, ${advisoryLockSql('$4')} FROM d)
+ SELECT b.* FROM l LEFT JOIN LATERAL ${buildOfCommitSql('$5', '$6')} ON true`);
 
 /**
  * One GitLab delivery: verify its token, read it, and record it together with what it changes in
@@ -100,13 +112,9 @@ export class ReceiveWebhook {
       // then, in the same statement, the lock the step would take next (locks.ts).
       // And, once the lock is held, the commit's record (a snapshot of its own: buildOfCommitSql).
       const commit = apply.lock ? apply.commit : undefined;
-      const inserted: Record<string, unknown>[] = await manager.query(
-        commit
-          ? `WITH d AS (INSERT INTO webhook_deliveries (scope, delivery_id, event, outcome) VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING RETURNING delivery_id),
-               l AS (SELECT delivery_id, ${advisoryLockSql('$4')} FROM d)
-             SELECT b.* FROM l LEFT JOIN LATERAL ${buildOfCommitSql('$5', '$6')} ON true`
-          : `WITH d AS (INSERT INTO webhook_deliveries (scope, delivery_id, event, outcome) VALUES ($1, $2, $3, '') ON CONFLICT DO NOTHING RETURNING delivery_id)
-             SELECT delivery_id${apply.lock ? `, ${advisoryLockSql('$4')}` : ''} FROM d`,
+      const inserted = await queryRows<Record<string, unknown>>(
+        manager,
+        commit ? RECORD_DELIVERY_READ_COMMIT : apply.lock ? RECORD_DELIVERY_LOCKED : RECORD_DELIVERY,
         [scope, deliveryId, eventLabel(headers.event), ...(apply.lock ? [apply.lock] : []), ...(commit ? [commit.projectId, commit.sha] : [])],
       );
       if (inserted.length === 0) return { outcome: 'duplicate' as const, detail: `delivery ${deliveryId} was applied before` };

@@ -2,13 +2,18 @@ import { randomBytes } from 'node:crypto';
 import { Inject, Injectable, Logger } from '@nestjs/common';
 import { BuildsError, BuildsErrorCode, environmentsRpc, type Principal } from '@launchpad/contracts';
 import { RpcClient } from '@launchpad/messaging';
-import { readRows } from '@launchpad/persistence';
+import { prepared, readRows } from '@launchpad/persistence';
 import { DataSource, type EntityManager } from 'typeorm';
 import { BUILDS_CONFIG, type BuildsConfig } from '../config.js';
 import { SecretDigests } from './token-hash.js';
 
 const ROLES_THAT_SET_SECRETS = ['maintainer', 'owner'];
 const STORED_PEPPER = 'webhook-secret-pepper';
+/** Prepared: read on every delivery. */
+const VERIFY_SQL = prepared(`SELECT s.hash, coalesce(g.path, s.project_path) AS path, g.destroyed
+   FROM (SELECT $1::text AS project_id) p
+   LEFT JOIN webhook_secrets s ON s.project_id = p.project_id
+   LEFT JOIN gitlab_projects g ON g.project_id = p.project_id`);
 
 /** What a delivery's token was checked against, once it matched. */
 export interface VerifiedProject {
@@ -68,14 +73,7 @@ export class WebhookSecrets {
   async verify(projectId: string, token: string | undefined): Promise<VerifiedProject> {
     const digests = await this.secretDigests();
     // On the pool, not through TypeORM's query runner: this read is on every delivery's path.
-    const rows = await readRows<{ hash: string | null; path: string | null; destroyed: boolean | null }>(
-      this.dataSource,
-      `SELECT s.hash, coalesce(g.path, s.project_path) AS path, g.destroyed
-         FROM (SELECT $1::text AS project_id) p
-         LEFT JOIN webhook_secrets s ON s.project_id = p.project_id
-         LEFT JOIN gitlab_projects g ON g.project_id = p.project_id`,
-      [projectId],
-    );
+    const rows = await readRows<{ hash: string | null; path: string | null; destroyed: boolean | null }>(this.dataSource, VERIFY_SQL, [projectId]);
     const row = rows[0];
     const stored = row?.hash ?? null;
     if (!digests.matches(token ?? '', stored) || !token) {
