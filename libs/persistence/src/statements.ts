@@ -38,11 +38,15 @@ export function prepared(text: string): PreparedSql {
 }
 
 const textOf = (sql: Sql): string => (typeof sql === 'string' ? sql : sql.text);
-const pgQueryOf = (sql: Sql, params: unknown[]) => (typeof sql === 'string' ? { text: sql, values: params } : { name: sql.name, text: sql.text, values: params });
 
 interface PgQueryable {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
+  query(text: string, values: unknown[]): Promise<{ rows: unknown[] }>;
+  query(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
 }
+
+/** A text as pg's query(text, values), which copies nothing; a prepared statement as the config object that names it. */
+const runOn = (target: PgQueryable, sql: Sql, params: unknown[]) =>
+  typeof sql === 'string' ? target.query(sql, params) : target.query({ name: sql.name, text: sql.text, values: params });
 
 /**
  * One statement on the manager's own connection (its transaction's), its rows as pg answers them:
@@ -53,7 +57,7 @@ interface PgQueryable {
 export async function queryRows<T>(manager: EntityManager, sql: Sql, params: unknown[] = []): Promise<T[]> {
   const connection = (manager.queryRunner as unknown as { databaseConnection?: PgQueryable } | undefined)?.databaseConnection;
   if (!manager.queryRunner?.isTransactionActive || !connection || typeof connection.query !== 'function') return (await manager.query(textOf(sql), params)) as T[];
-  return (await connection.query(pgQueryOf(sql, params))).rows as T[];
+  return (await runOn(connection, sql, params)).rows as T[];
 }
 
 /**
@@ -114,9 +118,6 @@ export async function updateWhole<T extends object>(manager: EntityManager, targ
   await manager.update(target, where as never, values as never);
 }
 
-interface RowPool {
-  query(config: { name?: string; text: string; values: unknown[] }): Promise<{ rows: unknown[] }>;
-}
 
 /**
  * A read on the data source's own pg pool, outside any transaction: one statement, its rows as pg
@@ -126,9 +127,9 @@ interface RowPool {
  * sqlStateOf and isConnectionError read it). A data source without a pg pool goes through TypeORM.
  */
 export async function readRows<T>(dataSource: DataSource, sql: Sql, params: unknown[] = []): Promise<T[]> {
-  const pool = (dataSource.driver as unknown as { master?: RowPool }).master;
+  const pool = (dataSource.driver as unknown as { master?: PgQueryable }).master;
   if (!pool || typeof pool.query !== 'function') return (await dataSource.query(textOf(sql), params)) as T[];
-  return (await pool.query(pgQueryOf(sql, params))).rows as T[];
+  return (await runOn(pool, sql, params)).rows as T[];
 }
 
 /**
