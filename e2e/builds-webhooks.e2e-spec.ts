@@ -178,6 +178,34 @@ describe('GitLab webhooks become build records and events', () => {
     expect(issue.body.outcome).toBe('ignored');
   });
 
+  it('answers a delivery before Express as its route does: the webhook limit (413), a body that is not JSON (415), its request id, a query string still reaching the route', async () => {
+    const hook = pipelineHook(project, { sha: sha(), pipelineId: 48, status: 'running' });
+    const headers = { 'content-type': 'application/json', 'x-gitlab-event': 'Pipeline Hook', 'x-gitlab-token': SECRET };
+    // Over the API's body limit (256 KiB) but under the webhook's (960 KiB): accepted.
+    const padded = { ...hook, padding: 'x'.repeat(400 * 1024) };
+    const large = await call(`${p.api}/webhooks/gitlab`, { method: 'POST', rawBody: JSON.stringify(padded), headers: { ...headers, 'x-gitlab-event-uuid': randomUUID() } });
+    expect(large.status).toBe(200);
+    const tooLarge = await call(`${p.api}/webhooks/gitlab`, {
+      method: 'POST',
+      rawBody: JSON.stringify({ ...hook, padding: 'x'.repeat(1_000_000) }),
+      headers: { ...headers, 'x-gitlab-event-uuid': randomUUID() },
+    });
+    expect(tooLarge.status).toBe(413);
+    expect(tooLarge.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    const form = await call(`${p.api}/webhooks/gitlab`, { method: 'POST', rawBody: 'a=b', headers: { ...headers, 'content-type': 'application/x-www-form-urlencoded' } });
+    expect(form.status).toBe(415);
+    const traced = await call(`${p.api}/webhooks/gitlab`, { method: 'POST', rawBody: JSON.stringify(hook), headers: { ...headers, 'x-gitlab-event-uuid': randomUUID(), 'x-request-id': 'webhook-request-1' } });
+    expect(traced.status).toBe(200);
+    expect(traced.headers.get('x-request-id')).toBe('webhook-request-1');
+    expect(traced.headers.get('content-type')).toMatch(/^application\/json/);
+    const unknown = await call(`${p.api}/webhooks/gitlab`, { method: 'POST', rawBody: JSON.stringify(hook), headers: { ...headers, 'x-gitlab-token': 'wrong-token-wrong-token' } });
+    expect(unknown.status).toBe(401);
+    expect(unknown.headers.get('content-type')).toMatch(/application\/problem\+json/);
+    const withQuery = await call(`${p.api}/webhooks/gitlab?from=gitlab`, { method: 'POST', rawBody: JSON.stringify(hook), headers: { ...headers, 'x-gitlab-event-uuid': randomUUID() } });
+    expect(withQuery.status).toBe(200);
+    expect(['applied', 'duplicate', 'ignored']).toContain(withQuery.body.outcome);
+  });
+
   /** A commit's whole life as GitLab reports it: push, pipeline created, image job pending/running/success, pipeline done. */
   const lifeOf = (commit: string, pipelineId: number, jobId: number) => [
     { event: 'Push Hook', body: pushHook(project, { after: commit }) },

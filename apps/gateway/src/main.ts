@@ -6,6 +6,7 @@ import type { NestExpressApplication } from '@nestjs/platform-express';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import express from 'express';
 import { Logger } from 'nestjs-pino';
+import { RpcClient } from '@launchpad/messaging';
 import { AccessLog } from '@launchpad/telemetry';
 import { loadGatewayConfig } from './config.js';
 import { GatewayModule } from './gateway.module.js';
@@ -19,6 +20,7 @@ import { weakEtag } from './http/weak-etag.js';
 import { TokenVerifier } from './auth/token-verifier.js';
 import { EnvironmentList } from './environments/environment-list.js';
 import { keptLists } from './environments/kept-lists.js';
+import { webhookIngest } from './webhooks/webhook-ingest.js';
 
 async function main(): Promise<void> {
   const config = loadGatewayConfig();
@@ -43,7 +45,9 @@ async function main(): Promise<void> {
   server.removeAllListeners('request');
   // The API's hottest read, when it can be answered from memory, before Express (see kept-lists.ts).
   const lists = keptLists(app.get(TokenVerifier), app.get(EnvironmentList), app.get(AccessLog).middleware, api);
-  server.on('request', frontDoor(origins, sessionProxy, appProxy, lists));
+  // GitLab's deliveries, before Express too (see webhook-ingest.ts).
+  const ingest = webhookIngest(app.get(RpcClient), app.get(AccessLog).middleware, config.http.webhookBodyLimitBytes, lists);
+  server.on('request', frontDoor(origins, sessionProxy, appProxy, ingest));
   app.use(legacyLinks(origins));
   app.use(requireJsonBodies);
   const json = (limit: number) => express.json({ limit, type: ['application/json', 'application/*+json'], strict: true });

@@ -7,8 +7,30 @@ import { z } from 'zod';
 import { openApiSchema, ZodPipe } from '../http/zod.pipe.js';
 import { forwardedWebhookBody } from './webhook-body.js';
 
-const webhookBody = new ZodPipe(z.record(z.string(), z.unknown(), { error: 'the webhook body must be a JSON object, as GitLab sends' }), 'webhook body');
+export const webhookBody = new ZodPipe(z.record(z.string(), z.unknown(), { error: 'the webhook body must be a JSON object, as GitLab sends' }), 'webhook body');
 const header = (value: string | string[] | undefined) => (Array.isArray(value) ? value[0] : value);
+
+/** The headers of a delivery that the builds service reads, as node:http gives them (lower case). */
+export interface DeliveryHeaders {
+  'x-gitlab-token'?: string | string[] | undefined;
+  'x-gitlab-event'?: string | string[] | undefined;
+  'x-gitlab-event-uuid'?: string | string[] | undefined;
+  'idempotency-key'?: string | string[] | undefined;
+}
+
+/** Hands a delivery (its body validated by webhookBody) on to the builds service: the route's whole work, and the front door's (webhook-ingest.ts). */
+export function forwardGitLabWebhook(rpc: RpcClient, raw: DeliveryHeaders, body: Record<string, unknown>) {
+  const headers = {
+    token: header(raw['x-gitlab-token']),
+    event: header(raw['x-gitlab-event']),
+    eventUuid: header(raw['x-gitlab-event-uuid']),
+    idempotencyKey: header(raw['idempotency-key']),
+  };
+  return rpc.call(buildsRpc.receiveGitLabWebhook, {
+    headers: Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)),
+    body: forwardedWebhookBody(body),
+  });
+}
 
 /**
  * GitLab webhooks (project hooks, and the instance's system hook) land here. No bearer token: the
@@ -36,10 +58,6 @@ export class WebhooksController {
     @Headers('idempotency-key') idempotencyKey: string | string[] | undefined,
     @Body(webhookBody) body: Record<string, unknown>,
   ) {
-    const headers = { token: header(token), event: header(event), eventUuid: header(eventUuid), idempotencyKey: header(idempotencyKey) };
-    return this.rpc.call(buildsRpc.receiveGitLabWebhook, {
-      headers: Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== undefined)),
-      body: forwardedWebhookBody(body),
-    });
+    return forwardGitLabWebhook(this.rpc, { 'x-gitlab-token': token, 'x-gitlab-event': event, 'x-gitlab-event-uuid': eventUuid, 'idempotency-key': idempotencyKey }, body);
   }
 }
