@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SESSION_STATUS_EVENTS, type SessionPhase, type SessionStatus, sessionDeletedV1, sessionProgressedV1 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { insertNew, runTogether, updateWhole } from '@launchpad/persistence';
+import { insertNew, runTogether, updateWholeStatement } from '@launchpad/persistence';
 import type { EntityManager } from 'typeorm';
 import { SESSIONS_CULLING } from './tokens.js';
 import { type DesiredState, SessionEntity, SessionProgressEntity } from './session.entity.js';
@@ -44,10 +44,10 @@ export class SessionTransitions {
     // The step's estimate goes on the stream only: row.message is what the plan compares with.
     const note = row.status === 'starting' ? stepNote(row.launchEstimate, phase) : null;
     if (statusChanged && row.status !== 'starting') row.launchEstimate = null;
-    // The row as the caller holds it (a resume changed more than `change`), then the progress step
-    // and the events as one statement: two round trips a step where save() and appends took six.
+    // The row as the caller holds it (a resume changed more than `change`), the progress step and
+    // the events as one statement: one round trip a step where save() and appends took six. A new
+    // row goes in first, on its own: the progress step refers to it.
     if (options.inserting) await insertNew(manager, SessionEntity, row);
-    else await updateWhole(manager, SessionEntity, row);
     const progress = manager.create(SessionProgressEntity, {
       sessionId: row.id,
       seq: row.progressSeq,
@@ -57,6 +57,7 @@ export class SessionTransitions {
       at: row.updatedAt,
     });
     await runTogether(manager, [
+      ...(options.inserting ? [] : [updateWholeStatement(manager, SessionEntity, row)]),
       {
         sql: `INSERT INTO session_progress (session_id, seq, phase, status, message, at) VALUES ($1, $2, $3, $4, $5, $6)`,
         params: [progress.sessionId, progress.seq, progress.phase, progress.status, progress.message, progress.at],
