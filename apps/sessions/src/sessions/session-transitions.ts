@@ -35,9 +35,16 @@ export class SessionTransitions {
 
   /**
    * `announceStatus` publishes the status event even when the status is unchanged (a new row's
-   * first status); `inserting`: the row is new, not yet in the table, and is inserted as changed.
+   * first status); `inserting`: the row is new, not yet in the table, and is inserted as changed;
+   * `afterCommit`: takes what may wait until the transaction has committed (the launch's timing,
+   * an estimate for the next launch), for the caller to run then, off the path to the event.
    */
-  async record(manager: EntityManager, row: SessionEntity, change: SessionChange, options: { announceStatus?: boolean; inserting?: boolean } = {}): Promise<SessionEntity> {
+  async record(
+    manager: EntityManager,
+    row: SessionEntity,
+    change: SessionChange,
+    options: { announceStatus?: boolean; inserting?: boolean; afterCommit?: (work: (m: EntityManager) => Promise<void>) => void } = {},
+  ): Promise<SessionEntity> {
     const statusChanged = change.status !== undefined && (change.status !== row.status || options.announceStatus === true);
     const { phase, message, ...fields } = change;
     Object.assign(row, fields, { phase, message, updatedAt: new Date(), progressSeq: row.progressSeq + 1 });
@@ -66,7 +73,12 @@ export class SessionTransitions {
       this.outbox.appendStatement(sessionProgressedV1, toProgress(progress)).statement,
     ]);
     // Ready: this start's steps are the estimate of the next one of its launcher (read with the step just written).
-    if (statusChanged && row.status === 'running') await this.timings.record(manager, row.id, row.launcherId);
+    if (statusChanged && row.status === 'running') {
+      const { id, launcherId } = row;
+      const timing = (m: EntityManager) => this.timings.record(m, id, launcherId);
+      if (options.afterCommit) options.afterCommit(timing);
+      else await timing(manager);
+    }
     return row;
   }
 
