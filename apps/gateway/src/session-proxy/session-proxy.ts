@@ -151,7 +151,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
         res,
         this.logger,
       );
-    } else res.end();
+    } else res.destroy(); // part of the answer went out: breaking off says so (an end would make it look whole)
   }
 
   private forget(id: string): void {
