@@ -144,6 +144,13 @@ describe('apps through the gateway', () => {
     expect(res.headers.get('referrer-policy')).toBe('no-referrer');
   });
 
+  it('breaks off the answer of an app that breaks off, rather than ending it as if it were whole', async () => {
+    const res = await originFetch(`${link}truncated`);
+    expect(res.status).toBe(200);
+    // Chunked: an end written for it would make the first half look like the whole answer.
+    await expect(res.text()).rejects.toThrow();
+  });
+
   it('keeps the same headers from the answers to a WebSocket handshake: its 101, and its refusal', async () => {
     const ws = link.replace('http', 'ws');
     const upgraded = await new Promise<Record<string, string | string[] | undefined>>((resolve, reject) => {

@@ -157,6 +157,14 @@ describe('sessions through the gateway', () => {
     expect(navigated.status).toBe(200);
   });
 
+  it('breaks off the answer of a program that breaks off, rather than ending it as if it were whole', async () => {
+    const origin = sessionOrigin(p.gateway.port, sessionId);
+    const cookie = cookieFrom(await originFetch(`${origin}/?token=${dana}`, { redirect: 'manual' }));
+    const res = await originFetch(`${origin}/notes.txt?truncate=1`, { headers: { cookie } });
+    expect(res.status).toBe(200);
+    await expect(res.text()).rejects.toThrow();
+  });
+
   it('sets no cookie for someone else’s session (a link with their token must not lead a browser there)', async () => {
     const planted = await originFetch(`${sessionOrigin(p.gateway.port, sessionId)}/?token=${eve}`, { redirect: 'manual' });
     expect(planted.status).toBe(404);

@@ -470,7 +470,9 @@ try {
       const alone = [];
       for (let i = 0; i < Math.min(n, 10); i++) alone.push(await programAlone());
       const program = concurrency === 1 ? median(alone) : median(await Promise.all(Array.from({ length: concurrency }, () => programAlone())));
-      const o = await ourLaunches(n, concurrency);
+      // The control plane's CPU for them (the services and Postgres; not the programs, nor what they exec to start).
+      // With BENCH_CPU_PROF_DIR, every service's CPU profile of them is in <dir>/launches-c<concurrency>.
+      const { result: o, cpu } = await cpuDuring(services(), serviceOf, () => platform.profile(`launches-c${concurrency}`, () => ourLaunches(n, concurrency)));
       const ourRss = concurrency > 1 ? rssOf(services().find((p) => serviceOf(p) === 'sessions')) : undefined;
       await tidyOurs(o.ids);
       const h = hub ? await hubLaunches(n, concurrency) : null;
@@ -485,6 +487,8 @@ try {
         hubP99: h ? pct(sorted(h), 99) : NaN,
         ourRss,
         hubRss,
+        cpuPerLaunch: Object.values(cpu).reduce((x, y) => x + y, 0) / n,
+        cpuSplit: Object.entries(cpu).filter(([, v]) => v > 0).sort((x, y) => y[1] - x[1]).map(([k, v]) => `${k} ${(v / n).toFixed(1)}`).join(', '),
         label,
       };
     };
@@ -502,6 +506,7 @@ try {
         const target = c === 1 ? 0.5 : 0.2;
         goal(`launch overhead / JupyterHub's, ${what}`, x(ratio), `≤ x${target}`, ratio <= target);
       }
+      console.log(`  control-plane CPU per launch: ${r.cpuPerLaunch.toFixed(1)} ms${RUNS === 1 ? ` (${r.cpuSplit})` : ''}`);
       if (r.ourRss) console.log(`  RSS with ${c} running: sessions service ${mb(r.ourRss)}${r.hubRss ? `, JupyterHub's hub ${mb(r.hubRss)}` : ''}`);
     }
   }

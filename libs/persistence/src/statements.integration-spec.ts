@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Column, type DataSource, Entity, type EntityManager, PrimaryColumn } from 'typeorm';
 import { ADMIN_DATABASE_URL, uniqueSuffix } from '../../../tools/testing/harness.js';
 import { createServiceDataSource } from './data-source.js';
-import { insertNew, prepared, queryRows, readRows, runTogether, updateWhole, withPoolClient } from './statements.js';
+import { insertNew, prepared, queryRows, readRows, runTogether, updateWhole, updateWholeStatement, withPoolClient } from './statements.js';
 import { sqlStateOf } from './transient-errors.js';
 
 /** Against the machine's Postgres, in a schema of its own. */
@@ -115,6 +115,25 @@ describe('insertNew and updateWhole', () => {
     expect(await ds.query(`SELECT id, title, body, tags, size FROM "${schema}".notes`)).toEqual([{ id: 'n1', title: 'renamed', body: 'text', tags: ['a', 'b'], size: 30 }]);
     const read = await ds.manager.findOneBy(NoteEntity, { id: 'n1' });
     expect(read).toMatchObject({ title: 'renamed', body: 'text', tags: ['a', 'b'], size: 3 });
+  });
+
+  it('runs the same UPDATE as one item of a statement with other writes (runTogether), transformers and JSON included', async () => {
+    statements.length = 0;
+    await counted(async (m) => {
+      const note = (await m.findOneBy(NoteEntity, { id: 'n1' }))!;
+      Object.assign(note, { title: 'together', tags: ['c'], size: 4 });
+      const before = statements.length;
+      await runTogether(m, [
+        { sql: `INSERT INTO "${schema}".notes (id, title, size) VALUES ($1, $2, $3)`, params: ['n3', 'third', 10] },
+        updateWholeStatement(m, NoteEntity, note),
+      ]);
+      expect(statements.length - before).toBe(1);
+    });
+    expect(await ds.query(`SELECT id, title, tags, size FROM "${schema}".notes WHERE id IN ('n1', 'n3') ORDER BY id`)).toEqual([
+      { id: 'n1', title: 'together', tags: ['c'], size: 40 },
+      { id: 'n3', title: 'third', tags: null, size: 10 },
+    ]);
+    await ds.query(`DELETE FROM "${schema}".notes WHERE id = 'n3'`);
   });
 
   it('sets a column back to null, and touches no other row', async () => {

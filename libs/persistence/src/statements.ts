@@ -107,6 +107,12 @@ export async function insertNew<T extends object>(manager: EntityManager, target
  * what it holds now: what `save` would write, without `save`'s SELECT of the row first.
  */
 export async function updateWhole<T extends object>(manager: EntityManager, target: new () => T, entity: T): Promise<void> {
+  const { sql, params } = updateWholeStatement(manager, target, entity);
+  await manager.query(sql, params);
+}
+
+/** The UPDATE `updateWhole` runs, for a caller that runs it with its other writes in one statement (`runTogether`). */
+export function updateWholeStatement<T extends object>(manager: EntityManager, target: new () => T, entity: T): Statement {
   const metadata = manager.connection.getMetadata(target);
   const values: Record<string, unknown> = {};
   for (const column of metadata.columns) {
@@ -115,7 +121,8 @@ export async function updateWhole<T extends object>(manager: EntityManager, targ
     if (value !== undefined) values[column.propertyPath] = value;
   }
   const where = Object.fromEntries(metadata.primaryColumns.map((column) => [column.propertyPath, column.getEntityValue(entity)]));
-  await manager.update(target, where as never, values as never);
+  const [sql, params] = manager.createQueryBuilder().update(target).set(values as never).where(where).updateEntity(false).getQueryAndParameters();
+  return { sql, params };
 }
 
 

@@ -6,6 +6,7 @@
  *   /sse?events=<n>&every=<ms>   a server-sent event stream
  *   POST /echo           streams the request body back as it arrives
  *   /redirect            a redirect to /landing (an absolute path of the app's own)
+ *   /truncated           breaks its answer off after the headers and a first chunk (a crash mid-write)
  *   /hostile             headers an app must not get through to a browser: a service worker scope
  *                        widened to the whole origin, a cookie for every sibling origin (and one of its own)
  *   WebSocket, any path  echoes each message back, prefixed with "echo: "; at /hostile its 101 carries
@@ -59,6 +60,12 @@ if (process.env.APP_NEVER_LISTEN) {
         'set-cookie': ['stolen=1; Domain=apps.localhost; Path=/', 'own=1; Path=/'],
       });
       res.end('hostile');
+      return;
+    }
+    if (url.pathname === '/truncated') {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.write('the first half');
+      setTimeout(() => res.socket?.destroy(), 20);
       return;
     }
     if (url.pathname === '/redirect') {

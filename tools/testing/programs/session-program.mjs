@@ -2,7 +2,8 @@
  * A stand-in session program for end-to-end tests: a real process that behaves like a notebook
  * server as far as the platform can tell. It listens on LAUNCHPAD_PORT under LAUNCHPAD_BASE_URL
  * and answers with what it sees (its work directory, the headers it got), so a test can check what
- * the runtime and the gateway's proxy gave it. PROGRAM_EXIT_CODE makes it exit before listening.
+ * the runtime and the gateway's proxy gave it; ?truncate breaks its answer off after the headers
+ * and a first chunk. PROGRAM_EXIT_CODE makes it exit before listening.
  * It listens on 127.0.0.1 (LAUNCHPAD_HOST) only.
  */
 import { readdirSync, readFileSync } from 'node:fs';
@@ -21,6 +22,13 @@ if (process.env.PROGRAM_EXIT_CODE) {
 const server = createServer((req, res) => {
   if (!req.url?.startsWith(base)) {
     res.writeHead(404).end(`not under ${base}`);
+    return;
+  }
+  if (new URL(req.url, 'http://x').searchParams.has('truncate')) {
+    // Breaks off mid-answer, as a program that crashes while it writes.
+    res.writeHead(200, { 'content-type': 'text/plain' });
+    res.write('the first half');
+    setTimeout(() => res.socket?.destroy(), 20);
     return;
   }
   let body = '';

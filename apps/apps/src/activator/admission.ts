@@ -27,13 +27,23 @@ export class Admission {
     private readonly callerSecret: string,
   ) {}
 
-  /** The app's route, or the page to answer with (404 for an app this caller may not see, as for none). */
-  async admit(target: Target, req: IncomingMessage): Promise<AppRoute | Page> {
+  /**
+   * The app's route, or the page to answer with (404 for an app this caller may not see, as for
+   * none). Answered at once (no promise) unless a member's role must be looked up: every request
+   * to an app comes through here.
+   */
+  admit(target: Target, req: IncomingMessage): AppRoute | Page | Promise<AppRoute | Page> {
     const signed = this.fromGateway(req);
     if (!signed) return NOT_FROM_GATEWAY(target.slug);
     const caller = signed.caller;
     const route = this.table.bySlugName(target.slug);
-    if (!route || !(await this.mayOpen(route, caller))) return NO_APP(target.slug);
+    if (!route) return NO_APP(target.slug);
+    const may = this.mayOpen(route, caller);
+    return may instanceof Promise ? may.then((yes) => this.admitted(route, yes, target)) : this.admitted(route, may, target);
+  }
+
+  private admitted(route: AppRoute, mayOpen: boolean, target: Target): AppRoute | Page {
+    if (!mayOpen) return NO_APP(target.slug);
     if (route.status === 'inactive') return APP_OFF(route.slug);
     if (route.status === 'failed') return APP_FAILED(route.slug);
     return route;
@@ -50,15 +60,15 @@ export class Admission {
     return signed && this.nonces.firstUse(signed.nonce, signed.at) ? signed : null;
   }
 
-  private async mayOpen(route: AccessRule & { projectId: string }, caller: Principal | null): Promise<boolean> {
+  private mayOpen(route: AccessRule & { projectId: string }, caller: Principal | null): boolean | Promise<boolean> {
     if (!caller || !needsMembership(route, caller)) return mayOpen(route, caller, null);
-    return mayOpen(route, caller, await this.roleOf(route.projectId, caller.userId));
+    const key = `${route.projectId}\0${caller.userId}`;
+    const cached = this.members.get(key);
+    if (cached && cached.expires > Date.now()) return mayOpen(route, caller, cached.role);
+    return this.roleOf(key, route.projectId, caller.userId).then((role) => mayOpen(route, caller, role));
   }
 
-  private async roleOf(projectId: string, userId: string): Promise<string | null> {
-    const key = `${projectId}\0${userId}`;
-    const cached = this.members.get(key);
-    if (cached && cached.expires > Date.now()) return cached.role;
+  private async roleOf(key: string, projectId: string, userId: string): Promise<string | null> {
     const role = await memberRole(this.dataSource, projectId, userId);
     if (this.members.size > 10_000) this.members.clear();
     this.members.set(key, { role, expires: Date.now() + MEMBER_CACHE_MS });

@@ -14,15 +14,25 @@ const RETRIES = 3;
  */
 export async function serveHttp(chain: Chain, target: Target, req: IncomingMessage, res: ServerResponse): Promise<void> {
   // Listened for before anything is awaited: a client that leaves at any point releases what
-  // it holds (see `release`), exactly once.
-  const abort = new AbortController();
+  // it holds (see `release`), exactly once. The signal is made only for a request that waits
+  // (`signal()`), and aborted only when the client left before its answer was sent: a warm app's
+  // requests pay for neither.
+  let gone = false;
+  let abort: AbortController | undefined;
+  const signal = () => {
+    abort ??= new AbortController();
+    if (gone && !abort.signal.aborted) abort.abort(new Error('the client went away'));
+    return abort.signal;
+  };
   let release = () => undefined as void;
   res.once('close', () => {
-    abort.abort(new Error('the client went away'));
+    gone = true;
+    if (!res.writableFinished) abort?.abort(new Error('the client went away'));
     release();
   });
-  const admitted = await chain.admission.admit(target, req);
-  if (abort.signal.aborted) return;
+  const admission = chain.admission.admit(target, req);
+  const admitted = admission instanceof Promise ? await admission : admission;
+  if (gone) return;
   if ('code' in admitted) {
     requests.inc({ kind: 'http', outcome: admitted.code });
     return answer(req, res, admitted);
@@ -35,16 +45,18 @@ export async function serveHttp(chain: Chain, target: Target, req: IncomingMessa
   }
   const appId = route.appId;
   chain.meter.arrived(appId);
-  let endpoint: string;
-  let waitedMs: number | null;
-  try {
-    ({ endpoint, waitedMs } = await chain.throttler.acquire(appId, abort.signal));
-  } catch (error) {
-    chain.meter.abandoned(appId);
-    if (abort.signal.aborted) return;
-    const page = refusal(chain, error, route);
-    requests.inc({ kind: 'http', outcome: page.code });
-    return answer(req, res, page);
+  let endpoint = chain.throttler.tryAcquire(appId);
+  let waitedMs: number | null = null;
+  if (!endpoint) {
+    try {
+      ({ endpoint, waitedMs } = await chain.throttler.acquire(appId, signal()));
+    } catch (error) {
+      chain.meter.abandoned(appId);
+      if (gone) return;
+      const page = refusal(chain, error, route);
+      requests.inc({ kind: 'http', outcome: page.code });
+      return answer(req, res, page);
+    }
   }
   chain.meter.started(appId);
   // The replica the request holds now (null between two tries), given back when the client leaves.
@@ -54,8 +66,8 @@ export async function serveHttp(chain: Chain, target: Target, req: IncomingMessa
     if (current) chain.throttler.release(appId, current);
     chain.meter.finished(appId);
   };
-  // Resumed only after a microtask: a client gone meanwhile left nothing to give back to.
-  if (abort.signal.aborted) return release();
+  // After a wait, resumed only after a microtask: a client gone meanwhile left nothing to give back to.
+  if (gone) return release();
   // Waiting, the route may have changed (its command was found meanwhile, and with it where it is served).
   route = chain.table.byAppId(appId) ?? route;
   // Every app is served at the root of its own origin: its redirects need no share-link prefix.
@@ -66,19 +78,19 @@ export async function serveHttp(chain: Chain, target: Target, req: IncomingMessa
     chain.forwarder.forward(req, res, { origin: replica, onResponse: (headers) => rewriteResponseHeaders(forwarding, headers), onError: (error) => {
       const refused = (error as NodeJS.ErrnoException).code === 'ECONNREFUSED';
       if (refused) chain.table.markDown(appId, replica);
-      if (refused && left > 0 && !res.headersSent && !hasBody(req) && !abort.signal.aborted) {
+      if (refused && left > 0 && !res.headersSent && !hasBody(req) && !gone) {
         // It just stopped (scaled down, crashed): nothing reached it, so another replica may answer.
         current = null;
         chain.throttler.release(appId, replica);
         chain.throttler
-          .acquire(appId, abort.signal)
+          .acquire(appId, signal())
           .then((next) => {
             current = next.endpoint;
             if (next.waitedMs !== null) forwarding.waitedMs = (forwarding.waitedMs ?? 0) + next.waitedMs;
             attempt(next.endpoint, left - 1);
           })
           .catch((failure: unknown) => {
-            if (!abort.signal.aborted) answer(req, res, refusal(chain, failure, route));
+            if (!gone) answer(req, res, refusal(chain, failure, route));
           });
         return;
       }

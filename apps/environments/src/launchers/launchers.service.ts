@@ -258,15 +258,9 @@ export class LaunchersService {
   }
 
   private async findReadable(manager: EntityManager, id: string, caller: Principal, lock = false): Promise<{ entity: LauncherEntity; access: ProjectAccess }> {
-    const entity = lock
-      ? await manager
-          .getRepository(LauncherEntity)
-          .createQueryBuilder('l')
-          .setLock('pessimistic_write', undefined, ['l'])
-          .innerJoinAndSelect('l.environment', 'e')
-          .where('l.id = :id', { id })
-          .getOne()
-      : await manager.findOneBy(LauncherEntity, { id });
+    // With its environment in one statement (findOneBy, for the eager relation, asked twice: the id, then the rows).
+    const query = manager.getRepository(LauncherEntity).createQueryBuilder('l').innerJoinAndSelect('l.environment', 'e').where('l.id = :id', { id });
+    const entity = await (lock ? query.setLock('pessimistic_write', undefined, ['l']) : query).getOne();
     const notFound = new EnvironmentsError(EnvironmentsErrorCode.LAUNCHER_NOT_FOUND, `launcher ${id} was not found`);
     if (!entity) throw notFound;
     try {

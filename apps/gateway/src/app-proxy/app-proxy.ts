@@ -144,7 +144,8 @@ export class AppProxy implements OnApplicationShutdown {
 
   private webFailed(error: Error, req: IncomingMessage, res: ServerResponse): void {
     this.logger.warn(`passing ${req.url ?? ''} to the apps activator failed: ${error.message}`);
-    if (res.headersSent) return void res.end();
+    // Part of an answer went out: breaking the connection off says so (an end would make it look whole).
+    if (res.headersSent) return void res.destroy();
     proxied.inc({ kind: 'http', outcome: 'activator-down' });
     sendProblem(new DomainError(CommonErrorCode.SERVICE_UNAVAILABLE, 'the apps service is not answering; try again in a moment'), req, res, this.logger);
   }

@@ -76,6 +76,16 @@ describe('sign-in credentials of an origin', () => {
     expect(credentials.verify('garbage', { kind: 'session', id: SESSION }, now)).toBeNull();
   });
 
+  it('checks a credential again, as the first time, once more than the kept ones have been seen since', () => {
+    const now = 1_760_000_000_000;
+    const kept = new OriginCredentials('c'.repeat(32), 3600_000);
+    const first = kept.issue({ kind: 'session', id: SESSION }, dana, undefined, now).value;
+    expect(kept.verify(first, { kind: 'session', id: SESSION }, now)).toEqual(dana);
+    for (let i = 0; i < 10_001; i++) kept.verify(kept.issue({ kind: 'app', slug: `app-${i}` }, dana, undefined, now).value, { kind: 'app', slug: `app-${i}` }, now);
+    expect(kept.verify(first, { kind: 'session', id: SESSION }, now)).toEqual(dana);
+    expect(kept.verify(first, { kind: 'session', id: SESSION }, now + 3600_000)).toBeNull();
+  });
+
   it('is a __Host- cookie over https, which a sibling origin cannot plant with a Domain', () => {
     expect(credentialCookieName(SESSION_COOKIE, true)).toBe('__Host-launchpad_session');
     expect(credentialCookieName(APP_COOKIE, true)).toBe('__Host-launchpad_app');

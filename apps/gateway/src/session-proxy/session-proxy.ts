@@ -151,7 +151,7 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
         res,
         this.logger,
       );
-    } else res.end();
+    } else res.destroy(); // part of the answer went out: breaking off says so (an end would make it look whole)
   }
 
   private forget(id: string): void {
@@ -175,8 +175,10 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
       return;
     }
     refuseForeignUse(req, this.origins.session(id));
-    const caller = await this.authenticate(id, req);
-    const route = await this.routeFor(id, caller);
+    // A page's requests, signed in by its cookie, to a session whose route is kept: nothing to
+    // wait for (each await is a promise and a turn of the loop on every proxied request).
+    const caller = (!req.headers.authorization && this.fromCookie(id, req)) || (await this.authenticate(id, req));
+    const route = this.keptRoute(id, caller) ?? (await this.routeFor(id, caller));
     this.noteActivity(id);
     req.url = forwardedUrl(target);
     this.prepare(id, req, route);
@@ -203,20 +205,31 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   /** A bearer token (programs, curl), the cookie of this origin (browsers), or a `?token=` on a WebSocket. */
   private async authenticate(id: string, req: IncomingMessage, token?: string | null): Promise<Principal> {
     if (req.headers.authorization) return this.verifier.verify(req.headers.authorization);
-    const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[this.cookieName] : undefined;
-    const fromCookie = this.credentials.verify(cookie, { kind: 'session', id });
+    const fromCookie = this.fromCookie(id, req);
     if (fromCookie) return fromCookie;
     if (token) return this.verifier.verify(`Bearer ${token}`);
+    const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[this.cookieName] : undefined;
     throw new DomainError(
       CommonErrorCode.UNAUTHENTICATED,
       `${cookie ? 'your sign-in to this session has expired; ' : ''}open ${this.origins.session(id)}/?${TOKEN_PARAM}=<your API token> once: the gateway then keeps a cookie for this session`,
     );
   }
 
+  /** The caller the cookie of this session's origin names, if it is a valid one. */
+  private fromCookie(id: string, req: IncomingMessage): Principal | null {
+    const cookie = req.headers.cookie ? parseCookie(req.headers.cookie)[this.cookieName] : undefined;
+    return this.credentials.verify(cookie, { kind: 'session', id });
+  }
+
+  private keptRoute(id: string, caller: Principal): Route | undefined {
+    const kept = this.routes.get(`${id}\0${caller.userId}`);
+    return kept && kept.expires > Date.now() ? kept : undefined;
+  }
+
   private async routeFor(id: string, caller: Principal): Promise<Route> {
     const key = `${id}\0${caller.userId}`;
-    const cached = this.routes.get(key);
-    if (cached && cached.expires > Date.now()) return cached;
+    const kept = this.keptRoute(id, caller);
+    if (kept) return kept;
     const route = await this.rpc.call(rpc.route, { caller, id });
     if (route.status !== 'running' || !route.endpoint) {
       this.routes.delete(key);

@@ -5,7 +5,7 @@ import { eventDataId, NATS_CONNECTION, OutboxWriter } from '@launchpad/messaging
 import { LeaderElection } from '@launchpad/persistence';
 import { isActive, ReconcileController, type ReconcileResult, type ResourceSpec, type Runtime, type WorkloadSpec, type WorkloadStatus } from '@launchpad/runtime';
 import { counter, gauge, HealthRegistry, reconcileMetrics, structuredLogger } from '@launchpad/telemetry';
-import { DataSource } from 'typeorm';
+import { DataSource, type EntityManager } from 'typeorm';
 import { SecretBox } from '@launchpad/persistence';
 import type { SessionsConfig } from '../config.js';
 import { openSecretEnv, SESSION_SECRETS } from '../sessions/session-env.js';
@@ -299,11 +299,17 @@ export class SessionReconciler implements OnApplicationBootstrap, OnApplicationS
     change: Extract<ReconcileAction, { kind: 'record' }>['change'],
     workload: WorkloadStatus | null = null,
   ): Promise<void> {
+    let afterCommit: ((m: EntityManager) => Promise<void>) | undefined;
     await this.outbox.transaction(async (manager) => {
       const row = await manager.findOne(SessionEntity, { where: { id: seen.id }, lock: { mode: 'pessimistic_write' } });
       if (!row || row.desiredState !== seen.desiredState || row.progressSeq !== seen.progressSeq) return;
       if (planned.kind === 'record' && planSession(row, workload, new Date(), this.culling).kind !== 'record') return;
-      await this.transitions.record(manager, row, change);
+      await this.transitions.record(manager, row, change, { afterCommit: (work) => (afterCommit = work) });
+    });
+    // The session is ready and its event on its way (the relay was woken by the commit): its
+    // launch's timing, an estimate for the next one, is written meanwhile.
+    await afterCommit?.(this.dataSource.manager).catch((error: unknown) => {
+      this.logger.warn({ sessionId: seen.id }, `the launch timing of session ${seen.id} was not recorded: ${(error as Error).message}`);
     });
   }
 

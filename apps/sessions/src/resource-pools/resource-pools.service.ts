@@ -248,13 +248,15 @@ export class ResourcePoolsService {
   async reserve(manager: EntityManager, { pool, cls }: ResolvedClass, userId: string, excludeSessionId?: string): Promise<void> {
     await advisoryLock(manager, poolLock(pool.id));
     const limit = sessionsPerUserLimit(pool.maxSessionsPerUser, this.limits.sessionsPerUserPerPool);
-    const [{ held }] = await manager.query(
-      `SELECT count(*)::int AS held FROM sessions WHERE resource_pool_id = $1 AND user_id = $2 AND ${HOLDING_RESOURCES} AND id IS DISTINCT FROM $3`,
+    // The user's sessions in the pool and the pool's use, in one statement (both under the pool's lock).
+    const [{ held, ...used }]: (Resources & { held: number })[] = await manager.query(
+      `SELECT count(*) FILTER (WHERE user_id = $2)::int AS held,
+              coalesce(sum(cpu), 0)::float8 AS cpu, coalesce(sum(memory_gb), 0)::float8 AS "memoryGb", coalesce(sum(gpu), 0)::int AS gpu
+         FROM sessions WHERE resource_pool_id = $1 AND ${HOLDING_RESOURCES} AND id IS DISTINCT FROM $3`,
       [pool.id, userId, excludeSessionId ?? null],
     );
     const overLimit = sessionLimitProblem(pool.name, limit, held);
     if (overLimit) throw new SessionsError(SessionsErrorCode.SESSION_LIMIT_REACHED, overLimit);
-    const used = await this.usage(manager, pool.id, excludeSessionId);
     const quota = { cpu: pool.quotaCpu, memoryGb: pool.quotaMemoryGb, gpu: pool.quotaGpu };
     const request = { cpu: cls.cpu, memoryGb: cls.memoryGb, gpu: cls.gpu };
     if (!fits(request, quota, used)) {

@@ -1,7 +1,7 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import { SESSION_STATUS_EVENTS, type SessionPhase, type SessionStatus, sessionDeletedV1, sessionProgressedV1 } from '@launchpad/contracts';
 import { OutboxWriter } from '@launchpad/messaging';
-import { insertNew, runTogether, updateWhole } from '@launchpad/persistence';
+import { insertNew, runTogether, updateWholeStatement } from '@launchpad/persistence';
 import type { EntityManager } from 'typeorm';
 import { SESSIONS_CULLING } from './tokens.js';
 import { type DesiredState, SessionEntity, SessionProgressEntity } from './session.entity.js';
@@ -35,19 +35,26 @@ export class SessionTransitions {
 
   /**
    * `announceStatus` publishes the status event even when the status is unchanged (a new row's
-   * first status); `inserting`: the row is new, not yet in the table, and is inserted as changed.
+   * first status); `inserting`: the row is new, not yet in the table, and is inserted as changed;
+   * `afterCommit`: takes what may wait until the transaction has committed (the launch's timing,
+   * an estimate for the next launch), for the caller to run then, off the path to the event.
    */
-  async record(manager: EntityManager, row: SessionEntity, change: SessionChange, options: { announceStatus?: boolean; inserting?: boolean } = {}): Promise<SessionEntity> {
+  async record(
+    manager: EntityManager,
+    row: SessionEntity,
+    change: SessionChange,
+    options: { announceStatus?: boolean; inserting?: boolean; afterCommit?: (work: (m: EntityManager) => Promise<void>) => void } = {},
+  ): Promise<SessionEntity> {
     const statusChanged = change.status !== undefined && (change.status !== row.status || options.announceStatus === true);
     const { phase, message, ...fields } = change;
     Object.assign(row, fields, { phase, message, updatedAt: new Date(), progressSeq: row.progressSeq + 1 });
     // The step's estimate goes on the stream only: row.message is what the plan compares with.
     const note = row.status === 'starting' ? stepNote(row.launchEstimate, phase) : null;
     if (statusChanged && row.status !== 'starting') row.launchEstimate = null;
-    // The row as the caller holds it (a resume changed more than `change`), then the progress step
-    // and the events as one statement: two round trips a step where save() and appends took six.
+    // The row as the caller holds it (a resume changed more than `change`), the progress step and
+    // the events as one statement: one round trip a step where save() and appends took six. A new
+    // row goes in first, on its own: the progress step refers to it.
     if (options.inserting) await insertNew(manager, SessionEntity, row);
-    else await updateWhole(manager, SessionEntity, row);
     const progress = manager.create(SessionProgressEntity, {
       sessionId: row.id,
       seq: row.progressSeq,
@@ -57,6 +64,7 @@ export class SessionTransitions {
       at: row.updatedAt,
     });
     await runTogether(manager, [
+      ...(options.inserting ? [] : [updateWholeStatement(manager, SessionEntity, row)]),
       {
         sql: `INSERT INTO session_progress (session_id, seq, phase, status, message, at) VALUES ($1, $2, $3, $4, $5, $6)`,
         params: [progress.sessionId, progress.seq, progress.phase, progress.status, progress.message, progress.at],
@@ -65,7 +73,12 @@ export class SessionTransitions {
       this.outbox.appendStatement(sessionProgressedV1, toProgress(progress)).statement,
     ]);
     // Ready: this start's steps are the estimate of the next one of its launcher (read with the step just written).
-    if (statusChanged && row.status === 'running') await this.timings.record(manager, row.id, row.launcherId);
+    if (statusChanged && row.status === 'running') {
+      const { id, launcherId } = row;
+      const timing = (m: EntityManager) => this.timings.record(m, id, launcherId);
+      if (options.afterCommit) options.afterCommit(timing);
+      else await timing(manager);
+    }
     return row;
   }
 

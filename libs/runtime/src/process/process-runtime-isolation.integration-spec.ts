@@ -3,6 +3,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { httpGet, ProcessFixture, waitFor } from '../../testing/process-fixtures.js';
 import type { ProcessRuntime } from './process-runtime.js';
+import { probeWorkloadNamespace } from './workload-namespace.js';
 import { processIsolationFor } from './workload-sandbox.js';
 
 const RANGE = { first: 181000, last: 181999 };
@@ -122,6 +123,32 @@ const readFileSafe = (path: string) => {
     // What it could read is its own environment only.
     expect(dumped).toContain(`LAUNCHPAD_WORK_DIR=${fixture.workDir(attacker.id)}`);
   }
+
+  it("hides every other user's processes from a workload in its namespace: no other's command line, so no other's port", async () => {
+    const namespaced = fixture.runtime({ isolation: { uidRange: RANGE, namespace: await probeWorkloadNamespace([], fixture.dataDir) } });
+    const victim = fixture.spec();
+    await namespaced.ensureRunning(victim);
+    const ready = await fixture.waitForPhase(namespaced, victim.id, 'ready');
+    const victimPid = JSON.parse((await httpGet(`${ready.endpoint}${victim.baseUrl}`)).body).pid as number;
+    // We can read it: the workload below would, were its /proc the machine's.
+    expect(readFileSync(`/proc/${victimPid}/cmdline`, 'utf8')).not.toBe('');
+    const attacker = fixture.spec({
+      command: ['/bin/sh'],
+      args: ['-c', `cat /proc/${victimPid}/cmdline && echo READ-VICTIM; cat /proc/1/cmdline && echo READ-INIT; echo "SEEN $(ls -d /proc/[0-9]* | wc -l) SELF $(cat /proc/self/status | grep -c ^Uid)"; echo ATTACK-DONE; exec sleep 600`],
+    });
+    await namespaced.ensureRunning(attacker);
+    const output = await waitFor('the attack to finish', async () => {
+      const lines = (await namespaced.logs(attacker.id, 200)).join('\n');
+      return lines.includes('ATTACK-DONE') ? lines : null;
+    });
+    expect(output).not.toContain('READ-VICTIM');
+    expect(output).not.toContain('READ-INIT');
+    // Its own processes only (the shell, ls, wc and the like), and its own /proc/self.
+    const seen = Number(/SEEN (\d+)/.exec(output)?.[1]);
+    expect(seen).toBeGreaterThan(0);
+    expect(seen).toBeLessThan(10);
+    expect(output).toContain('SELF 1');
+  });
 
   it('clones as the workload user, and holds the program to its limits', async () => {
     const upstream = fixture.gitRepository('analysis', { 'README.md': '# analysis\n' });

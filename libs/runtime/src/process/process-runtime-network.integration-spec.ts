@@ -230,26 +230,21 @@ const listen = (server: Server, host: string, port = 0) =>
   });
 
   it("does not let another workload serve on a workload's port before its program binds it", async () => {
-    // Alice's program takes its time to bind (as Jupyter does), and its port is on its command line for anyone to read in /proc.
+    // Alice's program takes its time to bind (as Jupyter does). Her port is no longer on show in
+    // the /proc Eve sees (her namespace's hides other users' processes), but ports can be guessed:
+    // Eve is handed it here, and listens on it first, answering anyone who comes.
     const alice = fixture.spec({
       command: [process.execPath],
       args: ['-e', "setTimeout(() => require('node:http').createServer((q, r) => r.end('alice')).on('error', (e) => console.log('ALICE ' + e.code)).listen(process.env.PORT, '127.0.0.1'), 60_000); setInterval(() => {}, 1e6)", '--', 'launchpad-victim', '--port=$(PORT)'],
     });
-    // Eve's program watches for it and listens on that port first, answering anyone who comes.
-    const EVE = `const fs = require('node:fs'), http = require('node:http');
-const timer = setInterval(() => {
-  for (const pid of fs.readdirSync('/proc').filter((e) => /^\\d+$/.test(e))) {
-    let match;
-    try { match = /launchpad-victim\\0--port=(\\d+)/.exec(fs.readFileSync('/proc/' + pid + '/cmdline', 'utf8')); } catch { continue; }
-    if (!match) continue;
-    clearInterval(timer);
-    http.createServer((q, r) => (console.log('STOLE ' + q.headers.authorization), r.end('eve'))).listen(Number(match[1]), '127.0.0.1', () => console.log('SQUATTED ' + match[1]));
-    return;
-  }
-}, 10);`;
+    await runtime.ensureRunning(alice);
+    const alicePort = await waitFor('Alice to be given a port', async () => {
+      const endpoint = (await runtime.status(alice.id))?.endpoint;
+      return endpoint ? Number(new URL(endpoint).port) : null;
+    });
+    const EVE = `require('node:http').createServer((q, r) => (console.log('STOLE ' + q.headers.authorization), r.end('eve'))).listen(${alicePort}, '127.0.0.1', () => console.log('SQUATTED ${alicePort}'));`;
     const eve = fixture.spec({ command: [process.execPath], args: ['-e', EVE] });
     await runtime.ensureRunning(eve);
-    await runtime.ensureRunning(alice);
     const squatted = await waitFor('Eve to listen on the port', async () => (await runtime.logs(eve.id, 20)).find((l) => l.startsWith('SQUATTED ')) ?? null);
     const port = Number(squatted.slice('SQUATTED '.length));
     // The port Eve took is the one guarded for Alice.

@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, createServer as createNetServer } from 'node:net';
 import { FIRST_PROBE_DELAY_MS, probeDelayMs, probeHttp } from './readiness-probe.js';
 
 describe('probeDelayMs', () => {
@@ -45,5 +45,17 @@ describe('probeHttp', () => {
     const free = (closed.address() as AddressInfo).port;
     await new Promise<void>((resolve) => closed.close(() => resolve()));
     expect(await probeHttp(free, '/', 1_000)).toBe(false);
+  });
+
+  it('says not yet when something accepts the connection but does not answer HTTP in time, or hangs up', async () => {
+    const silent = createNetServer(() => undefined);
+    const rude = createNetServer((socket) => socket.destroy());
+    await Promise.all([silent, rude].map((s) => new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve))));
+    try {
+      expect(await probeHttp((silent.address() as AddressInfo).port, '/', 200)).toBe(false);
+      expect(await probeHttp((rude.address() as AddressInfo).port, '/', 1_000)).toBe(false);
+    } finally {
+      for (const s of [silent, rude]) s.close();
+    }
   });
 });

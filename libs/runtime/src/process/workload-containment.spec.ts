@@ -74,7 +74,8 @@ describe('containWorkloads', () => {
       input({ multiUser: true, firewall: new RecordingFirewall(), probeNamespace: noNamespaces, exists: () => false }),
     );
     expect(isolation).toMatchObject({ namespace: null });
-    expect(lines.filter((l) => l.level !== 'info')).toEqual([]);
+    // Not refused, but said: without a namespace of their own, workloads see each other's processes.
+    expect(lines.filter((l) => l.level !== 'info')).toEqual([{ level: 'warn', msg: expect.stringContaining("each workload can read the others' command lines in /proc") }]);
   });
 
   it('refuses a multi-user installation that cannot enforce either', async () => {

@@ -75,7 +75,11 @@ export async function containWorkloads(input: ContainmentInput): Promise<Process
     // In a container, say, nothing of these may exist: then nothing stays open, and nothing is refused.
     const present = hidden.filter(input.exists ?? existsSync);
     if (present.length === 0) {
-      logger.info({ hiddenPaths: hidden, reason: (error as Error).message }, 'workloads run without a mount namespace of their own: none of the paths to hide exists on this machine');
+      // Nothing to hide, but each workload's /proc is the machine's (the container's) then: another's command line, its port among it, is there to read.
+      logger.warn(
+        { hiddenPaths: hidden, reason: (error as Error).message },
+        "workloads run without a mount namespace of their own: none of the paths to hide exists on this machine, but each workload can read the others' command lines in /proc (a port on one can be bound first by another); give the runtime CAP_SYS_ADMIN to hide them",
+      );
     } else {
       refuseOr('workloads cannot be given a mount namespace of their own', (error as Error).message, `workloads can use the unix sockets and files in ${present.join(', ')}`);
     }

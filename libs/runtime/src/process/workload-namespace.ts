@@ -17,7 +17,15 @@ const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * empty read-only tmpfs (a directory) or /dev/null (a file or socket), then execs the rest. A
  * path it cannot cover stops the start: the workload never runs with it in view.
  */
+/**
+ * First a /proc of its own, showing only its user's processes (hidepid=invisible, per mount since
+ * Linux 5.8): another workload's command line names its port (jupyter --port=P), and a workload
+ * that read it could bind that port first and make the other's program fail to start.
+ */
+const HIDE_PROCESSES = 'mount -t proc -o nosuid,nodev,noexec,hidepid=invisible launchpad-proc /proc || { echo "launchpad: could not hide other processes from the workload" >&2; exit 125; }; ';
+
 const HIDE =
+  HIDE_PROCESSES +
   'while [ "$1" != -- ]; do ' +
   'if [ -d "$1" ]; then mount -t tmpfs -o ro,nosuid,nodev,noexec,size=4k,mode=0555 launchpad-hidden "$1" || { echo "launchpad: could not hide $1 from the workload" >&2; exit 125; }; ' +
   'elif [ -e "$1" ]; then mount --bind /dev/null "$1" || { echo "launchpad: could not hide $1 from the workload" >&2; exit 125; }; fi; ' +
@@ -52,7 +60,8 @@ export interface Launch {
 }
 
 /**
- * `unshare --mount` (a private copy of the mount table), the hidden paths covered, then
+ * `unshare --mount` (a private copy of the mount table), a /proc that shows only the workload's
+ * own processes, the hidden paths covered, then
  * `setpriv` down to the workload's uid and gid with no supplementary groups, then `command` with
  * `env`. The process keeps one pid throughout (each step execs the next), so the runtime's record
  * of it and its process group stay right. The user cannot undo the mounts: unmounting needs
@@ -100,7 +109,7 @@ export interface WorkloadNamespace {
 
 /**
  * Whether this machine lets us give a workload a mount namespace and cover a path in it: finds
- * unshare and setpriv and mounts a tmpfs in a throwaway namespace. Throws, saying what is
+ * unshare and setpriv and mounts a /proc of its own and a tmpfs in a throwaway namespace. Throws, saying what is
  * missing, when it cannot (no util-linux, or no CAP_SYS_ADMIN, as in an unprivileged container).
  */
 export async function probeWorkloadNamespace(hiddenPaths: readonly string[], scratchDir: string): Promise<WorkloadNamespace> {
@@ -111,8 +120,11 @@ export async function probeWorkloadNamespace(hiddenPaths: readonly string[], scr
   const dir = await mkdtemp(join(scratchDir, '.namespace-probe-'));
   try {
     await new Promise<void>((resolve, reject) =>
-      execFile(unshare, ['--mount', '--propagation', 'private', '--', 'mount', '-t', 'tmpfs', '-o', 'size=4k', 'launchpad-probe', dir], { env: { PATH: ROOT_PATH }, timeout: 10_000 }, (error, _out, stderr) =>
-        error ? reject(new NamespaceError(`unshare --mount could not mount in a namespace of its own: ${stderr.trim() || error.message}`)) : resolve(),
+      execFile(
+        unshare,
+        ['--mount', '--propagation', 'private', '--', '/bin/sh', '-c', `${HIDE_PROCESSES}mount -t tmpfs -o size=4k launchpad-probe "$1"`, 'launchpad-probe', dir],
+        { env: { PATH: ROOT_PATH }, timeout: 10_000 },
+        (error, _out, stderr) => (error ? reject(new NamespaceError(`unshare --mount could not mount in a namespace of its own: ${stderr.trim() || error.message}`)) : resolve()),
       ),
     );
   } finally {
