@@ -24,7 +24,7 @@ import { jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { signCaller } from '@launchpad/contracts';
 import { appsCallerSecret, devSigningKey, devToken, ROOT } from '../dev/dev-key.js';
 import { JUPYTERHUB_PROGRAM, missingAnchors, startBareProxy, startChp, startJupyterHub } from './anchors.js';
-import { bareStart, cleanupOnSignal, cpuDuring, pct, rssOf, serviceOf, sleep, startPlatform, seedHibernatedSessions, workloadDataDir } from './lib.js';
+import { bareStart, cleanupOnSignal, cpuDuring, inTurns, pct, rssOf, serviceOf, sleep, startPlatform, seedHibernatedSessions, workloadDataDir } from './lib.js';
 
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const API_N = Number(process.env.BENCH_API_REQUESTS ?? 2000);
@@ -72,18 +72,12 @@ const ok = (url, headers) =>
 /** n operations, `concurrency` in flight: p50, p99 (ms) and throughput (per s). */
 async function run(n, concurrency, op) {
   const latencies = [];
-  let next = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t = performance.now();
-        await op(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
+  await inTurns(n, concurrency, async (i) => {
+    const t = performance.now();
+    await op(i);
+    latencies.push(performance.now() - t);
+  });
   const seconds = (performance.now() - started) / 1000;
   latencies.sort((a, b) => a - b);
   return { p50: pct(latencies, 50), p99: pct(latencies, 99), perSecond: n / seconds };
@@ -403,17 +397,11 @@ try {
     const ourLaunches = async (n, concurrency) => {
       const times = [];
       const ids = [];
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < n) {
-            const i = next++;
-            const t = performance.now();
-            ids.push({ id: await launch(headersOf(i)), i });
-            times.push(performance.now() - t);
-          }
-        }),
-      );
+      await inTurns(n, concurrency, async (i) => {
+        const t = performance.now();
+        ids.push({ id: await launch(headersOf(i)), i });
+        times.push(performance.now() - t);
+      });
       return { times, ids };
     };
     const tidyOurs = async (ids) => {
@@ -422,32 +410,27 @@ try {
     };
     const hubLaunches = async (n, concurrency) => {
       const times = [];
-      let next = 0;
-      await Promise.all(
-        Array.from({ length: concurrency }, async () => {
-          while (next < n) {
-            const name = `bench-${next++}`;
-            const t = performance.now();
-            const res = await hubApi(`/users/${name}/server`, { method: 'POST' });
-            if (res.status === 202) {
-              // Pending: follow its progress (server-sent events) until it is ready, as a browser would.
-              const progress = await fetch(`${hub.api}/users/${name}/server/progress`, { headers: hub.headers });
-              const reader = progress.body.getReader();
-              const decoder = new TextDecoder();
-              let text = '';
-              for (;;) {
-                const { value, done } = await reader.read();
-                if (done) break;
-                text += decoder.decode(value, { stream: true });
-                if (text.includes('"ready": true')) break;
-                if (text.includes('"failed": true')) throw new Error(`JupyterHub failed to start ${name}: ${text}`);
-              }
-              await reader.cancel();
-            } else await res.text();
-            times.push(performance.now() - t);
+      await inTurns(n, concurrency, async (i) => {
+        const name = `bench-${i}`;
+        const t = performance.now();
+        const res = await hubApi(`/users/${name}/server`, { method: 'POST' });
+        if (res.status === 202) {
+          // Pending: follow its progress (server-sent events) until it is ready, as a browser would.
+          const progress = await fetch(`${hub.api}/users/${name}/server/progress`, { headers: hub.headers });
+          const reader = progress.body.getReader();
+          const decoder = new TextDecoder();
+          let text = '';
+          for (;;) {
+            const { value, done } = await reader.read();
+            if (done) break;
+            text += decoder.decode(value, { stream: true });
+            if (text.includes('"ready": true')) break;
+            if (text.includes('"failed": true')) throw new Error(`JupyterHub failed to start ${name}: ${text}`);
           }
-        }),
-      );
+          await reader.cancel();
+        } else await res.text();
+        times.push(performance.now() - t);
+      });
       return times;
     };
     const tidyHub = async (n) => {

@@ -82,6 +82,16 @@ export async function bareStart(program, env, path = '/') {
 
 export const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 
+/** Calls `fn(i)` for each i from 0 to n - 1, `concurrency` calls in flight at a time, in turn. */
+export async function inTurns(n, concurrency, fn) {
+  let next = 0;
+  await Promise.all(
+    Array.from({ length: Math.min(concurrency, n) }, async () => {
+      while (next < n) await fn(next++);
+    }),
+  );
+}
+
 export function summarize(label, samples, seconds) {
   const sorted = [...samples].sort((a, b) => a - b);
   const r = { label, n: sorted.length, p50: pct(sorted, 50), p99: pct(sorted, 99), perSecond: seconds ? sorted.length / seconds : undefined };
@@ -93,18 +103,12 @@ export function summarize(label, samples, seconds) {
 /** Runs `op` n times with `concurrency` in flight, and prints p50, p99 and throughput. */
 export async function measure(label, n, concurrency, op) {
   const latencies = [];
-  let next = 0;
   const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const i = next++;
-        const t = performance.now();
-        await op(i);
-        latencies.push(performance.now() - t);
-      }
-    }),
-  );
+  await inTurns(n, concurrency, async (i) => {
+    const t = performance.now();
+    await op(i);
+    latencies.push(performance.now() - t);
+  });
   return summarize(label, latencies, (performance.now() - started) / 1000);
 }
 

@@ -8,7 +8,7 @@
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { devSigningKey, devToken, ROOT } from '../dev/dev-key.js';
-import { bareStart as bareStartOf, sleep, startPlatform, summarize, seedHibernatedSessions, workloadDataDir } from './lib.js';
+import { bareStart as bareStartOf, inTurns, sleep, startPlatform, summarize, seedHibernatedSessions, workloadDataDir } from './lib.js';
 
 const PROGRAM = join(ROOT, 'tools', 'testing', 'programs', 'session-program.mjs');
 const SEQUENTIAL = Number(process.env.BENCH_SESSION_LAUNCHES ?? 20);
@@ -51,20 +51,14 @@ async function launchAll(n, concurrency, launcherId) {
   const users = await Promise.all(Array.from({ length: n }, (_, i) => devToken({ user: `bench-${concurrency}-${i}`, key })));
   const times = [];
   const ids = [];
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < n) {
-        const token = users[next++];
-        const headers = { authorization: `Bearer ${token}`, 'content-type': 'application/json' };
-        const t = performance.now();
-        const session = await json(await fetch(`${platform.api}/sessions`, { method: 'POST', headers, body: JSON.stringify({ launcherId }) }));
-        await untilReady(session.id, headers);
-        times.push(performance.now() - t);
-        ids.push({ id: session.id, headers });
-      }
-    }),
-  );
+  await inTurns(n, concurrency, async (i) => {
+    const headers = { authorization: `Bearer ${users[i]}`, 'content-type': 'application/json' };
+    const t = performance.now();
+    const session = await json(await fetch(`${platform.api}/sessions`, { method: 'POST', headers, body: JSON.stringify({ launcherId }) }));
+    await untilReady(session.id, headers);
+    times.push(performance.now() - t);
+    ids.push({ id: session.id, headers });
+  });
   // Tidy up, so the next batch has the machine to itself.
   await Promise.all(ids.map(({ id, headers }) => fetch(`${platform.api}/sessions/${id}`, { method: 'DELETE', headers })));
   for (const { id, headers } of ids) while ((await fetch(`${platform.api}/sessions/${id}`, { headers })).status !== 404) await sleep(50);

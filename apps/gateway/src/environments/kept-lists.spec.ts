@@ -1,9 +1,10 @@
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Principal } from '@launchpad/contracts';
 import type { TokenVerifier } from '../auth/token-verifier.js';
 import type { EnvironmentList, ListBody } from './environment-list.js';
 import { keptLists, LIST_PATH } from './kept-lists.js';
+import { frontDoorDoubles } from '../../../../tools/testing/front-door.js';
 
 const alice: Principal = { userId: 'alice', admin: false };
 const bytes = Buffer.from('{"items":[{"name":"Python"}]}');
@@ -15,21 +16,13 @@ describe('keptLists', () => {
   let port: number;
   let known: Record<string, Principal>;
   let list: ListBody | undefined;
-  let logged: string[];
-  let asked: string[];
+  const logged: string[] = [];
+  const asked: string[] = [];
 
   beforeAll(async () => {
     const verifier = { known: (authorization?: string) => (authorization ? known[authorization] : undefined) } as unknown as TokenVerifier;
     const lists = { kept: (query: object) => (Object.keys(query).length === 0 ? list : undefined) } as unknown as EnvironmentList;
-    const accessLog = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
-      res.on('finish', () => logged.push(`${(req as { id?: string }).id} ${res.statusCode}`));
-      next();
-    };
-    const api = (req: IncomingMessage, res: ServerResponse) => {
-      asked.push(`${req.method} ${req.url}`);
-      req.resume();
-      req.on('end', () => res.end('from the api'));
-    };
+    const { accessLog, api } = frontDoorDoubles(logged, asked);
     server = createServer(keptLists(verifier, lists, accessLog, api));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -38,8 +31,8 @@ describe('keptLists', () => {
   beforeEach(() => {
     known = { 'Bearer good': alice };
     list = kept;
-    logged = [];
-    asked = [];
+    logged.length = 0;
+    asked.length = 0;
   });
 
   function send(options: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}) {

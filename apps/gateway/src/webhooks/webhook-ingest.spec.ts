@@ -1,8 +1,9 @@
-import { createServer, request, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, request, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BuildsErrorCode } from '@launchpad/contracts';
 import { type RpcClient, RpcCallError } from '@launchpad/messaging';
 import { WEBHOOK_PATH, webhookIngest } from './webhook-ingest.js';
+import { frontDoorDoubles } from '../../../../tools/testing/front-door.js';
 
 /** The lane on a real node:http server, with the builds service (RpcClient) and the API (Express and Nest) stood in for. */
 describe('webhookIngest', () => {
@@ -10,8 +11,8 @@ describe('webhookIngest', () => {
   let port: number;
   let calls: { subject: string; request: { headers: Record<string, string>; body: Record<string, unknown> } }[];
   let answer: () => Promise<unknown>;
-  let logged: string[];
-  let asked: string[];
+  const logged: string[] = [];
+  const asked: string[] = [];
 
   beforeAll(async () => {
     const rpc = {
@@ -20,15 +21,7 @@ describe('webhookIngest', () => {
         return answer();
       },
     } as unknown as RpcClient;
-    const accessLog = (req: IncomingMessage, res: ServerResponse, next: () => void) => {
-      res.on('finish', () => logged.push(`${(req as { id?: string }).id} ${res.statusCode}`));
-      next();
-    };
-    const api = (req: IncomingMessage, res: ServerResponse) => {
-      asked.push(`${req.method} ${req.url}`);
-      req.resume();
-      req.on('end', () => res.end('from the api'));
-    };
+    const { accessLog, api } = frontDoorDoubles(logged, asked);
     server = createServer(webhookIngest(rpc, accessLog, 2048, api));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     port = (server.address() as AddressInfo).port;
@@ -37,8 +30,8 @@ describe('webhookIngest', () => {
   beforeEach(() => {
     calls = [];
     answer = async () => ({ outcome: 'applied', detail: 'build of 0123abcd in project 7 is running' });
-    logged = [];
-    asked = [];
+    logged.length = 0;
+    asked.length = 0;
   });
 
   function send(options: { method?: string; path?: string; headers?: Record<string, string>; body?: string } = {}) {
