@@ -71,7 +71,8 @@ export class SessionTransitions {
       },
       ...(statusChanged ? [this.outbox.appendStatement(SESSION_STATUS_EVENTS[row.status], toSession(row, this.culling)).statement] : []),
       this.outbox.appendStatement(sessionProgressedV1, toProgress(progress)).statement,
-    ]);
+      // Prepared: a handful of texts (which columns, which events), parsed and planned once per connection.
+    ], { prepare: true });
     // Ready: this start's steps are the estimate of the next one of its launcher (read with the step just written).
     if (statusChanged && row.status === 'running') {
       const { id, launcherId } = row;
