@@ -99,6 +99,33 @@ describe('messaging against real Postgres and NATS', () => {
     await ds.query(`DELETE FROM "${schema}".outbox WHERE id = $1`, [lost.id]);
   });
 
+  it("Postgres ending the relay's connection while its publishes are awaited (a restart, a failover) fails the batch, not the service; its rows stay pending", async () => {
+    const writer = new OutboxWriter(ds);
+    const r = relay(writer);
+    const envelope = await ds.transaction((m) => writer.append(m, thingHappened, { n: 301 }));
+    // A stand-in JetStream whose publish, before it is answered, has Postgres end the relay's
+    // connection (idle in its transaction, its claim taken) and waits for the news to reach it.
+    (r as unknown as { js: unknown }).js = {
+      publish: async () => {
+        const ended = await ds.query(
+          `SELECT pg_terminate_backend(pid) AS ended FROM pg_stat_activity
+            WHERE application_name = 'messaging-test' AND state = 'idle in transaction' AND query LIKE '%FOR UPDATE SKIP LOCKED%'`,
+        );
+        expect(ended).toEqual([{ ended: true }]);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+        return { seq: 1 };
+      },
+    };
+    await expect(r.publishBatch()).rejects.toThrow();
+    const [row] = await ds.query(`SELECT published_at FROM "${schema}".outbox WHERE id = $1`, [envelope.id]);
+    expect(row).toEqual({ published_at: null });
+    // The pool goes on with connections of its own, and the row is published at the next batch.
+    (r as unknown as { js: unknown }).js = undefined;
+    expect(await r.publishBatch()).toBe(1);
+    const onStream = (await readStream(nc, stream, thingHappened.type)).filter((e) => e.data.id === envelope.id);
+    expect(onStream).toHaveLength(1);
+  });
+
   it('a batch of many rows reaches the stream in outbox order', async () => {
     const writer = new OutboxWriter(ds);
     const r = relay(writer);

@@ -152,25 +152,35 @@ export interface PoolClient {
 }
 
 interface LendingPool {
-  connect(): Promise<PoolClient & { release(destroy?: boolean | Error): void }>;
+  connect(): Promise<PoolClient & { release(destroy?: boolean | Error): void; on(event: 'error', listener: (error: Error) => void): unknown; off(event: 'error', listener: (error: Error) => void): unknown }>;
 }
 
 /**
  * Lends `work` one connection of the data source's pg pool, for a loop that sends several
  * statements in one round trip (`BEGIN; SELECT ...`), which TypeORM's query runner cannot.
  * A connection that failed mid-way (`work` threw) is destroyed rather than handed back: it may
- * still be inside the transaction `work` began. A data source without a pg pool cannot lend one.
+ * still be inside the transaction `work` began; so is one Postgres ended meanwhile. A data source without a pg pool cannot lend one.
  */
 export async function withPoolClient<T>(dataSource: DataSource, work: (client: PoolClient) => Promise<T>): Promise<T> {
   const pool = (dataSource.driver as unknown as { master?: LendingPool }).master;
   if (!pool || typeof pool.connect !== 'function') throw new Error('withPoolClient needs a data source on a pg pool (the postgres driver)');
   const client = await pool.connect();
+  // A lent client has no listener of the pool's: Postgres ending the connection between two of
+  // work's statements (a restart, a failover, pg_terminate_backend) would be an 'error' event with
+  // none, which ends the process. Kept here instead; work's next statement fails on it.
+  let broken: Error | undefined;
+  const onError = (error: Error) => {
+    broken ??= error;
+  };
+  client.on('error', onError);
   try {
     const result = await work(client);
-    client.release();
+    client.release(broken);
     return result;
   } catch (error) {
     client.release(true);
     throw error;
+  } finally {
+    client.off('error', onError);
   }
 }
