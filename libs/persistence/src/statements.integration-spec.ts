@@ -188,6 +188,25 @@ describe('readRows', () => {
     expect(seen).toEqual([{ statement: text }]);
   });
 
+  it('a prepared statement whose table a migration changed under a running service fails once on a connection, not for ever', async () => {
+    // One connection, so that the statement is prepared where it is run again.
+    const one = createServiceDataSource({ url: ADMIN_DATABASE_URL, schema, entities: [], migrations: [], applicationName: 'statements-test', poolSize: 1 });
+    await one.initialize();
+    try {
+      await one.query(`CREATE TABLE "${schema}".migrated (id text PRIMARY KEY, v integer)`);
+      await one.query(`INSERT INTO "${schema}".migrated VALUES ('a', 1)`);
+      const statement = prepared(`SELECT v FROM migrated WHERE id = $1`);
+      expect(await readRows(one, statement, ['a'])).toEqual([{ v: 1 }]);
+      await one.query(`ALTER TABLE "${schema}".migrated ALTER COLUMN v TYPE text`);
+      // Postgres refuses the plan it kept, once: the next run (the caller's retry, GitLab's) is planned anew.
+      expect(sqlStateOf(await readRows(one, statement, ['a']).catch((e: unknown) => e))).toBe('0A000');
+      expect(await readRows(one, statement, ['a'])).toEqual([{ v: '1' }]);
+      expect(await readRows(one, statement, ['a'])).toEqual([{ v: '1' }]);
+    } finally {
+      await one.destroy();
+    }
+  });
+
   it('queryRows runs in the caller\'s transaction: what it wrote is undone with it', async () => {
     const insert = prepared(`INSERT INTO r (id, tags, at, n) VALUES ($1, '{}', now(), 0)`);
     await expect(
