@@ -221,13 +221,18 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
     return this.credentials.verify(cookie, { kind: 'session', id });
   }
 
+  /** Kept per session and caller as authorised: the user, and whether as an administrator (a token may say either). */
+  private routeKey(id: string, caller: Principal): string {
+    return `${id}\0${caller.userId}\0${caller.admin ? 'admin' : 'user'}`;
+  }
+
   private keptRoute(id: string, caller: Principal): Route | undefined {
-    const kept = this.routes.get(`${id}\0${caller.userId}`);
+    const kept = this.routes.get(this.routeKey(id, caller));
     return kept && kept.expires > Date.now() ? kept : undefined;
   }
 
   private async routeFor(id: string, caller: Principal): Promise<Route> {
-    const key = `${id}\0${caller.userId}`;
+    const key = this.routeKey(id, caller);
     const kept = this.keptRoute(id, caller);
     if (kept) return kept;
     const route = await this.rpc.call(rpc.route, { caller, id });
