@@ -1,3 +1,4 @@
+import { randomInt } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 
@@ -21,7 +22,11 @@ export function workloadPortRange(ephemeral: string, minimum = 1024): PortRange 
 }
 
 let range: PortRange | null | undefined;
-let cursor = -1;
+/** Ports handed out lately, and when: their programs may not have bound them yet. */
+const handedOut = new Map<number, number>();
+const HANDED_OUT_MS = 60_000;
+/** Random picks before a scan of the whole range: a range mostly taken still finds its free ports. */
+const RANDOM_PICKS = 32;
 
 function configuredRange(): PortRange | null {
   if (range === undefined) {
@@ -35,17 +40,30 @@ function configuredRange(): PortRange | null {
 }
 
 /**
- * A port free on every address of this machine now, for a program to listen on in a moment: the next free one of
- * `ports` (workloadPortRange), in turn from a random start, so that two starts of this process
- * never get the same one however close together; else any port the kernel has free.
+ * A port free on every address of this machine now, for a program to listen on in a moment: a
+ * free one of `ports` (workloadPortRange) picked at random, none handed out in the last minute
+ * (so two starts of this process never get the same one however close together); else any port
+ * the kernel has free. At random, not in turn: ports handed out in turn could be guessed, and a
+ * workload that binds the next one first makes that start fail (the firewall keeps it from
+ * answering, not from binding).
  */
-export async function freeLocalPort(ports: PortRange | null = configuredRange()): Promise<number> {
+export async function freeLocalPort(ports: PortRange | null = configuredRange(), now = Date.now()): Promise<number> {
   if (ports) {
+    for (const [port, at] of handedOut) {
+      if (now - at < HANDED_OUT_MS) break;
+      handedOut.delete(port);
+    }
     const size = ports.high - ports.low + 1;
-    if (cursor < 0) cursor = Math.floor(Math.random() * size);
-    for (let tried = 0; tried < size; tried++) {
-      const port = ports.low + (cursor++ % size);
-      if (await listenable(port)) return port;
+    const hand = (port: number) => (handedOut.delete(port), handedOut.set(port, now), port);
+    for (let pick = 0; pick < Math.min(RANDOM_PICKS, size); pick++) {
+      const port = ports.low + randomInt(size);
+      if (!handedOut.has(port) && (await listenable(port))) return hand(port);
+    }
+    // Mostly taken: every port of the range, from a random one on, the lately handed out last.
+    const start = randomInt(size);
+    const order = Array.from({ length: size }, (_, i) => ports.low + ((start + i) % size));
+    for (const port of [...order.filter((p) => !handedOut.has(p)), ...order.filter((p) => handedOut.has(p))]) {
+      if (await listenable(port)) return hand(port);
     }
   }
   return listenable(0) as Promise<number>;
