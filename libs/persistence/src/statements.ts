@@ -125,7 +125,6 @@ export function updateWholeStatement<T extends object>(manager: EntityManager, t
   return { sql, params };
 }
 
-
 /**
  * A read on the data source's own pg pool, outside any transaction: one statement, its rows as pg
  * answers them (columns by name, pg's types). Not through `dataSource.query`, whose query runner

@@ -232,9 +232,9 @@ export class SessionProxy implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   private async routeFor(id: string, caller: Principal): Promise<Route> {
-    const key = this.routeKey(id, caller);
     const kept = this.keptRoute(id, caller);
     if (kept) return kept;
+    const key = this.routeKey(id, caller);
     const route = await this.rpc.call(rpc.route, { caller, id });
     if (route.status !== 'running' || !route.endpoint) {
       this.routes.delete(key);

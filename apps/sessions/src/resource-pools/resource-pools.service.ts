@@ -28,6 +28,8 @@ type UpdateClassInput = z.output<typeof updateResourceClassInputSchema>;
 
 /** Sessions that hold their class's resources: everything not hibernated, failed or gone. */
 const HOLDING_RESOURCES = `status IN ('starting', 'running', 'stopping')`;
+/** What the sessions holding a pool's resources use of it, as Resources (a SELECT list over `sessions`). */
+const USED_RESOURCES = `coalesce(sum(cpu), 0)::float8 AS cpu, coalesce(sum(memory_gb), 0)::float8 AS "memoryGb", coalesce(sum(gpu), 0)::int AS gpu`;
 
 export interface ResolvedClass {
   pool: ResourcePoolEntity;
@@ -250,8 +252,7 @@ export class ResourcePoolsService {
     const limit = sessionsPerUserLimit(pool.maxSessionsPerUser, this.limits.sessionsPerUserPerPool);
     // The user's sessions in the pool and the pool's use, in one statement (both under the pool's lock).
     const [{ held, ...used }]: (Resources & { held: number })[] = await manager.query(
-      `SELECT count(*) FILTER (WHERE user_id = $2)::int AS held,
-              coalesce(sum(cpu), 0)::float8 AS cpu, coalesce(sum(memory_gb), 0)::float8 AS "memoryGb", coalesce(sum(gpu), 0)::int AS gpu
+      `SELECT count(*) FILTER (WHERE user_id = $2)::int AS held, ${USED_RESOURCES}
          FROM sessions WHERE resource_pool_id = $1 AND ${HOLDING_RESOURCES} AND id IS DISTINCT FROM $3`,
       [pool.id, userId, excludeSessionId ?? null],
     );
@@ -271,7 +272,7 @@ export class ResourcePoolsService {
 
   private async usage(manager: EntityManager, poolId: string, excludeSessionId?: string): Promise<Resources> {
     const [row] = await manager.query(
-      `SELECT coalesce(sum(cpu), 0)::float8 AS cpu, coalesce(sum(memory_gb), 0)::float8 AS "memoryGb", coalesce(sum(gpu), 0)::int AS gpu
+      `SELECT ${USED_RESOURCES}
          FROM sessions WHERE resource_pool_id = $1 AND ${HOLDING_RESOURCES} AND id IS DISTINCT FROM $2`,
       [poolId, excludeSessionId ?? null],
     );

@@ -53,7 +53,8 @@ export class SessionTransitions {
     if (statusChanged && row.status !== 'starting') row.launchEstimate = null;
     // The row as the caller holds it (a resume changed more than `change`), the progress step and
     // the events as one statement: one round trip a step where save() and appends took six. A new
-    // row goes in first, on its own: the progress step refers to it.
+    // row goes in first, on its own: the progress step refers to it. Prepared: a handful of texts
+    // (which columns, which events), parsed and planned once per connection.
     if (options.inserting) await insertNew(manager, SessionEntity, row);
     const progress = manager.create(SessionProgressEntity, {
       sessionId: row.id,
@@ -71,7 +72,6 @@ export class SessionTransitions {
       },
       ...(statusChanged ? [this.outbox.appendStatement(SESSION_STATUS_EVENTS[row.status], toSession(row, this.culling)).statement] : []),
       this.outbox.appendStatement(sessionProgressedV1, toProgress(progress)).statement,
-      // Prepared: a handful of texts (which columns, which events), parsed and planned once per connection.
     ], { prepare: true });
     // Ready: this start's steps are the estimate of the next one of its launcher (read with the step just written).
     if (statusChanged && row.status === 'running') {

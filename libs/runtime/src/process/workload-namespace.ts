@@ -13,17 +13,18 @@ const ENV_NAMES = 'LAUNCHPAD_ENV_NAMES';
 const SHELL_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * Run as root in the workload's new mount namespace: covers each hidden path that exists with an
- * empty read-only tmpfs (a directory) or /dev/null (a file or socket), then execs the rest. A
- * path it cannot cover stops the start: the workload never runs with it in view.
- */
-/**
  * First a /proc of its own, showing only its user's processes (hidepid=invisible, per mount since
  * Linux 5.8): another workload's command line names its port (jupyter --port=P), and a workload
  * that read it could bind that port first and make the other's program fail to start.
  */
 const HIDE_PROCESSES = 'mount -t proc -o nosuid,nodev,noexec,hidepid=invisible launchpad-proc /proc || { echo "launchpad: could not hide other processes from the workload" >&2; exit 125; }; ';
 
+/**
+ * Run as root in the workload's new mount namespace: after HIDE_PROCESSES, covers each hidden
+ * path that exists with an empty read-only tmpfs (a directory) or /dev/null (a file or socket),
+ * then execs the rest. A path it cannot cover stops the start: the workload never runs with it
+ * in view.
+ */
 const HIDE =
   HIDE_PROCESSES +
   'while [ "$1" != -- ]; do ' +
